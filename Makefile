@@ -1,0 +1,162 @@
+# townguard: one non-recursive Makefile for the firmware, host tools, tests,
+# benchmarks and fuzzers. `make help` lists the targets.
+#
+# Kconfig is driven by Debian's python3-kconfiglib, run with /usr/bin/python3
+# because another python3 may come first on PATH without the module.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+PYTHON := /usr/bin/python3
+KCONFIGLIB := /usr/lib/python3/dist-packages
+export KCONFIG_CONFIG := .config
+
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+SAN ?= 0
+ifeq ($(SAN),1)
+O ?= build/san
+else
+O ?= build
+endif
+
+# ---------------------------------------------------------------- configuration
+-include .config
+BOARD := $(patsubst "%",%,$(or $(CONFIG_BOARD),"host"))
+AUTOCONF := $(O)/include/generated/autoconf.h
+
+# A tree without .config builds the host board's defaults.
+.config:
+	@echo "  CONFIG  no .config: using board/host/defconfig (make <board>_defconfig to choose)"
+	$(Q)$(PYTHON) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig board/host/defconfig >/dev/null
+
+%_defconfig: board/%/defconfig
+	$(Q)$(PYTHON) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig $<
+
+menuconfig:
+	$(Q)$(PYTHON) $(KCONFIGLIB)/menuconfig.py Kconfig
+
+olddefconfig:
+	$(Q)$(PYTHON) $(KCONFIGLIB)/olddefconfig.py Kconfig
+
+savedefconfig: .config
+	$(Q)$(PYTHON) $(KCONFIGLIB)/savedefconfig.py --kconfig Kconfig --out $(O)/defconfig
+	@echo "  wrote $(O)/defconfig"
+
+$(AUTOCONF): .config Kconfig $(wildcard */Kconfig)
+	@mkdir -p $(dir $@)
+	$(Q)$(PYTHON) $(KCONFIGLIB)/genconfig.py --header-path $@ Kconfig
+
+# ---------------------------------------------------------------- flags
+CC ?= cc
+PKGS := libndpi libpcap jansson inih
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wvla -Wpointer-arith -Wundef
+CPPFLAGS += -D_GNU_SOURCE -Ifirmware -Idrivers -Iboard/$(BOARD) -I$(O)/include
+CFLAGS += -std=gnu11 -O2 -g $(WARN) -MMD -MP
+LDLIBS += $(shell pkg-config --libs $(PKGS))
+ifeq ($(SAN),1)
+CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# nDPI headers are only for firmware/dpi.c (see ARCHITECTURE.md).
+$(O)/obj/firmware/dpi.o: CPPFLAGS += $(shell pkg-config --cflags libndpi)
+
+# ---------------------------------------------------------------- sources
+FW_SRCS := $(filter-out firmware/main.c,$(wildcard firmware/*.c))
+DRV_SRCS := drivers/port.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c)
+BOARD_SRCS := board/$(BOARD)/board.c
+CORE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(FW_SRCS) $(DRV_SRCS) $(BOARD_SRCS))
+
+$(O)/obj/%.o: %.c $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# Objects are linked directly (not through an archive) so that drivers
+# registered in the tg_port_drivers section are always kept.
+$(O)/townguard: $(O)/obj/firmware/main.o $(CORE_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+HOST_TOOLS := $(O)/tg-pcapgen
+$(O)/tg-pcapgen: $(O)/obj/tools/tg-pcapgen.o
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libpcap)
+
+all: $(O)/townguard $(HOST_TOOLS)
+
+# ---------------------------------------------------------------- tests
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRCS))
+
+$(O)/tests/%: $(O)/obj/tests/unit/%.o $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# `make test`: unit tests, then the capture-based and namespace tests.
+# tests/run prints one line per test and "N passed, N failed" at the end.
+test: all $(UNIT_BINS)
+	$(Q)BUILD=$(O) SAN=$(SAN) tests/run $(UNIT_BINS)
+
+# ---------------------------------------------------------------- analysis
+CHECK_SRCS := $(wildcard firmware/*.c drivers/*.c board/*/*.c tools/*.c)
+check: $(AUTOCONF)
+	@echo "  CPPCHECK"
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr --std=c11 -D__GNUC__ -DCONFIG_DRIVER_PCAP=1 --suppress=missingIncludeSystem \
+		$(CPPFLAGS) $(CHECK_SRCS)
+	@echo "  TIDY"
+	$(Q)clang-tidy --quiet --warnings-as-errors='*' $(CHECK_SRCS) -- \
+		$(CPPFLAGS) $(shell pkg-config --cflags libndpi) -std=gnu11 2>&1 \
+		| { grep -v '^[0-9]* warnings\? generated' || true; }; exit $${PIPESTATUS[0]}
+
+# ---------------------------------------------------------------- fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_O := build/fuzz
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+	-D_GNU_SOURCE -Ifirmware -Idrivers -Iboard/$(BOARD) -I$(O)/include
+FUZZ_CORE := $(filter-out drivers/% board/%,$(FW_SRCS))
+
+$(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_CORE) $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) $(shell pkg-config --cflags libndpi) -o $@ $< $(FUZZ_CORE) $(LDLIBS)
+
+fuzz-build: $(patsubst tests/fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
+
+fuzz: fuzz-build
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(patsubst tests/fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
+
+# ---------------------------------------------------------------- bench, demo
+bench: all
+	$(Q)BUILD=$(O) tests/bench/run
+
+run: all
+	$(Q)BUILD=$(O) tools/demo
+
+clean:
+	rm -rf build
+
+distclean: clean
+	rm -f .config .config.old
+
+help:
+	@echo "make host_defconfig  configure for board/host (any Linux machine)"
+	@echo "make menuconfig      edit the configuration"
+	@echo "make olddefconfig    update .config after Kconfig changes"
+	@echo "make                 build build/townguard and the host tools"
+	@echo "make run             generate a demo capture and replay it"
+	@echo "make test            unit, conformance and lab tests (SAN=1: ASan+UBSan)"
+	@echo "make check           cppcheck and clang-tidy on project code"
+	@echo "make bench           benchmarks against ndpiReader and a bare libpcap loop"
+	@echo "make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
+
+.PHONY: all test check fuzz fuzz-build bench run clean distclean help menuconfig olddefconfig savedefconfig
+.SECONDARY:
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

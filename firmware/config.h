@@ -1,0 +1,80 @@
+/*
+ * Runtime configuration: an INI file (parsed with inih) validated key by key
+ * against one table. Kconfig sets the build-time defaults; this file lets a
+ * technician or the hub change what may change without reflashing.
+ *
+ * Every error names the file and line, the section and key, the value as
+ * written, and what is allowed, e.g.
+ *   gw.ini:7: [flow] udp_timeout = "abc": not a whole number (allowed: 1..86400 seconds)
+ */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_PATH_MAX 256
+#define CONFIG_NAME_MAX 64
+
+struct tg_config {
+	struct {
+		int level;  /* enum log_level */
+		int target; /* enum log_target */
+	} log;
+	struct {
+		char id[CONFIG_NAME_MAX];     /* gateway id, [a-z0-9-]+ */
+		char region[CONFIG_NAME_MAX]; /* region name, [a-z0-9-]+ */
+		char data_dir[CONFIG_PATH_MAX];
+	} gateway;
+	struct {
+		uint32_t tcp_timeout;        /* seconds */
+		uint32_t tcp_closed_timeout; /* seconds */
+		uint32_t udp_timeout;        /* seconds */
+		uint32_t other_timeout;      /* seconds */
+	} flow;
+	struct {
+		/* nDPI data files; empty = not loaded */
+		char protos_file[CONFIG_PATH_MAX];
+		char categories_file[CONFIG_PATH_MAX];
+		char risky_domains_file[CONFIG_PATH_MAX];
+		char ja3_file[CONFIG_PATH_MAX];
+		char sha1_file[CONFIG_PATH_MAX];
+		uint32_t max_packets_tcp;
+		uint32_t max_packets_udp;
+		uint32_t max_packets_other;
+	} dpi;
+	struct {
+		char interface[CONFIG_NAME_MAX];
+		char filter[CONFIG_PATH_MAX]; /* BPF expression, empty = all */
+		bool promiscuous;
+		bool immediate;
+		uint32_t snaplen;
+		uint32_t buffer_kb;
+	} capture;
+};
+
+/* Fill every field with its Kconfig default. */
+void config_defaults(struct tg_config *c);
+
+/*
+ * Load and validate `path` on top of what `c` holds. On error returns
+ * -ENOENT (cannot open) or -EINVAL (first bad line), writes a one-line message
+ * naming file, line, key, value and what is allowed into err, and leaves `c`
+ * unchanged (all-or-nothing).
+ */
+int config_load(struct tg_config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * Set one key from text, validated like a file line (used by the loader, the
+ * command line "-o section.key=value" and, later, the console). Returns 0 or
+ * -EINVAL with a message in err (which does not include a file position).
+ */
+int config_set(struct tg_config *c, const char *section, const char *key,
+	       const char *value, char *err, size_t errlen);
+
+/* Write the whole configuration as INI (every key, with its current value). */
+int config_write(const struct tg_config *c, FILE *out);
+
+#endif
