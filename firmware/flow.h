@@ -23,6 +23,7 @@
 #define TG_FLOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "decode.h"
@@ -148,5 +149,8 @@ const union ip_addr *flow_src(const struct flow *f);
 const union ip_addr *flow_dst(const struct flow *f);
 uint16_t flow_sport(const struct flow *f);
 uint16_t flow_dport(const struct flow *f);
+
+/* SipHash-2-4 of data under a 128-bit key: the bucket hash, exposed for tests. */
+uint64_t flow_siphash(const uint8_t key[16], const void *data, size_t len);
 
 #endif
