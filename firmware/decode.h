@@ -41,7 +41,7 @@ enum decode_err {
 	DECODE_ERR_SHORT_IP,        /* shorter than the IP header */
 	DECODE_ERR_IP_VERSION,      /* version nibble is neither 4 nor 6 */
 	DECODE_ERR_IP_HDR_LEN,      /* IPv4 IHL < 5 or beyond the captured data */
-	DECODE_ERR_IP_TOTAL_LEN,    /* IP total/payload length shorter than the header, or beyond the capture */
+	DECODE_ERR_IP_TOTAL_LEN,    /* IP total/payload length shorter than the header (beyond the capture: PKT_F_TRUNCATED) */
 	DECODE_ERR_IPV6_EXT,        /* malformed or over-long IPv6 extension header chain */
 	DECODE_ERR_FRAGMENT,        /* non-first IP fragment (no transport header) */
 	DECODE_ERR_TUNNEL_DEPTH,    /* more than CONFIG_DECODE_MAX_TUNNEL_DEPTH nested tunnels */
