@@ -1,0 +1,21 @@
+/*
+ * What a board tells the firmware about itself. Each board/<name>/board.c
+ * defines board_info(); CONFIG_BOARD picks which one is built in.
+ */
+#ifndef TG_BOARD_H
+#define TG_BOARD_H
+
+struct board {
+	const char *name;        /* CONFIG_BOARD */
+	const char *description;
+	const char *lan_port;    /* inline modes: port facing the office LAN */
+	const char *wan_port;    /* inline modes: port facing the ISP router */
+	const char *mirror_port; /* monitor mode: the mirror/SPAN port */
+	const char *console;     /* technician's serial console device, NULL = stdin */
+	const char *data_dir;    /* runtime config, bundles, spool, keys */
+	const char *watchdog;    /* hardware watchdog device, NULL = none */
+};
+
+const struct board *board_info(void);
+
+#endif

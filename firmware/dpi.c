@@ -1,0 +1,285 @@
+/*
+ * Deep packet inspection with nDPI. This is the only file that includes nDPI
+ * headers: the rest of the firmware sees a flow's fixed-size flow_dpi_result.
+ *
+ * The feeding rule is the one nDPI's own reader (ndpiReader 4.2) uses, so the
+ * gateway classifies a capture exactly as the reference tool does:
+ *   - every packet of an undecided flow goes to ndpi_detection_process_packet()
+ *     with its IP header and the captured bytes from there on;
+ *   - once nDPI names an application protocol the flow is decided, unless
+ *     nDPI still wants more packets for metadata (TLS certificate, JA3S):
+ *     ndpi_extra_dissection_possible();
+ *   - once the flow has more packets than the limit for its transport (80 TCP,
+ *     24 UDP by default) it is decided whatever nDPI has: if nothing, nDPI
+ *     guesses from ports and addresses (ndpi_detection_giveup()).
+ * At that moment the result is copied out and nDPI's per-flow state (about
+ * a kilobyte and a half plus buffers) is freed: decided flows cost nDPI nothing.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ndpi_api.h>
+
+#define LOG_MODULE "dpi"
+#include "dpi.h"
+#include "log.h"
+
+struct dpi {
+	struct ndpi_detection_module_struct *ndpi;
+	uint32_t max_packets[3]; /* by dpi_transport() */
+	struct dpi_stats st;
+};
+
+enum { DPI_TCP, DPI_UDP, DPI_OTHER };
+
+static int dpi_transport(uint8_t l4_proto)
+{
+	if (l4_proto == IPPROTO_TCP)
+		return DPI_TCP;
+	if (l4_proto == IPPROTO_UDP)
+		return DPI_UDP;
+	return DPI_OTHER;
+}
+
+/* One optional data file: load it or say which file failed and why. */
+static int dpi_load(struct dpi *d, const char *what, const char *path,
+		    int (*load)(struct ndpi_detection_module_struct *, const char *))
+{
+	int n;
+
+	if (!path || !*path)
+		return 0;
+	n = load(d->ndpi, path);
+	if (n < 0) {
+		log_err("cannot load %s file \"%s\": %s", what, path,
+			errno ? strerror(errno) : "nDPI refused it");
+		return -EINVAL;
+	}
+	log_info("loaded %s file \"%s\"", what, path);
+	return 0;
+}
+
+/* ndpi_load_protocols_file takes a const-less path in 4.2. */
+static int dpi_load_protos(struct ndpi_detection_module_struct *n, const char *path)
+{
+	return ndpi_load_protocols_file(n, (char *)path);
+}
+
+struct dpi *dpi_new(const struct dpi_files *files, const struct dpi_limits *limits)
+{
+	NDPI_PROTOCOL_BITMASK all;
+	struct dpi *d;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+	if (!d->ndpi) {
+		log_err("nDPI initialisation failed");
+		goto err_free;
+	}
+	NDPI_BITMASK_SET_ALL(all);
+	ndpi_set_protocol_detection_bitmask2(d->ndpi, &all);
+
+	if (files) {
+		if (dpi_load(d, "protocols", files->protos, dpi_load_protos) ||
+		    dpi_load(d, "categories", files->categories, ndpi_load_categories_file) ||
+		    dpi_load(d, "risky domains", files->risky_domains, ndpi_load_risk_domain_file) ||
+		    dpi_load(d, "JA3 fingerprints", files->ja3, ndpi_load_malicious_ja3_file) ||
+		    dpi_load(d, "SHA1 fingerprints", files->sha1, ndpi_load_malicious_sha1_file))
+			goto err_exit;
+	}
+	ndpi_finalize_initialization(d->ndpi);
+
+	d->max_packets[DPI_TCP] = CONFIG_DPI_MAX_PACKETS_TCP;
+	d->max_packets[DPI_UDP] = CONFIG_DPI_MAX_PACKETS_UDP;
+	d->max_packets[DPI_OTHER] = CONFIG_DPI_MAX_PACKETS_OTHER;
+	if (limits) {
+		if (limits->max_packets_tcp)
+			d->max_packets[DPI_TCP] = limits->max_packets_tcp;
+		if (limits->max_packets_udp)
+			d->max_packets[DPI_UDP] = limits->max_packets_udp;
+		if (limits->max_packets_other)
+			d->max_packets[DPI_OTHER] = limits->max_packets_other;
+	}
+	return d;
+
+err_exit:
+	ndpi_exit_detection_module(d->ndpi);
+err_free:
+	free(d);
+	return NULL;
+}
+
+void dpi_free(struct dpi *d)
+{
+	if (!d)
+		return;
+	ndpi_exit_detection_module(d->ndpi);
+	free(d);
+}
+
+/* "0123..ef" (32 hex digits) to 16 bytes; false if not a JA3 hash. */
+static bool dpi_hex16(const char *s, uint8_t out[16])
+{
+	for (int i = 0; i < 16; i++) {
+		int v = 0;
+
+		for (int j = 0; j < 2; j++) {
+			char c = s[2 * i + j];
+
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= c - '0';
+			else if (c >= 'a' && c <= 'f')
+				v |= c - 'a' + 10;
+			else if (c >= 'A' && c <= 'F')
+				v |= c - 'A' + 10;
+			else
+				return false;
+		}
+		out[i] = (uint8_t)v;
+	}
+	return s[32] == '\0';
+}
+
+/* Copy what nDPI found into the flow's fixed record and free nDPI's state. */
+static void dpi_finish(struct dpi *d, struct flow *f, ndpi_protocol proto, bool guessed)
+{
+	struct ndpi_flow_struct *nf = f->dpi;
+	struct flow_dpi_result *r = &f->dpi_result;
+
+	r->master = proto.master_protocol;
+	r->app = proto.app_protocol;
+	r->category = (uint16_t)proto.category;
+	r->confidence = (uint8_t)nf->confidence;
+	r->risks = nf->risk;
+	r->guessed = guessed;
+	snprintf(r->host, sizeof(r->host), "%s", nf->host_server_name);
+	r->tls_version = nf->protos.tls_quic.ssl_version;
+	r->has_ja3c = dpi_hex16(nf->protos.tls_quic.ja3_client, r->ja3c);
+	r->has_ja3s = dpi_hex16(nf->protos.tls_quic.ja3_server, r->ja3s);
+
+	ndpi_free_flow(nf);
+	f->dpi = NULL;
+	f->flags |= FLOW_F_DECIDED;
+	d->st.classifying--;
+	d->st.state_bytes -= SIZEOF_FLOW_STRUCT;
+	if (r->app != NDPI_PROTOCOL_UNKNOWN && !guessed)
+		d->st.flows_detected++;
+	else
+		d->st.flows_given_up++;
+}
+
+static struct ndpi_flow_struct *dpi_state(struct dpi *d, struct flow *f)
+{
+	if (f->dpi)
+		return f->dpi;
+	f->dpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
+	if (!f->dpi)
+		return NULL;
+	memset(f->dpi, 0, SIZEOF_FLOW_STRUCT);
+	d->st.flows_started++;
+	d->st.classifying++;
+	if (d->st.classifying > d->st.classifying_peak)
+		d->st.classifying_peak = d->st.classifying;
+	d->st.state_bytes += SIZEOF_FLOW_STRUCT;
+	if (d->st.state_bytes > d->st.state_bytes_peak)
+		d->st.state_bytes_peak = d->st.state_bytes;
+	return f->dpi;
+}
+
+bool dpi_process(struct dpi *d, struct flow *f, const struct pkt *p, uint64_t now_ms)
+{
+	struct ndpi_flow_struct *nf;
+	ndpi_protocol proto;
+	uint32_t seen = f->packets[FLOW_DIR_FWD] + f->packets[FLOW_DIR_REV];
+	bool enough;
+
+	if (f->flags & FLOW_F_DECIDED)
+		return false;
+	nf = dpi_state(d, f);
+	if (!nf) {
+		log_debug_rl("no memory for nDPI flow state: flow %llu left undecided",
+			     (unsigned long long)f->id);
+		return false;
+	}
+	enough = seen > d->max_packets[dpi_transport(f->key.l4_proto)];
+	proto = ndpi_detection_process_packet(d->ndpi, nf, p->l3,
+					      p->l3_len > 0xffff ? 0xffff : (unsigned short)p->l3_len,
+					      now_ms);
+	d->st.packets++;
+	if (f->dpi_result.dpi_packets < UINT8_MAX)
+		f->dpi_result.dpi_packets++;
+
+	if (!enough && proto.app_protocol == NDPI_PROTOCOL_UNKNOWN)
+		return false;
+	if (!enough && ndpi_extra_dissection_possible(d->ndpi, nf))
+		return false; /* wait for the certificate / JA3S */
+
+	if (proto.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
+		uint8_t guessed = 0;
+
+		proto = ndpi_detection_giveup(d->ndpi, nf, 1, &guessed);
+		dpi_finish(d, f, proto, guessed);
+	} else {
+		dpi_finish(d, f, proto, false);
+	}
+	return true;
+}
+
+void dpi_giveup(struct dpi *d, struct flow *f)
+{
+	ndpi_protocol proto;
+	uint8_t guessed = 0;
+
+	if ((f->flags & FLOW_F_DECIDED) || !f->dpi)
+		return;
+	proto = ndpi_detection_giveup(d->ndpi, f->dpi, 1, &guessed);
+	dpi_finish(d, f, proto, guessed);
+}
+
+static ndpi_protocol dpi_proto_of(const struct flow_dpi_result *r)
+{
+	ndpi_protocol p;
+
+	memset(&p, 0, sizeof(p));
+	p.master_protocol = r->master;
+	p.app_protocol = r->app;
+	p.category = (ndpi_protocol_category_t)r->category;
+	return p;
+}
+
+const char *dpi_proto_name(struct dpi *d, const struct flow_dpi_result *r, char *buf, size_t len)
+{
+	return ndpi_protocol2name(d->ndpi, dpi_proto_of(r), buf, (u_int)len);
+}
+
+const char *dpi_category_name(struct dpi *d, const struct flow_dpi_result *r)
+{
+	return ndpi_category_get_name(d->ndpi, (ndpi_protocol_category_t)r->category);
+}
+
+const char *dpi_risk_name(unsigned int n)
+{
+	if (n == NDPI_NO_RISK || n >= NDPI_MAX_RISK)
+		return NULL;
+	return ndpi_risk2str((ndpi_risk_enum)n);
+}
+
+const char *dpi_tls_version_name(uint16_t version, char *buf, size_t len)
+{
+	uint8_t known = 0;
+
+	if (!version)
+		return NULL;
+	return ndpi_ssl_version2str(buf, (int)len, version, &known);
+}
+
+void dpi_get_stats(const struct dpi *d, struct dpi_stats *st)
+{
+	*st = d->st;
+}

@@ -1,0 +1,450 @@
+/*
+ * townguard: the gateway firmware's single process.
+ *
+ *   townguard replay FILE [--flows]      classify a capture, print totals (and flows)
+ *   townguard capture IFACE [--flows]    the same on a live interface until stopped
+ *   townguard config [-c FILE]           check a configuration and print it in full
+ *   townguard version
+ *
+ * Commands are one table (name, arguments, handler, help) so `help` cannot
+ * drift from what exists.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LOG_MODULE "main"
+#include "board.h"
+#include "common.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "pipeline.h"
+#include "port.h"
+#include "report.h"
+
+struct command {
+	const char *name;
+	const char *args;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+/* Options every command that runs the pipeline understands. */
+struct run_opts {
+	struct tg_config cfg;
+	bool flows;
+	uint32_t duration_s;
+};
+
+static const struct option run_long_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "option", required_argument, NULL, 'o' },
+	{ "ndpi-dir", required_argument, NULL, 'n' },
+	{ "flows", no_argument, NULL, 'f' },
+	{ "filter", required_argument, NULL, 'F' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int set_opt(struct tg_config *cfg, const char *arg)
+{
+	char section[CONFIG_NAME_MAX], key[CONFIG_NAME_MAX], err[512];
+	const char *dot = strchr(arg, '.'), *eq = strchr(arg, '=');
+
+	if (!dot || !eq || dot > eq || (size_t)(dot - arg) >= sizeof(section) ||
+	    (size_t)(eq - dot - 1) >= sizeof(key)) {
+		log_err("-o \"%s\": expected section.key=value, e.g. flow.udp_timeout=30", arg);
+		return -EINVAL;
+	}
+	snprintf(section, sizeof(section), "%.*s", (int)(dot - arg), arg);
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - dot - 1), dot + 1);
+	if (config_set(cfg, section, key, eq + 1, err, sizeof(err)) < 0) {
+		log_err("-o %s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --ndpi-dir DIR: the five nDPI data files under their example/ names. */
+static int set_ndpi_dir(struct tg_config *cfg, const char *dir)
+{
+	static const struct {
+		const char *key, *file;
+	} files[] = {
+		{ "protos_file", "protos.txt" },
+		{ "categories_file", "categories.txt" },
+		{ "risky_domains_file", "risky_domains.txt" },
+		{ "ja3_file", "ja3_fingerprints.csv" },
+		{ "sha1_file", "sha1_fingerprints.csv" },
+	};
+	char path[CONFIG_PATH_MAX], err[512];
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, files[i].file) >= (int)sizeof(path)) {
+			log_err("--ndpi-dir \"%s\": path too long", dir);
+			return -EINVAL;
+		}
+		if (config_set(cfg, "dpi", files[i].key, path, err, sizeof(err)) < 0) {
+			log_err("--ndpi-dir: %s", err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int parse_run_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
+{
+	char err[512];
+	int c, verbose = 0, quiet = 0;
+
+	memset(o, 0, sizeof(*o));
+	config_defaults(&o->cfg);
+	optind = 1;
+	/* A configuration file is applied first, whatever its position. */
+	for (int i = 1; i < argc - 1; i++) {
+		if (strcmp(argv[i], "-c") && strcmp(argv[i], "--config"))
+			continue;
+		if (config_load(&o->cfg, argv[i + 1], err, sizeof(err)) < 0) {
+			log_err("%s", err);
+			return -EINVAL;
+		}
+	}
+	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vq", run_long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			break;
+		case 'o':
+			if (set_opt(&o->cfg, optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'n':
+			if (set_ndpi_dir(&o->cfg, optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'f':
+			o->flows = true;
+			break;
+		case 'F':
+			if (config_set(&o->cfg, "capture", "filter", optarg, err, sizeof(err)) < 0) {
+				log_err("--filter: %s", err);
+				return -EINVAL;
+			}
+			break;
+		case 'd': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end || v == 0 || v > 86400 * 365) {
+				log_err("--duration \"%s\": expected seconds, 1..31536000", optarg);
+				return -EINVAL;
+			}
+			o->duration_s = (uint32_t)v;
+			break;
+		}
+		case 'v':
+			verbose = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	log_set_level(verbose ? LOG_LVL_DEBUG : quiet ? LOG_LVL_WARN : (enum log_level)o->cfg.log.level);
+	log_set_target((enum log_target)o->cfg.log.target, "townguard");
+	*first_arg = optind;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ replay */
+
+struct session {
+	struct run_opts *opts;
+	struct pipeline pl;
+	struct report rep;
+	struct port port;
+	struct loop *loop;
+	struct loop_fd port_fd;
+	struct loop_timer tick;
+	struct loop_timer stop;
+	int io_error;
+};
+
+static void session_flow_end(struct pipeline *pl, struct flow *f, enum flow_end_reason why,
+			     void *ctx)
+{
+	struct session *s = ctx;
+
+	report_count_flow(&s->rep, f, why);
+	if (s->opts->flows && !s->io_error && report_flow_json(stdout, pl->dpi, f, why) < 0) {
+		log_err("cannot write flow records: %s", strerror(errno));
+		s->io_error = 1;
+	}
+}
+
+static void session_rx(struct port *port, const struct port_frame *fr, void *ctx)
+{
+	struct session *s = ctx;
+
+	pipeline_frame(&s->pl, port->link, fr->data, fr->caplen, fr->wirelen, fr->ts_us);
+}
+
+static double mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* End every flow, print totals where they belong, release everything. */
+static int session_finish(struct session *s, double seconds)
+{
+	flow_end_all(s->pl.flows);
+	report_totals(s->opts->flows ? stderr : stdout, &s->rep, &s->pl, seconds);
+	if (fflush(stdout) == EOF)
+		s->io_error = 1;
+	port_close(&s->port);
+	pipeline_uninit(&s->pl);
+	return s->io_error ? 1 : 0;
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+	struct run_opts opts;
+	struct session *s;
+	struct port_config pc = { 0 };
+	double t0;
+	int first, n, ret;
+
+	if (parse_run_opts(argc, argv, &opts, &first) < 0)
+		return 2;
+	if (first != argc - 1) {
+		log_err("replay needs exactly one capture file (try: townguard help)");
+		return 2;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return 1;
+	s->opts = &opts;
+	pc.name = argv[first];
+	pc.filter = opts.cfg.capture.filter;
+	if (port_open(&s->port, "pcap-file", &pc) < 0) {
+		free(s);
+		return 1;
+	}
+	if (pipeline_init(&s->pl, &opts.cfg, 0, session_flow_end, s) < 0) {
+		port_close(&s->port);
+		free(s);
+		return 1;
+	}
+	t0 = mono_seconds();
+	while ((n = port_rx_burst(&s->port, session_rx, s, 256)) > 0)
+		;
+	ret = session_finish(s, mono_seconds() - t0);
+	if (n != -ENODATA)
+		ret = 1;
+	free(s);
+	return ret;
+}
+
+/* ----------------------------------------------------------------- capture */
+
+static struct loop *signal_loop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (signal_loop)
+		loop_stop(signal_loop);
+}
+
+static void capture_readable(struct loop_fd *lfd, unsigned int events)
+{
+	struct session *s = container_of(lfd, struct session, port_fd);
+	int n;
+
+	(void)events;
+	n = port_rx_burst(&s->port, session_rx, s, CONFIG_PCAP_RX_BURST);
+	if (n < 0) {
+		log_err("%s: capture stopped: %s", s->port.name, strerror(-n));
+		s->io_error = 1;
+		loop_stop(s->loop);
+	}
+}
+
+static uint64_t realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Once a second: end idle flows even when no frame arrives. */
+static void capture_tick(struct loop_timer *t)
+{
+	struct session *s = container_of(t, struct session, tick);
+
+	pipeline_tick(&s->pl, realtime_ms());
+	loop_timer_set(s->loop, &s->tick, 1000);
+}
+
+static void capture_stop(struct loop_timer *t)
+{
+	struct session *s = container_of(t, struct session, stop);
+
+	loop_stop(s->loop);
+}
+
+static int cmd_capture(int argc, char **argv)
+{
+	struct run_opts opts;
+	struct port_config pc;
+	struct sigaction sa;
+	struct session *s;
+	double t0;
+	int first, ret = 1;
+
+	if (parse_run_opts(argc, argv, &opts, &first) < 0)
+		return 2;
+	if (first == argc - 1)
+		snprintf(opts.cfg.capture.interface, sizeof(opts.cfg.capture.interface), "%s",
+			 argv[first]);
+	else if (first != argc || !opts.cfg.capture.interface[0]) {
+		log_err("capture needs one interface (argument or [capture] interface)");
+		return 2;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return 1;
+	s->opts = &opts;
+	pc = (struct port_config){
+		.name = opts.cfg.capture.interface,
+		.filter = opts.cfg.capture.filter,
+		.snaplen = opts.cfg.capture.snaplen,
+		.buffer_kb = opts.cfg.capture.buffer_kb,
+		.promiscuous = opts.cfg.capture.promiscuous,
+		.immediate = opts.cfg.capture.immediate,
+	};
+	s->loop = loop_new();
+	if (!s->loop)
+		goto err_free;
+	if (port_open(&s->port, "pcap", &pc) < 0)
+		goto err_loop;
+	if (pipeline_init(&s->pl, &opts.cfg, 0, session_flow_end, s) < 0)
+		goto err_port;
+
+	s->port_fd.fd = port_fd(&s->port);
+	s->port_fd.cb = capture_readable;
+	if (loop_fd_add(s->loop, &s->port_fd, LOOP_READ) < 0) {
+		log_err("cannot watch %s: %s", s->port.name, strerror(errno));
+		pipeline_uninit(&s->pl);
+		goto err_port;
+	}
+	s->tick.cb = capture_tick;
+	loop_timer_set(s->loop, &s->tick, 1000);
+	if (opts.duration_s) {
+		s->stop.cb = capture_stop;
+		loop_timer_set(s->loop, &s->stop, (uint64_t)opts.duration_s * 1000u);
+	}
+	signal_loop = s->loop;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	t0 = mono_seconds();
+	if (loop_run(s->loop) < 0)
+		s->io_error = 1;
+	signal_loop = NULL;
+	loop_fd_del(s->loop, &s->port_fd);
+	ret = session_finish(s, mono_seconds() - t0);
+	loop_free(s->loop);
+	free(s);
+	return ret;
+
+err_port:
+	port_close(&s->port);
+err_loop:
+	loop_free(s->loop);
+err_free:
+	free(s);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ others */
+
+static int cmd_config(int argc, char **argv)
+{
+	struct run_opts opts;
+	int first;
+
+	if (parse_run_opts(argc, argv, &opts, &first) < 0)
+		return 2;
+	if (first != argc) {
+		log_err("config takes no arguments besides options");
+		return 2;
+	}
+	return config_write(&opts.cfg, stdout) < 0 ? 1 : 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("townguard %s (board %s)\n", CONFIG_VERSION, board_info()->name);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "replay", "FILE [--flows]", cmd_replay,
+	  "classify a pcap/pcapng capture; totals, and one JSON line per flow with --flows" },
+	{ "capture", "[IFACE] [--flows] [--duration S]", cmd_capture,
+	  "classify live traffic on an interface until SIGINT/SIGTERM or --duration" },
+	{ "config", "[-c FILE]", cmd_config, "check a configuration and print every key" },
+	{ "version", "", cmd_version, "print the firmware version and board" },
+	{ "help", "", cmd_help, "this list" },
+};
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("usage: townguard COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		printf("  %-8s %-36s %s\n", commands[i].name, commands[i].args, commands[i].help);
+	printf("\noptions:\n"
+	       "  -c, --config FILE      runtime configuration (INI; see docs/configuration.md)\n"
+	       "  -o, --option S.K=V     set one key, e.g. -o flow.udp_timeout=30\n"
+	       "  -n, --ndpi-dir DIR     load nDPI's protos.txt, categories.txt, risky_domains.txt,\n"
+	       "                         ja3_fingerprints.csv and sha1_fingerprints.csv from DIR\n"
+	       "  -F, --filter EXPR      BPF capture filter\n"
+	       "  -f, --flows            one JSON object per flow on stdout (totals go to stderr)\n"
+	       "  -d, --duration S       capture: stop after S seconds\n"
+	       "  -v, --verbose          debug logging    -q, --quiet  warnings and errors only\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		cmd_help(0, NULL);
+		return 2;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	log_err("unknown command \"%s\" (try: townguard help)", argv[1]);
+	return 2;
+}

@@ -1,0 +1,60 @@
+/*
+ * The packet path shared by every mode: frame -> decode -> flow table ->
+ * DPI (first packets only). Later issues hang the policy verdict and the
+ * enforcement action on the same path.
+ *
+ * Time is the capture time of the frames (microseconds since the epoch),
+ * made non-decreasing as nDPI's reader does: a frame stamped earlier than the
+ * previous one is treated as arriving at the previous frame's time.
+ */
+#ifndef TG_PIPELINE_H
+#define TG_PIPELINE_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "decode.h"
+#include "dpi.h"
+#include "flow.h"
+
+struct pipeline;
+
+/* Called once per flow when it ends, after DPI has been given up if needed. */
+typedef void (*pipeline_flow_end_fn)(struct pipeline *pl, struct flow *f,
+				     enum flow_end_reason why, void *ctx);
+
+struct pipeline_stats {
+	uint64_t frames;
+	uint64_t frame_bytes;              /* wire bytes of every frame */
+	uint64_t tracked;                  /* frames that reached the flow table */
+	uint64_t discarded[DECODE_ERR_MAX];/* by enum decode_err; [0] unused */
+	uint64_t first_us, last_us;        /* capture time of the first and last frame */
+};
+
+struct pipeline {
+	struct flow_table *flows;
+	struct dpi *dpi;
+	pipeline_flow_end_fn on_flow_end;
+	void *ctx;
+	uint64_t now_ms;                   /* latest (clamped) frame time */
+	uint64_t next_expiry_ms;
+	struct pipeline_stats st;
+};
+
+/*
+ * Start the flow table and nDPI from the configuration. capacity 0 =
+ * CONFIG_FLOW_TABLE_SIZE. Returns 0 or -errno (logged).
+ */
+int pipeline_init(struct pipeline *pl, const struct tg_config *cfg, uint32_t capacity,
+		  pipeline_flow_end_fn on_flow_end, void *ctx);
+/* End every flow (reported through on_flow_end) and free everything. */
+void pipeline_uninit(struct pipeline *pl);
+
+/* One frame through the path. */
+void pipeline_frame(struct pipeline *pl, enum link_type link, const uint8_t *data,
+		    uint32_t caplen, uint32_t wirelen, uint64_t ts_us);
+
+/* Expire idle flows as of now_ms (called by the frame path and by timers). */
+void pipeline_tick(struct pipeline *pl, uint64_t now_ms);
+
+#endif

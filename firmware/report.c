@@ -1,0 +1,192 @@
+/*
+ * Flow records and totals. The per-flow JSON fields are documented in
+ * docs/replay.md; names and protocol strings are nDPI's, as ndpiReader prints
+ * them, so results can be compared with the reference tool line by line.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define LOG_MODULE "report"
+#include "log.h"
+#include "report.h"
+
+static void report_addr(const struct flow *f, const union ip_addr *a, char *buf, size_t len)
+{
+	inet_ntop(f->key.ip_version == 4 ? AF_INET : AF_INET6, a->b, buf, (socklen_t)len);
+}
+
+/* ndpiReader's names, so flow lines compare one to one. */
+static const char *report_l4_name(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_UDP:
+		return "UDP";
+	case IPPROTO_ICMP:
+		return "ICMP";
+	case IPPROTO_ICMPV6:
+		return "ICMPV6";
+	case IPPROTO_IGMP:
+		return "IGMP";
+	case 112:
+		return "VRRP";
+	default:
+		snprintf(buf, len, "%u", proto);
+		return buf;
+	}
+}
+
+static void report_hex(const uint8_t *b, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hex[b[i] >> 4];
+		out[2 * i + 1] = hex[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static const char *const end_names[] = { "idle", "evicted", "shutdown" };
+
+int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow_end_reason why)
+{
+	const struct flow_dpi_result *r = &f->dpi_result;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], l4[8], proto[64], tls[32], ja3[33];
+	json_t *o, *risks;
+	int ret;
+
+	report_addr(f, flow_src(f), src, sizeof(src));
+	report_addr(f, flow_dst(f), dst, sizeof(dst));
+	risks = json_array();
+	for (unsigned int i = 0; i < 64; i++) {
+		const char *name;
+
+		if (!(r->risks & (1ull << i)))
+			continue;
+		name = dpi_risk_name(i);
+		if (name)
+			json_array_append_new(risks, json_string(name));
+	}
+	o = json_pack("{s:s, s:i, s:s, s:i, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:b, s:s}",
+		      "src", src, "sport", flow_sport(f), "dst", dst, "dport", flow_dport(f),
+		      "l4", report_l4_name(f->key.l4_proto, l4, sizeof(l4)), "vlan", f->key.vlan,
+		      "ip", f->key.ip_version,
+		      "packets", (json_int_t)(f->packets[0] + f->packets[1]),
+		      "bytes", (json_int_t)(f->bytes[0] + f->bytes[1]),
+		      "c2s_packets", (json_int_t)f->packets[FLOW_DIR_FWD],
+		      "s2c_packets", (json_int_t)f->packets[FLOW_DIR_REV],
+		      "first_ms", (json_int_t)f->first_ms, "last_ms", (json_int_t)f->last_ms,
+		      "proto", dpi_proto_name(dpi, r, proto, sizeof(proto)),
+		      "category", dpi_category_name(dpi, r),
+		      "risks", risks,
+		      "guessed", r->guessed,
+		      "end", end_names[why]);
+	if (!o)
+		return -ENOMEM;
+	json_object_set_new(o, "host", r->host[0] ? json_string(r->host) : json_null());
+	if (r->has_ja3c) {
+		report_hex(r->ja3c, 16, ja3);
+		json_object_set_new(o, "ja3c", json_string(ja3));
+	} else {
+		json_object_set_new(o, "ja3c", json_null());
+	}
+	if (r->has_ja3s) {
+		report_hex(r->ja3s, 16, ja3);
+		json_object_set_new(o, "ja3s", json_string(ja3));
+	} else {
+		json_object_set_new(o, "ja3s", json_null());
+	}
+	if (dpi_tls_version_name(r->tls_version, tls, sizeof(tls)))
+		json_object_set_new(o, "tls", json_string(tls));
+	else
+		json_object_set_new(o, "tls", json_null());
+
+	ret = json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (ret < 0 || fputc('\n', out) == EOF)
+		return -EIO;
+	return 0;
+}
+
+void report_count_flow(struct report *r, const struct flow *f, enum flow_end_reason why)
+{
+	uint16_t id = f->dpi_result.app ? f->dpi_result.app : f->dpi_result.master;
+	uint32_t slot = (uint32_t)id * 2654435761u % REPORT_MAX_PROTOS;
+
+	r->flows++;
+	r->ended[why]++;
+	/* Open addressing; a slot is in use once it has counted a flow. */
+	for (uint32_t i = 0; i < REPORT_MAX_PROTOS; i++) {
+		struct report_proto *p = &r->protos[(slot + i) % REPORT_MAX_PROTOS];
+
+		if (p->flows && p->id != id)
+			continue;
+		p->id = id;
+		p->flows++;
+		p->packets += f->packets[0] + f->packets[1];
+		p->bytes += f->bytes[0] + f->bytes[1];
+		return;
+	}
+	r->overflow_flows++;
+}
+
+static int report_proto_cmp(const void *a, const void *b)
+{
+	const struct report_proto *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return (int)x->id - (int)y->id;
+}
+
+void report_totals(FILE *out, struct report *r, struct pipeline *pl, double seconds)
+{
+	struct flow_table_stats fs;
+	struct dpi_stats ds;
+	char name[64];
+
+	flow_table_get_stats(pl->flows, &fs);
+	dpi_get_stats(pl->dpi, &ds);
+
+	fprintf(out, "frames          %" PRIu64 " (%" PRIu64 " bytes)\n", pl->st.frames,
+		pl->st.frame_bytes);
+	fprintf(out, "tracked         %" PRIu64 "\n", pl->st.tracked);
+	for (int e = 1; e < DECODE_ERR_MAX; e++)
+		if (pl->st.discarded[e])
+			fprintf(out, "not tracked     %-16s %" PRIu64 "\n", decode_err_name(e),
+				pl->st.discarded[e]);
+	fprintf(out, "flows           %" PRIu64 " (idle %" PRIu64 ", evicted %" PRIu64
+		", at end %" PRIu64 "; table %u/%u)\n",
+		r->flows, r->ended[FLOW_END_IDLE], r->ended[FLOW_END_EVICTED],
+		r->ended[FLOW_END_SHUTDOWN], fs.active, fs.capacity);
+	fprintf(out, "dpi             %" PRIu64 " detected, %" PRIu64 " given up, %" PRIu64
+		" packets inspected, peak %u flows in inspection\n",
+		ds.flows_detected, ds.flows_given_up, ds.packets, ds.classifying_peak);
+	if (seconds > 0)
+		fprintf(out, "time            %.3f s, %.0f frames/s\n", seconds,
+			(double)pl->st.frames / seconds);
+
+	qsort(r->protos, REPORT_MAX_PROTOS, sizeof(r->protos[0]), report_proto_cmp);
+	fprintf(out, "\n%-24s %10s %14s %8s\n", "protocol", "packets", "bytes", "flows");
+	for (int i = 0; i < REPORT_MAX_PROTOS; i++) {
+		const struct report_proto *p = &r->protos[i];
+		/* ndpiReader names the totals by one protocol: the app, else the master. */
+		struct flow_dpi_result res = { .app = p->id };
+
+		if (!p->flows)
+			continue;
+		fprintf(out, "%-24s %10" PRIu64 " %14" PRIu64 " %8" PRIu64 "\n",
+			dpi_proto_name(pl->dpi, &res, name, sizeof(name)), p->packets, p->bytes,
+			p->flows);
+	}
+	if (r->overflow_flows)
+		fprintf(out, "%-24s %10s %14s %8" PRIu64 "\n", "(other)", "", "", r->overflow_flows);
+}

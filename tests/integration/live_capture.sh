@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Live capture through the event loop, on a veth pair between two network
+# namespaces this script creates (and removes on exit):
+#
+#   [tgcap-cli] 10.77.0.1/24 veth tgcap0  <---->  veth tgcap1 10.77.0.2/24 [tgcap-srv]
+#        townguard capture tgcap0                  dnsmasq (DNS), python3 http.server
+#        dig, curl, ping
+#
+# Passes when townguard, stopped by SIGTERM, reports the DNS flow with the
+# queried name, the HTTP flow with its Host, and the ICMP flow, with packet
+# counts that match what the clients sent.
+set -euo pipefail
+tg=${TOP:-.}/${BUILD:-build}/townguard
+[ "$(id -u)" = 0 ] || { echo "skipped: needs root for network namespaces"; exit 77; }
+work=$(mktemp -d)
+cli=tgcap-cli-$$ srv=tgcap-srv-$$
+cleanup() {
+	[ -n "${tgpid:-}" ] && kill "$tgpid" 2>/dev/null || true
+	ip netns pids "$srv" 2>/dev/null | xargs -r kill 2>/dev/null || true
+	ip netns del "$cli" 2>/dev/null || true
+	ip netns del "$srv" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+ip netns add "$cli"
+ip netns add "$srv"
+ip link add tgcap0 netns "$cli" type veth peer name tgcap1 netns "$srv"
+ip -n "$cli" addr add 10.77.0.1/24 dev tgcap0
+ip -n "$srv" addr add 10.77.0.2/24 dev tgcap1
+ip -n "$cli" link set tgcap0 up; ip -n "$cli" link set lo up
+ip -n "$srv" link set tgcap1 up; ip -n "$srv" link set lo up
+
+ip netns exec "$srv" dnsmasq --no-daemon --no-resolv --no-hosts --port=53 \
+	--listen-address=10.77.0.2 --bind-interfaces \
+	--address=/office.example/10.77.0.2 --pid-file="$work/dnsmasq.pid" \
+	>"$work/dnsmasq.log" 2>&1 &
+mkdir -p "$work/www" && echo "hello township" >"$work/www/index.html"
+(cd "$work/www" && exec ip netns exec "$srv" /usr/bin/python3 -m http.server 8080 --bind 10.77.0.2) \
+	>"$work/http.log" 2>&1 &
+for _ in $(seq 50); do
+	ip netns exec "$cli" bash -c 'exec 3<>/dev/tcp/10.77.0.2/8080' 2>/dev/null && break
+	sleep 0.1
+done
+
+ip netns exec "$cli" "$tg" capture tgcap0 --flows >"$work/flows.json" 2>"$work/tg.log" &
+tgpid=$!
+for _ in $(seq 50); do grep -q capturing "$work/tg.log" && break; sleep 0.1; done
+grep -q capturing "$work/tg.log" || { cat "$work/tg.log"; exit 1; }
+
+ip netns exec "$cli" dig +short +tries=1 +time=2 @10.77.0.2 www.office.example A >"$work/dig.out"
+grep -qx 10.77.0.2 "$work/dig.out"
+ip netns exec "$cli" curl -sS --max-time 5 -H 'Host: intranet.office.example' \
+	http://10.77.0.2:8080/index.html | grep -q 'hello township'
+ip netns exec "$cli" ping -c 3 -i 0.2 -q 10.77.0.2 >/dev/null
+
+sleep 0.5
+kill -TERM "$tgpid"
+wait "$tgpid"
+tgpid=
+cat "$work/tg.log"
+cat "$work/flows.json"
+
+/usr/bin/python3 - "$work/flows.json" <<'PY'
+import json, sys
+flows = [json.loads(l) for l in open(sys.argv[1])]
+def find(**kw):
+    return [f for f in flows if all(f.get(k) == v for k, v in kw.items())]
+dns = find(l4="UDP", dport=53, dst="10.77.0.2", host="www.office.example")
+assert len(dns) == 1 and dns[0]["proto"] == "DNS", f"DNS flow: {dns}"
+assert dns[0]["c2s_packets"] == 1 and dns[0]["s2c_packets"] == 1, dns
+http = find(l4="TCP", dport=8080, dst="10.77.0.2")
+assert len(http) == 1, f"HTTP flow: {http}"
+assert http[0]["proto"] == "HTTP" and http[0]["host"] == "intranet.office.example", http
+assert http[0]["src"] == "10.77.0.1", http
+icmp = find(l4="ICMP", dst="10.77.0.2")
+assert len(icmp) == 1 and icmp[0]["proto"] == "ICMP", icmp
+assert icmp[0]["c2s_packets"] == 3 and icmp[0]["s2c_packets"] == 3, icmp
+print("live capture: DNS, HTTP and ICMP flows reported as sent")
+PY
