@@ -133,7 +133,14 @@ fuzz: fuzz-build
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(patsubst tests/fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
 
 # ---------------------------------------------------------------- bench, demo
-bench: all
+# The bare libpcap read loop that bounds any pcap reader (docs/benchmarks.md).
+$(O)/bench/pcap-loop: tests/bench/pcap_loop.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(shell pkg-config --cflags libpcap) $(LDFLAGS) \
+		-o $@ $< $(shell pkg-config --libs libpcap)
+
+bench: all $(O)/bench/pcap-loop
 	$(Q)BUILD=$(O) tests/bench/run
 
 run: all

@@ -109,7 +109,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, int *first_
 	optind = 1;
 	/* A configuration file is applied first, whatever its position. */
 	for (int i = 1; i < argc - 1; i++) {
-		if (strcmp(argv[i], "-c") && strcmp(argv[i], "--config"))
+		if (strcmp(argv[i], "-c") != 0 && strcmp(argv[i], "--config") != 0)
 			continue;
 		if (config_load(&o->cfg, argv[i + 1], err, sizeof(err)) < 0) {
 			log_err("%s", err);
@@ -141,7 +141,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, int *first_
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
 
-			if (*optarg < '0' || *optarg > '9' || *end || v == 0 || v > 86400 * 365) {
+			if (*optarg < '0' || *optarg > '9' || *end || v == 0 || v > 86400ul * 365) {
 				log_err("--duration \"%s\": expected seconds, 1..31536000", optarg);
 				return -EINVAL;
 			}

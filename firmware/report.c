@@ -60,6 +60,7 @@ int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow
 {
 	const struct flow_dpi_result *r = &f->dpi_result;
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], l4[8], proto[64], tls[32], ja3[33];
+	uint64_t bytes = f->bytes[0] + f->bytes[1];
 	json_t *o, *risks;
 	int ret;
 
@@ -79,8 +80,8 @@ int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow
 		      "src", src, "sport", flow_sport(f), "dst", dst, "dport", flow_dport(f),
 		      "l4", report_l4_name(f->key.l4_proto, l4, sizeof(l4)), "vlan", f->key.vlan,
 		      "ip", f->key.ip_version,
-		      "packets", (json_int_t)(f->packets[0] + f->packets[1]),
-		      "bytes", (json_int_t)(f->bytes[0] + f->bytes[1]),
+		      "packets", (json_int_t)f->packets[0] + f->packets[1],
+		      "bytes", (json_int_t)bytes,
 		      "c2s_packets", (json_int_t)f->packets[FLOW_DIR_FWD],
 		      "s2c_packets", (json_int_t)f->packets[FLOW_DIR_REV],
 		      "first_ms", (json_int_t)f->first_ms, "last_ms", (json_int_t)f->last_ms,

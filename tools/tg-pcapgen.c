@@ -883,15 +883,15 @@ typedef void demo_fn(struct pg_out *out, struct pg_rng *r, struct pg_conv *c,
  */
 struct demo_item {
 	demo_fn *run;
-	uint8_t proto;
 	const char *cli;
-	uint16_t cport;
 	const char *srv;
+	const char *name;
+	const char *answer;
+	uint16_t cport;
 	uint16_t sport;
 	uint16_t vlan;
-	const char *name;
 	uint16_t qtype;
-	const char *answer;
+	uint8_t proto;
 };
 
 static uint8_t payload[PG_PAYLOAD_MAX];
@@ -1210,7 +1210,7 @@ static int cmd_demo(int argc, char **argv)
  * prime so that consecutive flows walk all of 10.a.b before reusing one.
  */
 #define FLOW_HOSTS 65521u
-#define FLOWS_MAX (FLOW_HOSTS * 254u)
+#define FLOWS_MAX ((uint64_t)FLOW_HOSTS * 254u)
 #define FLOW_SERVERS 4
 /*
  * Source ports from Linux's ephemeral range (ip_local_port_range): below it,
@@ -1246,7 +1246,7 @@ static int cmd_flows(int argc, char **argv)
 
 	(void)argc;
 	if (parse_u64(argv[0], 1, FLOWS_MAX, &n)) {
-		pg_err("flows: bad flow count `%s' (want 1..%u)", argv[0], FLOWS_MAX);
+		pg_err("flows: bad flow count `%s' (want 1..%" PRIu64 ")", argv[0], FLOWS_MAX);
 		return -EINVAL;
 	}
 
