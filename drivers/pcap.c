@@ -111,8 +111,13 @@ static int pcap_live_open(struct port *port, const struct port_config *cfg)
 
 	ret = pcap_activate(pp->pcap);
 	if (ret < 0) {
-		log_err("%s: cannot activate capture: %s (%s)", cfg->name,
-			pcap_statustostr(ret), pcap_geterr(pp->pcap));
+		/* pcap_geterr() adds detail for some errors and repeats the status for others */
+		const char *detail = pcap_geterr(pp->pcap);
+
+		if (!*detail || strcmp(detail, pcap_statustostr(ret)) == 0)
+			detail = "no further detail";
+		log_err("%s: cannot activate capture: %s (%s)", cfg->name, pcap_statustostr(ret),
+			detail);
 		ret = ret == PCAP_ERROR_PERM_DENIED ? -EPERM : -ENODEV;
 		goto err_close;
 	}

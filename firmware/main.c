@@ -316,13 +316,14 @@ static int cmd_capture(int argc, char **argv)
 
 	if (parse_run_opts(argc, argv, &opts, &first) < 0)
 		return 2;
-	if (first == argc - 1)
-		snprintf(opts.cfg.capture.interface, sizeof(opts.cfg.capture.interface), "%s",
-			 argv[first]);
-	else if (first != argc || !opts.cfg.capture.interface[0]) {
-		log_err("capture needs one interface (argument or [capture] interface)");
+	if (first < argc - 1) {
+		log_err("capture takes at most one interface");
 		return 2;
 	}
+	/* The argument, else [capture] interface, else the board's mirror port. */
+	if (first == argc - 1 || !opts.cfg.capture.interface[0])
+		snprintf(opts.cfg.capture.interface, sizeof(opts.cfg.capture.interface), "%s",
+			 first == argc - 1 ? argv[first] : board_info()->mirror_port);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return 1;
