@@ -58,6 +58,7 @@ CFLAGS += -std=gnu11 -O2 -g $(WARN) -MMD -MP
 LDLIBS += $(shell pkg-config --libs $(PKGS))
 ifeq ($(SAN),1)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CPPFLAGS += -DTG_SANITIZE=1
 LDFLAGS += -fsanitize=address,undefined
 endif
 

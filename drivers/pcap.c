@@ -16,6 +16,7 @@
 #include <pcap/pcap.h>
 
 #define LOG_MODULE "pcap"
+#include "common.h"
 #include "log.h"
 #include "port.h"
 
@@ -194,10 +195,24 @@ static void pcap_rx_one(u_char *user, const struct pcap_pkthdr *h, const u_char 
 		.wirelen = h->len,
 		.ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec,
 	};
+	uint8_t *copy = NULL;
 
 	rx->port->st.rx_frames++;
 	rx->port->st.rx_bytes += h->len;
+	/*
+	 * libpcap hands out frames inside one reused buffer, so a read past
+	 * caplen lands on the next frame and no sanitizer sees it. Sanitizer
+	 * builds give every frame an allocation of exactly its size.
+	 */
+	if (TG_SAN) {
+		copy = malloc(h->caplen ? h->caplen : 1);
+		if (!copy)
+			return;
+		memcpy(copy, bytes, h->caplen);
+		fr.data = copy;
+	}
 	rx->fn(rx->port, &fr, rx->ctx);
+	free(copy);
 }
 
 static int pcap_port_rx_burst(struct port *port, port_rx_fn fn, void *ctx, int max)

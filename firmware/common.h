@@ -24,6 +24,13 @@
 #define TG_IS_ENABLED2(val) TG_IS_ENABLED3(TG_ARG_PLACEHOLDER_##val)
 #define IS_ENABLED(option) TG_IS_ENABLED2(option)
 
+/* 1 in sanitizer builds (make SAN=1), where some paths trade speed for checks. */
+#ifdef TG_SANITIZE
+#define TG_SAN 1
+#else
+#define TG_SAN 0
+#endif
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 

@@ -12,10 +12,22 @@
  *   - once the flow has more packets than the limit for its transport (80 TCP,
  *     24 UDP by default) it is decided whatever nDPI has: if nothing, nDPI
  *     guesses from ports and addresses (ndpi_detection_giveup()).
- * At that moment the result is copied out and nDPI's per-flow state (about
- * a kilobyte and a half plus buffers) is freed: decided flows cost nDPI nothing.
+ * At that moment the result is copied out and nDPI's per-flow state (688
+ * bytes plus reassembly buffers) is freed: decided flows cost nDPI nothing.
+ *
+ * At most CONFIG_DPI_MAX_INSPECTED flows hold nDPI state at once. Flows under
+ * inspection are kept in least-recently-fed order; when the limit is reached
+ * the flow fed longest ago is given up (guessed) to make room. A flood of
+ * flows that never decide (port scans, SYN floods, one-packet UDP) therefore
+ * costs bounded memory, and it is the flood's own stale flows, not the
+ * newest connection, that lose their inspection.
+ *
+ * nDPI's heap is counted through its allocation hooks (malloc_usable_size
+ * rather than a size header, because not every pointer nDPI frees is
+ * guaranteed to come from its own allocator).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +39,42 @@
 #include "dpi.h"
 #include "log.h"
 
+/* nDPI state of one flow under inspection, on the least-recently-fed list. */
+struct dpi_flow {
+	struct dpi_flow *prev, *next;
+	struct flow *f;
+	struct ndpi_flow_struct nf;
+};
+
 struct dpi {
 	struct ndpi_detection_module_struct *ndpi;
 	uint32_t max_packets[3]; /* by dpi_transport() */
+	struct dpi_flow *lru_head, *lru_tail; /* head: fed longest ago */
 	struct dpi_stats st;
 };
+
+/* nDPI's heap, process-wide (its allocation hooks are global). */
+static size_t ndpi_heap_bytes, ndpi_heap_peak;
+
+static void *dpi_ndpi_malloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (p) {
+		ndpi_heap_bytes += malloc_usable_size(p);
+		if (ndpi_heap_bytes > ndpi_heap_peak)
+			ndpi_heap_peak = ndpi_heap_bytes;
+	}
+	return p;
+}
+
+static void dpi_ndpi_free(void *p)
+{
+	size_t n = malloc_usable_size(p);
+
+	ndpi_heap_bytes = n > ndpi_heap_bytes ? 0 : ndpi_heap_bytes - n;
+	free(p);
+}
 
 enum { DPI_TCP, DPI_UDP, DPI_OTHER };
 
@@ -52,6 +95,7 @@ static int dpi_load(struct dpi *d, const char *what, const char *path,
 
 	if (!path || !*path)
 		return 0;
+	errno = 0;
 	n = load(d->ndpi, path);
 	if (n < 0) {
 		log_err("cannot load %s file \"%s\": %s", what, path,
@@ -76,6 +120,8 @@ struct dpi *dpi_new(const struct dpi_files *files, const struct dpi_limits *limi
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
+	set_ndpi_malloc(dpi_ndpi_malloc);
+	set_ndpi_free(dpi_ndpi_free);
 	d->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
 	if (!d->ndpi) {
 		log_err("nDPI initialisation failed");
@@ -114,10 +160,44 @@ err_free:
 	return NULL;
 }
 
+static void dpi_lru_unlink(struct dpi *d, struct dpi_flow *df)
+{
+	if (df->prev)
+		df->prev->next = df->next;
+	else
+		d->lru_head = df->next;
+	if (df->next)
+		df->next->prev = df->prev;
+	else
+		d->lru_tail = df->prev;
+	df->prev = df->next = NULL;
+}
+
+static void dpi_lru_append(struct dpi *d, struct dpi_flow *df)
+{
+	df->prev = d->lru_tail;
+	df->next = NULL;
+	if (d->lru_tail)
+		d->lru_tail->next = df;
+	else
+		d->lru_head = df;
+	d->lru_tail = df;
+}
+
 void dpi_free(struct dpi *d)
 {
 	if (!d)
 		return;
+	/*
+	 * Normally empty: the flow table is freed first and every flow's end
+	 * gives its inspection up. The flows may be gone, so they are not touched.
+	 */
+	for (struct dpi_flow *df = d->lru_head, *next; df; df = next) {
+		next = df->next;
+		ndpi_free_flow_data(&df->nf);
+		free(df);
+	}
+	d->lru_head = d->lru_tail = NULL;
 	ndpi_exit_detection_module(d->ndpi);
 	free(d);
 }
@@ -146,10 +226,34 @@ static bool dpi_hex16(const char *s, uint8_t out[16])
 	return s[32] == '\0';
 }
 
+/*
+ * nDPI keeps per-protocol metadata in a union: the TLS/QUIC fields are only
+ * meaningful when no other protocol owns those bytes (ndpiReader's order).
+ */
+static bool dpi_owns_tls_fields(ndpi_protocol p, const struct ndpi_flow_struct *nf)
+{
+	static const uint16_t other_union_users[] = {
+		NDPI_PROTOCOL_DNS,	NDPI_PROTOCOL_MDNS,    NDPI_PROTOCOL_LLMNR,
+		NDPI_PROTOCOL_NTP,	NDPI_PROTOCOL_KERBEROS, NDPI_PROTOCOL_SSH,
+		NDPI_PROTOCOL_TELNET, NDPI_PROTOCOL_UBNTAC2, NDPI_PROTOCOL_BITTORRENT,
+		NDPI_PROTOCOL_DHCP,
+	};
+
+	if (p.master_protocol == NDPI_PROTOCOL_TLS || p.app_protocol == NDPI_PROTOCOL_TLS ||
+	    p.master_protocol == NDPI_PROTOCOL_QUIC || p.app_protocol == NDPI_PROTOCOL_QUIC ||
+	    p.master_protocol == NDPI_PROTOCOL_DTLS || p.app_protocol == NDPI_PROTOCOL_DTLS)
+		return true;
+	for (size_t i = 0; i < sizeof(other_union_users) / sizeof(other_union_users[0]); i++)
+		if (p.master_protocol == other_union_users[i] || p.app_protocol == other_union_users[i])
+			return false;
+	return nf->protos.tls_quic.ja3_client[0] != '\0';
+}
+
 /* Copy what nDPI found into the flow's fixed record and free nDPI's state. */
 static void dpi_finish(struct dpi *d, struct flow *f, ndpi_protocol proto, bool guessed)
 {
-	struct ndpi_flow_struct *nf = f->dpi;
+	struct dpi_flow *df = f->dpi;
+	struct ndpi_flow_struct *nf = &df->nf;
 	struct flow_dpi_result *r = &f->dpi_result;
 
 	r->master = proto.master_protocol;
@@ -159,41 +263,63 @@ static void dpi_finish(struct dpi *d, struct flow *f, ndpi_protocol proto, bool 
 	r->risks = nf->risk;
 	r->guessed = guessed;
 	snprintf(r->host, sizeof(r->host), "%s", nf->host_server_name);
-	r->tls_version = nf->protos.tls_quic.ssl_version;
-	r->has_ja3c = dpi_hex16(nf->protos.tls_quic.ja3_client, r->ja3c);
-	r->has_ja3s = dpi_hex16(nf->protos.tls_quic.ja3_server, r->ja3s);
+	if (dpi_owns_tls_fields(proto, nf)) {
+		r->tls_version = nf->protos.tls_quic.ssl_version;
+		r->has_ja3c = dpi_hex16(nf->protos.tls_quic.ja3_client, r->ja3c);
+		r->has_ja3s = dpi_hex16(nf->protos.tls_quic.ja3_server, r->ja3s);
+	}
 
-	ndpi_free_flow(nf);
+	dpi_lru_unlink(d, df);
+	ndpi_free_flow_data(nf);
+	free(df);
 	f->dpi = NULL;
 	f->flags |= FLOW_F_DECIDED;
 	d->st.classifying--;
-	d->st.state_bytes -= SIZEOF_FLOW_STRUCT;
 	if (r->app != NDPI_PROTOCOL_UNKNOWN && !guessed)
 		d->st.flows_detected++;
 	else
 		d->st.flows_given_up++;
 }
 
-static struct ndpi_flow_struct *dpi_state(struct dpi *d, struct flow *f)
+static void dpi_giveup_state(struct dpi *d, struct flow *f)
 {
-	if (f->dpi)
-		return f->dpi;
-	f->dpi = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
-	if (!f->dpi)
+	struct dpi_flow *df = f->dpi;
+	ndpi_protocol proto;
+	uint8_t guessed = 0;
+
+	proto = ndpi_detection_giveup(d->ndpi, &df->nf, 1, &guessed);
+	dpi_finish(d, f, proto, guessed);
+}
+
+static struct dpi_flow *dpi_state(struct dpi *d, struct flow *f)
+{
+	struct dpi_flow *df = f->dpi;
+
+	if (df) {
+		dpi_lru_unlink(d, df);
+		dpi_lru_append(d, df);
+		return df;
+	}
+	if (d->st.classifying >= CONFIG_DPI_MAX_INSPECTED) {
+		d->st.flows_pushed_out++;
+		dpi_giveup_state(d, d->lru_head->f);
+	}
+	df = calloc(1, sizeof(*df));
+	if (!df)
 		return NULL;
-	memset(f->dpi, 0, SIZEOF_FLOW_STRUCT);
+	df->f = f;
+	f->dpi = df;
+	dpi_lru_append(d, df);
 	d->st.flows_started++;
 	d->st.classifying++;
 	if (d->st.classifying > d->st.classifying_peak)
 		d->st.classifying_peak = d->st.classifying;
-	d->st.state_bytes += SIZEOF_FLOW_STRUCT;
-	if (d->st.state_bytes > d->st.state_bytes_peak)
-		d->st.state_bytes_peak = d->st.state_bytes;
-	return f->dpi;
+	return df;
 }
 
 bool dpi_process(struct dpi *d, struct flow *f, const struct pkt *p, uint64_t now_ms)
 {
+	struct dpi_flow *df;
 	struct ndpi_flow_struct *nf;
 	ndpi_protocol proto;
 	uint32_t seen = f->packets[FLOW_DIR_FWD] + f->packets[FLOW_DIR_REV];
@@ -201,12 +327,13 @@ bool dpi_process(struct dpi *d, struct flow *f, const struct pkt *p, uint64_t no
 
 	if (f->flags & FLOW_F_DECIDED)
 		return false;
-	nf = dpi_state(d, f);
-	if (!nf) {
+	df = dpi_state(d, f);
+	if (!df) {
 		log_debug_rl("no memory for nDPI flow state: flow %llu left undecided",
 			     (unsigned long long)f->id);
 		return false;
 	}
+	nf = &df->nf;
 	enough = seen > d->max_packets[dpi_transport(f->key.l4_proto)];
 	proto = ndpi_detection_process_packet(d->ndpi, nf, p->l3,
 					      p->l3_len > 0xffff ? 0xffff : (unsigned short)p->l3_len,
@@ -220,26 +347,18 @@ bool dpi_process(struct dpi *d, struct flow *f, const struct pkt *p, uint64_t no
 	if (!enough && ndpi_extra_dissection_possible(d->ndpi, nf))
 		return false; /* wait for the certificate / JA3S */
 
-	if (proto.app_protocol == NDPI_PROTOCOL_UNKNOWN) {
-		uint8_t guessed = 0;
-
-		proto = ndpi_detection_giveup(d->ndpi, nf, 1, &guessed);
-		dpi_finish(d, f, proto, guessed);
-	} else {
+	if (proto.app_protocol == NDPI_PROTOCOL_UNKNOWN)
+		dpi_giveup_state(d, f);
+	else
 		dpi_finish(d, f, proto, false);
-	}
 	return true;
 }
 
 void dpi_giveup(struct dpi *d, struct flow *f)
 {
-	ndpi_protocol proto;
-	uint8_t guessed = 0;
-
 	if ((f->flags & FLOW_F_DECIDED) || !f->dpi)
 		return;
-	proto = ndpi_detection_giveup(d->ndpi, f->dpi, 1, &guessed);
-	dpi_finish(d, f, proto, guessed);
+	dpi_giveup_state(d, f);
 }
 
 static ndpi_protocol dpi_proto_of(const struct flow_dpi_result *r)
@@ -282,4 +401,6 @@ const char *dpi_tls_version_name(uint16_t version, char *buf, size_t len)
 void dpi_get_stats(const struct dpi *d, struct dpi_stats *st)
 {
 	*st = d->st;
+	st->heap_bytes = ndpi_heap_bytes;
+	st->heap_bytes_peak = ndpi_heap_peak;
 }

@@ -39,10 +39,11 @@ struct dpi_stats {
 	uint64_t flows_detected;   /* nDPI found the protocol */
 	uint64_t flows_given_up;   /* packet limit or flow end: guessed or unknown */
 	uint64_t packets;          /* packets given to nDPI */
+	uint64_t flows_pushed_out; /* given up early: CONFIG_DPI_MAX_INSPECTED flows were in inspection */
 	uint32_t classifying;      /* flows holding nDPI state now */
 	uint32_t classifying_peak;
-	size_t state_bytes;        /* bytes of nDPI per-flow state allocated now */
-	size_t state_bytes_peak;
+	size_t heap_bytes;         /* nDPI's heap now (module and flows), process-wide */
+	size_t heap_bytes_peak;
 };
 
 /* Returns NULL if nDPI cannot start or a data file fails to load (logged, naming the file). */

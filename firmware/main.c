@@ -106,16 +106,19 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, int *first_
 
 	memset(o, 0, sizeof(*o));
 	config_defaults(&o->cfg);
-	optind = 1;
-	/* A configuration file is applied first, whatever its position. */
-	for (int i = 1; i < argc - 1; i++) {
-		if (strcmp(argv[i], "-c") != 0 && strcmp(argv[i], "--config") != 0)
+	/* First pass: the configuration file, so options override it wherever they stand. */
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vq", run_long_opts, NULL)) != -1) {
+		if (c != 'c')
 			continue;
-		if (config_load(&o->cfg, argv[i + 1], err, sizeof(err)) < 0) {
+		if (config_load(&o->cfg, optarg, err, sizeof(err)) < 0) {
 			log_err("%s", err);
 			return -EINVAL;
 		}
 	}
+	opterr = 1;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vq", run_long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -175,6 +178,7 @@ struct session {
 	struct loop_fd port_fd;
 	struct loop_timer tick;
 	struct loop_timer stop;
+	bool live;
 	int io_error;
 };
 
@@ -184,8 +188,9 @@ static void session_flow_end(struct pipeline *pl, struct flow *f, enum flow_end_
 	struct session *s = ctx;
 
 	report_count_flow(&s->rep, f, why);
-	if (s->opts->flows && !s->io_error && report_flow_json(stdout, pl->dpi, f, why) < 0) {
-		log_err("cannot write flow records: %s", strerror(errno));
+	if (s->opts->flows && !s->io_error &&
+	    report_flow_json(stdout, pl->dpi, f, why, pl->epoch_offset_ms) < 0) {
+		log_err("cannot write flow records (no more will be written): %s", strerror(errno));
 		s->io_error = 1;
 	}
 }
@@ -194,7 +199,9 @@ static void session_rx(struct port *port, const struct port_frame *fr, void *ctx
 {
 	struct session *s = ctx;
 
-	pipeline_frame(&s->pl, port->link, fr->data, fr->caplen, fr->wirelen, fr->ts_us);
+	/* Replay judges a capture on its own timestamps; live traffic on the monotonic clock. */
+	pipeline_frame(&s->pl, port->link, fr->data, fr->caplen, fr->wirelen,
+		       s->live ? loop_now_ms() : fr->ts_us / 1000);
 }
 
 static double mono_seconds(void)
@@ -208,10 +215,15 @@ static double mono_seconds(void)
 /* End every flow, print totals where they belong, release everything. */
 static int session_finish(struct session *s, double seconds)
 {
+	if (s->live)
+		s->rep.port_valid = port_stats(&s->port, &s->rep.port) == 0;
 	flow_end_all(s->pl.flows);
 	report_totals(s->opts->flows ? stderr : stdout, &s->rep, &s->pl, seconds);
-	if (fflush(stdout) == EOF)
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (!s->io_error)
+			log_err("cannot write to standard output: %s", strerror(errno));
 		s->io_error = 1;
+	}
 	port_close(&s->port);
 	pipeline_uninit(&s->pl);
 	return s->io_error ? 1 : 0;
@@ -289,12 +301,16 @@ static uint64_t realtime_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Once a second: end idle flows even when no frame arrives. */
+/*
+ * Once a second: end idle flows even when no frame arrives, and follow the
+ * wall clock (SNTP may step it) for the times written in reports.
+ */
 static void capture_tick(struct loop_timer *t)
 {
 	struct session *s = container_of(t, struct session, tick);
 
-	pipeline_tick(&s->pl, realtime_ms());
+	s->pl.epoch_offset_ms = (int64_t)realtime_ms() - (int64_t)loop_now_ms();
+	pipeline_tick(&s->pl, loop_now_ms());
 	loop_timer_set(s->loop, &s->tick, 1000);
 }
 
@@ -328,6 +344,7 @@ static int cmd_capture(int argc, char **argv)
 	if (!s)
 		return 1;
 	s->opts = &opts;
+	s->live = true;
 	pc = (struct port_config){
 		.name = opts.cfg.capture.interface,
 		.filter = opts.cfg.capture.filter,
@@ -344,6 +361,7 @@ static int cmd_capture(int argc, char **argv)
 	if (pipeline_init(&s->pl, &opts.cfg, 0, session_flow_end, s) < 0)
 		goto err_port;
 
+	s->pl.epoch_offset_ms = (int64_t)realtime_ms() - (int64_t)loop_now_ms();
 	s->port_fd.fd = port_fd(&s->port);
 	s->port_fd.cb = capture_readable;
 	if (loop_fd_add(s->loop, &s->port_fd, LOOP_READ) < 0) {
@@ -360,6 +378,8 @@ static int cmd_capture(int argc, char **argv)
 	signal_loop = s->loop;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	/* Restart interrupted writes: a signal must not cut a flow record in half. */
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 

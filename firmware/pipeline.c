@@ -85,22 +85,20 @@ void pipeline_tick(struct pipeline *pl, uint64_t now_ms)
 }
 
 void pipeline_frame(struct pipeline *pl, enum link_type link, const uint8_t *data,
-		    uint32_t caplen, uint32_t wirelen, uint64_t ts_us)
+		    uint32_t caplen, uint32_t wirelen, uint64_t now_ms)
 {
 	enum decode_err err;
 	enum flow_dir dir;
 	struct flow *f;
 	struct pkt p;
 	bool created;
-	uint64_t now_ms = ts_us / 1000;
 
 	if (now_ms < pl->now_ms)
 		now_ms = pl->now_ms;
 	pl->now_ms = now_ms;
 	if (!pl->st.frames)
-		pl->st.first_us = ts_us;
-	if (ts_us > pl->st.last_us)
-		pl->st.last_us = ts_us;
+		pl->st.first_ms = now_ms;
+	pl->st.last_ms = now_ms;
 	pl->st.frames++;
 	pl->st.frame_bytes += wirelen;
 	pipeline_tick(pl, now_ms);

@@ -3,9 +3,13 @@
  * DPI (first packets only). Later issues hang the policy verdict and the
  * enforcement action on the same path.
  *
- * Time is the capture time of the frames (microseconds since the epoch),
- * made non-decreasing as nDPI's reader does: a frame stamped earlier than the
- * previous one is treated as arriving at the previous frame's time.
+ * Time is whatever clock the caller passes with each frame, in milliseconds,
+ * made non-decreasing as nDPI's reader does (a frame stamped earlier than the
+ * previous one counts as arriving at the previous frame's time). Replay passes
+ * the capture timestamps, so a capture is judged as it happened; live modes
+ * pass the monotonic clock, so a wall-clock step (SNTP at boot) neither
+ * freezes nor mass-expires flows. pipeline.epoch_offset_ms turns flow times
+ * into wall-clock times for reports.
  */
 #ifndef TG_PIPELINE_H
 #define TG_PIPELINE_H
@@ -28,7 +32,7 @@ struct pipeline_stats {
 	uint64_t frame_bytes;              /* wire bytes of every frame */
 	uint64_t tracked;                  /* frames that reached the flow table */
 	uint64_t discarded[DECODE_ERR_MAX];/* by enum decode_err; [0] unused */
-	uint64_t first_us, last_us;        /* capture time of the first and last frame */
+	uint64_t first_ms, last_ms;        /* flow-clock time of the first and last frame */
 };
 
 struct pipeline {
@@ -38,6 +42,7 @@ struct pipeline {
 	void *ctx;
 	uint64_t now_ms;                   /* latest (clamped) frame time */
 	uint64_t next_expiry_ms;
+	int64_t epoch_offset_ms;           /* flow clock + this = ms since the epoch */
 	struct pipeline_stats st;
 };
 
@@ -50,9 +55,9 @@ int pipeline_init(struct pipeline *pl, const struct tg_config *cfg, uint32_t cap
 /* End every flow (reported through on_flow_end) and free everything. */
 void pipeline_uninit(struct pipeline *pl);
 
-/* One frame through the path. */
+/* One frame through the path, arriving at now_ms on the caller's clock. */
 void pipeline_frame(struct pipeline *pl, enum link_type link, const uint8_t *data,
-		    uint32_t caplen, uint32_t wirelen, uint64_t ts_us);
+		    uint32_t caplen, uint32_t wirelen, uint64_t now_ms);
 
 /* Expire idle flows as of now_ms (called by the frame path and by timers). */
 void pipeline_tick(struct pipeline *pl, uint64_t now_ms);

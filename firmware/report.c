@@ -56,7 +56,37 @@ static void report_hex(const uint8_t *b, size_t n, char *out)
 
 static const char *const end_names[] = { "idle", "evicted", "shutdown" };
 
-int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow_end_reason why)
+/*
+ * Names come off the network as raw bytes. JSON strings must be UTF-8, so
+ * anything that is not printable ASCII is written as \xNN (the backslash
+ * itself as \\): the record always carries the name, never loses it, and a
+ * reader can tell the escaped bytes from the real ones.
+ */
+static json_t *report_name(const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char out[4 * sizeof(((struct flow_dpi_result *)0)->host) + 1];
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < sizeof(out); p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
+			out[o++] = (char)*p;
+		} else if (*p == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	out[o] = '\0';
+	return json_string(out);
+}
+
+int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow_end_reason why,
+		     int64_t epoch_offset_ms)
 {
 	const struct flow_dpi_result *r = &f->dpi_result;
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], l4[8], proto[64], tls[32], ja3[33];
@@ -84,15 +114,18 @@ int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow
 		      "bytes", (json_int_t)bytes,
 		      "c2s_packets", (json_int_t)f->packets[FLOW_DIR_FWD],
 		      "s2c_packets", (json_int_t)f->packets[FLOW_DIR_REV],
-		      "first_ms", (json_int_t)f->first_ms, "last_ms", (json_int_t)f->last_ms,
+		      "first_ms", (json_int_t)f->first_ms + epoch_offset_ms,
+		      "last_ms", (json_int_t)f->last_ms + epoch_offset_ms,
 		      "proto", dpi_proto_name(dpi, r, proto, sizeof(proto)),
 		      "category", dpi_category_name(dpi, r),
 		      "risks", risks,
 		      "guessed", r->guessed,
 		      "end", end_names[why]);
-	if (!o)
+	if (!o) {
+		errno = ENOMEM;
 		return -ENOMEM;
-	json_object_set_new(o, "host", r->host[0] ? json_string(r->host) : json_null());
+	}
+	json_object_set_new(o, "host", r->host[0] ? report_name(r->host) : json_null());
 	if (r->has_ja3c) {
 		report_hex(r->ja3c, 16, ja3);
 		json_object_set_new(o, "ja3c", json_string(ja3));
@@ -112,8 +145,11 @@ int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow
 
 	ret = json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	if (ret < 0 || fputc('\n', out) == EOF)
+	if (ret < 0 || fputc('\n', out) == EOF || ferror(out)) {
+		if (!errno)
+			errno = EIO;
 		return -EIO;
+	}
 	return 0;
 }
 
@@ -148,8 +184,9 @@ static int report_proto_cmp(const void *a, const void *b)
 	return (int)x->id - (int)y->id;
 }
 
-void report_totals(FILE *out, struct report *r, struct pipeline *pl, double seconds)
+void report_totals(FILE *out, const struct report *r, struct pipeline *pl, double seconds)
 {
+	struct report_proto *protos;
 	struct flow_table_stats fs;
 	struct dpi_stats ds;
 	char name[64];
@@ -165,20 +202,31 @@ void report_totals(FILE *out, struct report *r, struct pipeline *pl, double seco
 			fprintf(out, "not tracked     %-16s %" PRIu64 "\n", decode_err_name(e),
 				pl->st.discarded[e]);
 	fprintf(out, "flows           %" PRIu64 " (idle %" PRIu64 ", evicted %" PRIu64
-		", at end %" PRIu64 "; table %u/%u)\n",
+		", at end %" PRIu64 "; table capacity %u)\n",
 		r->flows, r->ended[FLOW_END_IDLE], r->ended[FLOW_END_EVICTED],
-		r->ended[FLOW_END_SHUTDOWN], fs.active, fs.capacity);
-	fprintf(out, "dpi             %" PRIu64 " detected, %" PRIu64 " given up, %" PRIu64
-		" packets inspected, peak %u flows in inspection\n",
-		ds.flows_detected, ds.flows_given_up, ds.packets, ds.classifying_peak);
+		r->ended[FLOW_END_SHUTDOWN], fs.capacity);
+	fprintf(out, "dpi             %" PRIu64 " detected, %" PRIu64 " given up (%" PRIu64
+		" pushed out), %" PRIu64 " packets inspected\n",
+		ds.flows_detected, ds.flows_given_up, ds.flows_pushed_out, ds.packets);
+	fprintf(out, "dpi memory      peak %u flows in inspection, nDPI heap peak %zu KiB\n",
+		ds.classifying_peak, ds.heap_bytes_peak / 1024);
+	if (r->port_valid)
+		fprintf(out, "port            %" PRIu64 " received, %" PRIu64
+			" dropped by the kernel, %" PRIu64 " by the interface\n",
+			r->port.rx_frames, r->port.kernel_drops, r->port.iface_drops);
 	if (seconds > 0)
 		fprintf(out, "time            %.3f s, %.0f frames/s\n", seconds,
 			(double)pl->st.frames / seconds);
 
-	qsort(r->protos, REPORT_MAX_PROTOS, sizeof(r->protos[0]), report_proto_cmp);
+	/* Sort a copy: the table itself is open-addressed and keeps counting. */
+	protos = malloc(sizeof(r->protos));
+	if (!protos)
+		return;
+	memcpy(protos, r->protos, sizeof(r->protos));
+	qsort(protos, REPORT_MAX_PROTOS, sizeof(protos[0]), report_proto_cmp);
 	fprintf(out, "\n%-24s %10s %14s %8s\n", "protocol", "packets", "bytes", "flows");
 	for (int i = 0; i < REPORT_MAX_PROTOS; i++) {
-		const struct report_proto *p = &r->protos[i];
+		const struct report_proto *p = &protos[i];
 		/* ndpiReader names the totals by one protocol: the app, else the master. */
 		struct flow_dpi_result res = { .app = p->id };
 
@@ -190,4 +238,5 @@ void report_totals(FILE *out, struct report *r, struct pipeline *pl, double seco
 	}
 	if (r->overflow_flows)
 		fprintf(out, "%-24s %10s %14s %8" PRIu64 "\n", "(other)", "", "", r->overflow_flows);
+	free(protos);
 }

@@ -5,11 +5,13 @@
 #ifndef TG_REPORT_H
 #define TG_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "dpi.h"
 #include "flow.h"
 #include "pipeline.h"
+#include "port.h"
 
 /* Per-protocol totals (keyed like ndpiReader: the app protocol, else the master). */
 struct report_proto {
@@ -29,15 +31,21 @@ struct report {
 	uint64_t overflow_flows;
 	uint64_t flows;
 	uint64_t ended[3];
+	struct port_stats port; /* live capture: the port's counters at the end */
+	bool port_valid;
 };
 
-/* Write flow f as one JSON line to out. Returns 0 or -EIO. */
-int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow_end_reason why);
+/*
+ * Write flow f as one JSON line to out; epoch_offset_ms turns the flow clock
+ * into wall-clock ms. Returns 0, or -EIO/-ENOMEM with errno set.
+ */
+int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow_end_reason why,
+		     int64_t epoch_offset_ms);
 
 /* Add an ended flow to the per-protocol totals. */
 void report_count_flow(struct report *r, const struct flow *f, enum flow_end_reason why);
 
 /* Human-readable totals (frames, discards by reason, flows, DPI, protocols). */
-void report_totals(FILE *out, struct report *r, struct pipeline *pl, double seconds);
+void report_totals(FILE *out, const struct report *r, struct pipeline *pl, double seconds);
 
 #endif

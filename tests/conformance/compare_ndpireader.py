@@ -5,9 +5,12 @@ A flow is identified as ndpiReader identifies it: IP protocol, VLAN and the
 unordered pair of (address, port) endpoints. ndpiReader lists only the flows
 still in its table when the capture ends (it drops flows idle for 30 s without
 printing them), so when townguard reports several flows with one key (a
-connection that ended and started again) the latest one is compared.
+connection that ended and started again) the latest one's protocol is
+compared, and the packets and bytes of all of them are added up.
 
-Exit status 0 when agreement >= --min-agreement over the reference flows.
+Two checks, each over the reference flows, each must reach --min-agreement:
+the protocol, and the packet and byte counts (both directions). Exit status 0
+when both do.
 """
 import argparse
 import ipaddress
@@ -17,6 +20,7 @@ import re
 import subprocess
 import sys
 
+COUNTS_RE = re.compile(r"\[(\d+) pkts/(\d+) bytes (?:<->|->) (\d+) pkts/(\d+) bytes\]")
 FLOW_RE = re.compile(
     r"^\t\d+\t(?P<l4>\S+) (?P<src>\[[^\]]+\]|[^ \[]+):(?P<sport>\d+) (?:<->|->) "
     r"(?P<dst>\[[^\]]+\]|[^ \[]+):(?P<dport>\d+) (?:\[VLAN: (?P<vlan>\d+)\])?"
@@ -58,7 +62,9 @@ def reference_flows(path):
                 continue
             k = key(m["l4"], norm_addr(m["src"]), m["sport"], norm_addr(m["dst"]),
                     m["dport"], m["vlan"])
-            flows[k] = m["proto"]
+            c = COUNTS_RE.search(line)
+            counts = (int(c[1]) + int(c[3]), int(c[2]) + int(c[4])) if c else None
+            flows[k] = (m["proto"], counts)
     return flows
 
 
@@ -75,8 +81,12 @@ def townguard_flows(tg, capture, ndpi_dir):
             src, dst = norm_addr(patch_v6(src)), norm_addr(patch_v6(dst))
         k = key(o["l4"], src, o["sport"], dst, o["dport"], o["vlan"])
         prev = flows.get(k)
-        if prev is None or o["first_ms"] >= prev["first_ms"]:
-            flows[k] = o
+        if prev is None:
+            flows[k] = dict(o, all_packets=o["packets"], all_bytes=o["bytes"])
+        else:
+            latest = o if o["first_ms"] >= prev["first_ms"] else prev
+            flows[k] = dict(latest, all_packets=prev["all_packets"] + o["packets"],
+                            all_bytes=prev["all_bytes"] + o["bytes"])
     return flows
 
 
@@ -96,7 +106,7 @@ def main():
 
     ndpi_dir = os.path.join(args.pcaps, "ndpi-config")
     captures = sorted(f for f in os.listdir(args.pcaps) if f.endswith((".pcap", ".pcapng")))
-    total = agree = 0
+    total = agree = counted = 0
     problems = []
     for cap in captures:
         exp_path = os.path.join(args.pcaps, "expected", cap + ".ndpireader.txt")
@@ -105,14 +115,20 @@ def main():
         ref = reference_flows(exp_path)
         ours = townguard_flows(args.townguard, os.path.join(args.pcaps, cap), ndpi_dir)
         ok = 0
-        for k, proto in sorted(ref.items(), key=lambda kv: fmt(kv[0])):
+        for k, (proto, counts) in sorted(ref.items(), key=lambda kv: fmt(kv[0])):
             o = ours.get(k)
             if o is None:
                 problems.append(f"{cap}: {fmt(k)}: ndpiReader {proto}, townguard has no such flow")
-            elif o["proto"] != proto:
+                continue
+            if o["proto"] != proto:
                 problems.append(f"{cap}: {fmt(k)}: ndpiReader {proto}, townguard {o['proto']}")
             else:
                 ok += 1
+            if counts == (o["all_packets"], o["all_bytes"]):
+                counted += 1
+            else:
+                problems.append(f"{cap}: {fmt(k)}: ndpiReader {counts[0]} pkts/{counts[1]} bytes, "
+                                f"townguard {o['all_packets']} pkts/{o['all_bytes']} bytes")
         extra = [k for k in ours if k not in ref]
         for k in extra:
             problems.append(f"{cap}: {fmt(k)}: townguard {ours[k]['proto']} "
@@ -122,12 +138,15 @@ def main():
         print(f"{cap:34s} {ok:4d}/{len(ref):<4d} agree, {len(extra)} extra")
 
     rate = agree / total if total else 0.0
+    count_rate = counted / total if total else 0.0
     print()
     for p in problems:
         print("  " + p)
-    print(f"\nagreement: {agree}/{total} reference flows = {100 * rate:.2f}% "
+    print(f"\nprotocol agreement: {agree}/{total} reference flows = {100 * rate:.2f}% "
           f"(required {100 * args.min_agreement:.0f}%)")
-    return 0 if rate >= args.min_agreement else 1
+    print(f"packet and byte counts: {counted}/{total} reference flows = {100 * count_rate:.2f}% "
+          f"(required {100 * args.min_agreement:.0f}%)")
+    return 0 if rate >= args.min_agreement and count_rate >= args.min_agreement else 1
 
 
 if __name__ == "__main__":

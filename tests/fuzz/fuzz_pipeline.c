@@ -3,7 +3,7 @@
  *
  * Input: byte 0 picks the link type; then frames, each a 2-byte big-endian
  * length followed by that many bytes (a length past the end takes the rest).
- * Frames are 1 ms apart, and every 16th frame jumps 200 s ahead so flows
+ * Ended flows are written as JSON to /dev/null. Frames are 1 ms apart, and every 16th frame jumps 200 s ahead so flows
  * expire and records are reused. A 64-flow table forces eviction too.
  * The pipeline persists across inputs, like the firmware's does across
  * packets, so state carried from one input to the next is exercised.
@@ -15,9 +15,20 @@
 #include "config.h"
 #include "log.h"
 #include "pipeline.h"
+#include "report.h"
 
 static struct pipeline pl;
-static uint64_t now_us = 1700000000000000ull;
+static struct report rep;
+static FILE *devnull;
+
+/* Ended flows go through the same reporting as in the firmware. */
+static void fuzz_flow_end(struct pipeline *p, struct flow *f, enum flow_end_reason why, void *ctx)
+{
+	(void)ctx;
+	report_count_flow(&rep, f, why);
+	report_flow_json(devnull, p->dpi, f, why, 0);
+}
+static uint64_t now_ms = 1700000000000ull;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,7 +41,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	log_set_level(LOG_LVL_ERR);
 	config_defaults(&cfg);
-	if (pipeline_init(&pl, &cfg, 64, NULL, NULL) < 0)
+	devnull = fopen("/dev/null", "w");
+	if (!devnull || pipeline_init(&pl, &cfg, 64, fuzz_flow_end, NULL) < 0)
 		abort();
 	return 0;
 }
@@ -58,8 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		for (size_t i = 0; i < len; i++)
 			frame[i] = data[off + i];
-		now_us += (++n % 16) ? 1000 : 200000000ull;
-		pipeline_frame(&pl, link, frame, (uint32_t)len, (uint32_t)len, now_us);
+		now_ms += (++n % 16) ? 1 : 200000;
+		pipeline_frame(&pl, link, frame, (uint32_t)len, (uint32_t)len, now_ms);
 		free(frame);
 		off += len;
 	}
