@@ -53,9 +53,9 @@ CC ?= cc
 PKGS := libndpi libpcap jansson inih
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wpointer-arith -Wundef
-CPPFLAGS += -D_GNU_SOURCE -Ifirmware -Idrivers -Iboard/$(BOARD) -I$(O)/include
+CPPFLAGS += -D_GNU_SOURCE -Ifirmware -Idrivers -Itools -Iboard/$(BOARD) -I$(O)/include
 CFLAGS += -std=gnu11 -O2 -g $(WARN) -MMD -MP
-LDLIBS += $(shell pkg-config --libs $(PKGS))
+LDLIBS += $(shell pkg-config --libs $(PKGS)) -lmbedcrypto
 ifeq ($(SAN),1)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CPPFLAGS += -DTG_SANITIZE=1
@@ -82,7 +82,12 @@ $(O)/townguard: $(O)/obj/firmware/main.o $(CORE_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-HOST_TOOLS := $(O)/tg-pcapgen
+HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub.c),$(O)/tg-hub)
+# tg-hub shares the firmware's bundle code (one encoder for hub and gateway).
+$(O)/tg-hub: $(O)/obj/tools/tg-hub.o $(O)/obj/tools/feeds.o $(O)/obj/firmware/bundle.o
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson) -lmbedcrypto
+
 $(O)/tg-pcapgen: $(O)/obj/tools/tg-pcapgen.o
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libpcap)

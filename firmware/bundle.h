@@ -1,0 +1,220 @@
+/*
+ * Blocklist bundles: one signed, versioned file that is both what the hub
+ * publishes and what the gateway keeps on flash and looks up in place.
+ * The byte layout is documented in docs/bundle-format.md.
+ *
+ * Shared by the firmware (open, verify, look up, apply a delta) and the hub's
+ * tool tg-hub (build, sign, diff): one encoder, so a delta applied on a
+ * gateway yields byte for byte the full bundle the hub signed.
+ *
+ * Entries, by kind:
+ *   - IPv4 and IPv6 prefixes: longest-prefix match;
+ *   - domains: a name matches an entry for itself or any parent domain
+ *     (example.com covers a.b.example.com) unless the entry is exact-only;
+ *     stored as 64-bit hashes of the normalised name (lower case, no
+ *     trailing dot), so a million names take 12 bytes each;
+ *   - nDPI protocol and category names (mapped to ids by the gateway);
+ *   - JA3 hashes (MD5, 16 bytes).
+ * Each kind has a block list (entries whose action is block or alert-only)
+ * and an allow list (overrides). Every entry carries a rule id, an action and
+ * an optional expiry (seconds since the epoch, 0 = none).
+ */
+#ifndef TG_BUNDLE_H
+#define TG_BUNDLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BUNDLE_REGION_MAX 31 /* bytes of region name, [a-z0-9-] */
+#define BUNDLE_NAME_MAX 253  /* longest domain name */
+#define BUNDLE_PROTO_NAME_MAX 31
+
+enum bundle_kind {
+	BUNDLE_IPV4 = 0,
+	BUNDLE_IPV6,
+	BUNDLE_DOMAIN,
+	BUNDLE_PROTO,
+	BUNDLE_CATEGORY,
+	BUNDLE_JA3,
+	BUNDLE_KIND_MAX
+};
+
+enum bundle_action {
+	BUNDLE_ACT_BLOCK = 1, /* drop and report */
+	BUNDLE_ACT_ALERT = 2, /* report only */
+	BUNDLE_ACT_ALLOW = 3, /* only in allow lists: overrides block and alert of the same kind */
+};
+
+/* bundle_meta.flags */
+#define BUNDLE_F_EXACT 0x01 /* domain: match this name only, not its subdomains */
+
+struct bundle_meta {
+	uint32_t rule;    /* rule id chosen by the hub; reported with every hit */
+	uint32_t expires; /* seconds since the epoch; 0 = never */
+	uint8_t action;   /* enum bundle_action */
+	uint8_t flags;    /* BUNDLE_F_* */
+};
+
+/* What a bundle says about itself (header fields). */
+struct bundle_info {
+	char region[BUNDLE_REGION_MAX + 1];
+	uint64_t serial;      /* monotonic, > 0 */
+	uint64_t base_serial; /* delta: the serial it applies to; full bundle: 0 */
+	uint64_t created;     /* seconds since the epoch */
+	uint64_t expires;     /* seconds since the epoch; the whole bundle is refused after it */
+};
+
+/* Why a bundle was refused. Keep bundle_err_name() in step. */
+enum bundle_err {
+	BUNDLE_OK = 0,
+	BUNDLE_ERR_IO,          /* cannot read the file */
+	BUNDLE_ERR_TRUNCATED,   /* shorter than its header, section table or sections say */
+	BUNDLE_ERR_MAGIC,       /* not a townguard bundle */
+	BUNDLE_ERR_VERSION,     /* format version this firmware does not know */
+	BUNDLE_ERR_MALFORMED,   /* inconsistent header, sections, ordering or sizes */
+	BUNDLE_ERR_HASH,        /* body hash does not match (corrupted or altered) */
+	BUNDLE_ERR_SIGNATURE,   /* signature does not verify with the hub key (forged, wrong key, flipped byte) */
+	BUNDLE_ERR_REGION,      /* bundle for another region */
+	BUNDLE_ERR_STALE,       /* serial not newer than the one in force (replay of an older list) */
+	BUNDLE_ERR_EXPIRED,     /* past its expiry time */
+	BUNDLE_ERR_NOT_YET,     /* created in the future (clock or forgery) */
+	BUNDLE_ERR_BASE,        /* delta whose base is not the serial in force */
+	BUNDLE_ERR_KIND,        /* a delta where a full bundle was expected, or the reverse */
+	BUNDLE_ERR_NOMEM,
+	BUNDLE_ERR_MAX
+};
+
+const char *bundle_err_name(enum bundle_err e);      /* "signature", "stale", ... */
+const char *bundle_err_text(enum bundle_err e);      /* one sentence for logs and state */
+
+/* ------------------------------------------------------------ reading */
+
+struct bundle; /* an opened, structurally checked bundle (mmap or memory) */
+
+/*
+ * Open and structurally check a bundle: header, section table, bounds and
+ * ordering of every section (so lookups can trust it), body hash. Does NOT
+ * check the signature: call bundle_verify(). Returns BUNDLE_OK and *out.
+ */
+enum bundle_err bundle_open_file(const char *path, struct bundle **out);
+/* Same over a caller's buffer, which must outlive the bundle (not copied). */
+enum bundle_err bundle_open_mem(const void *data, size_t len, struct bundle **out);
+void bundle_close(struct bundle *b);
+
+const struct bundle_info *bundle_get_info(const struct bundle *b);
+bool bundle_is_delta(const struct bundle *b);
+/* The file's bytes (for persisting what was verified) and its SHA-256. */
+const uint8_t *bundle_data(const struct bundle *b, size_t *len);
+void bundle_sha256(const struct bundle *b, uint8_t out[32]);
+/* Entries in the block (allow = false) or allow list of a kind. */
+size_t bundle_count(const struct bundle *b, enum bundle_kind kind, bool allow);
+
+/*
+ * Check the signature with the hub's public key (PEM or DER, as read from a
+ * key file). Returns BUNDLE_OK or BUNDLE_ERR_SIGNATURE (or _MALFORMED if the
+ * key cannot be parsed). Constant work per byte: hashing is done at open.
+ */
+enum bundle_err bundle_verify(const struct bundle *b, const uint8_t *pubkey, size_t pubkey_len);
+
+/*
+ * Acceptance rules of a gateway, in order: signature, region, not a delta
+ * (full bundles only here), not expired and not created in the future
+ * (now_s, with `skew_s` tolerance), serial newer than `in_force_serial`.
+ */
+enum bundle_err bundle_check(const struct bundle *b, const uint8_t *pubkey, size_t pubkey_len,
+			     const char *region, uint64_t in_force_serial, uint64_t now_s,
+			     uint64_t skew_s);
+
+/* What matched. */
+struct bundle_match {
+	struct bundle_meta meta;
+	uint8_t prefix_len;  /* IP: length of the matching prefix */
+	uint8_t addr[16];    /* IP: the matching prefix's address (network order) */
+	uint16_t name_off;   /* domain: offset in the looked-up name where the matching suffix starts */
+};
+
+/*
+ * Lookups, in place. `now_s` hides entries whose expiry has passed. `allow`
+ * selects the allow list. Return true and fill *m on a match.
+ * IP: longest matching prefix. Domain: the name is normalised (ASCII case,
+ * one trailing dot) and matched against itself and every parent domain; the
+ * most specific entry wins; exact-only entries match only the whole name.
+ */
+bool bundle_lookup_ipv4(const struct bundle *b, const uint8_t addr[4], uint64_t now_s, bool allow,
+			struct bundle_match *m);
+bool bundle_lookup_ipv6(const struct bundle *b, const uint8_t addr[16], uint64_t now_s, bool allow,
+			struct bundle_match *m);
+bool bundle_lookup_domain(const struct bundle *b, const char *name, size_t len, uint64_t now_s,
+			  bool allow, struct bundle_match *m);
+bool bundle_lookup_ja3(const struct bundle *b, const uint8_t md5[16], uint64_t now_s, bool allow,
+		       struct bundle_match *m);
+
+/* Protocol and category entries, for the gateway to map names to nDPI ids. */
+typedef void (*bundle_name_fn)(const char *name, const struct bundle_meta *meta, bool allow,
+			       void *ctx);
+void bundle_foreach_name(const struct bundle *b, enum bundle_kind kind, bundle_name_fn fn,
+			 void *ctx);
+
+/* The 64-bit hash a domain entry is stored under (normalised name). */
+uint64_t bundle_domain_hash(const char *name, size_t len);
+
+/* ------------------------------------------------------------ building */
+
+struct bundle_builder; /* an in-memory set of entries */
+
+struct bundle_builder *bundle_builder_new(void);
+void bundle_builder_free(struct bundle_builder *bb);
+
+/*
+ * Add entries. An entry already present with the same key in the same list
+ * is replaced (last wins) and counted in bundle_builder_replaced().
+ * Return 0, -EINVAL (bad prefix length, name not a valid domain, ...) or -ENOMEM.
+ */
+int bundle_builder_add_ip(struct bundle_builder *bb, int family, const uint8_t *addr,
+			  uint8_t prefix_len, bool allow, const struct bundle_meta *m);
+int bundle_builder_add_domain(struct bundle_builder *bb, const char *name, bool allow,
+			      const struct bundle_meta *m);
+int bundle_builder_add_name(struct bundle_builder *bb, enum bundle_kind kind /* PROTO or CATEGORY */,
+			    const char *name, bool allow, const struct bundle_meta *m);
+int bundle_builder_add_ja3(struct bundle_builder *bb, const uint8_t md5[16], bool allow,
+			   const struct bundle_meta *m);
+size_t bundle_builder_replaced(const struct bundle_builder *bb);
+
+/* Load every entry of an opened full bundle (to edit it, or to apply a delta to it). */
+int bundle_builder_load(struct bundle_builder *bb, const struct bundle *b);
+
+/*
+ * Serialise the entries as a full bundle (canonical: the same entries and info
+ * always give the same bytes), signed with the hub's private key (PEM/DER).
+ * *out is malloc'ed. Returns 0 or -errno.
+ */
+int bundle_build(const struct bundle_builder *bb, const struct bundle_info *info,
+		 const uint8_t *privkey, size_t privkey_len, uint8_t **out, size_t *out_len);
+
+/*
+ * Delta from full bundle `old` to full bundle `new` (new's serial must be
+ * greater): additions, removals, and new's own signature, signed as a delta
+ * with the same key. Returns 0 or -errno.
+ */
+int bundle_diff(const struct bundle *old, const struct bundle *new_b, const uint8_t *privkey,
+		size_t privkey_len, uint8_t **out, size_t *out_len);
+
+/*
+ * Apply a verified delta to the full bundle in force: rebuild the full bundle
+ * it describes and check it against the signature of the full bundle the hub
+ * made. Returns BUNDLE_OK with *out/*out_len (malloc'ed, a full bundle to
+ * open, check and persist like any other) or BUNDLE_ERR_BASE (wrong base
+ * serial), BUNDLE_ERR_KIND, BUNDLE_ERR_SIGNATURE (result differs from what
+ * the hub signed), BUNDLE_ERR_NOMEM.
+ */
+enum bundle_err bundle_apply_delta(const struct bundle *current, const struct bundle *delta,
+				   const uint8_t *pubkey, size_t pubkey_len, uint8_t **out,
+				   size_t *out_len);
+
+/* ------------------------------------------------------------ keys */
+
+/* Generate an ECDSA P-256 key pair as PEM strings (malloc'ed). Returns 0 or -errno. */
+int bundle_keygen(char **priv_pem, char **pub_pem);
+
+#endif
