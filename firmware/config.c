@@ -193,6 +193,11 @@ static const struct cfg_key cfg_keys[] = {
 		 "Bytes captured of each frame"),
 	CFG_UINT(capture, buffer_kb, 256, 1048576, "KiB", CONFIG_PCAP_BUFFER_KB,
 		 "Kernel capture buffer size"),
+
+	CFG_PATH(bundle, hub_key, 0, true, "",
+		 "The hub's public key (PEM) that bundles must be signed with; empty = <data_dir>/keys/hub.pub"),
+	CFG_UINT(bundle, clock_skew, 0, 86400, "seconds", 300,
+		 "How far in the future a bundle's creation time may be before it is refused"),
 };
 
 static const struct {

@@ -53,6 +53,10 @@ struct tg_config {
 		uint32_t snaplen;
 		uint32_t buffer_kb;
 	} capture;
+	struct {
+		char hub_key[CONFIG_PATH_MAX]; /* PEM public key; empty = <data_dir>/keys/hub.pub */
+		uint32_t clock_skew;           /* seconds */
+	} bundle;
 };
 
 /* Fill every field with its Kconfig default. */

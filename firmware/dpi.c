@@ -404,3 +404,56 @@ void dpi_get_stats(const struct dpi *d, struct dpi_stats *st)
 	st->heap_bytes = ndpi_heap_bytes;
 	st->heap_bytes_peak = ndpi_heap_peak;
 }
+
+static enum dpi_host_kind dpi_host_kind_of(uint16_t master, uint16_t app)
+{
+	uint16_t p[2] = { master, app };
+
+	for (int i = 0; i < 2; i++)
+		if (p[i] == NDPI_PROTOCOL_DNS)
+			return DPI_HOST_DNS;
+	for (int i = 0; i < 2; i++)
+		if (p[i] == NDPI_PROTOCOL_TLS || p[i] == NDPI_PROTOCOL_QUIC || p[i] == NDPI_PROTOCOL_DTLS)
+			return DPI_HOST_SNI;
+	for (int i = 0; i < 2; i++)
+		if (p[i] == NDPI_PROTOCOL_HTTP)
+			return DPI_HOST_HTTP;
+	return DPI_HOST_NONE;
+}
+
+enum dpi_host_kind dpi_host(const struct flow *f, const char **host)
+{
+	const struct dpi_flow *df = f->dpi;
+	enum dpi_host_kind kind;
+
+	if (df) {
+		/* Mid-classification: nDPI's stack holds app in [0] and master in [1]. */
+		const struct ndpi_flow_struct *nf = &df->nf;
+		uint16_t app = nf->detected_protocol_stack[0], master = nf->detected_protocol_stack[1];
+
+		*host = nf->host_server_name;
+		kind = dpi_host_kind_of(master, app);
+	} else {
+		*host = f->dpi_result.host;
+		kind = dpi_host_kind_of(f->dpi_result.master, f->dpi_result.app);
+	}
+	return **host ? kind : DPI_HOST_NONE;
+}
+
+int dpi_proto_id(struct dpi *d, const char *name)
+{
+	char buf[64];
+	int id;
+
+	snprintf(buf, sizeof(buf), "%s", name);
+	id = ndpi_get_protocol_id(d->ndpi, buf);
+	return id > 0 ? id : -1;
+}
+
+int dpi_category_id(struct dpi *d, const char *name)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s", name);
+	return ndpi_get_category_id(d->ndpi, buf);
+}

@@ -70,4 +70,23 @@ const char *dpi_tls_version_name(uint16_t version, char *buf, size_t len);
 
 void dpi_get_stats(const struct dpi *d, struct dpi_stats *st);
 
+/* Which destination name a flow's host is, for the policy. */
+enum dpi_host_kind {
+	DPI_HOST_NONE = 0, /* no name, or one that is not a destination (DHCP client name, ...) */
+	DPI_HOST_DNS,      /* DNS query name */
+	DPI_HOST_SNI,      /* TLS / QUIC / DTLS server name */
+	DPI_HOST_HTTP,     /* HTTP Host */
+};
+
+/*
+ * The host name nDPI has extracted so far, during classification or after,
+ * and what kind of name it is. Returns the kind; *host points into the flow
+ * or nDPI's state and is valid until the next dpi call on this flow.
+ */
+enum dpi_host_kind dpi_host(const struct flow *f, const char **host);
+
+/* nDPI protocol and category ids for names in a bundle; -1 when nDPI does not know the name. */
+int dpi_proto_id(struct dpi *d, const char *name);
+int dpi_category_id(struct dpi *d, const char *name);
+
 #endif

@@ -79,6 +79,16 @@ struct flow_dpi_result {
 #define FLOW_F_FIN_REV 0x04
 #define FLOW_F_RST 0x08
 #define FLOW_F_REPLY 0x10    /* a packet was seen in FLOW_DIR_REV */
+#define FLOW_F_HOST_CHECKED 0x20  /* policy: the host name was judged */
+#define FLOW_F_CLASS_CHECKED 0x40 /* policy: protocol, category and JA3 were judged */
+
+/* The policy's verdict on a flow (stage 0 = none); the indicator text is reported when it is taken. */
+struct flow_verdict {
+	uint32_t rule;  /* rule id from the bundle */
+	uint8_t action; /* enum bundle_action: block or alert */
+	uint8_t stage;  /* enum policy_stage */
+	uint16_t reserved;
+};
 
 struct flow {
 	struct flow_key key;
@@ -95,6 +105,7 @@ struct flow {
 	uint64_t id;             /* creation sequence number, from 1 */
 	void *dpi;               /* nDPI state while classifying, else NULL */
 	struct flow_dpi_result dpi_result;
+	struct flow_verdict verdict;
 };
 
 typedef void (*flow_end_fn)(struct flow *f, enum flow_end_reason why, void *ctx);
