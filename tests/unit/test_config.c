@@ -222,7 +222,7 @@ static const struct {
 	  "gw.ini:3: [mystery]: unknown section (known: log, gateway, flow, dpi, capture, bundle)" },
 	{ "udp_timeout = 9\n",
 	  "gw.ini:1: udp_timeout: key outside any [section] (known: log, gateway, flow, dpi, "
-	  "capture)" },
+	  "capture, bundle)" },
 	{ "[flow]\nudp_timeout = 9\n[gateway\n",
 	  "gw.ini:3: syntax error: \"[gateway\" (expected [section], key = value or ; comment)" },
 	{ "[flow]\nudp_timeout = 9\njust words\n",
