@@ -16,8 +16,8 @@
  * closed, UDP, other); a packet moves its flow to the tail, so each list's
  * head is its idlest flow and expiry and eviction are O(1) per flow.
  *
- * After classification a flow costs sizeof(struct flow) (<= 256 bytes, checked
- * at build time) plus 4 bytes of bucket.
+ * After classification a flow costs sizeof(struct flow) (<= 248 bytes, checked
+ * at build time) plus 4 bytes of bucket: within the 256-byte budget.
  */
 #ifndef TG_FLOW_H
 #define TG_FLOW_H
@@ -58,7 +58,11 @@ struct flow_key {
 	uint8_t ip_version;
 };
 
-/* What DPI found; filled by the dpi module. */
+/*
+ * What DPI found; filled by the dpi module. Packed: the record's size is
+ * the budget (struct flow <= 256 bytes with its verdict), and unpadded it
+ * leaves room for the verdict's last two bytes.
+ */
 struct flow_dpi_result {
 	uint64_t risks;      /* bit n set = nDPI risk n */
 	uint16_t master;     /* nDPI protocol ids */
@@ -71,7 +75,7 @@ struct flow_dpi_result {
 	uint8_t ja3c[16];    /* MD5 of the JA3 client string */
 	uint8_t ja3s[16];
 	char host[80];       /* host name: HTTP Host, TLS SNI, DNS query (nDPI's size) */
-};
+} __attribute__((packed));
 
 /* flow.flags */
 #define FLOW_F_DECIDED 0x01  /* DPI finished (detected or given up); dpi state freed */
@@ -82,30 +86,25 @@ struct flow_dpi_result {
 #define FLOW_F_HOST_CHECKED 0x20  /* policy: the host name was judged */
 #define FLOW_F_CLASS_CHECKED 0x40 /* policy: protocol, category and JA3 were judged */
 
-/* The policy's verdict on a flow (stage 0 = none); the indicator text is reported when it is taken. */
-struct flow_verdict {
-	uint32_t rule;  /* rule id from the bundle */
-	uint8_t action; /* enum bundle_action: block or alert */
-	uint8_t stage;  /* enum policy_stage */
-	uint16_t reserved;
-};
+
 
 struct flow {
 	struct flow_key key;
 	uint32_t hnext;          /* table-private: bucket chain (index + 1, 0 ends) */
 	uint32_t lru_prev;       /* table-private: LRU links (index + 1, 0 ends) */
 	uint32_t lru_next;
+	uint32_t id;             /* creation sequence number, from 1 (wraps after 2^32 flows) */
 	uint8_t lru_class;       /* table-private: enum flow_class_id */
 	uint8_t init_is_a;       /* 1 if the initiator is endpoint a of the key */
 	uint8_t flags;           /* FLOW_F_* */
-	uint8_t user;            /* free for the owner (replay uses it) */
+	uint8_t verdict_stage;   /* policy: enum policy_stage, 0 = no verdict */
+	uint32_t verdict_rule;   /* policy: rule id from the bundle (the indicator is reported when taken) */
 	uint32_t packets[2];     /* by enum flow_dir */
 	uint64_t bytes[2];       /* wire bytes by enum flow_dir */
 	uint64_t first_ms, last_ms;
-	uint64_t id;             /* creation sequence number, from 1 */
 	void *dpi;               /* nDPI state while classifying, else NULL */
 	struct flow_dpi_result dpi_result;
-	struct flow_verdict verdict;
+	uint8_t verdict_action;  /* policy: enum bundle_action (block or alert) */
 };
 
 typedef void (*flow_end_fn)(struct flow *f, enum flow_end_reason why, void *ctx);
