@@ -84,7 +84,7 @@ $(O)/townguard: $(O)/obj/firmware/main.o $(CORE_OBJS)
 
 HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub.c),$(O)/tg-hub)
 # tg-hub shares the firmware's bundle code (one encoder for hub and gateway).
-$(O)/tg-hub: $(O)/obj/tools/tg-hub.o $(O)/obj/tools/feeds.o $(O)/obj/firmware/bundle.o
+$(O)/tg-hub: $(O)/obj/tools/tg-hub.o $(O)/obj/tools/feeds.o $(O)/obj/firmware/bundle.o $(O)/obj/firmware/flow.o
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson) -lmbedcrypto
 
@@ -102,6 +102,9 @@ $(O)/tests/%: $(O)/obj/tests/unit/%.o $(CORE_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# The feed parsers are host-tool code (tools/), not a firmware object.
+$(O)/tests/test_feeds: $(O)/obj/tools/feeds.o
 
 # `make test`: unit tests, then the capture-based and namespace tests.
 # tests/run prints one line per test and "N passed, N failed" at the end.

@@ -121,6 +121,8 @@ enum bundle_err bundle_verify(const struct bundle *b, const uint8_t *pubkey, siz
  * Acceptance rules of a gateway, in order: signature, region, not a delta
  * (full bundles only here), not expired and not created in the future
  * (now_s, with `skew_s` tolerance), serial newer than `in_force_serial`.
+ * Expired means now_s >= expires + skew_s; in the future, created > now_s +
+ * skew_s. region NULL skips the region rule (tools; a gateway always passes it).
  */
 enum bundle_err bundle_check(const struct bundle *b, const uint8_t *pubkey, size_t pubkey_len,
 			     const char *region, uint64_t in_force_serial, uint64_t now_s,
@@ -150,13 +152,17 @@ bool bundle_lookup_domain(const struct bundle *b, const char *name, size_t len, 
 bool bundle_lookup_ja3(const struct bundle *b, const uint8_t md5[16], uint64_t now_s, bool allow,
 		       struct bundle_match *m);
 
-/* Protocol and category entries, for the gateway to map names to nDPI ids. */
+/*
+ * Protocol and category entries, for the gateway to map names to nDPI ids:
+ * block list first, then allow list, each in name order. Entries past their
+ * expiry are reported too: the caller honours meta->expires at match time.
+ */
 typedef void (*bundle_name_fn)(const char *name, const struct bundle_meta *meta, bool allow,
 			       void *ctx);
 void bundle_foreach_name(const struct bundle *b, enum bundle_kind kind, bundle_name_fn fn,
 			 void *ctx);
 
-/* The 64-bit hash a domain entry is stored under (normalised name). */
+/* The 64-bit hash a domain entry is stored under (normalised name; 0 if longer than BUNDLE_NAME_MAX). */
 uint64_t bundle_domain_hash(const char *name, size_t len);
 
 /* ------------------------------------------------------------ building */
@@ -170,6 +176,16 @@ void bundle_builder_free(struct bundle_builder *bb);
  * Add entries. An entry already present with the same key in the same list
  * is replaced (last wins) and counted in bundle_builder_replaced().
  * Return 0, -EINVAL (bad prefix length, name not a valid domain, ...) or -ENOMEM.
+ *
+ * -EINVAL also for: a prefix with host bits set (refused, not widened); an
+ * action that does not fit the list (allow lists hold BUNDLE_ACT_ALLOW, block
+ * lists BLOCK or ALERT); flags other than BUNDLE_F_EXACT, or that flag on
+ * anything but a domain. Domains: 1-253 bytes once normalised, labels of 1-63
+ * bytes of [a-z0-9_-] (no '*': "*.example.com" is written "example.com").
+ * Names: 1-31 printable ASCII bytes. family is AF_INET or AF_INET6.
+ * add_domain returns -EEXIST if the name's 64-bit hash equals that of
+ * another name already in the list (never seen in practice; refused so two
+ * names never share an entry).
  */
 int bundle_builder_add_ip(struct bundle_builder *bb, int family, const uint8_t *addr,
 			  uint8_t prefix_len, bool allow, const struct bundle_meta *m);
@@ -188,6 +204,9 @@ int bundle_builder_load(struct bundle_builder *bb, const struct bundle *b);
  * Serialise the entries as a full bundle (canonical: the same entries and info
  * always give the same bytes), signed with the hub's private key (PEM/DER).
  * *out is malloc'ed. Returns 0 or -errno.
+ * Signatures are deterministic (RFC 6979), so the whole file is canonical.
+ * privkey NULL writes an unsigned bundle (empty signature: it opens but never
+ * verifies), for tests and tools that only look.
  */
 int bundle_build(const struct bundle_builder *bb, const struct bundle_info *info,
 		 const uint8_t *privkey, size_t privkey_len, uint8_t **out, size_t *out_len);
@@ -196,6 +215,9 @@ int bundle_build(const struct bundle_builder *bb, const struct bundle_info *info
  * Delta from full bundle `old` to full bundle `new` (new's serial must be
  * greater): additions, removals, and new's own signature, signed as a delta
  * with the same key. Returns 0 or -errno.
+ * new must be signed (-EINVAL otherwise); privkey NULL leaves the delta itself
+ * unsigned (apply does not need its signature: the result is checked against
+ * new's).
  */
 int bundle_diff(const struct bundle *old, const struct bundle *new_b, const uint8_t *privkey,
 		size_t privkey_len, uint8_t **out, size_t *out_len);
@@ -203,7 +225,7 @@ int bundle_diff(const struct bundle *old, const struct bundle *new_b, const uint
 /*
  * Apply a verified delta to the full bundle in force: rebuild the full bundle
  * it describes and check it against the signature of the full bundle the hub
- * made. Returns BUNDLE_OK with *out/*out_len (malloc'ed, a full bundle to
+ * made. Returns BUNDLE_OK with *out and *out_len (malloc'ed, a full bundle to
  * open, check and persist like any other) or BUNDLE_ERR_BASE (wrong base
  * serial), BUNDLE_ERR_KIND, BUNDLE_ERR_SIGNATURE (result differs from what
  * the hub signed), BUNDLE_ERR_NOMEM.

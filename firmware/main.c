@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define LOG_MODULE "main"
 #include "board.h"
@@ -26,6 +27,7 @@
 #include "pipeline.h"
 #include "port.h"
 #include "report.h"
+#include "store.h"
 
 struct command {
 	const char *name;
@@ -39,6 +41,7 @@ struct run_opts {
 	struct tg_config cfg;
 	bool flows;
 	uint32_t duration_s;
+	const char *bundle; /* --bundle FILE */
 };
 
 static const struct option run_long_opts[] = {
@@ -50,6 +53,7 @@ static const struct option run_long_opts[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "bundle", required_argument, NULL, 'b' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -109,7 +113,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, int *first_
 	/* First pass: the configuration file, so options override it wherever they stand. */
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vq", run_long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:", run_long_opts, NULL)) != -1) {
 		if (c != 'c')
 			continue;
 		if (config_load(&o->cfg, optarg, err, sizeof(err)) < 0) {
@@ -119,7 +123,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, int *first_
 	}
 	opterr = 1;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vq", run_long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:", run_long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			break;
@@ -157,6 +161,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, int *first_
 		case 'q':
 			quiet = 1;
 			break;
+		case 'b':
+			o->bundle = optarg;
+			break;
 		default:
 			return -EINVAL;
 		}
@@ -171,6 +178,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, int *first_
 
 struct session {
 	struct run_opts *opts;
+	struct bundle *bundle;
 	struct pipeline pl;
 	struct report rep;
 	struct port port;
@@ -189,10 +197,75 @@ static void session_flow_end(struct pipeline *pl, struct flow *f, enum flow_end_
 
 	report_count_flow(&s->rep, f, why);
 	if (s->opts->flows && !s->io_error &&
-	    report_flow_json(stdout, pl->dpi, f, why, pl->epoch_offset_ms) < 0) {
+	    report_flow_json(stdout, pl->dpi, f, why, pl->epoch_offset_ms,
+			     report_indicator(&s->rep, f)) < 0) {
 		log_err("cannot write flow records (no more will be written): %s", strerror(errno));
 		s->io_error = 1;
 	}
+	report_forget(&s->rep, f);
+}
+
+static void session_hit(const struct policy_hit *hit, void *ctx)
+{
+	struct session *s = ctx;
+
+	report_hit(&s->rep, hit);
+}
+
+/* The hub key: [bundle] hub_key, else <data_dir>/keys/hub.pub. */
+static void hub_key_path(const struct tg_config *cfg, char *buf, size_t len)
+{
+	if (cfg->bundle.hub_key[0])
+		snprintf(buf, len, "%s", cfg->bundle.hub_key);
+	else
+		snprintf(buf, len, "%s/keys/hub.pub", cfg->gateway.data_dir);
+}
+
+static uint64_t wall_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+/*
+ * --bundle FILE for replay: checked like a gateway checks one (signature with
+ * the hub key, region, expiry) when the hub key is there; a forensic replay
+ * without the key still runs, and says the list was not verified.
+ */
+static int session_bundle(struct session *s, const char *path)
+{
+	const struct tg_config *cfg = &s->opts->cfg;
+	const struct bundle_info *in;
+	char keypath[CONFIG_PATH_MAX + 16];
+	uint8_t *key = NULL;
+	size_t keylen = 0;
+	enum bundle_err e;
+
+	e = bundle_open_file(path, &s->bundle);
+	if (e != BUNDLE_OK) {
+		log_err("bundle %s refused: %s", path, bundle_err_text(e));
+		return -EINVAL;
+	}
+	hub_key_path(cfg, keypath, sizeof(keypath));
+	if (access(keypath, R_OK) == 0) {
+		if (store_read_key(keypath, &key, &keylen) < 0)
+			return -EINVAL;
+		e = bundle_check(s->bundle, key, keylen, cfg->gateway.region, 0, wall_s(),
+				 cfg->bundle.clock_skew);
+		free(key);
+		if (e != BUNDLE_OK) {
+			log_err("bundle %s refused: %s", path, bundle_err_text(e));
+			return -EINVAL;
+		}
+	} else {
+		log_warn("bundle %s: signature NOT checked (no hub key at %s)", path, keypath);
+	}
+	in = bundle_get_info(s->bundle);
+	log_info("bundle %s: region %s, serial %llu, %zu domains, %zu IPv4 and %zu IPv6 prefixes",
+		 path, in->region, (unsigned long long)in->serial,
+		 bundle_count(s->bundle, BUNDLE_DOMAIN, false), bundle_count(s->bundle, BUNDLE_IPV4, false),
+		 bundle_count(s->bundle, BUNDLE_IPV6, false));
+	pipeline_set_bundle(&s->pl, s->bundle);
+	return 0;
 }
 
 static void session_rx(struct port *port, const struct port_frame *fr, void *ctx)
@@ -226,6 +299,9 @@ static int session_finish(struct session *s, double seconds)
 	}
 	port_close(&s->port);
 	pipeline_uninit(&s->pl);
+	bundle_close(s->bundle);
+	s->bundle = NULL;
+	report_free(&s->rep);
 	return s->io_error ? 1 : 0;
 }
 
@@ -253,8 +329,13 @@ static int cmd_replay(int argc, char **argv)
 		free(s);
 		return 1;
 	}
-	if (pipeline_init(&s->pl, &opts.cfg, 0, session_flow_end, s) < 0) {
+	if (pipeline_init(&s->pl, &opts.cfg, 0, session_flow_end, session_hit, s) < 0) {
 		port_close(&s->port);
+		free(s);
+		return 1;
+	}
+	if (opts.bundle && session_bundle(s, opts.bundle) < 0) {
+		session_finish(s, 0);
 		free(s);
 		return 1;
 	}
@@ -358,8 +439,12 @@ static int cmd_capture(int argc, char **argv)
 		goto err_free;
 	if (port_open(&s->port, "pcap", &pc) < 0)
 		goto err_loop;
-	if (pipeline_init(&s->pl, &opts.cfg, 0, session_flow_end, s) < 0)
+	if (pipeline_init(&s->pl, &opts.cfg, 0, session_flow_end, session_hit, s) < 0)
 		goto err_port;
+	if (opts.bundle && session_bundle(s, opts.bundle) < 0) {
+		session_finish(s, 0);
+		goto err_loop;
+	}
 
 	s->pl.epoch_offset_ms = (int64_t)realtime_ms() - (int64_t)loop_now_ms();
 	s->port_fd.fd = port_fd(&s->port);
@@ -418,6 +503,129 @@ static int cmd_config(int argc, char **argv)
 	return config_write(&opts.cfg, stdout) < 0 ? 1 : 0;
 }
 
+/* Read a whole file (a candidate bundle) into memory. */
+static int read_file(const char *path, uint8_t **data, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f) {
+		log_err("cannot read %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	for (;;) {
+		if (n == cap) {
+			uint8_t *nb = realloc(buf, cap ? cap * 2 : 1 << 20);
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap = cap ? cap * 2 : 1 << 20;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		log_err("cannot read %s: %s", path, strerror(errno));
+		free(buf);
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+static void print_bundle(const char *what, const struct bundle *b)
+{
+	const struct bundle_info *in = bundle_get_info(b);
+	static const char *const kinds[] = { "ipv4", "ipv6", "domain", "protocol", "category", "ja3" };
+	uint8_t sha[32];
+
+	bundle_sha256(b, sha);
+	printf("%s: region %s, serial %llu, created %llu, expires %llu, sha256 ", what, in->region,
+	       (unsigned long long)in->serial, (unsigned long long)in->created,
+	       (unsigned long long)in->expires);
+	for (int i = 0; i < 32; i++)
+		printf("%02x", sha[i]);
+	printf("\n");
+	for (int k = 0; k < BUNDLE_KIND_MAX; k++)
+		printf("  %-9s %8zu blocked/alert  %8zu allowed\n", kinds[k],
+		       bundle_count(b, (enum bundle_kind)k, false), bundle_count(b, (enum bundle_kind)k, true));
+}
+
+/*
+ * townguard bundle status | install FILE: the list on flash. install applies
+ * the gateway's acceptance rules (a delta is applied to the list in force)
+ * and persists what passes; what fails leaves the list in force as it was.
+ */
+static int cmd_bundle(int argc, char **argv)
+{
+	struct run_opts opts;
+	struct store_trust trust;
+	struct bundle *in_force = NULL, *fresh = NULL;
+	const char *which = NULL, *action;
+	char keypath[CONFIG_PATH_MAX + 16];
+	uint8_t *key = NULL, *data = NULL;
+	size_t keylen, len = 0;
+	enum bundle_err e;
+	int first, ret = 1;
+
+	if (parse_run_opts(argc, argv, &opts, &first) < 0)
+		return 2;
+	action = first < argc ? argv[first] : "";
+	if (!((strcmp(action, "status") == 0 && first == argc - 1) ||
+	      (strcmp(action, "install") == 0 && first == argc - 2))) {
+		log_err("usage: townguard bundle status | install FILE  [-c CONFIG]");
+		return 2;
+	}
+	hub_key_path(&opts.cfg, keypath, sizeof(keypath));
+	if (store_read_key(keypath, &key, &keylen) < 0)
+		return 1;
+	trust = (struct store_trust){ .pubkey = key, .pubkey_len = keylen,
+				      .region = opts.cfg.gateway.region,
+				      .clock_skew_s = opts.cfg.bundle.clock_skew };
+	e = store_load(opts.cfg.gateway.data_dir, &trust, wall_s(), &in_force, &which);
+	if (strcmp(action, "status") == 0) {
+		if (e == BUNDLE_OK) {
+			printf("in force (%s/bundle/%s)\n", opts.cfg.gateway.data_dir, which);
+			print_bundle("bundle", in_force);
+			ret = 0;
+		} else {
+			printf("no list in force: %s\n", bundle_err_text(e));
+		}
+		goto out;
+	}
+	if (read_file(argv[first + 1], &data, &len) < 0)
+		goto out;
+	e = store_accept(opts.cfg.gateway.data_dir, &trust, in_force, data, len, wall_s(), &fresh);
+	if (e != BUNDLE_OK) {
+		log_err("bundle %s refused (%s): %s", argv[first + 1], bundle_err_name(e),
+			bundle_err_text(e));
+		if (in_force)
+			log_info("the list in force stays: serial %llu",
+				 (unsigned long long)bundle_get_info(in_force)->serial);
+		printf("refused: %s\n", bundle_err_name(e));
+		goto out;
+	}
+	print_bundle("accepted", fresh);
+	ret = 0;
+out:
+	bundle_close(fresh);
+	bundle_close(in_force);
+	free(data);
+	free(key);
+	return ret;
+}
+
 static int cmd_version(int argc, char **argv)
 {
 	(void)argc;
@@ -434,6 +642,8 @@ static const struct command commands[] = {
 	{ "capture", "[IFACE] [--flows] [--duration S]", cmd_capture,
 	  "classify live traffic on an interface until SIGINT/SIGTERM or --duration" },
 	{ "config", "[-c FILE]", cmd_config, "check a configuration and print every key" },
+	{ "bundle", "status | install FILE", cmd_bundle,
+	  "the blocklist on flash; install checks and persists a bundle or delta" },
 	{ "version", "", cmd_version, "print the firmware version and board" },
 	{ "help", "", cmd_help, "this list" },
 };
@@ -452,6 +662,7 @@ static int cmd_help(int argc, char **argv)
 	       "                         ja3_fingerprints.csv and sha1_fingerprints.csv from DIR\n"
 	       "  -F, --filter EXPR      BPF capture filter\n"
 	       "  -f, --flows            one JSON object per flow on stdout (totals go to stderr)\n"
+	       "  -b, --bundle FILE      judge flows with this blocklist bundle (replay, capture)\n"
 	       "  -d, --duration S       capture: stop after S seconds\n"
 	       "  -v, --verbose          debug logging    -q, --quiet  warnings and errors only\n");
 	return 0;

@@ -15,17 +15,25 @@
  */
 #define PIPELINE_EXPIRY_PERIOD_MS 1000
 
+/* Wall-clock seconds, for entry expiry in the bundle. */
+static uint64_t pipeline_wall_s(const struct pipeline *pl, uint64_t now_ms)
+{
+	return (uint64_t)((int64_t)now_ms + pl->epoch_offset_ms) / 1000u;
+}
+
 static void pipeline_flow_end(struct flow *f, enum flow_end_reason why, void *ctx)
 {
 	struct pipeline *pl = ctx;
 
 	dpi_giveup(pl->dpi, f);
+	/* A flow given up at its end is still judged by what nDPI guessed. */
+	policy_flow_dpi(pl->policy, f, pipeline_wall_s(pl, pl->now_ms));
 	if (pl->on_flow_end)
 		pl->on_flow_end(pl, f, why, pl->ctx);
 }
 
 int pipeline_init(struct pipeline *pl, const struct tg_config *cfg, uint32_t capacity,
-		  pipeline_flow_end_fn on_flow_end, void *ctx)
+		  pipeline_flow_end_fn on_flow_end, policy_hit_fn on_hit, void *ctx)
 {
 	const struct dpi_files files = {
 		.protos = cfg->dpi.protos_file,
@@ -56,15 +64,29 @@ int pipeline_init(struct pipeline *pl, const struct tg_config *cfg, uint32_t cap
 	pl->dpi = dpi_new(&files, &limits);
 	if (!pl->dpi)
 		return -EINVAL;
+	pl->policy = policy_new(pl->dpi, on_hit, ctx);
+	if (!pl->policy)
+		goto err_dpi;
 	pl->flows = flow_table_new(&fc);
 	if (!pl->flows) {
 		log_err("cannot allocate a flow table of %u flows: %s",
 			capacity ? capacity : CONFIG_FLOW_TABLE_SIZE, strerror(errno));
-		dpi_free(pl->dpi);
-		pl->dpi = NULL;
-		return -ENOMEM;
+		goto err_policy;
 	}
 	return 0;
+
+err_policy:
+	policy_free(pl->policy);
+	pl->policy = NULL;
+err_dpi:
+	dpi_free(pl->dpi);
+	pl->dpi = NULL;
+	return -ENOMEM;
+}
+
+void pipeline_set_bundle(struct pipeline *pl, const struct bundle *b)
+{
+	policy_set_bundle(pl->policy, b);
 }
 
 void pipeline_uninit(struct pipeline *pl)
@@ -72,6 +94,8 @@ void pipeline_uninit(struct pipeline *pl)
 	if (pl->flows)
 		flow_table_free(pl->flows);
 	pl->flows = NULL;
+	policy_free(pl->policy);
+	pl->policy = NULL;
 	dpi_free(pl->dpi);
 	pl->dpi = NULL;
 }
@@ -92,6 +116,7 @@ void pipeline_frame(struct pipeline *pl, enum link_type link, const uint8_t *dat
 	struct flow *f;
 	struct pkt p;
 	bool created;
+	uint64_t wall_s;
 
 	if (now_ms < pl->now_ms)
 		now_ms = pl->now_ms;
@@ -115,6 +140,12 @@ void pipeline_frame(struct pipeline *pl, enum link_type link, const uint8_t *dat
 	if (unlikely(!f))
 		return;
 	flow_account(pl->flows, f, &p, dir, now_ms);
+	wall_s = pipeline_wall_s(pl, now_ms);
+	if (created)
+		policy_flow_start(pl->policy, f, wall_s, now_ms);
 	if (!(f->flags & FLOW_F_DECIDED))
 		dpi_process(pl->dpi, f, &p, now_ms);
+	if (!(f->flags & FLOW_F_CLASS_CHECKED))
+		policy_flow_dpi(pl->policy, f, wall_s);
+	policy_packet(pl->policy, f, &p, wall_s, now_ms);
 }

@@ -20,6 +20,7 @@
 #include "decode.h"
 #include "dpi.h"
 #include "flow.h"
+#include "policy.h"
 
 struct pipeline;
 
@@ -38,6 +39,7 @@ struct pipeline_stats {
 struct pipeline {
 	struct flow_table *flows;
 	struct dpi *dpi;
+	struct policy *policy;
 	pipeline_flow_end_fn on_flow_end;
 	void *ctx;
 	uint64_t now_ms;                   /* latest (clamped) frame time */
@@ -47,11 +49,15 @@ struct pipeline {
 };
 
 /*
- * Start the flow table and nDPI from the configuration. capacity 0 =
- * CONFIG_FLOW_TABLE_SIZE. Returns 0 or -errno (logged).
+ * Start the flow table, nDPI and the policy from the configuration. capacity
+ * 0 = CONFIG_FLOW_TABLE_SIZE. on_hit (may be NULL) hears every policy match as
+ * it happens. Returns 0 or -errno (logged).
  */
 int pipeline_init(struct pipeline *pl, const struct tg_config *cfg, uint32_t capacity,
-		  pipeline_flow_end_fn on_flow_end, void *ctx);
+		  pipeline_flow_end_fn on_flow_end, policy_hit_fn on_hit, void *ctx);
+
+/* Judge flows with bundle b from now on (NULL: none); the caller keeps it open. */
+void pipeline_set_bundle(struct pipeline *pl, const struct bundle *b);
 /* End every flow (reported through on_flow_end) and free everything. */
 void pipeline_uninit(struct pipeline *pl);
 

@@ -85,8 +85,22 @@ static json_t *report_name(const char *s)
 	return json_string(out);
 }
 
+static const char *report_action_name(uint8_t action)
+{
+	switch (action) {
+	case BUNDLE_ACT_BLOCK:
+		return "block";
+	case BUNDLE_ACT_ALERT:
+		return "alert";
+	case BUNDLE_ACT_ALLOW:
+		return "allow";
+	default:
+		return "?";
+	}
+}
+
 int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow_end_reason why,
-		     int64_t epoch_offset_ms)
+		     int64_t epoch_offset_ms, const char *indicator)
 {
 	const struct flow_dpi_result *r = &f->dpi_result;
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], l4[8], proto[64], tls[32], ja3[33];
@@ -142,6 +156,15 @@ int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow
 		json_object_set_new(o, "tls", json_string(tls));
 	else
 		json_object_set_new(o, "tls", json_null());
+	if (f->verdict_stage)
+		json_object_set_new(o, "verdict",
+				    json_pack("{s:s, s:I, s:o, s:s}", "action",
+					      report_action_name(f->verdict_action), "rule",
+					      (json_int_t)f->verdict_rule, "indicator",
+					      indicator ? report_name(indicator) : json_null(), "stage",
+					      policy_stage_name((enum policy_stage)f->verdict_stage)));
+	else
+		json_object_set_new(o, "verdict", json_null());
 
 	ret = json_dumpf(o, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
@@ -173,6 +196,115 @@ void report_count_flow(struct report *r, const struct flow *f, enum flow_end_rea
 		return;
 	}
 	r->overflow_flows++;
+}
+
+void report_hit(struct report *r, const struct policy_hit *hit)
+{
+	struct report_rule **rp = &r->rules[hit->rule % REPORT_HASH], *rule;
+	struct report_indicator **ip, *ind;
+
+	for (rule = *rp; rule && rule->rule != hit->rule; rule = rule->next)
+		;
+	if (!rule) {
+		rule = calloc(1, sizeof(*rule));
+		if (!rule)
+			return;
+		rule->rule = hit->rule;
+		rule->action = hit->action;
+		rule->next = *rp;
+		*rp = rule;
+	}
+	rule->hits++;
+
+	/* The flow's verdict is the latest hit the policy kept: remember its indicator. */
+	if (hit->flow->verdict_rule != hit->rule || hit->flow->verdict_stage != hit->stage)
+		return;
+	ip = &r->indicators[hit->flow->id % REPORT_HASH];
+	for (ind = *ip; ind && ind->flow_id != hit->flow->id; ind = ind->next)
+		;
+	if (!ind) {
+		ind = calloc(1, sizeof(*ind));
+		if (!ind)
+			return;
+		ind->flow_id = hit->flow->id;
+		ind->next = *ip;
+		*ip = ind;
+	}
+	snprintf(ind->text, sizeof(ind->text), "%s", hit->indicator);
+}
+
+const char *report_indicator(const struct report *r, const struct flow *f)
+{
+	for (const struct report_indicator *ind = r->indicators[f->id % REPORT_HASH]; ind;
+	     ind = ind->next)
+		if (ind->flow_id == f->id)
+			return ind->text;
+	return NULL;
+}
+
+void report_forget(struct report *r, const struct flow *f)
+{
+	for (struct report_indicator **ip = &r->indicators[f->id % REPORT_HASH]; *ip;
+	     ip = &(*ip)->next) {
+		if ((*ip)->flow_id == f->id) {
+			struct report_indicator *dead = *ip;
+
+			*ip = dead->next;
+			free(dead);
+			return;
+		}
+	}
+}
+
+void report_free(struct report *r)
+{
+	for (int i = 0; i < REPORT_HASH; i++) {
+		while (r->rules[i]) {
+			struct report_rule *next = r->rules[i]->next;
+
+			free(r->rules[i]);
+			r->rules[i] = next;
+		}
+		while (r->indicators[i]) {
+			struct report_indicator *next = r->indicators[i]->next;
+
+			free(r->indicators[i]);
+			r->indicators[i] = next;
+		}
+	}
+}
+
+static int report_rule_cmp(const void *a, const void *b)
+{
+	const struct report_rule *x = *(const struct report_rule *const *)a;
+	const struct report_rule *y = *(const struct report_rule *const *)b;
+
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+/* Hits per rule, by rule id. */
+static void report_rules(FILE *out, const struct report *r)
+{
+	const struct report_rule **all;
+	size_t n = 0, k = 0;
+
+	for (int i = 0; i < REPORT_HASH; i++)
+		for (const struct report_rule *x = r->rules[i]; x; x = x->next)
+			n++;
+	if (!n)
+		return;
+	all = malloc(n * sizeof(*all));
+	if (!all)
+		return;
+	for (int i = 0; i < REPORT_HASH; i++)
+		for (const struct report_rule *x = r->rules[i]; x; x = x->next)
+			all[k++] = x;
+	qsort(all, n, sizeof(*all), report_rule_cmp);
+	fprintf(out, "\n%-10s %-8s %10s\n", "rule", "action", "hits");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%-10u %-8s %10" PRIu64 "\n", all[i]->rule,
+			report_action_name(all[i]->action), all[i]->hits);
+	free(all);
 }
 
 static int report_proto_cmp(const void *a, const void *b)
@@ -239,4 +371,5 @@ void report_totals(FILE *out, const struct report *r, struct pipeline *pl, doubl
 	if (r->overflow_flows)
 		fprintf(out, "%-24s %10s %14s %8" PRIu64 "\n", "(other)", "", "", r->overflow_flows);
 	free(protos);
+	report_rules(out, r);
 }
