@@ -136,6 +136,12 @@ $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_CORE) $(AUTOCONF)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) $(shell pkg-config --cflags libndpi) -o $@ $< $(FUZZ_CORE) $(LDLIBS)
 
+# Feed parsers live in tools/ (the hub's side); their targets link only them.
+$(FUZZ_O)/fuzz_feed_%: tests/fuzz/fuzz_feed_%.c tests/fuzz/fuzz_feed_text.c tools/feeds.c tools/feeds.h firmware/bundle.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -Itools -o $@ $< tools/feeds.c $(shell pkg-config --libs jansson)
+
 fuzz-build: $(patsubst tests/fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
 
 fuzz: fuzz-build

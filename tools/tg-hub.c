@@ -136,8 +136,10 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 	size_t cap = 0, n = 0, r;
 
 	if (!f) {
-		errf("%s: cannot open: %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+
+		errf("%s: cannot open: %s", path, strerror(e));
+		return -e;
 	}
 	do {
 		if (cap - n < 4096) {
