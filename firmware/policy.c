@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define LOG_MODULE "policy"
+#include "common.h"
 #include "dns.h"
 #include "dnsbind.h"
 #include "log.h"
@@ -284,14 +285,9 @@ void policy_flow_dpi(struct policy *p, struct flow *f, uint64_t wall_s)
 		if (allowed)
 			p->st.allowed++;
 		else if (bundle_lookup_ja3(p->bundle, r->ja3c, wall_s, false, &m)) {
-			static const char hex[] = "0123456789abcdef";
 			char text[33];
 
-			for (int i = 0; i < 16; i++) {
-				text[2 * i] = hex[r->ja3c[i] >> 4];
-				text[2 * i + 1] = hex[r->ja3c[i] & 15];
-			}
-			text[32] = '\0';
+			hex_encode(r->ja3c, 16, text);
 			policy_hit(p, f, &m.meta, POLICY_STAGE_JA3, text);
 		}
 	}

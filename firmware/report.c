@@ -43,16 +43,6 @@ static const char *report_l4_name(uint8_t proto, char *buf, size_t len)
 	}
 }
 
-static void report_hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hex[b[i] >> 4];
-		out[2 * i + 1] = hex[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 static const char *const end_names[] = { "idle", "evicted", "shutdown" };
 
@@ -141,13 +131,13 @@ int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow
 	}
 	json_object_set_new(o, "host", r->host[0] ? report_name(r->host) : json_null());
 	if (r->has_ja3c) {
-		report_hex(r->ja3c, 16, ja3);
+		hex_encode(r->ja3c, 16, ja3);
 		json_object_set_new(o, "ja3c", json_string(ja3));
 	} else {
 		json_object_set_new(o, "ja3c", json_null());
 	}
 	if (r->has_ja3s) {
-		report_hex(r->ja3s, 16, ja3);
+		hex_encode(r->ja3s, 16, ja3);
 		json_object_set_new(o, "ja3s", json_string(ja3));
 	} else {
 		json_object_set_new(o, "ja3s", json_null());
@@ -293,13 +283,13 @@ static void report_rules(FILE *out, const struct report *r)
 			n++;
 	if (!n)
 		return;
-	all = malloc(n * sizeof(*all));
+	all = malloc(n * sizeof(const struct report_rule *));
 	if (!all)
 		return;
 	for (int i = 0; i < REPORT_HASH; i++)
 		for (const struct report_rule *x = r->rules[i]; x; x = x->next)
 			all[k++] = x;
-	qsort(all, n, sizeof(*all), report_rule_cmp);
+	qsort(all, n, sizeof(const struct report_rule *), report_rule_cmp);
 	fprintf(out, "\n%-10s %-8s %10s\n", "rule", "action", "hits");
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, "%-10u %-8s %10" PRIu64 "\n", all[i]->rule,

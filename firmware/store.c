@@ -14,7 +14,7 @@
 #include "log.h"
 #include "store.h"
 
-#define STORE_KEY_MAX (64 * 1024)
+#define STORE_KEY_MAX ((size_t)64 * 1024)
 
 int store_read_key(const char *path, uint8_t **key, size_t *len)
 {
