@@ -248,5 +248,5 @@ int dns_tcp_message(const uint8_t *payload, size_t len, const uint8_t **msg, siz
 		return -ENODATA;
 	*msg = payload + 2;
 	*msg_len = n;
-	return (int)(n + 2);
+	return 0;
 }

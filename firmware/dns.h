@@ -118,10 +118,9 @@ enum dns_err dns_parse(const uint8_t *msg, size_t len, struct dns_msg *out);
  * (pass the payload of a segment that starts a message; a continuation
  * segment is misread as a length and its "message" normally fails dns_parse).
  *
- * Sets *msg and *msg_len to the first message and returns the bytes it
- * takes with its prefix (> 0: call again on what follows for pipelined
- * messages), -ENODATA if the message continues past len, or -EINVAL if its
- * length is shorter than a DNS header.
+ * Returns 0 and sets *msg and *msg_len to the first message (pipelined
+ * messages follow at *msg + *msg_len), -ENODATA if the message continues
+ * past len, or -EINVAL if its length is shorter than a DNS header.
  */
 int dns_tcp_message(const uint8_t *payload, size_t len, const uint8_t **msg, size_t *msg_len);
 

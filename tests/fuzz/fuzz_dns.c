@@ -12,6 +12,7 @@
  * fills and replaces), each binding must be found at once, and all must be
  * gone once the longest TTL has run out.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,7 @@ static void check_tcp(const uint8_t *msg, size_t len, enum dns_err udp_err, cons
 	const uint8_t *inner;
 	size_t inner_len;
 	uint8_t *seg;
-	int n;
+	int ret;
 
 	if (len > 0xffff)
 		return;
@@ -73,12 +74,12 @@ static void check_tcp(const uint8_t *msg, size_t len, enum dns_err udp_err, cons
 	seg[0] = (uint8_t)(len >> 8);
 	seg[1] = (uint8_t)len;
 	memcpy(seg + 2, msg, len);
-	n = dns_tcp_message(seg, len + 2, &inner, &inner_len);
+	ret = dns_tcp_message(seg, len + 2, &inner, &inner_len);
 	if (len < DNS_HEADER_LEN) {
-		if (n >= 0)
+		if (ret != -EINVAL)
 			abort();
 	} else {
-		if (n != (int)len + 2 || inner != seg + 2 || inner_len != len)
+		if (ret != 0 || inner != seg + 2 || inner_len != len)
 			abort();
 		if (dns_parse(inner, inner_len, &m) != udp_err)
 			abort();

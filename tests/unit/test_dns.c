@@ -783,9 +783,8 @@ static void test_tcp_prefix(void **state)
 {
 	struct buf q, seg;
 	struct dns_msg d;
-	const uint8_t *msg = NULL;
+	const uint8_t *msg = NULL, *next;
 	size_t msg_len = 0;
-	int n;
 
 	(void)state;
 	header(&q, 77, RD, 1, 0);
@@ -797,15 +796,17 @@ static void test_tcp_prefix(void **state)
 	put_bytes(&seg, q.b, q.n);
 	put16(&seg, (unsigned int)q.n);
 	put_bytes(&seg, q.b, q.n);
-	n = dns_tcp_message(seg.b, seg.n, &msg, &msg_len);
-	assert_int_equal(n, (int)q.n + 2);
+	assert_int_equal(dns_tcp_message(seg.b, seg.n, &msg, &msg_len), 0);
 	assert_ptr_equal(msg, seg.b + 2);
 	assert_int_equal(msg_len, q.n);
 	assert_int_equal(dns_parse(msg, msg_len, &d), DNS_OK);
 	assert_string_equal(d.qname, "tcp.example");
 	assert_int_equal(d.id, 77);
-	n = dns_tcp_message(seg.b + n, seg.n - (size_t)n, &msg, &msg_len);
-	assert_int_equal(n, (int)q.n + 2);
+	/* The next message starts where the first ends. */
+	next = msg + msg_len;
+	assert_int_equal(dns_tcp_message(next, (size_t)(seg.b + seg.n - next), &msg, &msg_len), 0);
+	assert_ptr_equal(msg, seg.b + 4 + q.n);
+	assert_int_equal(msg_len, q.n);
 	assert_int_equal(dns_parse(msg, msg_len, &d), DNS_OK);
 
 	/* The message continues in the next segment: not reassembled. */
