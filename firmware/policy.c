@@ -182,16 +182,28 @@ static void policy_prefix_text(uint8_t ip_version, const struct bundle_match *m,
 	snprintf(buf, len, "%s/%u", addr, m->prefix_len);
 }
 
-/* A name: allow list first, then the block list. */
-static bool policy_name(struct policy *p, const char *name, uint64_t wall_s, struct bundle_match *m)
+/*
+ * A name: allow list first, then the block list. The name is normalised
+ * (ASCII lower case, no trailing dot) into norm, so the indicator reported
+ * (norm + m->name_off) reads as the listed entry does.
+ */
+static bool policy_name(struct policy *p, const char *name, uint64_t wall_s, struct bundle_match *m,
+			char norm[BUNDLE_NAME_MAX + 2])
 {
-	size_t len = strlen(name);
+	size_t len = 0;
 
-	if (bundle_lookup_domain(p->bundle, name, len, wall_s, true, m)) {
+	for (; name[len] && len <= BUNDLE_NAME_MAX; len++)
+		norm[len] = (char)(name[len] >= 'A' && name[len] <= 'Z' ? name[len] + 32 : name[len]);
+	if (len > BUNDLE_NAME_MAX)
+		return false; /* longer than any domain: nothing can be listed under it */
+	if (len && norm[len - 1] == '.')
+		len--;
+	norm[len] = '\0';
+	if (bundle_lookup_domain(p->bundle, norm, len, wall_s, true, m)) {
 		p->st.allowed++;
 		return false;
 	}
-	return bundle_lookup_domain(p->bundle, name, len, wall_s, false, m);
+	return bundle_lookup_domain(p->bundle, norm, len, wall_s, false, m);
 }
 
 void policy_flow_start(struct policy *p, struct flow *f, uint64_t wall_s, uint64_t now_ms)
@@ -211,9 +223,10 @@ void policy_flow_start(struct policy *p, struct flow *f, uint64_t wall_s, uint64
 	}
 	for (int i = 0; i < 2 && !policy_final(f); i++) {
 		const char *name = dnsbind_lookup(p->bindings, f->key.ip_version, ends[i], now_ms);
+		char norm[BUNDLE_NAME_MAX + 2];
 
-		if (name && policy_name(p, name, wall_s, &m))
-			policy_hit(p, f, &m.meta, POLICY_STAGE_DNS_BINDING, name + m.name_off);
+		if (name && policy_name(p, name, wall_s, &m, norm))
+			policy_hit(p, f, &m.meta, POLICY_STAGE_DNS_BINDING, norm + m.name_off);
 	}
 }
 
@@ -259,10 +272,12 @@ void policy_flow_dpi(struct policy *p, struct flow *f, uint64_t wall_s)
 	if (!(f->flags & FLOW_F_HOST_CHECKED)) {
 		kind = dpi_host(f, &host);
 		if (kind != DPI_HOST_NONE) {
+			char norm[BUNDLE_NAME_MAX + 2];
+
 			f->flags |= FLOW_F_HOST_CHECKED;
-			if (!policy_final(f) && policy_name(p, host, wall_s, &m))
+			if (!policy_final(f) && policy_name(p, host, wall_s, &m, norm))
 				policy_hit(p, f, &m.meta, (enum policy_stage)stage_of[kind],
-					   host + m.name_off);
+					   norm + m.name_off);
 		}
 	}
 	if (!(f->flags & FLOW_F_DECIDED) || (f->flags & FLOW_F_CLASS_CHECKED))
@@ -302,12 +317,13 @@ static void policy_bind(struct policy *p, const struct dns_msg *msg, uint64_t wa
 			uint64_t now_ms)
 {
 	struct bundle_match m;
+	char norm[BUNDLE_NAME_MAX + 2];
 	const char *name = NULL;
 
-	if (msg->qname[0] && policy_name(p, msg->qname, wall_s, &m))
+	if (msg->qname[0] && policy_name(p, msg->qname, wall_s, &m, norm))
 		name = msg->qname;
 	for (unsigned int i = 0; !name && i < msg->n_cnames; i++)
-		if (policy_name(p, msg->cnames[i], wall_s, &m))
+		if (policy_name(p, msg->cnames[i], wall_s, &m, norm))
 			name = msg->cnames[i];
 	if (!name)
 		return;
