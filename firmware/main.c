@@ -268,6 +268,38 @@ static int session_bundle(struct session *s, const char *path)
 	return 0;
 }
 
+/*
+ * A gateway's list in force: the bundle on flash (current, else previous),
+ * checked against the hub key. Without a key there is nothing to trust, and
+ * the gateway runs without a blocklist, saying so.
+ */
+static void session_flash_bundle(struct session *s)
+{
+	const struct tg_config *cfg = &s->opts->cfg;
+	struct store_trust trust;
+	char keypath[CONFIG_PATH_MAX + 16];
+	const char *which;
+	uint8_t *key;
+	size_t keylen;
+
+	hub_key_path(cfg, keypath, sizeof(keypath));
+	if (access(keypath, R_OK) < 0) {
+		log_info("no hub key at %s: running without a blocklist", keypath);
+		return;
+	}
+	if (store_read_key(keypath, &key, &keylen) < 0)
+		return;
+	trust = (struct store_trust){ .pubkey = key, .pubkey_len = keylen,
+				      .region = cfg->gateway.region,
+				      .clock_skew_s = cfg->bundle.clock_skew };
+	if (store_load(cfg->gateway.data_dir, &trust, wall_s(), &s->bundle, &which) == BUNDLE_OK) {
+		log_info("blocklist in force: %s/bundle/%s, serial %llu", cfg->gateway.data_dir, which,
+			 (unsigned long long)bundle_get_info(s->bundle)->serial);
+		pipeline_set_bundle(&s->pl, s->bundle);
+	}
+	free(key);
+}
+
 static void session_rx(struct port *port, const struct port_frame *fr, void *ctx)
 {
 	struct session *s = ctx;
@@ -445,6 +477,8 @@ static int cmd_capture(int argc, char **argv)
 		session_finish(s, 0);
 		goto err_loop;
 	}
+	if (!opts.bundle)
+		session_flash_bundle(s);
 
 	s->pl.epoch_offset_ms = (int64_t)realtime_ms() - (int64_t)loop_now_ms();
 	s->port_fd.fd = port_fd(&s->port);

@@ -8,7 +8,11 @@
 #
 # Passes when townguard, stopped by SIGTERM, reports the DNS flow with the
 # queried name, the HTTP flow with its Host, and the ICMP flow, with packet
-# counts that match what the clients sent.
+# counts that match what the clients sent. The gateway starts with a bundle
+# already on flash (installed with `townguard bundle install`) listing
+# tracker.office.example: its DNS query gets a verdict, and a later HTTP
+# connection to the address that name resolved to is judged by the DNS
+# binding alone (its Host names something else).
 set -euo pipefail
 tg=${TOP:-.}/${BUILD:-build}/townguard
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root for network namespaces"; exit 77; }
@@ -43,16 +47,31 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-ip netns exec "$cli" "$tg" capture tgcap0 --flows >"$work/flows.json" 2>"$work/tg.log" &
+# The hub's bundle, installed on the gateway's flash before it starts.
+hub=${TOP:-.}/${BUILD:-build}/tg-hub
+mkdir -p "$work/data/keys"
+"$hub" keygen --out "$work/hub" >/dev/null
+cp "$work/hub/hub.pub" "$work/data/keys/hub.pub"
+echo tracker.office.example >"$work/block.txt"
+"$hub" build --key "$work/hub/hub.key" --region lab --serial 1 --out "$work/lab.bundle" \
+	domains:"$work/block.txt",rule=77 >/dev/null
+gw=(-o gateway.data_dir="$work/data" -o gateway.region=lab)
+"$tg" bundle install "$work/lab.bundle" "${gw[@]}" | grep -q '^accepted'
+
+ip netns exec "$cli" "$tg" capture tgcap0 --flows "${gw[@]}" >"$work/flows.json" 2>"$work/tg.log" &
 tgpid=$!
 for _ in $(seq 50); do grep -q capturing "$work/tg.log" && break; sleep 0.1; done
 grep -q capturing "$work/tg.log" || { cat "$work/tg.log"; exit 1; }
+grep -q 'blocklist in force: .*/bundle/current, serial 1' "$work/tg.log"
 
 ip netns exec "$cli" dig +short +tries=1 +time=2 @10.77.0.2 www.office.example A >"$work/dig.out"
 grep -qx 10.77.0.2 "$work/dig.out"
 ip netns exec "$cli" curl -sS --max-time 5 -H 'Host: intranet.office.example' \
 	http://10.77.0.2:8080/index.html | grep -q 'hello township'
 ip netns exec "$cli" ping -c 3 -i 0.2 -q 10.77.0.2 >/dev/null
+ip netns exec "$cli" dig +short +tries=1 +time=2 @10.77.0.2 tracker.office.example A | grep -qx 10.77.0.2
+ip netns exec "$cli" curl -sS --max-time 5 -H 'Host: intranet.office.example' \
+	http://10.77.0.2:8080/index.html | grep -q 'hello township'
 
 sleep 0.5
 kill -TERM "$tgpid"
@@ -69,12 +88,21 @@ def find(**kw):
 dns = find(l4="UDP", dport=53, dst="10.77.0.2", host="www.office.example")
 assert len(dns) == 1 and dns[0]["proto"] == "DNS", f"DNS flow: {dns}"
 assert dns[0]["c2s_packets"] == 1 and dns[0]["s2c_packets"] == 1, dns
-http = find(l4="TCP", dport=8080, dst="10.77.0.2")
-assert len(http) == 1, f"HTTP flow: {http}"
-assert http[0]["proto"] == "HTTP" and http[0]["host"] == "intranet.office.example", http
-assert http[0]["src"] == "10.77.0.1", http
+assert dns[0]["verdict"] is None, dns
+tracker = find(l4="UDP", dport=53, host="tracker.office.example")
+assert len(tracker) == 1, tracker
+assert tracker[0]["verdict"] == {"action": "block", "rule": 77, "indicator": "tracker.office.example",
+                                 "stage": "dns"}, tracker
+http = sorted(find(l4="TCP", dport=8080, dst="10.77.0.2"), key=lambda f: f["first_ms"])
+assert len(http) == 2, f"HTTP flows: {http}"
+for f in http:
+    assert f["proto"] == "HTTP" and f["host"] == "intranet.office.example", f
+    assert f["src"] == "10.77.0.1", f
+assert http[0]["verdict"] is None, http[0]     # before the listed name was resolved
+assert http[1]["verdict"] == {"action": "block", "rule": 77, "indicator": "tracker.office.example",
+                              "stage": "dns_binding"}, http[1]
 icmp = find(l4="ICMP", dst="10.77.0.2")
 assert len(icmp) == 1 and icmp[0]["proto"] == "ICMP", icmp
 assert icmp[0]["c2s_packets"] == 3 and icmp[0]["s2c_packets"] == 3, icmp
-print("live capture: DNS, HTTP and ICMP flows reported as sent")
+print("live capture: DNS, HTTP and ICMP flows reported as sent; the flash bundle judged a query and a bound address")
 PY
