@@ -10,6 +10,7 @@
  * for each lookup) on seeded random data, so a failure is reproducible.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,15 +122,6 @@ static enum bundle_err check_hub(const struct bundle *b, uint64_t in_force)
 	return bundle_check(b, key_bytes(hub_pub), strlen(hub_pub), REGION, in_force, NOW, 60);
 }
 
-/* Offset of the signature trailer: header field at byte 80. */
-static size_t signed_len(const struct buf *b)
-{
-	uint64_t v;
-
-	memcpy(&v, b->p + 80, sizeof(v));
-	return (size_t)v;
-}
-
 static void ip4(uint8_t a[4], uint8_t x, uint8_t y, uint8_t z, uint8_t w)
 {
 	a[0] = x;
@@ -178,7 +170,6 @@ static void test_keygen_keys_sign_and_verify(void **state)
 {
 	struct buf b = sample_bundle(1, hub_priv);
 	struct bundle *bd = open_buf(&b);
-	char *pub_nul;
 
 	(void)state;
 	assert_non_null(strstr(hub_priv, "-----BEGIN EC PRIVATE KEY-----"));
@@ -187,13 +178,10 @@ static void test_keygen_keys_sign_and_verify(void **state)
 	/* as read from a key file (no NUL), and with the NUL counted */
 	assert_int_equal(bundle_verify(bd, key_bytes(hub_pub), strlen(hub_pub)), BUNDLE_OK);
 	assert_int_equal(bundle_verify(bd, key_bytes(hub_pub), strlen(hub_pub) + 1), BUNDLE_OK);
-	pub_nul = strdup(hub_pub);
-	assert_non_null(pub_nul);
 	assert_int_equal(bundle_verify(bd, key_bytes(other_pub), strlen(other_pub)), BUNDLE_ERR_SIGNATURE);
 	/* not a public key at all */
 	assert_int_equal(bundle_verify(bd, (const uint8_t *)"garbage", 7), BUNDLE_ERR_MALFORMED);
 	assert_int_equal(bundle_verify(bd, NULL, 0), BUNDLE_ERR_MALFORMED);
-	free(pub_nul);
 	bundle_close(bd);
 	free(b.p);
 }
@@ -319,7 +307,7 @@ static void collect_name(const char *name, const struct bundle_meta *meta, bool 
 	struct seen *s = ctx;
 
 	assert_true(s->n < 8);
-	strcpy(s->names[s->n], name);
+	snprintf(s->names[s->n], sizeof(s->names[s->n]), "%s", name);
 	s->allow[s->n] = allow;
 	s->rule[s->n] = meta->rule;
 	s->n++;
@@ -433,14 +421,16 @@ static void test_canonical_same_entries_same_bytes(void **state)
 			struct bundle_meta m = block((uint32_t)n % 13);
 
 			memset(a, 0, sizeof(a));
-			a[0] = (uint8_t)(n % 7 + 1);
-			a[1] = (uint8_t)n;
+			a[0] = 10;
+			a[1] = (uint8_t)(n >> 8);
+			a[2] = (uint8_t)n;
 			switch (n % 4) {
 			case 0:
-				assert_int_equal(bundle_builder_add_ip(bb, AF_INET, a, (uint8_t)(16 - n % 8), false, &m), 0);
+				assert_int_equal(bundle_builder_add_ip(bb, AF_INET, a, 24, false, &m), 0);
 				break;
 			case 1:
-				assert_int_equal(bundle_builder_add_ip(bb, AF_INET6, a, (uint8_t)(16 + n % 3 * 50), false, &m), 0);
+				a[0] = 0x20;
+				assert_int_equal(bundle_builder_add_ip(bb, AF_INET6, a, (uint8_t)(24 + n % 3 * 40), false, &m), 0);
 				break;
 			case 2:
 				snprintf(name, sizeof(name), "d%d.example", n);
@@ -609,8 +599,6 @@ static void random_prefixes(int family, struct ref_pfx *v, size_t *n, size_t wan
 			/* nest inside (or next to) an existing prefix */
 			const struct ref_pfx *base = &v[rnd_below((uint32_t)*n)];
 
-			if (base->family != family)
-				continue;
 			memcpy(p.addr, base->addr, bytes);
 			for (unsigned i = 0; i < bytes; i++)
 				p.addr[i] ^= (uint8_t)(i * 8 >= base->plen ? rnd() : 0);
@@ -681,26 +669,21 @@ static void check_ip_lookups(const struct bundle *bd, const struct ref_pfx *v, s
 
 static void test_ip_matchers_agree_with_naive_reference(void **state)
 {
-	static struct ref_pfx v[12000];
+	static struct ref_pfx v4[5000], v6[5000];
 	struct bundle_builder *bb = bundle_builder_new();
 	struct bundle_info info = info_at(1);
 	struct bundle *bd;
 	struct buf b;
-	size_t n = 0, n4;
+	size_t n4 = 0, n6 = 0;
 
 	(void)state;
 	rng_state = 0x9e3779b97f4a7c15ull;
-	random_prefixes(AF_INET, v, &n, 5000, bb);
-	n4 = n;
-	random_prefixes(AF_INET6, v + n4, &n, 5000, bb);
-	n = 0;
-	/* n counts both families: recount the v6 part */
-	for (size_t i = n4; i < 12000 && v[i].family == AF_INET6; i++)
-		n++;
+	random_prefixes(AF_INET, v4, &n4, 5000, bb);
+	random_prefixes(AF_INET6, v6, &n6, 5000, bb);
 	b = build_with(bb, &info, NULL);
 	bd = open_buf(&b);
-	check_ip_lookups(bd, v, n4, AF_INET);
-	check_ip_lookups(bd, v + n4, n, AF_INET6);
+	check_ip_lookups(bd, v4, n4, AF_INET);
+	check_ip_lookups(bd, v6, n6, AF_INET6);
 	bundle_close(bd);
 	free(b.p);
 	bundle_builder_free(bb);
@@ -826,7 +809,7 @@ static const struct ref_dom *ref_domain(const struct ref_dom *v, size_t n, const
 	norm[len] = '\0';
 	while (len && pos < len) {
 		for (size_t i = 0; i < n; i++) {
-			if (v[i].allow != allow || strcmp(v[i].name, norm + pos))
+			if (v[i].allow != allow || strcmp(v[i].name, norm + pos) != 0)
 				continue;
 			if ((v[i].meta.flags & BUNDLE_F_EXACT) && pos)
 				continue;
@@ -873,8 +856,6 @@ static void test_domain_matcher_agrees_with_naive_reference(void **state)
 		v[i] = d;
 		if (i == n)
 			n++;
-		if (rnd_below(200) == 0)
-			break;
 	}
 	b = build_with(bb, &info, NULL);
 	bd = open_buf(&b);
@@ -889,7 +870,7 @@ static void test_domain_matcher_agrees_with_naive_reference(void **state)
 			if (rnd_below(4) == 0 && name[i] >= 'a' && name[i] <= 'z')
 				name[i] = (char)(name[i] - 32);
 		if (rnd_below(3) == 0)
-			strcat(name, ".");
+			strncat(name, ".", sizeof(name) - strlen(name) - 1);
 		want = ref_domain(v, n, name, allow, now, &off);
 		got = bundle_lookup_domain(bd, name, strlen(name), now, allow, &m);
 		assert_int_equal(got, want != NULL);
@@ -1001,9 +982,9 @@ static void test_domain_edge_cases(void **state)
 	assert_int_equal(r.meta.rule, 5);
 	assert_int_equal(r.name_off, 0);
 	memset(name, 'z', 280);
-	strcpy(name + 280 - 12, ".example.com");
+	memcpy(name + 280 - 12, ".example.com", 13);
 	assert_true(LOOKS(name));
-	assert_int_equal(r.name_off, 268);
+	assert_int_equal(r.name_off, 269);
 	/* the query is not modified; len, not NUL, bounds it */
 	assert_true(bundle_lookup_domain(bd, "example.comXYZ", 11, NOW, false, &r));
 #undef LOOKS
@@ -1057,9 +1038,9 @@ static void test_domain_hash_collision_refused(void **state)
 static void test_domain_hash_is_the_published_one(void **state)
 {
 	(void)state;
-	assert_int_equal(bundle_domain_hash("example.com", 11), UINT64_C(0x6b6ff6fbac7d8a4f));
-	assert_int_equal(bundle_domain_hash("Example.COM.", 12), UINT64_C(0x6b6ff6fbac7d8a4f));
-	assert_int_not_equal(bundle_domain_hash("example.co", 10), UINT64_C(0x6b6ff6fbac7d8a4f));
+	assert_int_equal(bundle_domain_hash("example.com", 11), UINT64_C(0x681f31462e771b50));
+	assert_int_equal(bundle_domain_hash("Example.COM.", 12), UINT64_C(0x681f31462e771b50));
+	assert_int_not_equal(bundle_domain_hash("example.co", 10), UINT64_C(0x681f31462e771b50));
 }
 
 /* ---------------------------------------------------------------- expiry and lists */
@@ -1072,11 +1053,11 @@ static void test_entry_expiry_hides_at_exactly_its_second(void **state)
 	struct bundle_match r;
 	struct bundle *bd;
 	struct buf b;
-	uint8_t a[16] = { 10, 1, 2, 0 }, j[16] = { 1 };
+	uint8_t a[16] = { 10, 1, 2, 0 }, j[16] = { 1 }, a16[4] = { 10, 1, 0, 0 };
 
 	(void)state;
 	m = block(1);
-	assert_int_equal(bundle_builder_add_ip(bb, AF_INET, a, 16, false, &m), 0);
+	assert_int_equal(bundle_builder_add_ip(bb, AF_INET, a16, 16, false, &m), 0);
 	m = meta_of(2, BUNDLE_ACT_BLOCK, NOW + 100, 0);
 	assert_int_equal(bundle_builder_add_ip(bb, AF_INET, a, 24, false, &m), 0);
 	assert_int_equal(bundle_builder_add_domain(bb, "sub.example.com", false, &m), 0);
@@ -1167,15 +1148,17 @@ static void add_universe_entry(struct bundle_builder *bb, unsigned i, unsigned v
 	uint8_t a[16] = { 0 };
 	char name[40];
 
-	a[0] = (uint8_t)(1 + i % 200);
-	a[1] = (uint8_t)(i / 200);
 	switch (i % 7) {
 	case 0:
-		assert_int_equal(bundle_builder_add_ip(bb, AF_INET, a, (uint8_t)(8 + i % 3 * 8), i % 5 == 0,
-						       i % 5 == 0 ? &al : &m), 0);
+		ip4(a, 10, (uint8_t)(i >> 8), (uint8_t)i, 0);
+		assert_int_equal(bundle_builder_add_ip(bb, AF_INET, a, 24, i % 5 == 0, i % 5 == 0 ? &al : &m), 0);
 		break;
 	case 1:
-		assert_int_equal(bundle_builder_add_ip(bb, AF_INET6, a, (uint8_t)(16 + i % 4 * 30), i % 5 == 0,
+		a[0] = 0x20;
+		a[1] = 0x01;
+		a[2] = (uint8_t)(i >> 8);
+		a[3] = (uint8_t)i;
+		assert_int_equal(bundle_builder_add_ip(bb, AF_INET6, a, (uint8_t)(32 + i % 4 * 30), i % 5 == 0,
 						       i % 5 == 0 ? &al : &m), 0);
 		break;
 	case 2:
@@ -1186,9 +1169,13 @@ static void add_universe_entry(struct bundle_builder *bb, unsigned i, unsigned v
 		assert_int_equal(bundle_builder_add_domain(bb, name, i % 5 == 0, i % 5 == 0 ? &al : &m), 0);
 		break;
 	case 4:
+		a[0] = (uint8_t)i;
+		a[1] = (uint8_t)(i >> 8);
 		assert_int_equal(bundle_builder_add_ja3(bb, a, i % 5 == 0, i % 5 == 0 ? &al : &m), 0);
 		break;
 	default:
+		a[0] = (uint8_t)i;
+		a[1] = (uint8_t)(i >> 8);
 		snprintf(name, sizeof(name), "Proto%u", i);
 		assert_int_equal(bundle_builder_add_name(bb, i % 2 ? BUNDLE_PROTO : BUNDLE_CATEGORY, name,
 							 i % 5 == 0, i % 5 == 0 ? &al : &m), 0);
@@ -1262,7 +1249,7 @@ static void test_delta_applied_gives_the_full_bundle(void **state)
 		assert_int_equal(bundle_verify(bd, key_bytes(hub_pub), strlen(hub_pub)), BUNDLE_OK);
 		/* a delta is not a list to enforce */
 		assert_int_equal(check_hub(bd, 10), BUNDLE_ERR_KIND);
-		if (cases[c] != CH_NONE && cases[c] != CH_SOME_TO_EMPTY && cases[c] != CH_EMPTY_TO_SOME)
+		if (cases[c] == CH_ADD_ONLY || cases[c] == CH_REMOVE_ONLY || cases[c] == CH_META_ONLY)
 			assert_true(d.len < fb.len);
 		assert_int_equal(bundle_apply_delta(ba, bd, key_bytes(hub_pub), strlen(hub_pub), &out, &out_len),
 				 BUNDLE_OK);
@@ -1290,7 +1277,7 @@ static void test_delta_refusals(void **state)
 	struct bundle_info i2 = info_at(2);
 	struct bundle *b1, *b2, *b3, *bd, *bf, *bdd;
 	struct bundle_meta m = block(77);
-	uint8_t *out = (uint8_t *)&m;
+	uint8_t *out = NULL;
 	size_t len = 0;
 
 	(void)state;
@@ -1329,12 +1316,15 @@ static void test_delta_refusals(void **state)
 		free(f2o.p);
 		free(forged.p);
 	}
-	/* a delta whose base matches but whose content does not fit: built
-	 * from a different bundle with the same serial */
+	/* a delta whose base serial matches but whose content does not fit:
+	 * built from a different bundle with the same serial */
 	{
 		struct bundle_builder *other = bundle_builder_new();
 		struct bundle_info i1 = info_at(1);
-		struct buf f1x = build_with(other, &i1, hub_priv);
+		struct buf f1x;
+
+		assert_int_equal(bundle_builder_add_domain(other, "only-in-x.example", false, &m), 0);
+		f1x = build_with(other, &i1, hub_priv);
 		struct bundle *b1x = open_buf(&f1x);
 
 		assert_int_equal(bundle_diff(b1x, b2, key_bytes(hub_priv), strlen(hub_priv), &dd.p, &dd.len), 0);
@@ -1458,8 +1448,7 @@ static void test_truncated_file_never_opens(void **state)
 		err = bundle_open_mem(cut, len, &bd);
 		assert_int_not_equal(err, BUNDLE_OK);
 		assert_null(bd);
-		if (len >= 8)
-			assert_int_equal(err, BUNDLE_ERR_TRUNCATED);
+		assert_int_equal(err, BUNDLE_ERR_TRUNCATED);
 		free(cut);
 	}
 	free(b.p);
@@ -1497,6 +1486,137 @@ static void test_every_flipped_byte_refused(void **state)
 	assert_true(reasons[BUNDLE_ERR_SIGNATURE] > 0);
 	free(copy);
 	free(b.p);
+}
+
+/*
+ * What the hash cannot catch: a file whose body hash was recomputed after a
+ * byte changed (as a hub key holder could sign). Each such file is either
+ * refused as malformed, or it is a different bundle that is still canonical:
+ * loaded and built again it gives the same bytes. So nothing the encoder
+ * would not write is ever accepted, and lookups can trust what opens.
+ */
+static struct bundle_meta m_once;
+
+static void test_checks_behind_the_hash(void **state)
+{
+	struct bundle_builder *sb = sample_builder();
+	struct bundle_info info = info_at(2);
+	unsigned refused = 0, reencoded = 0;
+	uint8_t *copy, a[4] = { 172, 16, 0, 0 };
+	struct buf b;
+	char name[32];
+	uint64_t sl;
+
+	(void)state;
+	/* enough entries for index tables with buckets, metas used once */
+	for (unsigned i = 0; i < 20; i++) {
+		struct bundle_meta m = block(20 + i % 5);
+
+		a[2] = (uint8_t)(i * 8);
+		assert_int_equal(bundle_builder_add_ip(sb, AF_INET, a, i % 3 ? 24 : 21, false, &m), 0);
+		snprintf(name, sizeof(name), "i%u.example", i);
+		assert_int_equal(bundle_builder_add_domain(sb, name, false, &m), 0);
+	}
+	m_once = block(99);
+	assert_int_equal(bundle_builder_add_domain(sb, "once.example", false, &m_once), 0);
+	b = build_with(sb, &info, NULL);
+	bundle_builder_free(sb);
+	copy = malloc(b.len);
+	assert_non_null(copy);
+	memcpy(&sl, b.p + 80, sizeof(sl));
+	for (size_t i = 128; i < sl; i++) {
+		for (unsigned f = 0; f < 3; f++) {
+			struct bundle *bd = NULL;
+			enum bundle_err err;
+
+			memcpy(copy, b.p, b.len);
+			copy[i] ^= (uint8_t[]){ 0x01, 0x80, 0xff }[f];
+			assert_int_equal(mbedtls_sha256_ret(copy + 128, sl - 128, copy + 96, 0), 0);
+			err = bundle_open_mem(copy, b.len, &bd);
+			if (err != BUNDLE_OK) {
+				assert_int_equal(err, BUNDLE_ERR_MALFORMED);
+				refused++;
+				continue;
+			}
+			{
+				struct bundle_builder *bb = bundle_builder_new();
+				struct buf again;
+
+				assert_int_equal(bundle_builder_load(bb, bd), 0);
+				again = build_with(bb, bundle_get_info(bd), NULL);
+				assert_true(again.len >= sl);
+				assert_memory_equal(again.p, copy, sl);
+				free(again.p);
+				bundle_builder_free(bb);
+			}
+			reencoded++;
+			bundle_close(bd);
+		}
+	}
+	assert_true(refused > 3 * reencoded);
+	free(copy);
+	free(b.p);
+}
+
+/* Offset of the first section of a type, from the section table (docs/bundle-format.md). */
+static size_t section_offset(const struct buf *b, uint32_t type)
+{
+	uint32_t n, t;
+	uint64_t off;
+
+	memcpy(&n, b->p + 88, sizeof(n));
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(&t, b->p + 128 + 32 * i, sizeof(t));
+		if (t == type) {
+			memcpy(&off, b->p + 128 + 32 * i + 8, sizeof(off));
+			return (size_t)off;
+		}
+	}
+	fail();
+	return 0;
+}
+
+/* IPv4 record: address u32, meta u32, parent u32, length u8, 3 zero bytes. */
+static void test_bad_prefix_in_file_refused(void **state)
+{
+	struct bundle_builder *bb = bundle_builder_new();
+	struct bundle_info info = info_at(1);
+	struct bundle_meta m = block(1);
+	uint8_t a[4] = { 10, 0, 0, 0 };
+	struct bundle *bd;
+	struct buf b;
+	uint64_t sl;
+	size_t rec;
+	struct {
+		size_t at;
+		uint8_t value;
+	} edits[] = {
+		{ 0, 1 },   /* 10.0.0.1/8: host bits */
+		{ 12, 33 }, /* /33 */
+		{ 13, 1 },  /* padding */
+		{ 8, 0 },   /* parent 0 of the first prefix */
+		{ 4, 1 },   /* meta index out of range */
+	};
+
+	(void)state;
+	assert_int_equal(bundle_builder_add_ip(bb, AF_INET, a, 8, false, &m), 0);
+	b = build_with(bb, &info, NULL);
+	rec = section_offset(&b, 2);
+	assert_int_equal(b.p[rec + 3], 10);
+	assert_int_equal(b.p[rec + 12], 8);
+	memcpy(&sl, b.p + 80, sizeof(sl));
+	for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
+		uint8_t *copy = malloc(b.len);
+
+		assert_non_null(copy);
+		memcpy(copy, b.p, b.len);
+		copy[rec + edits[e].at] = edits[e].value;
+		assert_int_equal(mbedtls_sha256_ret(copy + 128, sl - 128, copy + 96, 0), 0);
+		assert_int_equal(bundle_open_mem(copy, b.len, &bd), BUNDLE_ERR_MALFORMED);
+		free(copy);
+	}
+	free(b.p);
+	bundle_builder_free(bb);
 }
 
 static void test_open_refuses_garbage(void **state)
@@ -1574,6 +1694,8 @@ int main(void)
 		cmocka_unit_test(test_refusals_each_with_its_reason),
 		cmocka_unit_test(test_truncated_file_never_opens),
 		cmocka_unit_test(test_every_flipped_byte_refused),
+		cmocka_unit_test(test_checks_behind_the_hash),
+		cmocka_unit_test(test_bad_prefix_in_file_refused),
 		cmocka_unit_test(test_open_refuses_garbage),
 		cmocka_unit_test(test_error_names_and_texts),
 	};
