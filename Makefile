@@ -155,7 +155,22 @@ $(O)/bench/pcap-loop: tests/bench/pcap_loop.c
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(shell pkg-config --cflags libpcap) $(LDFLAGS) \
 		-o $@ $< $(shell pkg-config --libs libpcap)
 
-bench: all $(O)/bench/pcap-loop
+# Blocklist benchmark: the gateway's bundle load and lookups (the firmware's
+# bundle code), and nDPI's own host-list matching on the same names as anchor.
+$(O)/bench/bundle-bench: tests/bench/bundle_bench.c tests/bench/bench_util.h firmware/bundle.h \
+		$(O)/obj/firmware/bundle.o $(O)/obj/firmware/flow.o
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< \
+		$(O)/obj/firmware/bundle.o $(O)/obj/firmware/flow.o -lmbedcrypto
+
+$(O)/bench/ndpi-hosts-bench: tests/bench/ndpi_hosts_bench.c tests/bench/bench_util.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(shell pkg-config --cflags libndpi) $(LDFLAGS) \
+		-o $@ $< $(shell pkg-config --libs libndpi)
+
+bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench
 	$(Q)BUILD=$(O) tests/bench/run
 
 run: all
