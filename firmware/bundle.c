@@ -65,6 +65,13 @@
 /* a DER ECDSA P-256 signature is at most 72 bytes; any key type mbedTLS knows fits */
 #define SIG_MAX 1024u
 #define NO_PARENT UINT32_MAX
+/*
+ * An IP record keeps its prefix length in the top byte of the parent word:
+ * no padding, so a record is its key plus 8 bytes. Parents are then 24-bit
+ * indices (0xFFFFFF = none), so an IP section holds at most 2^24 - 1 entries.
+ */
+#define IP_NO_PARENT 0xFFFFFFu
+#define IP_MAX_ENTRIES 0xFFFFFFu
 #define META_SIZE 12u
 /* at most 129 nested prefixes (/0 ... /128) */
 #define MAX_DEPTH 130u
@@ -212,13 +219,26 @@ static unsigned idx_bits(uint64_t n)
 	return lg - 3 > 16 ? 16 : lg - 3;
 }
 
+/*
+ * Bytes kept of each domain hash in an entry section with a `bits` index:
+ * the top 8 * (bits / 8) bits of a hash are those of its bucket number, so
+ * they are not stored (6 bytes per hash from 2^19 entries, 7 from 2^11).
+ */
+static unsigned dom_key_bytes(unsigned bits)
+{
+	return 8 - bits / 8;
+}
+
 /* Where the arrays of a section are, from its type, list and count. */
 struct layout {
 	uint32_t esize; /* entry size recorded in the section table */
 	unsigned bits;  /* top-bits index size, 0 = no index */
+	unsigned kw;    /* domain entries: bytes per stored hash */
+	uint64_t pad;   /* zero bytes from here ... */
+	uint64_t pad_end; /* ... to here (between two arrays) */
 	uint64_t chk;   /* domain allow list: check hashes */
 	uint64_t meta;  /* domain, JA3, names: meta indices (IP records embed theirs) */
-	uint64_t idx;   /* index table, if bits */
+	uint64_t idx;   /* index table, if any */
 	uint64_t len;   /* bytes of the section, before its padding to 8 */
 };
 
@@ -236,8 +256,10 @@ static void layout(unsigned tab, unsigned list, uint64_t n, struct layout *l)
 			l->len = n * l->esize;
 			return;
 		}
-		l->esize = (uint32_t)align8(ip_key_bytes[tab] + 9u);
-		l->idx = n * l->esize;
+		l->esize = ip_key_bytes[tab] + 8u;
+		l->pad = n * l->esize;
+		l->idx = align8(l->pad);
+		l->pad_end = l->idx;
 		break;
 	case TAB_DOM:
 		if (del) {
@@ -245,15 +267,21 @@ static void layout(unsigned tab, unsigned list, uint64_t n, struct layout *l)
 			l->len = 8 * n;
 			return;
 		}
+		l->bits = idx_bits(n);
+		l->kw = dom_key_bytes(l->bits);
+		l->esize = l->kw + 4;
+		l->pad = l->kw * n;
 		if (list & LIST_ALLOW) {
-			l->esize = 20;
-			l->chk = 8 * n;
-			l->meta = 16 * n;
+			l->esize += 8;
+			l->chk = align8(l->pad);
+			l->pad_end = l->chk;
+			l->meta = l->chk + 8 * n;
 		} else {
-			l->esize = 12;
-			l->meta = 8 * n;
+			l->meta = align8(l->pad);
+			l->pad_end = l->meta;
 		}
 		l->idx = align8(l->meta + 4 * n);
+		/* the meta array is followed by at most 4 zero bytes, checked with the rest */
 		break;
 	case TAB_JA3:
 		l->esize = del ? 16 : 20;
@@ -357,6 +385,7 @@ struct bsec {
 	uint32_t n;
 	uint32_t esize;
 	unsigned bits;
+	unsigned kw; /* domain entries: bytes per stored hash */
 };
 
 struct bundle {
@@ -428,7 +457,7 @@ static void ip_get(const struct bsec *s, unsigned tab, bool del, uint32_t i, str
 		p->hi = ld64(r);
 		p->lo = tab == TAB_V6L ? ld64(r + 8) : 0;
 	}
-	p->plen = r[del ? kb : kb + 8];
+	p->plen = del ? r[kb] : ld32(r + kb + 4) >> 24;
 }
 
 static uint32_t ip_meta(const struct bsec *s, unsigned tab, uint32_t i)
@@ -438,7 +467,9 @@ static uint32_t ip_meta(const struct bsec *s, unsigned tab, uint32_t i)
 
 static uint32_t ip_parent(const struct bsec *s, unsigned tab, uint32_t i)
 {
-	return ld32(s->a + (size_t)i * s->esize + ip_key_bytes[tab] + 4);
+	uint32_t p = ld32(s->a + (size_t)i * s->esize + ip_key_bytes[tab] + 4) & IP_NO_PARENT;
+
+	return p == IP_NO_PARENT ? NO_PARENT : p;
 }
 
 static inline unsigned top_bits(uint64_t key, unsigned bits)
@@ -453,6 +484,46 @@ static inline void bucket(const struct bsec *s, uint64_t key, uint32_t *lo, uint
 
 	*lo = ld32(s->idx + 4 * (size_t)t);
 	*hi = ld32(s->idx + 4 * (size_t)t + 4);
+}
+
+static inline uint64_t dom_low_mask(unsigned kw)
+{
+	return kw >= 8 ? UINT64_MAX : (UINT64_C(1) << (8 * kw)) - 1;
+}
+
+/*
+ * Stored (low) bytes of the hash of domain entry i: one 8-byte load, masked.
+ * For the last hash it reads up to 2 bytes past the hash array, into the
+ * meta array that always follows it in the section.
+ */
+static inline uint64_t dom_stored(const struct bsec *s, uint32_t i)
+{
+	return ld64(s->a + (size_t)s->kw * i) & dom_low_mask(s->kw);
+}
+
+/* The whole hash of domain entry i, which is in bucket t. */
+static inline uint64_t dom_full(const struct bsec *s, unsigned t, uint32_t i)
+{
+	uint64_t low = dom_stored(s, i);
+
+	if (s->kw == 8)
+		return low;
+	return (uint64_t)(t >> (s->bits % 8)) << (8 * s->kw) | low;
+}
+
+/* The bucket of entry i: the last t with index[t] <= i. */
+static unsigned dom_bucket_of(const struct bsec *s, uint32_t i)
+{
+	unsigned lo = 0, hi = 1u << s->bits, mid;
+
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (ld32(s->idx + 4 * (size_t)mid) <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* --- validation */
@@ -520,7 +591,7 @@ static bool check_ip(const struct bundle *b, unsigned tab, unsigned list, uint8_
 {
 	const struct bsec *s = &b->sec[tab][list];
 	bool del = list & LIST_DEL;
-	unsigned kb = ip_key_bytes[tab], plen_off = del ? kb : kb + 8u;
+	unsigned kb = ip_key_bytes[tab];
 	struct pstack st;
 	struct pfx p, prev = { 0 };
 	const uint8_t *r;
@@ -533,7 +604,7 @@ static bool check_ip(const struct bundle *b, unsigned tab, unsigned list, uint8_
 		r = s->a + (size_t)i * s->esize;
 		ip_get(s, tab, del, i, &p);
 		if (!pfx_plen_ok(tab, p.plen) || !pfx_host_bits_zero(&p) ||
-		    !all_zero(r + plen_off + 1, s->esize - plen_off - 1))
+		    (del && !all_zero(r + kb + 1, s->esize - kb - 1)))
 			return false;
 		if (i && pfx_cmp(&prev, &p) >= 0)
 			return false;
@@ -550,20 +621,29 @@ static bool check_ip(const struct bundle *b, unsigned tab, unsigned list, uint8_
 static bool check_domains(const struct bundle *b, unsigned list, uint8_t *used)
 {
 	const struct bsec *s = &b->sec[TAB_DOM][list];
+	bool del = list & LIST_DEL;
 	uint64_t h, prev = 0;
+	unsigned t = 0;
 	uint32_t i;
 
-	if (!(list & LIST_DEL) && !check_idx_table(s))
+	if (!del && !check_idx_table(s))
 		return false;
 	for (i = 0; i < s->n; i++) {
-		h = ld64(s->a + 8 * (size_t)i);
+		if (del) {
+			h = ld64(s->a + 8 * (size_t)i);
+		} else {
+			/* the index is monotone and ends with n > i: this stops */
+			while (ld32(s->idx + 4 * ((size_t)t + 1)) <= i)
+				t++;
+			h = dom_full(s, t, i);
+			/* the stored bytes must agree with the bucket where they overlap */
+			if (top_bits(h, s->bits) != t)
+				return false;
+		}
 		if (i && h <= prev)
 			return false;
 		prev = h;
-		if (list & LIST_DEL)
-			continue;
-		if (!check_meta_ref(b, TAB_DOM, list, ld32(s->meta + 4 * (size_t)i), used) ||
-		    !check_idx_entry(s, i, h))
+		if (!del && !check_meta_ref(b, TAB_DOM, list, ld32(s->meta + 4 * (size_t)i), used))
 			return false;
 	}
 	return true;
@@ -715,11 +795,13 @@ static enum bundle_err parse_sections(struct bundle *b, uint32_t nsect)
 			if ((list & LIST_DEL) && !b->delta)
 				return BUNDLE_ERR_MALFORMED;
 			layout(tab, list, count, &l);
-			if (esize != l.esize || bits != l.bits || slen != l.len)
+			if (esize != l.esize || bits != l.bits || slen != l.len ||
+			    (tab <= TAB_V6L && !(list & LIST_DEL) && count > IP_MAX_ENTRIES))
 				return BUNDLE_ERR_MALFORMED;
-			/* padding between the meta array and the index */
-			if (tab == TAB_DOM && !(list & LIST_DEL) &&
-			    !all_zero(d + soff + l.meta + 4ull * count, (size_t)(l.idx - l.meta - 4ull * count)))
+			/* padding between arrays */
+			if (!all_zero(d + soff + l.pad, (size_t)(l.pad_end - l.pad)) ||
+			    (tab == TAB_DOM && !(list & LIST_DEL) &&
+			     !all_zero(d + soff + l.meta + 4ull * count, (size_t)(l.idx - l.meta - 4ull * count))))
 				return BUNDLE_ERR_MALFORMED;
 			s = &b->sec[tab][list];
 			s->a = d + soff;
@@ -729,6 +811,7 @@ static enum bundle_err parse_sections(struct bundle *b, uint32_t nsect)
 			s->n = count;
 			s->esize = esize;
 			s->bits = l.bits;
+			s->kw = l.kw;
 			if (!(list & LIST_DEL))
 				entries = true;
 		}
@@ -1191,20 +1274,20 @@ static inline char lower(char c)
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-/* Binary search of hash h among entries [l, r) (its bucket). */
-static bool dom_find(const struct bsec *s, uint64_t h, uint32_t l, uint32_t r, uint32_t *at)
+/* Binary search of the stored bytes `low` of a hash among entries [l, r) (its bucket). */
+static bool dom_find(const struct bsec *s, uint64_t low, uint32_t l, uint32_t r, uint32_t *at)
 {
 	uint32_t mid;
 	uint64_t v;
 
 	while (l < r) {
 		mid = l + (r - l) / 2;
-		v = ld64(s->a + 8 * (size_t)mid);
-		if (v == h) {
+		v = dom_stored(s, mid);
+		if (v == low) {
 			*at = mid;
 			return true;
 		}
-		if (v < h)
+		if (v < low)
 			l = mid + 1;
 		else
 			r = mid;
@@ -1265,10 +1348,10 @@ bool bundle_lookup_domain(const struct bundle *b, const char *name, size_t len, 
 		}
 		for (j = 0; j < k; j++) {
 			bucket(s, h[j], &lo[j], &hi[j]);
-			__builtin_prefetch(s->a + 8 * ((size_t)lo[j] + (hi[j] - lo[j]) / 2));
+			__builtin_prefetch(s->a + (size_t)s->kw * ((size_t)lo[j] + (hi[j] - lo[j]) / 2));
 		}
 		for (j = 0; j < k; j++) {
-			if (!dom_find(s, h[j], lo[j], hi[j], &at))
+			if (!dom_find(s, h[j] & dom_low_mask(s->kw), lo[j], hi[j], &at))
 				continue;
 			mi = ld32(s->meta + 4 * (size_t)at);
 			meta_read(b, mi, &meta);
@@ -1846,7 +1929,7 @@ static void key_from_section(const struct bsec *s, unsigned tab, bool del, uint3
 		key_from_pfx(tab, &p, key);
 		break;
 	case TAB_DOM:
-		stbe64(key, ld64(s->a + 8 * (size_t)i));
+		stbe64(key, del ? ld64(s->a + 8 * (size_t)i) : dom_full(s, dom_bucket_of(s, i), i));
 		break;
 	case TAB_JA3:
 		memcpy(key, s->a + 16 * (size_t)i, 16);
@@ -2013,6 +2096,8 @@ static int enc_add_section(struct encoder *e, unsigned tab, unsigned list, const
 
 	if (!t->live)
 		return 0;
+	if (tab <= TAB_V6L && !(list & LIST_DEL) && t->live > IP_MAX_ENTRIES)
+		return -E2BIG;
 	s = &e->sec[e->nsec++];
 	s->type = ST_TAB + tab;
 	s->list = list;
@@ -2044,7 +2129,7 @@ static void enc_section(const struct encoder *e, const struct esec *s, uint8_t *
 	unsigned tab = s->type - ST_TAB;
 	bool del = s->list & LIST_DEL;
 	const uint8_t *el;
-	uint32_t i, t_next = 0, mi;
+	uint32_t i, t_next = 0, mi, parent;
 	struct pstack st;
 	struct pfx pf;
 	uint8_t *r;
@@ -2071,16 +2156,24 @@ static void enc_section(const struct encoder *e, const struct esec *s, uint8_t *
 				r[ip_key_bytes[tab]] = (uint8_t)pf.plen;
 				break;
 			}
+			parent = pstack_push(&st, i, &pf);
 			st32(r + ip_key_bytes[tab], mi);
-			st32(r + ip_key_bytes[tab] + 4, pstack_push(&st, i, &pf));
-			r[ip_key_bytes[tab] + 8] = (uint8_t)pf.plen;
+			st32(r + ip_key_bytes[tab] + 4,
+			     (parent == NO_PARENT ? IP_NO_PARENT : parent) | (uint32_t)pf.plen << 24);
 			enc_idx(p + s->l.idx, s->l.bits, &t_next, i, pf.hi);
 			break;
 		case TAB_DOM:
 			h = ldbe64(el);
-			st64(p + 8 * (size_t)i, h);
-			if (del)
+			if (del) {
+				st64(p + 8 * (size_t)i, h);
 				break;
+			}
+			{
+				uint8_t v[8];
+
+				st64(v, h);
+				memcpy(p + (size_t)s->l.kw * i, v, s->l.kw);
+			}
 			if (s->l.chk) {
 				memcpy(&chk, el + DOM_CHK, sizeof(chk));
 				st64(p + s->l.chk + 8 * (size_t)i, chk);

@@ -12,7 +12,8 @@
  *   - domains: a name matches an entry for itself or any parent domain
  *     (example.com covers a.b.example.com) unless the entry is exact-only;
  *     stored as 64-bit hashes of the normalised name (lower case, no
- *     trailing dot), so a million names take 12 bytes each;
+ *     trailing dot), so a million names take 10 bytes each (hash and rule;
+ *     allow lists also keep a second hash, see docs/bundle-format.md);
  *   - nDPI protocol and category names (mapped to ids by the gateway);
  *   - JA3 hashes (MD5, 16 bytes).
  * Each kind has a block list (entries whose action is block or alert-only)

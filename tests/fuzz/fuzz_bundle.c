@@ -8,10 +8,12 @@
  *    indices) are the ones a malicious but signed file would attack.
  *  - odd: the rest is a recipe of entries. They are built into a bundle
  *    (which must open), then one byte chosen by the input is flipped and the
- *    hash recomputed, and that is opened; with bits 1-4 set, the entries
+ *    hash recomputed, and that is opened; with bits 1-3 set, the entries
  *    are also split into two bundles whose delta is made and applied (with
  *    real signatures: slow under the sanitizers, so not every time).
  *
+ * Every entry the recipe added must then be found (by itself or by a more
+ * specific entry; a name's sub-domain unless it is exact-only).
  * Whatever opens is exercised: lookups of fixed and input-derived keys,
  * names, and the canonical-form promise: an opened full
  * bundle, reloaded into a builder and built again, gives back the same bytes
@@ -201,8 +203,49 @@ static void raw_mode(const uint8_t *data, size_t size)
 	free(copy);
 }
 
-/* One entry per 20 input bytes: op, then parameters. */
-static void add_from(struct bundle_builder *bb, const uint8_t *r)
+/*
+ * One entry per 20 input bytes: op, then parameters. Entries added become
+ * probes: each must be found in the built bundle (by itself, or by a longer
+ * prefix or, for a name, by a sub-domain unless exact-only).
+ */
+struct probe {
+	int kind; /* 0 none, 4 or 6: address, 'd' domain */
+	uint8_t addr[16];
+	uint8_t plen;
+	bool allow, exact;
+	char name[20];
+};
+
+static void check_probe(const struct bundle *b, const struct probe *p)
+{
+	struct bundle_match m;
+	char sub[24];
+
+	switch (p->kind) {
+	case 4:
+		if (!bundle_lookup_ipv4(b, p->addr, 0, p->allow, &m) || m.prefix_len < p->plen)
+			abort();
+		break;
+	case 6:
+		if (!bundle_lookup_ipv6(b, p->addr, 0, p->allow, &m) || m.prefix_len < p->plen)
+			abort();
+		break;
+	case 'd':
+		if (!bundle_lookup_domain(b, p->name, strlen(p->name), 0, p->allow, &m) || m.name_off != 0)
+			abort();
+		/* "x.name" may itself be an entry (name_off 0) */
+		snprintf(sub, sizeof(sub), "X.%s", p->name);
+		if (!bundle_lookup_domain(b, sub, strlen(sub), 0, p->allow, &m))
+			m.name_off = UINT16_MAX;
+		if (p->exact ? m.name_off == 2 : m.name_off > 2)
+			abort();
+		break;
+	default:
+		break;
+	}
+}
+
+static void add_from(struct bundle_builder *bb, const uint8_t *r, struct probe *p)
 {
 	struct bundle_meta m = { .rule = r[1], .expires = r[2] ? r[2] : 0, .flags = 0 };
 	bool allow = r[0] & 0x80;
@@ -210,13 +253,26 @@ static void add_from(struct bundle_builder *bb, const uint8_t *r)
 	size_t i, n;
 
 	m.action = allow ? BUNDLE_ACT_ALLOW : (r[0] & 0x40 ? BUNDLE_ACT_ALERT : BUNDLE_ACT_BLOCK);
+	memset(p, 0, sizeof(*p));
+	p->allow = allow;
 	switch (r[0] & 7) {
 	case 0:
-		bundle_builder_add_ip(bb, AF_INET, r + 4, r[3] % 33, allow, &m);
+		if (bundle_builder_add_ip(bb, AF_INET, r + 4, r[3] % 33, allow, &m) == 0) {
+			p->kind = 4;
+			memcpy(p->addr, r + 4, 4);
+			p->plen = r[3] % 33;
+		}
 		break;
 	case 1:
 	case 2:
-		bundle_builder_add_ip(bb, AF_INET6, r + 4, r[3] % 129, allow, &m);
+		/* few host bits set: short prefixes get their tail cleared */
+		memcpy(p->addr, r + 4, 16);
+		p->plen = r[3] % 129;
+		for (i = 0; i < 16; i++)
+			if (8 * i >= p->plen)
+				p->addr[i] = 0;
+		if (bundle_builder_add_ip(bb, AF_INET6, p->addr, p->plen, allow, &m) == 0)
+			p->kind = 6;
 		break;
 	case 3:
 	case 4:
@@ -226,7 +282,14 @@ static void add_from(struct bundle_builder *bb, const uint8_t *r)
 			name[i] = "ab.c-x."[r[4 + i] % 7];
 		name[n] = '\0';
 		m.flags = r[0] & 0x20 ? BUNDLE_F_EXACT : 0;
-		bundle_builder_add_domain(bb, name, allow, &m);
+		if (bundle_builder_add_domain(bb, name, allow, &m) == 0) {
+			p->kind = 'd';
+			p->exact = m.flags;
+			/* normalised, so "ab." and "ab" are seen as the same entry */
+			memcpy(p->name, name, n + 1);
+			if (p->name[n - 1] == '.')
+				p->name[n - 1] = '\0';
+		}
 		break;
 	case 5:
 		bundle_builder_add_ja3(bb, r + 4, allow, &m);
@@ -244,22 +307,34 @@ static void recipe_mode(const uint8_t *data, size_t size, bool delta)
 {
 	struct bundle_builder *all = bundle_builder_new(), *a = bundle_builder_new();
 	struct bundle_info info = { .region = "fuzz", .serial = 2, .created = 10, .expires = 20 };
+	struct probe *probes = calloc(size / 20 + 1, sizeof(*probes)), unused;
 	struct bundle *ba, *bb, *bd;
 	uint8_t *out, *fa, *d;
 	size_t out_len, fa_len, d_len, i, flip;
 
-	if (!all || !a)
+	if (!all || !a || !probes)
 		abort();
 	for (i = 0; i + 20 <= size; i += 20) {
-		add_from(all, data + i);
+		add_from(all, data + i, &probes[i / 20]);
 		if (data[i] & 0x10)
-			add_from(a, data + i);
+			add_from(a, data + i, &unused);
 	}
 	if (bundle_build(all, &info, delta ? (const uint8_t *)priv_pem : NULL, delta ? strlen(priv_pem) : 0,
 			 &out, &out_len) != 0 ||
 	    bundle_open_mem(out, out_len, &bb) != BUNDLE_OK)
 		abort();
 	lookups(bb, data, size);
+	/* a later entry may have replaced an earlier one's flags: probe the last of each */
+	for (i = 0; i < size / 20; i++) {
+		size_t j;
+
+		for (j = i + 1; j < size / 20; j++)
+			if (probes[j].kind == 'd' && probes[i].kind == 'd' && probes[j].allow == probes[i].allow &&
+			    !strcmp(probes[j].name, probes[i].name))
+				break;
+		if (j == size / 20)
+			check_probe(bb, &probes[i]);
+	}
 	round_trip(bb);
 	if (delta) {
 		info.serial = 1;
@@ -296,6 +371,7 @@ static void recipe_mode(const uint8_t *data, size_t size, bool delta)
 		exercise(out, out_len, data, size);
 	}
 	free(out);
+	free(probes);
 	bundle_builder_free(all);
 	bundle_builder_free(a);
 }
@@ -305,7 +381,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	if (data[0] & 1)
-		recipe_mode(data + 1, size - 1, (data[0] & 0x1e) == 0x1e);
+		recipe_mode(data + 1, size - 1, (data[0] & 0x0e) == 0x0e);
 	else
 		raw_mode(data + 1, size - 1);
 	return 0;

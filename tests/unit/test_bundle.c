@@ -994,6 +994,123 @@ static void test_domain_edge_cases(void **state)
 }
 
 /*
+ * Large domain sections store only the hash bytes their index bucket does
+ * not imply: 7 bytes from 2^11 entries, 6 from 2^19. Every name is found,
+ * others are not, and the bundle loads and builds back to the same bytes.
+ */
+/* Section table entry of (type, list), from docs/bundle-format.md. */
+static const uint8_t *section_entry(const struct buf *b, uint32_t type, uint32_t list)
+{
+	uint32_t n, t, l;
+
+	memcpy(&n, b->p + 88, sizeof(n));
+	for (uint32_t i = 0; i < n; i++) {
+		memcpy(&t, b->p + 128 + 32 * (size_t)i, sizeof(t));
+		memcpy(&l, b->p + 128 + 32 * (size_t)i + 4, sizeof(l));
+		if (t == type && l == list)
+			return b->p + 128 + 32 * (size_t)i;
+	}
+	fail();
+	return NULL;
+}
+
+/* Random bytes of a section changed, body hash recomputed: refused, or still canonical. */
+static void flip_in_section(const struct buf *b, uint32_t type, uint32_t list, unsigned flips)
+{
+	const uint8_t *e = section_entry(b, type, list);
+	uint64_t off, len, sl;
+	uint8_t *copy = malloc(b->len);
+	unsigned refused = 0;
+
+	assert_non_null(copy);
+	memcpy(&off, e + 8, sizeof(off));
+	memcpy(&len, e + 16, sizeof(len));
+	memcpy(&sl, b->p + 80, sizeof(sl));
+	for (unsigned k = 0; k < flips; k++) {
+		struct bundle *bd = NULL;
+
+		memcpy(copy, b->p, b->len);
+		copy[off + rnd_below((uint32_t)len)] ^= (uint8_t)(1u << rnd_below(8));
+		assert_int_equal(mbedtls_sha256_ret(copy + 128, sl - 128, copy + 96, 0), 0);
+		if (bundle_open_mem(copy, b->len, &bd) != BUNDLE_OK) {
+			refused++;
+			continue;
+		}
+		{
+			struct bundle_builder *bb = bundle_builder_new();
+			struct buf again;
+
+			assert_int_equal(bundle_builder_load(bb, bd), 0);
+			again = build_with(bb, bundle_get_info(bd), NULL);
+			assert_memory_equal(again.p, copy, sl);
+			free(again.p);
+			bundle_builder_free(bb);
+		}
+		bundle_close(bd);
+	}
+	/* many flips of hash bytes are just other hashes; the rest must be refused */
+	assert_true(refused > flips / 8);
+	free(copy);
+}
+
+static void check_many_domains(unsigned n, bool allow, uint16_t entry_size)
+{
+	uint16_t esize;
+	struct bundle_builder *bb = bundle_builder_new(), *again = bundle_builder_new();
+	struct bundle_info info = info_at(1);
+	struct bundle_match m;
+	struct bundle *bd;
+	struct buf b, b2;
+	char name[40];
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		struct bundle_meta mm = allow ? allowed(i % 1000) : block(i % 1000);
+
+		snprintf(name, sizeof(name), "d%u.example", i);
+		assert_int_equal(bundle_builder_add_domain(bb, name, allow, &mm), 0);
+	}
+	b = build_with(bb, &info, NULL);
+	memcpy(&esize, section_entry(&b, 5, allow) + 28, sizeof(esize));
+	assert_int_equal(esize, entry_size);
+	if (n < 20000)
+		flip_in_section(&b, 5, allow, 400);
+	bd = open_buf(&b);
+	assert_int_equal(bundle_count(bd, BUNDLE_DOMAIN, allow), n);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "www.D%u.example.", i);
+		assert_true(bundle_lookup_domain(bd, name, strlen(name), NOW, allow, &m));
+		assert_int_equal(m.meta.rule, i % 1000);
+		assert_int_equal(m.name_off, 4);
+	}
+	for (i = n; i < n + 20000; i++) {
+		snprintf(name, sizeof(name), "d%u.example", i);
+		assert_false(bundle_lookup_domain(bd, name, strlen(name), NOW, allow, &m));
+	}
+	assert_int_equal(bundle_builder_load(again, bd), 0);
+	b2 = build_with(again, &info, NULL);
+	assert_int_equal(b2.len, b.len);
+	assert_memory_equal(b2.p, b.p, b.len);
+	bundle_close(bd);
+	free(b.p);
+	free(b2.p);
+	bundle_builder_free(bb);
+	bundle_builder_free(again);
+}
+
+static void test_large_domain_sections(void **state)
+{
+	(void)state;
+	/* hash bytes + meta index (+ check hash in allow lists) */
+	check_many_domains(15, false, 8 + 4);
+	check_many_domains(3000, false, 7 + 4);
+	check_many_domains(3000, true, 7 + 8 + 4);
+	/* 2^10 buckets: the top 2 bits of the stored bytes repeat the bucket's */
+	check_many_domains(10000, false, 7 + 4);
+	check_many_domains((1u << 19) + 1000, false, 6 + 4);
+}
+
+/*
  * Two names whose 64-bit hashes collide, found with a distinguished-point
  * collision search (about 5e9 SipHash evaluations). A build refuses the
  * second; an allow list is not fooled by one (its second hash differs); a
@@ -1566,9 +1683,9 @@ static size_t section_offset(const struct buf *b, uint32_t type)
 
 	memcpy(&n, b->p + 88, sizeof(n));
 	for (uint32_t i = 0; i < n; i++) {
-		memcpy(&t, b->p + 128 + 32 * i, sizeof(t));
+		memcpy(&t, b->p + 128 + 32 * (size_t)i, sizeof(t));
 		if (t == type) {
-			memcpy(&off, b->p + 128 + 32 * i + 8, sizeof(off));
+			memcpy(&off, b->p + 128 + 32 * (size_t)i + 8, sizeof(off));
 			return (size_t)off;
 		}
 	}
@@ -1576,7 +1693,7 @@ static size_t section_offset(const struct buf *b, uint32_t type)
 	return 0;
 }
 
-/* IPv4 record: address u32, meta u32, parent u32, length u8, 3 zero bytes. */
+/* IPv4 record: address u32, meta u32, parent (24 bits) | length << 24; then the index, 8-aligned. */
 static void test_bad_prefix_in_file_refused(void **state)
 {
 	struct bundle_builder *bb = bundle_builder_new();
@@ -1592,10 +1709,12 @@ static void test_bad_prefix_in_file_refused(void **state)
 		uint8_t value;
 	} edits[] = {
 		{ 0, 1 },   /* 10.0.0.1/8: host bits */
-		{ 12, 33 }, /* /33 */
-		{ 13, 1 },  /* padding */
-		{ 8, 0 },   /* parent 0 of the first prefix */
+		{ 11, 33 }, /* /33 */
+		{ 12, 1 },  /* padding before the index */
+		{ 8, 0 },   /* parent 0xffff00 for the first prefix */
+		{ 10, 0 },  /* parent 0x00ffff */
 		{ 4, 1 },   /* meta index out of range */
+		{ 16, 1 },  /* index[0] != 0 */
 	};
 
 	(void)state;
@@ -1603,7 +1722,8 @@ static void test_bad_prefix_in_file_refused(void **state)
 	b = build_with(bb, &info, NULL);
 	rec = section_offset(&b, 2);
 	assert_int_equal(b.p[rec + 3], 10);
-	assert_int_equal(b.p[rec + 12], 8);
+	assert_int_equal(b.p[rec + 11], 8);
+	assert_int_equal(b.p[rec + 8], 0xff);
 	memcpy(&sl, b.p + 80, sizeof(sl));
 	for (size_t e = 0; e < sizeof(edits) / sizeof(edits[0]); e++) {
 		uint8_t *copy = malloc(b.len);
@@ -1685,6 +1805,7 @@ int main(void)
 		cmocka_unit_test(test_prefix_edge_cases),
 		cmocka_unit_test(test_domain_matcher_agrees_with_naive_reference),
 		cmocka_unit_test(test_domain_edge_cases),
+		cmocka_unit_test(test_large_domain_sections),
 		cmocka_unit_test(test_domain_hash_collision_refused),
 		cmocka_unit_test(test_domain_hash_is_the_published_one),
 		cmocka_unit_test(test_entry_expiry_hides_at_exactly_its_second),
