@@ -2552,3 +2552,27 @@ const char *bundle_err_text(enum bundle_err e)
 {
 	return (unsigned)e < BUNDLE_ERR_MAX ? bundle_errs[e].text : "unknown bundle error";
 }
+
+const char *bundle_kind_name(enum bundle_kind k)
+{
+	static const char *const names[BUNDLE_KIND_MAX] = {
+		[BUNDLE_IPV4] = "ipv4",	    [BUNDLE_IPV6] = "ipv6",	    [BUNDLE_DOMAIN] = "domain",
+		[BUNDLE_PROTO] = "protocol", [BUNDLE_CATEGORY] = "category", [BUNDLE_JA3] = "ja3",
+	};
+
+	return (unsigned int)k < BUNDLE_KIND_MAX ? names[k] : "?";
+}
+
+const char *bundle_action_name(uint8_t action)
+{
+	switch (action) {
+	case BUNDLE_ACT_BLOCK:
+		return "block";
+	case BUNDLE_ACT_ALERT:
+		return "alert";
+	case BUNDLE_ACT_ALLOW:
+		return "allow";
+	default:
+		return "?";
+	}
+}

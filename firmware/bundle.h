@@ -86,6 +86,8 @@ enum bundle_err {
 	BUNDLE_ERR_MAX
 };
 
+const char *bundle_kind_name(enum bundle_kind k);      /* "ipv4", "domain", ... */
+const char *bundle_action_name(uint8_t action);        /* "block", "alert", "allow" */
 const char *bundle_err_name(enum bundle_err e);      /* "signature", "stale", ... */
 const char *bundle_err_text(enum bundle_err e);      /* one sentence for logs and state */
 

@@ -581,7 +581,6 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
 static void print_bundle(const char *what, const struct bundle *b)
 {
 	const struct bundle_info *in = bundle_get_info(b);
-	static const char *const kinds[] = { "ipv4", "ipv6", "domain", "protocol", "category", "ja3" };
 	uint8_t sha[32];
 
 	bundle_sha256(b, sha);
@@ -592,7 +591,7 @@ static void print_bundle(const char *what, const struct bundle *b)
 		printf("%02x", sha[i]);
 	printf("\n");
 	for (int k = 0; k < BUNDLE_KIND_MAX; k++)
-		printf("  %-9s %8zu blocked/alert  %8zu allowed\n", kinds[k],
+		printf("  %-9s %8zu blocked/alert  %8zu allowed\n", bundle_kind_name((enum bundle_kind)k),
 		       bundle_count(b, (enum bundle_kind)k, false), bundle_count(b, (enum bundle_kind)k, true));
 }
 

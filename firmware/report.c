@@ -75,20 +75,6 @@ static json_t *report_name(const char *s)
 	return json_string(out);
 }
 
-static const char *report_action_name(uint8_t action)
-{
-	switch (action) {
-	case BUNDLE_ACT_BLOCK:
-		return "block";
-	case BUNDLE_ACT_ALERT:
-		return "alert";
-	case BUNDLE_ACT_ALLOW:
-		return "allow";
-	default:
-		return "?";
-	}
-}
-
 int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow_end_reason why,
 		     int64_t epoch_offset_ms, const char *indicator)
 {
@@ -149,7 +135,7 @@ int report_flow_json(FILE *out, struct dpi *dpi, const struct flow *f, enum flow
 	if (f->verdict_stage)
 		json_object_set_new(o, "verdict",
 				    json_pack("{s:s, s:I, s:o, s:s}", "action",
-					      report_action_name(f->verdict_action), "rule",
+					      bundle_action_name(f->verdict_action), "rule",
 					      (json_int_t)f->verdict_rule, "indicator",
 					      indicator ? report_name(indicator) : json_null(), "stage",
 					      policy_stage_name((enum policy_stage)f->verdict_stage)));
@@ -293,7 +279,7 @@ static void report_rules(FILE *out, const struct report *r)
 	fprintf(out, "\n%-10s %-8s %10s\n", "rule", "action", "hits");
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, "%-10u %-8s %10" PRIu64 "\n", all[i]->rule,
-			report_action_name(all[i]->action), all[i]->hits);
+			bundle_action_name(all[i]->action), all[i]->hits);
 	free(all);
 }
 

@@ -292,32 +292,12 @@ static int open_bundle(const char *path, struct bundle **b)
 	return 0;
 }
 
-static const char *const kind_names[BUNDLE_KIND_MAX] = {
-	[BUNDLE_IPV4] = "ipv4",	       [BUNDLE_IPV6] = "ipv6", [BUNDLE_DOMAIN] = "domain",
-	[BUNDLE_PROTO] = "protocol",   [BUNDLE_CATEGORY] = "category",
-	[BUNDLE_JA3] = "ja3",
-};
-
-static const char *action_name(uint8_t action)
-{
-	switch (action) {
-	case BUNDLE_ACT_BLOCK:
-		return "block";
-	case BUNDLE_ACT_ALERT:
-		return "alert";
-	case BUNDLE_ACT_ALLOW:
-		return "allow";
-	default:
-		return "?";
-	}
-}
-
 /* Entries per kind and list; a delta counts what it adds (bundle.h has no count of removals). */
 static void print_counts(const struct bundle *b)
 {
 	printf("%-10s %8s %8s\n", bundle_is_delta(b) ? "added" : "", "block", "allow");
 	for (int k = 0; k < BUNDLE_KIND_MAX; k++)
-		printf("%-10s %8zu %8zu\n", kind_names[k], bundle_count(b, (enum bundle_kind)k, false),
+		printf("%-10s %8zu %8zu\n", bundle_kind_name((enum bundle_kind)k), bundle_count(b, (enum bundle_kind)k, false),
 		       bundle_count(b, (enum bundle_kind)k, true));
 }
 
@@ -703,7 +683,7 @@ static void build_summary(const struct build_opts *o, const struct source *src, 
 	       iso8601(o->expires, t2, sizeof(t2)));
 	for (size_t i = 0; i < nsrc; i++) {
 		printf("source %zu %s: rule %" PRIu32 ", %s%s, %zu entries, %zu bad lines", i + 1,
-		       src[i].spec, src[i].rule, action_name(src[i].action),
+		       src[i].spec, src[i].rule, bundle_action_name(src[i].action),
 		       src[i].exact ? ", exact" : "", src[i].entries, src[i].bad);
 		if (src[i].warnings)
 			printf(", %zu warnings", src[i].warnings);
@@ -995,7 +975,7 @@ static void print_match(const char *list, bool found, const struct bundle_meta *
 		return;
 	}
 	printf("  %s list: rule %" PRIu32 ", action %s, expires %s%s%s\n", list, meta->rule,
-	       action_name(meta->action), iso8601(meta->expires, t, sizeof(t)), what[0] ? ", " : "",
+	       bundle_action_name(meta->action), iso8601(meta->expires, t, sizeof(t)), what[0] ? ", " : "",
 	       what);
 }
 
@@ -1099,10 +1079,10 @@ static int show_lookup(const struct bundle *b, const char *q, uint64_t now)
 	if (found[1])
 		verdict = "allow";
 	else if (found[0])
-		verdict = action_name(m[0].meta.action);
+		verdict = bundle_action_name(m[0].meta.action);
 	else
 		verdict = "no match";
-	printf("lookup %s (%s): %s\n", q, kind_names[kind], verdict);
+	printf("lookup %s (%s): %s\n", q, bundle_kind_name(kind), verdict);
 	print_match("block", found[0], &m[0].meta, what[0]);
 	print_match("allow", found[1], &m[1].meta, what[1]);
 	return 0;
