@@ -192,7 +192,7 @@ static bool policy_name(struct policy *p, const char *name, uint64_t wall_s, str
 {
 	size_t len = 0;
 
-	for (; name[len] && len <= BUNDLE_NAME_MAX; len++)
+	for (; len <= BUNDLE_NAME_MAX && name[len]; len++)
 		norm[len] = (char)(name[len] >= 'A' && name[len] <= 'Z' ? name[len] + 32 : name[len]);
 	if (len > BUNDLE_NAME_MAX)
 		return false; /* longer than any domain: nothing can be listed under it */

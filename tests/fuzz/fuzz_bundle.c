@@ -314,8 +314,10 @@ static void recipe_mode(const uint8_t *data, size_t size, bool delta)
 
 	if (!all || !a || !probes)
 		abort();
+	/* bit 4 of the op: also in the old bundle; with an odd rule, only there (a removal) */
 	for (i = 0; i + 20 <= size; i += 20) {
-		add_from(all, data + i, &probes[i / 20]);
+		if (!(data[i] & 0x10) || !(data[i + 1] & 1))
+			add_from(all, data + i, &probes[i / 20]);
 		if (data[i] & 0x10)
 			add_from(a, data + i, &unused);
 	}
@@ -355,6 +357,14 @@ static void recipe_mode(const uint8_t *data, size_t size, bool delta)
 			free(res);
 		}
 		exercise(d, d_len, data, size);
+		/* and a delta with one byte changed, hash recomputed */
+		if (size % 20 >= 3) {
+			const uint8_t *t = data + size - size % 20;
+
+			d[((size_t)t[1] << 8 | t[0]) % d_len] ^= t[2] ? t[2] : 1;
+			fix_hash(d, d_len);
+			exercise(d, d_len, data, size);
+		}
 		bundle_close(bd);
 		bundle_close(ba);
 		free(d);
