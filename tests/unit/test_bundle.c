@@ -1767,6 +1767,13 @@ static void test_error_names_and_texts(void **state)
 	assert_string_equal(bundle_err_name(BUNDLE_ERR_SIGNATURE), "signature");
 	assert_string_equal(bundle_err_name(BUNDLE_ERR_STALE), "stale");
 	assert_string_equal(bundle_err_name(BUNDLE_ERR_MAX), "unknown");
+	assert_string_equal(bundle_kind_name(BUNDLE_IPV4), "ipv4");
+	assert_string_equal(bundle_kind_name(BUNDLE_JA3), "ja3");
+	assert_string_equal(bundle_kind_name(BUNDLE_KIND_MAX), "?");
+	assert_string_equal(bundle_action_name(BUNDLE_ACT_BLOCK), "block");
+	assert_string_equal(bundle_action_name(BUNDLE_ACT_ALERT), "alert");
+	assert_string_equal(bundle_action_name(BUNDLE_ACT_ALLOW), "allow");
+	assert_string_equal(bundle_action_name(0), "?");
 }
 
 /* ---------------------------------------------------------------- main */
