@@ -25,13 +25,11 @@
  * captures); that only delays expiry, since a binding expires once now is
  * past its expiry, whatever happened in between.
  *
- * The only OS calls are getrandom() and getauxval() for the hash key.
+ * The hash key comes from flow_random_key() (flow.c).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
-#include <sys/random.h>
 
 #include "common.h"
 #include "dnsbind.h"
@@ -66,27 +64,6 @@ struct dnsbind {
 	struct dnsbind_stats st; /* st.active is the heap's size */
 	uint8_t key[16];
 };
-
-/*
- * The key only has to be unknown to whoever writes DNS answers. If the
- * kernel's pool is not ready (early boot), the 16 random bytes the kernel
- * gave this process at exec (AT_RANDOM) are hashed into a key instead of
- * waiting; hashed, so the stack canary glibc takes from them stays unknown.
- */
-static void random_key(uint8_t key[16])
-{
-	static const uint8_t salt[] = "townguard dnsbind key";
-	const uint8_t *at = (const uint8_t *)getauxval(AT_RANDOM);
-	uint64_t h[2] = { 0, 0 };
-
-	if (getrandom(key, 16, GRND_NONBLOCK) == 16)
-		return;
-	if (at) {
-		h[0] = flow_siphash(at, salt, sizeof(salt) - 1);
-		h[1] = flow_siphash(at, salt, sizeof(salt));
-	}
-	memcpy(key, h, 16);
-}
 
 static size_t addr_len(uint8_t family)
 {
@@ -234,7 +211,7 @@ struct dnsbind *dnsbind_new(uint32_t capacity)
 	t->mask = nbuckets - 1;
 	t->capacity = capacity;
 	t->st.capacity = capacity;
-	random_key(t->key);
+	flow_random_key(t->key, "townguard dnsbind key");
 	return t;
 
 err_heap:

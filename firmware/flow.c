@@ -37,14 +37,13 @@
  * activity order even where timestamps are not monotonic, so expiry may end
  * such a flow late but never early.
  *
- * The only OS call is getrandom() for the hash key.
+ * The only OS calls are getrandom() and getauxval() for the hash key.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "common.h"
 #include "flow.h"
@@ -161,29 +160,25 @@ uint64_t flow_siphash(const uint8_t key[16], const void *data, size_t len)
 }
 
 /*
- * The hash key only has to be unknown to whoever sends us packets, not
+ * A hash key only has to be unknown to whoever sends us packets, not
  * cryptographically strong, so an early-boot getrandom() that would block is
- * not worth waiting for: fall back to a mix of clocks, pid and an address.
+ * not worth waiting for: the 16 random bytes the kernel gave this process at
+ * exec (AT_RANDOM) are hashed into a key instead (hashed, so the stack canary
+ * glibc takes from them stays unknown).
  */
-static void random_hash_key(uint8_t key[16])
+void flow_random_key(uint8_t key[16], const char *purpose)
 {
-	static const uint8_t mix_key[16] = "townguard-flow!";
-	struct timespec rt = { 0 }, mono = { 0 };
-	uint64_t seed[4], h;
+	const uint8_t *at = (const uint8_t *)getauxval(AT_RANDOM);
+	uint64_t h[2] = { 0, 0 };
+	size_t n = strlen(purpose);
 
 	if (getrandom(key, 16, GRND_NONBLOCK) == 16)
 		return;
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	seed[0] = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
-	seed[1] = (uint64_t)mono.tv_sec * 1000000000u + (uint64_t)mono.tv_nsec;
-	seed[2] = (uint64_t)getpid();
-	seed[3] = (uint64_t)(uintptr_t)key;
-	h = flow_siphash(mix_key, seed, sizeof(seed));
-	memcpy(key, &h, 8);
-	seed[3] ^= h;
-	h = flow_siphash(mix_key, seed, sizeof(seed));
-	memcpy(key + 8, &h, 8);
+	if (at) {
+		h[0] = flow_siphash(at, purpose, n);
+		h[1] = flow_siphash(at, purpose, n + 1);
+	}
+	memcpy(key, h, 16);
 }
 
 /* ---------------------------------------------------------------- keys */
@@ -405,7 +400,7 @@ struct flow_table *flow_table_new(const struct flow_table_config *cfg)
 	if (cfg->hash_key)
 		memcpy(t->hash_key, cfg->hash_key, sizeof(t->hash_key));
 	else
-		random_hash_key(t->hash_key);
+		flow_random_key(t->hash_key, "townguard flow table");
 	return t;
 
 err_buckets:
