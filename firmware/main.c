@@ -227,37 +227,60 @@ static uint64_t wall_s(void)
 }
 
 /*
+ * What bundles are checked against: the hub key and this gateway's region
+ * and clock skew. Returns 0 (free t->pubkey after), -ENOENT with the key's
+ * path in keypath when there is no key file, or another -errno (logged).
+ */
+static int load_trust(const struct tg_config *cfg, struct store_trust *t, char *keypath,
+		      size_t keypath_len)
+{
+	uint8_t *key;
+	size_t keylen;
+	int ret;
+
+	hub_key_path(cfg, keypath, keypath_len);
+	if (access(keypath, R_OK) < 0 && errno == ENOENT)
+		return -ENOENT;
+	ret = store_read_key(keypath, &key, &keylen);
+	if (ret < 0)
+		return ret == -ENOENT ? -EIO : ret;
+	*t = (struct store_trust){ .pubkey = key, .pubkey_len = keylen,
+				   .region = cfg->gateway.region,
+				   .clock_skew_s = cfg->bundle.clock_skew };
+	return 0;
+}
+
+/*
  * --bundle FILE for replay: checked like a gateway checks one (signature with
  * the hub key, region, expiry) when the hub key is there; a forensic replay
  * without the key still runs, and says the list was not verified.
  */
 static int session_bundle(struct session *s, const char *path)
 {
-	const struct tg_config *cfg = &s->opts->cfg;
 	const struct bundle_info *in;
 	char keypath[CONFIG_PATH_MAX + 16];
-	uint8_t *key = NULL;
-	size_t keylen = 0;
+	struct store_trust t;
 	enum bundle_err e;
+	int ret;
 
 	e = bundle_open_file(path, &s->bundle);
 	if (e != BUNDLE_OK) {
 		log_err("bundle %s refused: %s", path, bundle_err_text(e));
 		return -EINVAL;
 	}
-	hub_key_path(cfg, keypath, sizeof(keypath));
-	if (access(keypath, R_OK) == 0) {
-		if (store_read_key(keypath, &key, &keylen) < 0)
-			return -EINVAL;
-		e = bundle_check(s->bundle, key, keylen, cfg->gateway.region, 0, wall_s(),
-				 cfg->bundle.clock_skew);
-		free(key);
+	ret = load_trust(&s->opts->cfg, &t, keypath, sizeof(keypath));
+	if (ret == 0) {
+		e = bundle_check(s->bundle, t.pubkey, t.pubkey_len, t.region, 0, wall_s(),
+				 t.clock_skew_s);
+		free((void *)t.pubkey);
 		if (e != BUNDLE_OK) {
 			log_err("bundle %s refused: %s", path, bundle_err_text(e));
 			return -EINVAL;
 		}
-	} else {
+	} else if (ret == -ENOENT) {
 		log_warn("bundle %s: signature NOT checked (no hub key at %s)", path, keypath);
+	} else {
+		return ret;
 	}
 	in = bundle_get_info(s->bundle);
 	log_info("bundle %s: region %s, serial %llu, %zu domains, %zu IPv4 and %zu IPv6 prefixes",
@@ -279,25 +302,19 @@ static void session_flash_bundle(struct session *s)
 	struct store_trust trust;
 	char keypath[CONFIG_PATH_MAX + 16];
 	const char *which;
-	uint8_t *key;
-	size_t keylen;
+	int ret;
 
-	hub_key_path(cfg, keypath, sizeof(keypath));
-	if (access(keypath, R_OK) < 0) {
+	ret = load_trust(cfg, &trust, keypath, sizeof(keypath));
+	if (ret == -ENOENT)
 		log_info("no hub key at %s: running without a blocklist", keypath);
+	if (ret < 0)
 		return;
-	}
-	if (store_read_key(keypath, &key, &keylen) < 0)
-		return;
-	trust = (struct store_trust){ .pubkey = key, .pubkey_len = keylen,
-				      .region = cfg->gateway.region,
-				      .clock_skew_s = cfg->bundle.clock_skew };
 	if (store_load(cfg->gateway.data_dir, &trust, wall_s(), &s->bundle, &which) == BUNDLE_OK) {
 		log_info("blocklist in force: %s/bundle/%s, serial %llu", cfg->gateway.data_dir, which,
 			 (unsigned long long)bundle_get_info(s->bundle)->serial);
 		pipeline_set_bundle(&s->pl, s->bundle);
 	}
-	free(key);
+	free((void *)trust.pubkey);
 }
 
 static void session_rx(struct port *port, const struct port_frame *fr, void *ctx)
@@ -607,8 +624,8 @@ static int cmd_bundle(int argc, char **argv)
 	struct bundle *in_force = NULL, *fresh = NULL;
 	const char *which = NULL, *action;
 	char keypath[CONFIG_PATH_MAX + 16];
-	uint8_t *key = NULL, *data = NULL;
-	size_t keylen, len = 0;
+	uint8_t *data = NULL;
+	size_t len = 0;
 	enum bundle_err e;
 	int first, ret = 1;
 
@@ -620,12 +637,10 @@ static int cmd_bundle(int argc, char **argv)
 		log_err("usage: townguard bundle status | install FILE  [-c CONFIG]");
 		return 2;
 	}
-	hub_key_path(&opts.cfg, keypath, sizeof(keypath));
-	if (store_read_key(keypath, &key, &keylen) < 0)
+	if (load_trust(&opts.cfg, &trust, keypath, sizeof(keypath)) < 0) {
+		log_err("no hub key at %s: cannot check bundles", keypath);
 		return 1;
-	trust = (struct store_trust){ .pubkey = key, .pubkey_len = keylen,
-				      .region = opts.cfg.gateway.region,
-				      .clock_skew_s = opts.cfg.bundle.clock_skew };
+	}
 	e = store_load(opts.cfg.gateway.data_dir, &trust, wall_s(), &in_force, &which);
 	if (strcmp(action, "status") == 0) {
 		if (e == BUNDLE_OK) {
@@ -655,7 +670,7 @@ out:
 	bundle_close(fresh);
 	bundle_close(in_force);
 	free(data);
-	free(key);
+	free((void *)trust.pubkey);
 	return ret;
 }
 
