@@ -27,7 +27,10 @@
  *   nDPI decides on its first packet (dns, the default), or traffic it never
  *   decides: a SYN that gets no answer (syn, as in a port scan) or a datagram
  *   of random bytes to an unknown port (udp). The last two measure what the
- *   flows still under inspection cost.
+ *   flows still under inspection cost. "garbage" (also its own command) is
+ *   for the fuzz and robustness tests: frames that are malformed in every
+ *   way a decoder or a learning bridge must survive, each class described
+ *   above garbage_frame.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -365,52 +368,52 @@ struct pg_conv {
 static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 
 /*
- * Wraps a transport segment (checksum field zero) in IP and Ethernet, fills
- * in the transport checksum and writes the frame.
+ * Wraps a transport segment (checksum field zero) in IP and Ethernet into b
+ * and fills in the transport checksum. *ip_at gets where the IP header
+ * starts (garbage frames rewrite it); the segment follows it.
  */
-static void pg_frame(struct pg_out *out, struct pg_conv *c, int dir, const uint8_t *l4,
-		     size_t l4len)
+static void frame_build(struct buf *b, struct pg_conv *c, int dir, const uint8_t *l4,
+			size_t l4len, size_t *ip_at)
 {
-	static uint8_t frame[PG_SNAPLEN];
 	struct pg_end *me = &c->end[dir];
 	const struct pg_end *peer = &c->end[!dir];
-	struct buf b = BUF_ON(frame);
 	size_t alen = c->family == AF_INET ? 4 : 16;
-	size_t ip_at, l4_at, csum_at;
+	size_t l4_at, csum_at;
 	uint32_t sum = 0;
 
-	putmem(&b, peer->mac, 6);
-	putmem(&b, me->mac, 6);
+	putmem(b, peer->mac, 6);
+	putmem(b, me->mac, 6);
 	if (c->vlan) {
-		put16(&b, ETH_P_8021Q);
-		put16(&b, c->vlan & 0x0fff);
+		put16(b, ETH_P_8021Q);
+		put16(b, c->vlan & 0x0fff);
 	}
 	if (c->family == AF_INET) {
-		put16(&b, ETH_P_IPV4);
-		ip_at = b.len;
-		put8(&b, 0x45);
-		put8(&b, 0);
-		put16(&b, (uint16_t)(20 + l4len));
-		put16(&b, me->ip_id++);
-		put16(&b, 0x4000); /* DF, as Linux sends */
-		put8(&b, me->ttl);
-		put8(&b, c->proto);
-		put16(&b, 0);
-		putmem(&b, me->addr, 4);
-		putmem(&b, peer->addr, 4);
-		set16(b.p + ip_at + 10, csum_fold(csum_add(0, b.p + ip_at, 20)));
+		put16(b, ETH_P_IPV4);
+		*ip_at = b->len;
+		put8(b, 0x45);
+		put8(b, 0);
+		put16(b, (uint16_t)(20 + l4len));
+		put16(b, me->ip_id++);
+		put16(b, 0x4000); /* DF, as Linux sends */
+		put8(b, me->ttl);
+		put8(b, c->proto);
+		put16(b, 0);
+		putmem(b, me->addr, 4);
+		putmem(b, peer->addr, 4);
+		set16(b->p + *ip_at + 10, csum_fold(csum_add(0, b->p + *ip_at, 20)));
 	} else {
-		put16(&b, ETH_P_IPV6);
-		put32(&b, 0x60000000);
-		put16(&b, (uint16_t)l4len);
-		put8(&b, c->proto);
-		put8(&b, me->ttl);
-		putmem(&b, me->addr, 16);
-		putmem(&b, peer->addr, 16);
+		put16(b, ETH_P_IPV6);
+		*ip_at = b->len;
+		put32(b, 0x60000000);
+		put16(b, (uint16_t)l4len);
+		put8(b, c->proto);
+		put8(b, me->ttl);
+		putmem(b, me->addr, 16);
+		putmem(b, peer->addr, 16);
 	}
 
-	l4_at = b.len;
-	putmem(&b, l4, l4len);
+	l4_at = b->len;
+	putmem(b, l4, l4len);
 
 	/*
 	 * The pseudo-header (RFC 768/793 for IPv4, RFC 8200 8.1 for IPv6).
@@ -428,13 +431,23 @@ static void pg_frame(struct pg_out *out, struct pg_conv *c, int dir, const uint8
 		ph[7] = c->proto;
 		sum = csum_add(sum, ph, sizeof(ph));
 	}
-	sum = csum_add(sum, b.p + l4_at, l4len);
+	sum = csum_add(sum, b->p + l4_at, l4len);
 	csum_at = l4_at + (c->proto == IPPROTO_TCP_ ? 16 : c->proto == IPPROTO_UDP_ ? 6 : 2);
 	sum = csum_fold(sum);
 	if (c->proto == IPPROTO_UDP_ && sum == 0)
 		sum = 0xffff; /* RFC 768: zero means "no checksum" */
-	set16(b.p + csum_at, sum);
+	set16(b->p + csum_at, sum);
+}
 
+/* frame_build, then write the frame. */
+static void pg_frame(struct pg_out *out, struct pg_conv *c, int dir, const uint8_t *l4,
+		     size_t l4len)
+{
+	static uint8_t frame[PG_SNAPLEN];
+	struct buf b = BUF_ON(frame);
+	size_t ip_at;
+
+	frame_build(&b, c, dir, l4, l4len, &ip_at);
 	pg_out_frame(out, b.p, b.len);
 }
 
@@ -1240,12 +1253,13 @@ static const uint16_t syn_ports[FLOW_SERVERS] = { 22, 80, 443, 3389 };
 #define FLOW_UDP_PORT 40404
 #define FLOW_UDP_PAYLOAD 32
 
-enum flow_kind { FLOW_DNS, FLOW_SYN, FLOW_UDP };
+enum flow_kind { FLOW_DNS, FLOW_SYN, FLOW_UDP, FLOW_GARBAGE };
 
 static const char *const flow_kinds[] = {
 	[FLOW_DNS] = "dns",
 	[FLOW_SYN] = "syn",
 	[FLOW_UDP] = "udp",
+	[FLOW_GARBAGE] = "garbage",
 };
 
 static uint64_t opt_seed = 1;              /* --seed */
@@ -1305,6 +1319,465 @@ static void flow_udp(struct pg_out *out, struct pg_rng *r, struct pg_conv *c)
 	}
 }
 
+/* ---------------------------------------------------------------- garbage */
+
+/*
+ * --kind garbage: frames a decoder must survive, not understand. Each frame
+ * is one of the classes below, drawn from the --seed stream, so a crash or
+ * a sanitizer report reproduces from (N, seed) alone. The structured ones
+ * start as a well-formed frame (frame_build, checksums right) and then get
+ * exactly the damage their class names, with the IPv4 header checksum
+ * recomputed most of the time: a decoder that stops at a bad checksum must
+ * still meet the bad length behind a good one.
+ */
+enum garbage_class {
+	G_RANDOM,     /* random bytes, length 1..GARBAGE_RAND_MAX */
+	G_RANDOM_L3,  /* an Ethernet header with a real ethertype, then noise */
+	G_TRUNCATED,  /* a valid frame cut anywhere */
+	G_BAD_LENGTH, /* IPv4 total / IPv6 payload / UDP length absurd */
+	G_BAD_IHL,    /* IPv4 IHL below 5, or beyond the packet */
+	G_TCP_DOFF,   /* TCP data offset below 5, or beyond the segment */
+	G_VLAN_STACK, /* 2..GARBAGE_VLAN_MAX stacked tags */
+	G_IPV6_EXT,   /* IPv6 extension-header chains, lengths past the end */
+	G_FRAGMENT,   /* IPv4 and IPv6 fragments: tiny, last-only, past 64 KiB */
+	G_CLASSES,
+};
+
+/*
+ * Random-bytes frames go a little past a 1514-byte Ethernet frame. None is
+ * empty: tcpreplay refuses a zero-length record and stops there. Replayed
+ * on a live link, frames under 14 or over 1514 bytes are refused by the
+ * kernel; tcpreplay counts them as failed and goes on.
+ */
+#define GARBAGE_RAND_MAX 1600
+/* The structured ones stay within one, so a live link carries them all. */
+#define GARBAGE_FRAME_MAX 1514
+/* Payload behind a valid transport header: small, so headers dominate. */
+#define GARBAGE_PAYLOAD_MAX 200
+/* QinQ needs 2; 40 is far past anything real and still well under a frame. */
+#define GARBAGE_VLAN_MAX 40
+/* RFC 8200 recommends each extension at most once; this chains many. */
+#define GARBAGE_EXT_MAX 24
+
+#define ETH_P_ARP 0x0806
+#define ETH_P_8021AD 0x88a8
+#define ETH_P_QINQ_OLD 0x9100
+
+static uint32_t rnd(struct pg_rng *r, uint32_t n)
+{
+	return (uint32_t)(rng_next(r) % n);
+}
+
+/*
+ * Destination: broadcast, an IPv4 or IPv6 multicast group, or a unicast
+ * address. Source: anything, including the multicast (group bit) and
+ * all-zero addresses that no real NIC sends from: a bridge that learns
+ * source MACs must not learn these.
+ */
+static void garbage_macs(struct pg_rng *r, uint8_t dst[6], uint8_t src[6])
+{
+	static const uint8_t mcast4[3] = { 0x01, 0x00, 0x5e }, mcast6[2] = { 0x33, 0x33 };
+
+	rng_bytes(r, dst, 6);
+	switch (rnd(r, 4)) {
+	case 0:
+		memset(dst, 0xff, 6);
+		break;
+	case 1:
+		memcpy(dst, mcast4, 3);
+		dst[3] &= 0x7f;
+		break;
+	case 2:
+		memcpy(dst, mcast6, 2);
+		break;
+	default:
+		dst[0] &= 0xfe;
+	}
+	rng_bytes(r, src, 6);
+	switch (rnd(r, 8)) {
+	case 0:
+	case 1:
+		src[0] |= 0x01; /* multicast source */
+		break;
+	case 2:
+		memset(src, 0xff, 6);
+		break;
+	case 3:
+		memset(src, 0, 6);
+		break;
+	default:
+		src[0] &= 0xfe;
+	}
+}
+
+/*
+ * A conversation with random endpoints (any address, broadcast and
+ * multicast included), its own MACs, and a transport protocol.
+ */
+static void garbage_conv(struct pg_rng *r, struct pg_conv *c, int family, uint8_t proto)
+{
+	memset(c, 0, sizeof(*c));
+	c->family = family;
+	c->proto = proto;
+	garbage_macs(r, c->end[PG_SRV].mac, c->end[PG_CLI].mac);
+	for (int d = 0; d < 2; d++) {
+		struct pg_end *e = &c->end[d];
+
+		rng_bytes(r, e->addr, sizeof(e->addr));
+		e->port = (uint16_t)rng_next(r);
+		e->ttl = (uint8_t)rng_next(r);
+		e->ip_id = (uint16_t)rng_next(r);
+	}
+	if (family == AF_INET6 && rnd(r, 2)) { /* link-local source */
+		c->end[PG_CLI].addr[0] = 0xfe;
+		c->end[PG_CLI].addr[1] = 0x80;
+	}
+	if (family == AF_INET && rnd(r, 8) == 0) /* limited broadcast */
+		memset(c->end[PG_SRV].addr, 0xff, 4);
+	if (rnd(r, 4) == 0)
+		c->vlan = (uint16_t)rng_next(r);
+}
+
+/*
+ * A TCP header (options: none, or MSS + SACK-permitted) with random flags,
+ * a data offset of doff words (0: the right one), then len random bytes.
+ */
+static void garbage_tcp(struct buf *b, struct pg_rng *r, struct pg_conv *c, unsigned doff,
+			size_t len)
+{
+	size_t optlen = rnd(r, 2) ? 8 : 0;
+
+	put16(b, c->end[PG_CLI].port);
+	put16(b, c->end[PG_SRV].port);
+	put32(b, (uint32_t)rng_next(r));
+	put32(b, (uint32_t)rng_next(r));
+	put8(b, (uint8_t)((doff ? doff : (20 + optlen) / 4) << 4));
+	put8(b, (uint8_t)rng_next(r));
+	put16(b, (uint16_t)rng_next(r));
+	put16(b, 0);
+	put16(b, 0);
+	if (optlen) {
+		put8(b, 2);
+		put8(b, 4);
+		put16(b, 1460);
+		put32(b, 0x01010402);
+	}
+	putrand(b, r, len);
+}
+
+/* A UDP header with length field ulen (0: the right one), then len bytes. */
+static void garbage_udp(struct buf *b, struct pg_rng *r, struct pg_conv *c, uint32_t ulen,
+			size_t len)
+{
+	put16(b, c->end[PG_CLI].port);
+	put16(b, c->end[PG_SRV].port);
+	put16(b, (uint16_t)(ulen ? ulen : 8 + len));
+	put16(b, 0);
+	putrand(b, r, len);
+}
+
+/*
+ * A well-formed frame: IPv4 or IPv6, TCP, UDP or (IPv4) ICMP, maybe tagged.
+ * *ip_at gets the IP header's offset, *proto the transport protocol.
+ */
+static void garbage_valid(struct buf *b, struct pg_rng *r, size_t *ip_at, uint8_t *proto)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP_, IPPROTO_UDP_, IPPROTO_ICMP_ };
+	int family = rnd(r, 2) ? AF_INET : AF_INET6;
+	struct pg_conv c;
+	struct buf l4 = BUF_ON(l4buf);
+	size_t len = rnd(r, GARBAGE_PAYLOAD_MAX + 1);
+
+	*proto = protos[rnd(r, family == AF_INET ? 3 : 2)];
+	garbage_conv(r, &c, family, *proto);
+	if (*proto == IPPROTO_TCP_) {
+		garbage_tcp(&l4, r, &c, 0, len);
+	} else if (*proto == IPPROTO_UDP_) {
+		garbage_udp(&l4, r, &c, 0, len);
+	} else {
+		put8(&l4, (uint8_t)rnd(r, 20)); /* type */
+		put8(&l4, (uint8_t)rng_next(r));
+		put16(&l4, 0);
+		putrand(&l4, r, 4 + len);
+	}
+	frame_build(b, &c, PG_CLI, l4.p, l4.len, ip_at);
+}
+
+/* Most of the time a damaged IPv4 header still carries a valid checksum. */
+static void garbage_ipv4_csum(struct buf *b, struct pg_rng *r, size_t ip_at)
+{
+	if (b->p[ip_at] >> 4 != 4 || rnd(r, 4) == 0)
+		return;
+	set16(b->p + ip_at + 10, 0);
+	set16(b->p + ip_at + 10, csum_fold(csum_add(0, b->p + ip_at, 20)));
+}
+
+/* A length field value from the edges: 0, tiny, just over, the maximum. */
+static uint32_t garbage_len(struct pg_rng *r, size_t real)
+{
+	switch (rnd(r, 6)) {
+	case 0:
+		return 0;
+	case 1:
+		return rnd(r, 8);
+	case 2:
+		return (uint32_t)real + 1 + rnd(r, 16);
+	case 3:
+		return real > 1 ? (uint32_t)real - 1 : 0;
+	case 4:
+		return 0xffff;
+	default:
+		return rnd(r, 0x10000);
+	}
+}
+
+static void garbage_bad_length(struct buf *b, struct pg_rng *r)
+{
+	size_t ip_at, l4_at;
+	uint8_t proto;
+
+	garbage_valid(b, r, &ip_at, &proto);
+	if (b->p[ip_at] >> 4 == 4) {
+		l4_at = ip_at + 20;
+		if (proto == IPPROTO_UDP_ && rnd(r, 2)) {
+			set16(b->p + l4_at + 4, garbage_len(r, b->len - l4_at));
+			return;
+		}
+		set16(b->p + ip_at + 2, garbage_len(r, b->len - ip_at));
+		garbage_ipv4_csum(b, r, ip_at);
+	} else {
+		l4_at = ip_at + 40;
+		if (proto == IPPROTO_UDP_ && rnd(r, 2)) {
+			set16(b->p + l4_at + 4, garbage_len(r, b->len - l4_at));
+			return;
+		}
+		set16(b->p + ip_at + 4, garbage_len(r, b->len - l4_at));
+	}
+}
+
+static void garbage_bad_ihl(struct buf *b, struct pg_rng *r)
+{
+	size_t ip_at;
+	uint8_t proto;
+
+	do {
+		b->len = 0;
+		garbage_valid(b, r, &ip_at, &proto);
+	} while (b->p[ip_at] >> 4 != 4);
+	/* 0..4, or 6..15: options that run into (or past) the transport header. */
+	b->p[ip_at] = (uint8_t)(0x40 | (rnd(r, 2) ? rnd(r, 5) : 6 + rnd(r, 10)));
+	garbage_ipv4_csum(b, r, ip_at);
+}
+
+/* The TCP checksum is computed over the damaged header, so it is valid. */
+static void garbage_tcp_doff(struct buf *b, struct pg_rng *r)
+{
+	int family = rnd(r, 2) ? AF_INET : AF_INET6;
+	struct buf l4 = BUF_ON(l4buf);
+	size_t len = rnd(r, 40);
+	struct pg_conv c;
+	size_t ip_at;
+	/* 0..4, or more words than the segment has (at most 15 = 60 bytes). */
+	unsigned doff = rnd(r, 2) ? rnd(r, 5) : 6 + rnd(r, 10);
+
+	garbage_conv(r, &c, family, IPPROTO_TCP_);
+	garbage_tcp(&l4, r, &c, doff, len);
+	frame_build(b, &c, PG_CLI, l4.p, l4.len, &ip_at);
+}
+
+static void garbage_vlan_stack(struct buf *b, struct pg_rng *r)
+{
+	static const uint16_t tpids[] = { ETH_P_8021Q, ETH_P_8021AD, ETH_P_QINQ_OLD };
+	static uint8_t inner[GARBAGE_FRAME_MAX];
+	struct buf in = BUF_ON(inner);
+	unsigned tags = 2 + rnd(r, GARBAGE_VLAN_MAX - 1);
+	size_t ip_at, body;
+	uint8_t proto;
+
+	garbage_valid(&in, r, &ip_at, &proto);
+	/* Keep the MACs; tags replace any single tag the valid frame had. */
+	putmem(b, in.p, 12);
+	for (unsigned i = 0; i < tags; i++) {
+		put16(b, tpids[rnd(r, ARRAY_SIZE(tpids))]);
+		put16(b, (uint16_t)rng_next(r));
+	}
+	switch (rnd(r, 3)) {
+	case 0: /* the stack is all there is */
+		break;
+	case 1: /* noise behind the last tag */
+		put16(b, (uint16_t)rng_next(r));
+		putrand(b, r, rnd(r, 64));
+		break;
+	default: /* a real packet behind it */
+		body = in.len - (ip_at - 2);
+		if (body > GARBAGE_FRAME_MAX - b->len)
+			body = GARBAGE_FRAME_MAX - b->len;
+		putmem(b, in.p + ip_at - 2, body);
+	}
+}
+
+static void garbage_ipv6_ext(struct buf *b, struct pg_rng *r)
+{
+	/* hop-by-hop, routing, fragment, ESP, AH, destination, mobility, HIP */
+	static const uint8_t exts[] = { 0, 43, 44, 50, 51, 60, 135, 139 };
+	static const uint8_t lasts[] = { IPPROTO_TCP_, IPPROTO_UDP_, 58, 59, 0, 255 };
+	unsigned n = 1 + rnd(r, GARBAGE_EXT_MAX);
+	uint8_t dst[6], src[6], first;
+	size_t ip_at, nh_at, plen_at;
+	struct pg_conv c;
+
+	garbage_macs(r, dst, src);
+	putmem(b, dst, 6);
+	putmem(b, src, 6);
+	put16(b, ETH_P_IPV6);
+	ip_at = b->len;
+	garbage_conv(r, &c, AF_INET6, 0);
+	put32(b, 0x60000000 | (uint32_t)(rng_next(r) & 0x0fffffff));
+	plen_at = b->len;
+	put16(b, 0);
+	nh_at = b->len;
+	first = exts[rnd(r, ARRAY_SIZE(exts))];
+	put8(b, first);
+	put8(b, 64);
+	putmem(b, c.end[PG_CLI].addr, 16);
+	putmem(b, c.end[PG_SRV].addr, 16);
+
+	for (unsigned i = 0; i < n && b->len + 8 <= GARBAGE_FRAME_MAX; i++) {
+		uint8_t type = b->p[nh_at];
+		uint8_t next = i + 1 < n ? exts[rnd(r, ARRAY_SIZE(exts))] : lasts[rnd(r, ARRAY_SIZE(lasts))];
+		/* Usually short; sometimes up to 2 KiB, which the frame cannot hold. */
+		unsigned hlen = rnd(r, 4) ? rnd(r, 4) : rnd(r, 256);
+		size_t size = type == 44 ? 8 : type == 51 ? (hlen + 2) * 4u : (hlen + 1) * 8u;
+		size_t room = GARBAGE_FRAME_MAX - b->len;
+
+		nh_at = b->len;
+		put8(b, next);
+		put8(b, (uint8_t)(type == 44 ? rng_next(r) : hlen));
+		putrand(b, r, (size < room ? size : room) - 2);
+	}
+	if (b->len + 8 <= GARBAGE_FRAME_MAX && rnd(r, 2)) {
+		garbage_conv(r, &c, AF_INET6, IPPROTO_UDP_);
+		garbage_udp(b, r, &c, 0, rnd(r, 32));
+	}
+	set16(b->p + plen_at, rnd(r, 3) ? b->len - ip_at - 40 : garbage_len(r, b->len - ip_at - 40));
+}
+
+static void garbage_fragment(struct buf *b, struct pg_rng *r)
+{
+	size_t ip_at;
+	uint8_t proto;
+	uint16_t off;
+
+	garbage_valid(b, r, &ip_at, &proto);
+	switch (rnd(r, 4)) {
+	case 0: /* a first fragment that cuts the transport header */
+		off = 0x2000;
+		break;
+	case 1: /* a last fragment with nothing before it */
+		off = (uint16_t)(1 + rnd(r, 0x1fff));
+		break;
+	case 2: /* offset 65528: any payload ends past 64 KiB */
+		off = (uint16_t)(0x1fff | (rnd(r, 2) << 13));
+		break;
+	default:
+		off = (uint16_t)rng_next(r);
+	}
+	if (b->p[ip_at] >> 4 == 4) {
+		size_t keep = 8 * (1 + rnd(r, 4));
+
+		if ((off & 0x1fff) == 0 && b->len > ip_at + 20 + keep) {
+			b->len = ip_at + 20 + keep;
+			set16(b->p + ip_at + 2, 20 + keep);
+		}
+		set16(b->p + ip_at + 6, off);
+		garbage_ipv4_csum(b, r, ip_at);
+		return;
+	}
+	/* IPv6: slip a fragment header between the fixed header and the rest. */
+	{
+		static uint8_t rest[GARBAGE_FRAME_MAX];
+		size_t l4_at = ip_at + 40, n = b->len - l4_at;
+		uint8_t next = b->p[ip_at + 6];
+
+		if (n > GARBAGE_FRAME_MAX - 8 - l4_at)
+			n = GARBAGE_FRAME_MAX - 8 - l4_at;
+		if ((off & 0x1fff) == 0 && n > 8)
+			n = 8 * (1 + rnd(r, (uint32_t)(n / 8)));
+		memcpy(rest, b->p + l4_at, n);
+		b->len = l4_at;
+		put8(b, next);
+		put8(b, 0);
+		put16(b, (uint16_t)((off & 0x1fff) << 3 | (off >> 13 & 1))); /* offset, M */
+		put32(b, (uint32_t)rng_next(r));
+		putmem(b, rest, n);
+		b->p[ip_at + 6] = 44;
+		set16(b->p + ip_at + 4, b->len - l4_at);
+	}
+}
+
+static void garbage_frame(struct pg_out *out, struct pg_rng *r)
+{
+	static const uint16_t types[] = { ETH_P_IPV4, ETH_P_IPV6, ETH_P_ARP, ETH_P_8021Q,
+					  ETH_P_8021AD, 0x8847, 0x8864, 0x88cc, 0x0042 };
+	static uint8_t frame[GARBAGE_RAND_MAX];
+	struct buf b = BUF_ON(frame);
+	size_t ip_at, n;
+	uint8_t proto, dst[6], src[6];
+
+	switch ((enum garbage_class)rnd(r, G_CLASSES)) {
+	case G_RANDOM:
+		putrand(&b, r, 1 + rnd(r, GARBAGE_RAND_MAX));
+		break;
+	case G_RANDOM_L3:
+		garbage_macs(r, dst, src);
+		putmem(&b, dst, 6);
+		putmem(&b, src, 6);
+		put16(&b, types[rnd(r, ARRAY_SIZE(types))]);
+		n = rnd(r, 128);
+		putrand(&b, r, n);
+		/* Let an IP decoder get past the version check. */
+		if (n && b.p[12] == 0x08 && b.p[13] == 0x00)
+			b.p[14] = (uint8_t)(0x40 | (b.p[14] & 0x0f));
+		if (n && b.p[12] == 0x86 && b.p[13] == 0xdd)
+			b.p[14] = (uint8_t)(0x60 | (b.p[14] & 0x0f));
+		break;
+	case G_TRUNCATED:
+		garbage_valid(&b, r, &ip_at, &proto);
+		b.len = 1 + rnd(r, (uint32_t)b.len - 1);
+		break;
+	case G_BAD_LENGTH:
+		garbage_bad_length(&b, r);
+		break;
+	case G_BAD_IHL:
+		garbage_bad_ihl(&b, r);
+		break;
+	case G_TCP_DOFF:
+		garbage_tcp_doff(&b, r);
+		break;
+	case G_VLAN_STACK:
+		garbage_vlan_stack(&b, r);
+		break;
+	case G_IPV6_EXT:
+		garbage_ipv6_ext(&b, r);
+		break;
+	case G_FRAGMENT:
+		garbage_fragment(&b, r);
+		break;
+	case G_CLASSES:
+		break;
+	}
+	pg_out_frame(out, b.p, b.len);
+}
+
+static int cmd_flows(int argc, char **argv);
+
+/* `garbage N OUT` is `flows N OUT --kind garbage`. */
+static int cmd_garbage(int argc, char **argv)
+{
+	opt_kind = FLOW_GARBAGE;
+	return cmd_flows(argc, argv);
+}
+
 static int cmd_flows(int argc, char **argv)
 {
 	uint64_t n;
@@ -1314,7 +1787,7 @@ static int cmd_flows(int argc, char **argv)
 
 	(void)argc;
 	if (parse_u64(argv[0], 1, FLOWS_MAX, &n)) {
-		pg_err("flows: bad flow count `%s' (want 1..%" PRIu64 ")", argv[0], FLOWS_MAX);
+		pg_err("bad count `%s' (want 1..%" PRIu64 ")", argv[0], FLOWS_MAX);
 		return -EINVAL;
 	}
 
@@ -1322,7 +1795,8 @@ static int cmd_flows(int argc, char **argv)
 	if (err)
 		return err;
 
-	/* A DNS flow is a query and its answer; the others are one packet. */
+	/* A DNS flow is a query and its answer; the others are one packet
+	 * (a garbage "flow" is one malformed frame). */
 	if (!opt_ppf)
 		opt_ppf = opt_kind == FLOW_DNS ? 2 : 1;
 	rng.s = opt_seed;
@@ -1352,6 +1826,11 @@ static int cmd_flows(int argc, char **argv)
 		uint8_t a[4] = { 203, 0, 113, (uint8_t)(1 + i % 254) };
 
 		memcpy(c.end[PG_SRV].mac, gw_mac, sizeof(gw_mac));
+		if (opt_kind == FLOW_GARBAGE) {
+			for (uint64_t k = 0; k < opt_ppf; k++)
+				garbage_frame(&out, &rng);
+			continue;
+		}
 		if (opt_kind == FLOW_SYN) {
 			flow_syn(&out, &rng, &c, syn_ports[i % FLOW_SERVERS]);
 			continue;
@@ -1408,13 +1887,20 @@ static const struct pg_cmd pg_cmds[] = {
 	{ "demo", 1, "", cmd_demo, "OUT.pcap",
 	  "a small office mix: DNS, HTTP, TLS, YouTube, ping, NTP, VLAN, IPv6" },
 	{ "flows", 2, "skK", cmd_flows,
-	  "N OUT.pcap [--kind dns|syn|udp] [--seed S] [--packets-per-flow K]",
+	  "N OUT.pcap [--kind dns|syn|udp|garbage] [--seed S] [--packets-per-flow K]",
 	  "N distinct flows of K packets each (seed default 1), by kind:\n"
 	  "        dns (default): DNS query, answer, ... over UDP; K default 2\n"
 	  "        syn: a TCP SYN nobody answers, K-1 retransmissions; K default 1\n"
 	  "        udp: K datagrams of 32 random bytes to an unknown port; K default 1\n"
+	  "        garbage: N x K malformed frames (see garbage); K default 1\n"
 	  "      nDPI decides a dns flow at once and never a syn or udp one\n"
 	  "      (a port scan, a flood)" },
+	{ "garbage", 2, "s", cmd_garbage, "N OUT.pcap [--seed S]",
+	  "N frames a decoder must survive (same as flows --kind garbage):\n"
+	  "      random bytes (1..1600 long), truncated Ethernet/IPv4/IPv6/TCP/UDP,\n"
+	  "      absurd IPv4/IPv6/UDP lengths, IPv4 IHL < 5, bad TCP data offsets,\n"
+	  "      deep VLAN stacks, IPv6 extension-header chains, fragments;\n"
+	  "      random, multicast and zero source MACs, broadcast destinations" },
 };
 
 static void usage(FILE *f)
@@ -1457,7 +1943,7 @@ static int parse_opt(int opt, const char *arg)
 				return 0;
 			}
 		}
-		pg_err("bad flow kind `%s' (want dns, syn or udp)", arg);
+		pg_err("bad flow kind `%s' (want dns, syn, udp or garbage)", arg);
 		return -EINVAL;
 	}
 	return -EINVAL;

@@ -1,0 +1,186 @@
+# Inline enforcement checks shared by tests/integration/enforce_bridge.sh and
+# enforce_nfqueue.sh (sourced, not run). The caller sets MODE (bridge or
+# nfqueue) and calls inline_setup, then the checks it wants, then the EXIT
+# trap removes everything.
+#
+# The bundle (signed by a hub key made here, installed on the gateway's
+# flash before it starts) blocks:
+#   blocked.test        rule 101  by name: DNS answered by the gateway, SNI reset
+#   http-blocked.test   rule 102  by name: HTTP Host reset
+#   bound.test          rule 103  by name; reached as alias.test (CNAME), so only
+#                                 the DNS binding of its address can catch it
+#   10.99.0.3/32        rule 104  by address (ip-blocked.test): SYN reset
+# allowed.test is on no list.
+
+tg=${TOP:-.}/${BUILD:-build}/townguard
+hub=${TOP:-.}/${BUILD:-build}/tg-hub
+lab=${TOP:-.}/tests/lab/lab
+
+fail() {
+	echo "FAIL: $*" >&2
+	[ -f "${work:-/nonexistent}/tg.log" ] && { echo "--- townguard log" >&2; tail -n 40 "$work/tg.log" >&2; }
+	exit 1
+}
+
+inline_cleanup() {
+	[ -n "${tcpdump_pid:-}" ] && kill "$tcpdump_pid" 2>/dev/null
+	[ -n "${tgpid:-}" ] && kill -TERM "$tgpid" 2>/dev/null && wait "$tgpid" 2>/dev/null
+	LAB=$LAB LABDIR=$work/lab "$lab" down >/dev/null 2>&1
+	rm -rf "$work"
+}
+
+# inline_setup: lab up, bundle on flash, configuration written (not started).
+inline_setup() {
+	[ "$(id -u)" = 0 ] || { echo "skipped: needs root for network namespaces"; exit 77; }
+	work=$(mktemp -d /tmp/tginline.XXXXXX)
+	LAB=tgi$$
+	trap inline_cleanup EXIT
+	LAB=$LAB LABDIR=$work/lab "$lab" up --gateway none >"$work/lab-up.log" 2>&1 ||
+		{ cat "$work/lab-up.log"; fail "lab did not come up"; }
+	# shellcheck disable=SC1091
+	. "$work/lab/env"
+
+	mkdir -p "$work/data/keys"
+	"$hub" keygen --out "$work/hub" >/dev/null
+	cp "$work/hub/hub.pub" "$work/data/keys/hub.pub"
+	echo blocked.test >"$work/sni.txt"
+	echo http-blocked.test >"$work/host.txt"
+	echo bound.test >"$work/bound.txt"
+	echo "$IPBLOCK_IP/32" >"$work/addr.txt"
+	"$hub" build --key "$work/hub/hub.key" --region lab --serial 1 --out "$work/lab.bundle" \
+		domains:"$work/sni.txt",rule=101 domains:"$work/host.txt",rule=102 \
+		domains:"$work/bound.txt",rule=103 cidr:"$work/addr.txt",rule=104 >/dev/null
+	cat >"$work/gw.ini" <<-EOF
+	[gateway]
+	id = gw-lab
+	region = lab
+	data_dir = $work/data
+	mode = $MODE
+	[ports]
+	lan = tg-lan
+	wan = tg-wan
+	[nfqueue]
+	bridge = tgbr0
+	queue = 7
+	EOF
+	"$tg" bundle install "$work/lab.bundle" -c "$work/gw.ini" | grep -q '^accepted' ||
+		fail "bundle install"
+}
+
+# inline_start: townguard run in the gateway namespace; waits until it forwards.
+inline_start() {
+	ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" "$@" >"$work/flows.json" 2>"$work/tg.log" &
+	tgpid=$!
+	for _ in $(seq 100); do grep -q 'running: mode' "$work/tg.log" && break; sleep 0.1; done
+	grep -q "running: mode $MODE" "$work/tg.log" || fail "townguard did not start"
+	grep -q 'blocklist in force: .*/bundle/current, serial 1' "$work/tg.log" ||
+		fail "bundle not in force"
+	# The first frames through: ARP and a ping, bounded wait.
+	for _ in $(seq 50); do
+		ip netns exec "$NS_LAN" ping -c 1 -W 0.2 "$ALLOWED_IP" >/dev/null 2>&1 && return 0
+	done
+	fail "no ping through the gateway"
+}
+
+wan_capture_start() {
+	ip netns exec "$NS_WAN" tcpdump -i eth0 -U -s 0 -w "$work/wan.pcap" 'tcp or udp' \
+		>/dev/null 2>"$work/tcpdump.log" &
+	tcpdump_pid=$!
+	for _ in $(seq 50); do grep -q 'listening on' "$work/tcpdump.log" && return 0; sleep 0.1; done
+	fail "tcpdump did not start"
+}
+
+wan_capture_stop() {
+	sleep 0.3
+	kill "$tcpdump_pid"; wait "$tcpdump_pid" 2>/dev/null; tcpdump_pid=
+}
+
+lan() { ip netns exec "$NS_LAN" "$@"; }
+
+# curl_time NAME PORT SCHEME ADDR: prints "exit time_total".
+curl_time() {
+	local out rc
+	out=$(lan curl -sS -o /dev/null --max-time 5 --cacert "$CA" \
+		--resolve "$1:$2:$4" -w '%{time_total}' "$3://$1:$2/" 2>>"$work/curl.err")
+	rc=$?
+	echo "$rc ${out:-5}"
+}
+
+# A blocked connection must fail, and within 100 ms.
+expect_fast_failure() {
+	local what=$1 r rc t
+	r=$(curl_time "${@:2}")
+	rc=${r% *} t=${r#* }
+	[ "$rc" != 0 ] || fail "$what: connection succeeded"
+	awk -v t="$t" 'BEGIN { exit !(t < 0.1) }' || fail "$what: failed after ${t}s (curl exit $rc), not within 100 ms"
+	echo "ok: $what refused in ${t}s (curl exit $rc)"
+}
+
+check_allowed() {
+	local sum
+	lan dig +short +tries=1 +time=2 @"$DNS_IP" allowed.test A | grep -qx "$ALLOWED_IP" ||
+		fail "allowed.test did not resolve"
+	sum=$(lan curl -sS --max-time 10 --cacert "$CA" --resolve "allowed.test:443:$ALLOWED_IP" \
+		https://allowed.test/big.bin | sha256sum | cut -d' ' -f1)
+	[ "$sum" = "$FILE_SHA256" ] || fail "allowed HTTPS download differs ($sum)"
+	sum=$(lan curl -sS --max-time 10 --resolve "allowed.test:80:$ALLOWED_IP" \
+		http://allowed.test/big.bin | sha256sum | cut -d' ' -f1)
+	[ "$sum" = "$FILE_SHA256" ] || fail "allowed HTTP download differs ($sum)"
+	echo "ok: allowed.test over HTTPS and HTTP, byte-identical"
+}
+
+check_blocked() {
+	local out
+	# A blocked name: answered by the gateway, never asked of the server.
+	out=$(lan dig +tries=1 +time=2 @"$DNS_IP" blocked.test A)
+	grep -q 'status: NXDOMAIN' <<<"$out" || fail "blocked.test: no NXDOMAIN: $out"
+	grep -q 'query\[A\] blocked.test' "$LABDIR/dnsmasq.log" && fail "blocked.test query reached the server"
+	echo "ok: blocked.test NXDOMAIN from the gateway"
+
+	expect_fast_failure "blocked SNI" blocked.test 443 https "$ALLOWED_IP"
+	expect_fast_failure "blocked HTTP Host" http-blocked.test 80 http "$HTTPBLOCK_IP"
+	expect_fast_failure "blocked address" ip-blocked.test 443 https "$IPBLOCK_IP"
+
+	# alias.test is not listed, but its answer's CNAME bound.test is: the
+	# address it resolves to is bound to the blocked name.
+	out=$(lan dig +short +tries=1 +time=2 @"$DNS_IP" alias.test A)
+	grep -qx "$BOUND_IP" <<<"$out" || fail "alias.test did not resolve to $BOUND_IP: $out"
+	expect_fast_failure "name blocked by DNS binding" alias.test 443 https "$BOUND_IP"
+
+	# And the gateway said so, naming rule and indicator.
+	for want in 'block .* at dns "blocked.test" (rule 101)' 'at sni "blocked.test" (rule 101)' \
+		'at http_host "http-blocked.test" (rule 102)' 'at ip "10.99.0.3/32" (rule 104)' \
+		'at dns_binding "bound.test" (rule 103)'; do
+		grep -q "$want" "$work/tg.log" || fail "log lacks: $want"
+	done
+}
+
+# Nothing blocked ever left the gateway toward the WAN; the allowed name did.
+check_wan_capture() {
+	/usr/bin/python3 - "$work/wan.pcap" <<-'EOF' || fail "WAN capture check"
+	import re, sys
+	data = open(sys.argv[1], "rb").read()
+	def count(rx):
+	    return len(re.findall(rx, data))
+	bad = {
+	    "ClientHello SNI blocked.test": count(rb"\x00\x0cblocked\.test"),
+	    "HTTP Host http-blocked.test": count(rb"Host: http-blocked\.test"),
+	    "TLS to alias.test (bound)": count(rb"\x00\x0aalias\.test"),
+	    "DNS query blocked.test": count(rb"\x07blocked\x04test\x00"),
+	}
+	seen = count(rb"\x00\x0callowed\.test")
+	print("WAN capture:", len(data), "bytes; allowed.test SNI seen", seen, "times;", bad)
+	if seen == 0:
+	    sys.exit("the capture never saw the allowed ClientHello: check is vacuous")
+	if any(bad.values()):
+	    sys.exit("blocked traffic left the gateway")
+	EOF
+	echo "ok: WAN capture has the allowed ClientHello and nothing blocked"
+}
+
+inline_stop() {
+	kill -TERM "$tgpid"
+	wait "$tgpid" || fail "townguard exited with $?"
+	tgpid=
+	grep -q 'stopped:' "$work/tg.log" || fail "no clean stop"
+}
