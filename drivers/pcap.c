@@ -129,6 +129,13 @@ static int pcap_live_open(struct port *port, const struct port_config *cfg)
 	ret = pcap_setup(port, pp, cfg);
 	if (ret < 0)
 		goto err_close;
+	/* An inline port must not see its own sends again (they would loop). */
+	if (cfg->inbound_only && pcap_setdirection(pp->pcap, PCAP_D_IN) < 0) {
+		log_err("%s: cannot capture inbound frames only: %s", cfg->name,
+			pcap_geterr(pp->pcap));
+		ret = -EOPNOTSUPP;
+		goto err_close;
+	}
 	if (pcap_setnonblock(pp->pcap, 1, errbuf) < 0) {
 		log_err("%s: cannot make capture nonblocking: %s", cfg->name, errbuf);
 		ret = -EIO;
@@ -140,10 +147,11 @@ static int pcap_live_open(struct port *port, const struct port_config *cfg)
 		goto err_close;
 	}
 	port->priv = pp;
-	log_info("%s: capturing (%s, snaplen %d, buffer %u KiB%s%s)", cfg->name,
+	log_info("%s: capturing (%s, snaplen %d, buffer %u KiB%s%s%s)", cfg->name,
 		 pcap_datalink_val_to_name(pcap_datalink(pp->pcap)), pcap_snapshot(pp->pcap),
 		 cfg->buffer_kb ? cfg->buffer_kb : CONFIG_PCAP_BUFFER_KB,
-		 cfg->promiscuous ? ", promiscuous" : "", cfg->immediate ? ", immediate" : "");
+		 cfg->promiscuous ? ", promiscuous" : "", cfg->immediate ? ", immediate" : "",
+		 cfg->inbound_only ? ", inbound" : "");
 	return 0;
 
 err_close:

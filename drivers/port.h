@@ -32,6 +32,7 @@ struct port_config {
 	uint32_t buffer_kb;    /* 0 = CONFIG_PCAP_BUFFER_KB */
 	bool promiscuous;
 	bool immediate;        /* deliver frames as they arrive, no kernel batching delay */
+	bool inbound_only;     /* live: only frames received, not those sent (inline ports) */
 };
 
 struct port_stats {
