@@ -26,10 +26,17 @@ endif
 BOARD := $(patsubst "%",%,$(or $(CONFIG_BOARD),"host"))
 AUTOCONF := $(O)/include/generated/autoconf.h
 
-# A tree without .config builds the host board's defaults.
-.config:
-	@echo "  CONFIG  no .config: using board/host/defconfig (make <board>_defconfig to choose)"
-	$(Q)$(PYTHON) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig board/host/defconfig >/dev/null
+# A tree without .config builds the host board's defaults; a Kconfig file
+# newer than .config brings it up to date (new symbols take their defaults),
+# and make restarts with the new values.
+.config: Kconfig $(wildcard */Kconfig)
+	$(Q)if [ -f .config ]; then \
+		echo "  CONFIG  Kconfig changed: make olddefconfig"; \
+		$(PYTHON) $(KCONFIGLIB)/olddefconfig.py Kconfig >/dev/null && touch .config; \
+	else \
+		echo "  CONFIG  no .config: using board/host/defconfig (make <board>_defconfig to choose)"; \
+		$(PYTHON) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig board/host/defconfig >/dev/null; \
+	fi
 
 %_defconfig: board/%/defconfig
 	$(Q)$(PYTHON) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig $<
@@ -50,7 +57,7 @@ $(AUTOCONF): .config Kconfig $(wildcard */Kconfig)
 
 # ---------------------------------------------------------------- flags
 CC ?= cc
-PKGS := libndpi libpcap jansson inih
+PKGS := libndpi libpcap jansson inih libnl-3.0 libnl-route-3.0 libnl-nf-3.0
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wpointer-arith -Wundef
 CPPFLAGS += -D_GNU_SOURCE -Ifirmware -Idrivers -Itools -Iboard/$(BOARD) -I$(O)/include
@@ -62,12 +69,14 @@ CPPFLAGS += -DTG_SANITIZE=1
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-# nDPI headers are only for firmware/dpi.c (see ARCHITECTURE.md).
+# nDPI headers are only for firmware/dpi.c, libnl's only for drivers/ (see ARCHITECTURE.md).
 $(O)/obj/firmware/dpi.o: CPPFLAGS += $(shell pkg-config --cflags libndpi)
+$(O)/obj/drivers/link.o $(O)/obj/drivers/nfq.o: CPPFLAGS += $(shell pkg-config --cflags libnl-3.0)
 
 # ---------------------------------------------------------------- sources
 FW_SRCS := $(filter-out firmware/main.c,$(wildcard firmware/*.c))
-DRV_SRCS := drivers/port.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c)
+DRV_SRCS := drivers/port.c drivers/link.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
+	$(if $(filter y,$(CONFIG_DRIVER_NFQUEUE)),drivers/nfq.c)
 BOARD_SRCS := board/$(BOARD)/board.c
 CORE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(FW_SRCS) $(DRV_SRCS) $(BOARD_SRCS))
 
@@ -120,7 +129,7 @@ check: $(AUTOCONF)
 		$(CPPFLAGS) $(CHECK_SRCS)
 	@echo "  TIDY"
 	$(Q)clang-tidy --quiet --warnings-as-errors='*' $(CHECK_SRCS) -- \
-		$(CPPFLAGS) $(shell pkg-config --cflags libndpi) -std=gnu11 2>&1 \
+		$(CPPFLAGS) $(shell pkg-config --cflags libndpi libnl-3.0) -std=gnu11 2>&1 \
 		| { grep -v '^[0-9]* warnings\? generated' || true; }; exit $${PIPESTATUS[0]}
 
 # ---------------------------------------------------------------- fuzz
@@ -134,7 +143,7 @@ FUZZ_CORE := $(filter-out drivers/% board/%,$(FW_SRCS))
 $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_CORE) $(AUTOCONF)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
-	$(Q)clang $(FUZZ_CFLAGS) $(shell pkg-config --cflags libndpi) -o $@ $< $(FUZZ_CORE) $(LDLIBS)
+	$(Q)clang $(FUZZ_CFLAGS) $(shell pkg-config --cflags libndpi libnl-3.0) -o $@ $< $(FUZZ_CORE) $(LDLIBS)
 
 # Feed parsers live in tools/ (the hub's side); their targets link only them.
 $(FUZZ_O)/fuzz_feed_%: tests/fuzz/fuzz_feed_%.c tests/fuzz/fuzz_feed_text.c tools/feeds.c tools/feeds.h firmware/bundle.h
@@ -167,7 +176,7 @@ $(O)/bench/bundle-bench: tests/bench/bundle_bench.c tests/bench/bench_util.h fir
 $(O)/bench/ndpi-hosts-bench: tests/bench/ndpi_hosts_bench.c tests/bench/bench_util.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
-	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(shell pkg-config --cflags libndpi) $(LDFLAGS) \
+	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(shell pkg-config --cflags libndpi libnl-3.0) $(LDFLAGS) \
 		-o $@ $< $(shell pkg-config --libs libndpi)
 
 bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench

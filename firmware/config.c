@@ -24,6 +24,7 @@
 #define LOG_MODULE "config"
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -34,6 +35,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "enforce.h"
 #include "log.h"
 
 /* The [capture] keys exist without the pcap driver; then these defaults apply. */
@@ -68,6 +70,8 @@ enum cfg_charset {
 	CS_NAME,   /* a-z 0-9 - : gateway id and region */
 	CS_IFNAME, /* printable ASCII but space, '/' and ':' (Linux dev_valid_name) */
 	CS_TEXT,   /* anything printable but ';', which would start a comment */
+	CS_IPV4,   /* an IPv4 address in dotted quads (checked with inet_pton) */
+	CS_IPV6,   /* an IPv6 address (checked with inet_pton) */
 };
 
 struct cfg_key {
@@ -139,6 +143,21 @@ static const char *const cfg_log_levels[] = {
 	[LOG_LVL_INFO] = "info",
 	[LOG_LVL_DEBUG] = "debug",
 };
+static const char *const cfg_modes[] = {
+	[TG_MODE_MONITOR] = "monitor",
+	[TG_MODE_BRIDGE] = "bridge",
+	[TG_MODE_NFQUEUE] = "nfqueue",
+};
+static const char *const cfg_blocked_address[] = {
+	[ENFORCE_ADDR_RESET] = "reset",
+	[ENFORCE_ADDR_DROP] = "drop",
+};
+
+const char *config_mode_name(int mode)
+{
+	return mode >= 0 && (size_t)mode < ARRAY_SIZE(cfg_modes) ? cfg_modes[mode] : "?";
+}
+
 static const char *const cfg_log_targets[] = {
 	[LOG_TO_STDERR] = "stderr",
 	[LOG_TO_SYSLOG] = "syslog",
@@ -160,6 +179,8 @@ static const struct cfg_key cfg_keys[] = {
 		   "Region the gateway belongs to"),
 	CFG_PATH(gateway, data_dir, 1, false, CONFIG_DATA_DIR,
 		 "Directory for the configuration, bundles, spool and keys"),
+	CFG_ENUM(gateway, mode, cfg_modes, TG_MODE_MONITOR,
+		 "What `townguard run` does: monitor a mirror port, bridge two ports, or judge a kernel bridge's flows through NFQUEUE"),
 
 	CFG_UINT(flow, tcp_timeout, 1, 86400, "seconds", CONFIG_FLOW_TCP_TIMEOUT,
 		 "Idle timeout of an open TCP flow"),
@@ -193,6 +214,35 @@ static const struct cfg_key cfg_keys[] = {
 		 "Bytes captured of each frame"),
 	CFG_UINT(capture, buffer_kb, 256, 1048576, "KiB", CONFIG_PCAP_BUFFER_KB,
 		 "Kernel capture buffer size"),
+
+	CFG_STRING(ports, lan, 0, 15, CS_IFNAME, "",
+		   "Port facing the office LAN (bridge, nfqueue); empty = the board's"),
+	CFG_STRING(ports, wan, 0, 15, CS_IFNAME, "",
+		   "Port facing the uplink (bridge, nfqueue); empty = the board's"),
+	CFG_STRING(ports, inject, 0, 15, CS_IFNAME, "",
+		   "Monitor mode: port that sends TCP resets and DNS answers; empty = detect only"),
+
+	CFG_UINT(bridge, fdb_size, 16, 1048576, "addresses", CONFIG_BRIDGE_FDB_SIZE,
+		 "MAC addresses the bridge learns (the stalest is replaced when full)"),
+	CFG_UINT(bridge, fdb_ageing, 1, 86400, "seconds", 300,
+		 "A learned MAC address not heard from for this long is forgotten"),
+
+	CFG_STRING(nfqueue, bridge, 1, 15, CS_IFNAME, "tgbr0",
+		   "Kernel bridge created over the LAN and WAN ports"),
+	CFG_UINT(nfqueue, queue, 0, 65535, "", 0, "NFQUEUE number"),
+	CFG_UINT(nfqueue, queue_len, 64, 1048576, "packets", 4096,
+		 "Packets the kernel holds for a verdict before it bypasses the queue"),
+	CFG_BOOL(nfqueue, fail_open, true,
+		 "Accept packets when the queue is full instead of dropping them"),
+
+	CFG_ENUM(enforce, blocked_address, cfg_blocked_address, ENFORCE_ADDR_RESET,
+		 "A connection to a blocked address: reset it (fast failure) or drop silently"),
+	CFG_STRING(enforce, dns_sink_ipv4, 0, 15, CS_IPV4, "",
+		   "Answer for a blocked name's A query; empty = NXDOMAIN"),
+	CFG_STRING(enforce, dns_sink_ipv6, 0, 45, CS_IPV6, "",
+		   "Answer for a blocked name's AAAA query; empty = NXDOMAIN"),
+	CFG_UINT(enforce, dns_ttl, 0, 86400, "seconds", 60,
+		 "TTL of the gateway's answers for blocked names"),
 
 	CFG_PATH(bundle, hub_key, 0, true, "",
 		 "The hub's public key (PEM) that bundles must be signed with; empty = <data_dir>/keys/hub.pub"),
@@ -295,7 +345,7 @@ static void cfg_describe(const struct cfg_key *k, char *buf, size_t size)
 	buf[0] = '\0';
 	switch (k->type) {
 	case CT_UINT:
-		cfg_appendf(buf, size, "%u..%u %s", k->min, k->max, k->unit);
+		cfg_appendf(buf, size, "%u..%u%s%s", k->min, k->max, *k->unit ? " " : "", k->unit);
 		break;
 	case CT_BOOL:
 		for (size_t i = 0; i < ARRAY_SIZE(cfg_bool_words); i++)
@@ -317,6 +367,10 @@ static void cfg_describe(const struct cfg_key *k, char *buf, size_t size)
 			cfg_appendf(buf, size, ", no spaces, '/' or ':'");
 		else if (k->charset == CS_TEXT)
 			cfg_appendf(buf, size, ", no ';' or control characters");
+		else if (k->charset == CS_IPV4)
+			cfg_appendf(buf, size, ": an IPv4 address such as 192.0.2.1");
+		else if (k->charset == CS_IPV6)
+			cfg_appendf(buf, size, ": an IPv6 address such as 2001:db8::1");
 		break;
 	}
 }
@@ -330,6 +384,10 @@ static bool cfg_char_ok(enum cfg_charset cs, unsigned char ch)
 		return ch > ' ' && ch < 0x7f && ch != '/' && ch != ':';
 	case CS_TEXT:
 		return ch >= ' ' && ch != 0x7f && ch != ';';
+	case CS_IPV4:
+		return (ch >= '0' && ch <= '9') || ch == '.';
+	case CS_IPV6:
+		return isxdigit(ch) || ch == ':' || ch == '.';
 	}
 	return false;
 }
@@ -388,6 +446,14 @@ static int cfg_check_text(const struct cfg_key *k, const char *value, char *why,
 	if (len && (value[0] == ' ' || value[len - 1] == ' ')) {
 		snprintf(why, whylen, "leading or trailing space (allowed: %s)", allowed);
 		return -EINVAL;
+	}
+	if (len && (k->charset == CS_IPV4 || k->charset == CS_IPV6)) {
+		uint8_t addr[16];
+
+		if (inet_pton(k->charset == CS_IPV4 ? AF_INET : AF_INET6, value, addr) != 1) {
+			snprintf(why, whylen, "not an address (allowed: %s)", allowed);
+			return -EINVAL;
+		}
 	}
 	if (k->charset == CS_IFNAME && (!strcmp(value, ".") || !strcmp(value, ".."))) {
 		snprintf(why, whylen, "not an interface name (allowed: %s)", allowed);

@@ -18,6 +18,16 @@
 #define CONFIG_PATH_MAX 256
 #define CONFIG_NAME_MAX 64
 
+/* [gateway] mode */
+enum tg_mode {
+	TG_MODE_MONITOR = 0, /* one mirror port: detect and report, optional answers */
+	TG_MODE_BRIDGE,      /* userspace bridge between two ports (libpcap) */
+	TG_MODE_NFQUEUE,     /* kernel bridge, first packets of each flow judged via NFQUEUE */
+	TG_MODE_MAX
+};
+
+const char *config_mode_name(int mode);
+
 struct tg_config {
 	struct {
 		int level;  /* enum log_level */
@@ -27,6 +37,7 @@ struct tg_config {
 		char id[CONFIG_NAME_MAX];     /* gateway id, [a-z0-9-]+ */
 		char region[CONFIG_NAME_MAX]; /* region name, [a-z0-9-]+ */
 		char data_dir[CONFIG_PATH_MAX];
+		int mode;                     /* enum tg_mode */
 	} gateway;
 	struct {
 		uint32_t tcp_timeout;        /* seconds */
@@ -53,6 +64,27 @@ struct tg_config {
 		uint32_t snaplen;
 		uint32_t buffer_kb;
 	} capture;
+	struct {
+		char lan[16];                 /* inline modes: port facing the office; empty = board's */
+		char wan[16];                 /* inline modes: port facing the uplink; empty = board's */
+		char inject[16];              /* monitor mode: port answers are sent from; empty = none */
+	} ports;
+	struct {
+		uint32_t fdb_size;            /* MAC addresses learned */
+		uint32_t fdb_ageing;          /* seconds */
+	} bridge;
+	struct {
+		char bridge[16];              /* kernel bridge device */
+		uint32_t queue;               /* NFQUEUE number */
+		uint32_t queue_len;           /* packets */
+		bool fail_open;
+	} nfqueue;
+	struct {
+		int blocked_address;          /* enum enforce_blocked_address */
+		char dns_sink_ipv4[16];       /* empty = NXDOMAIN */
+		char dns_sink_ipv6[46];
+		uint32_t dns_ttl;             /* seconds */
+	} enforce;
 	struct {
 		char hub_key[CONFIG_PATH_MAX]; /* PEM public key; empty = <data_dir>/keys/hub.pub */
 		uint32_t clock_skew;           /* seconds */

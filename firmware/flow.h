@@ -85,8 +85,7 @@ struct flow_dpi_result {
 #define FLOW_F_REPLY 0x10    /* a packet was seen in FLOW_DIR_REV */
 #define FLOW_F_HOST_CHECKED 0x20  /* policy: the host name was judged */
 #define FLOW_F_CLASS_CHECKED 0x40 /* policy: protocol, category and JA3 were judged */
-
-
+#define FLOW_F_ENFORCED 0x80      /* enforce: the block verdict was acted on (receiver reset) */
 
 struct flow {
 	struct flow_key key;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -284,4 +285,46 @@ void loop_stop(struct loop *l)
 bool loop_stopped(const struct loop *l)
 {
 	return l->stop != 0;
+}
+
+static void loop_signal_ready(struct loop_fd *lfd, unsigned int events)
+{
+	struct loop_signal *s = container_of(lfd, struct loop_signal, lfd);
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(lfd->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		s->cb(s, (int)si.ssi_signo);
+}
+
+int loop_signal_add(struct loop *l, struct loop_signal *s, const int *signals, int n)
+{
+	int ret;
+
+	sigemptyset(&s->set);
+	for (int i = 0; i < n; i++)
+		sigaddset(&s->set, signals[i]);
+	if (sigprocmask(SIG_BLOCK, &s->set, NULL) < 0)
+		return -errno;
+	s->lfd.fd = signalfd(-1, &s->set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->lfd.fd < 0) {
+		ret = -errno;
+		sigprocmask(SIG_UNBLOCK, &s->set, NULL);
+		return ret;
+	}
+	s->lfd.cb = loop_signal_ready;
+	ret = loop_fd_add(l, &s->lfd, LOOP_READ);
+	if (ret < 0) {
+		close(s->lfd.fd);
+		sigprocmask(SIG_UNBLOCK, &s->set, NULL);
+	}
+	return ret;
+}
+
+void loop_signal_del(struct loop *l, struct loop_signal *s)
+{
+	loop_fd_del(l, &s->lfd);
+	close(s->lfd.fd);
+	s->lfd.fd = -1;
+	sigprocmask(SIG_UNBLOCK, &s->set, NULL);
 }

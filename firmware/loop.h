@@ -10,6 +10,7 @@
 #define TG_LOOP_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 
 struct loop;
@@ -36,6 +37,24 @@ struct loop_timer {
 	bool pending;
 	struct loop_timer *next; /* loop-private: sorted pending list */
 };
+
+/*
+ * Signals taken through the loop (signalfd): they are blocked for the process
+ * and their callback runs from loop_run() like any other event, so it may do
+ * anything (reload a configuration, stop the loop).
+ */
+struct loop_signal;
+typedef void (*loop_signal_cb)(struct loop_signal *s, int signo);
+struct loop_signal {
+	struct loop_fd lfd;
+	loop_signal_cb cb;
+	sigset_t set;
+};
+
+/* Watch the n signals in signals[]. Returns 0 or -errno. */
+int loop_signal_add(struct loop *l, struct loop_signal *s, const int *signals, int n);
+/* Stop watching; the signals are unblocked again. */
+void loop_signal_del(struct loop *l, struct loop_signal *s);
 
 /* Create a loop. Returns NULL (errno set) on failure. */
 struct loop *loop_new(void);

@@ -2,7 +2,8 @@
  * townguard: the gateway firmware's single process.
  *
  *   townguard replay FILE [--flows]      classify a capture, print totals (and flows)
- *   townguard capture IFACE [--flows]    the same on a live interface until stopped
+ *   townguard run [-c FILE]              the gateway in its configured mode until SIGTERM
+ *   townguard capture IFACE [--flows]    monitor mode on one interface until stopped
  *   townguard config [-c FILE]           check a configuration and print it in full
  *   townguard version
  *
@@ -22,6 +23,7 @@
 #include "board.h"
 #include "common.h"
 #include "config.h"
+#include "gateway.h"
 #include "log.h"
 #include "loop.h"
 #include "pipeline.h"
@@ -36,13 +38,6 @@ struct command {
 	const char *help;
 };
 
-/* Options every command that runs the pipeline understands. */
-struct run_opts {
-	struct tg_config cfg;
-	bool flows;
-	uint32_t duration_s;
-	const char *bundle; /* --bundle FILE */
-};
 
 static const struct option run_long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -103,7 +98,7 @@ static int set_ndpi_dir(struct tg_config *cfg, const char *dir)
 	return 0;
 }
 
-static int parse_run_opts(int argc, char **argv, struct run_opts *o, int *first_arg)
+static int parse_run_opts(int argc, char **argv, struct gateway_opts *o, int *first_arg)
 {
 	char err[512];
 	int c, verbose = 0, quiet = 0;
@@ -174,193 +169,12 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o, int *first_
 	return 0;
 }
 
-/* ------------------------------------------------------------------ replay */
-
-struct session {
-	struct run_opts *opts;
-	struct bundle *bundle;
-	struct pipeline pl;
-	struct report rep;
-	struct port port;
-	struct loop *loop;
-	struct loop_fd port_fd;
-	struct loop_timer tick;
-	struct loop_timer stop;
-	bool live;
-	int io_error;
-};
-
-static void session_flow_end(struct pipeline *pl, struct flow *f, enum flow_end_reason why,
-			     void *ctx)
-{
-	struct session *s = ctx;
-
-	report_count_flow(&s->rep, f, why);
-	if (s->opts->flows && !s->io_error &&
-	    report_flow_json(stdout, pl->dpi, f, why, pl->epoch_offset_ms,
-			     report_indicator(&s->rep, f)) < 0) {
-		log_err("cannot write flow records (no more will be written): %s", strerror(errno));
-		s->io_error = 1;
-	}
-	report_forget(&s->rep, f);
-}
-
-static void session_hit(const struct policy_hit *hit, void *ctx)
-{
-	struct session *s = ctx;
-
-	report_hit(&s->rep, hit);
-}
-
-/* The hub key: [bundle] hub_key, else <data_dir>/keys/hub.pub. */
-static void hub_key_path(const struct tg_config *cfg, char *buf, size_t len)
-{
-	if (cfg->bundle.hub_key[0])
-		snprintf(buf, len, "%s", cfg->bundle.hub_key);
-	else
-		snprintf(buf, len, "%s/keys/hub.pub", cfg->gateway.data_dir);
-}
-
-static uint64_t wall_s(void)
-{
-	return (uint64_t)time(NULL);
-}
-
-/*
- * What bundles are checked against: the hub key and this gateway's region
- * and clock skew. Returns 0 (free t->pubkey after), -ENOENT with the key's
- * path in keypath when there is no key file, or another -errno (logged).
- */
-static int load_trust(const struct tg_config *cfg, struct store_trust *t, char *keypath,
-		      size_t keypath_len)
-{
-	uint8_t *key;
-	size_t keylen;
-	int ret;
-
-	hub_key_path(cfg, keypath, keypath_len);
-	if (access(keypath, R_OK) < 0 && errno == ENOENT)
-		return -ENOENT;
-	ret = store_read_key(keypath, &key, &keylen);
-	if (ret < 0)
-		return ret == -ENOENT ? -EIO : ret;
-	*t = (struct store_trust){ .pubkey = key, .pubkey_len = keylen,
-				   .region = cfg->gateway.region,
-				   .clock_skew_s = cfg->bundle.clock_skew };
-	return 0;
-}
-
-/*
- * --bundle FILE for replay: checked like a gateway checks one (signature with
- * the hub key, region, expiry) when the hub key is there; a forensic replay
- * without the key still runs, and says the list was not verified.
- */
-static int session_bundle(struct session *s, const char *path)
-{
-	const struct bundle_info *in;
-	char keypath[CONFIG_PATH_MAX + 16];
-	struct store_trust t;
-	enum bundle_err e;
-	int ret;
-
-	e = bundle_open_file(path, &s->bundle);
-	if (e != BUNDLE_OK) {
-		log_err("bundle %s refused: %s", path, bundle_err_text(e));
-		return -EINVAL;
-	}
-	ret = load_trust(&s->opts->cfg, &t, keypath, sizeof(keypath));
-	if (ret == 0) {
-		e = bundle_check(s->bundle, t.pubkey, t.pubkey_len, t.region, 0, wall_s(),
-				 t.clock_skew_s);
-		free((void *)t.pubkey);
-		if (e != BUNDLE_OK) {
-			log_err("bundle %s refused: %s", path, bundle_err_text(e));
-			return -EINVAL;
-		}
-	} else if (ret == -ENOENT) {
-		log_warn("bundle %s: signature NOT checked (no hub key at %s)", path, keypath);
-	} else {
-		return ret;
-	}
-	in = bundle_get_info(s->bundle);
-	log_info("bundle %s: region %s, serial %llu, %zu domains, %zu IPv4 and %zu IPv6 prefixes",
-		 path, in->region, (unsigned long long)in->serial,
-		 bundle_count(s->bundle, BUNDLE_DOMAIN, false), bundle_count(s->bundle, BUNDLE_IPV4, false),
-		 bundle_count(s->bundle, BUNDLE_IPV6, false));
-	pipeline_set_bundle(&s->pl, s->bundle);
-	return 0;
-}
-
-/*
- * A gateway's list in force: the bundle on flash (current, else previous),
- * checked against the hub key. Without a key there is nothing to trust, and
- * the gateway runs without a blocklist, saying so.
- */
-static void session_flash_bundle(struct session *s)
-{
-	const struct tg_config *cfg = &s->opts->cfg;
-	struct store_trust trust;
-	char keypath[CONFIG_PATH_MAX + 16];
-	const char *which;
-	int ret;
-
-	ret = load_trust(cfg, &trust, keypath, sizeof(keypath));
-	if (ret == -ENOENT)
-		log_info("no hub key at %s: running without a blocklist", keypath);
-	if (ret < 0)
-		return;
-	if (store_load(cfg->gateway.data_dir, &trust, wall_s(), &s->bundle, &which) == BUNDLE_OK) {
-		log_info("blocklist in force: %s/bundle/%s, serial %llu", cfg->gateway.data_dir, which,
-			 (unsigned long long)bundle_get_info(s->bundle)->serial);
-		pipeline_set_bundle(&s->pl, s->bundle);
-	}
-	free((void *)trust.pubkey);
-}
-
-static void session_rx(struct port *port, const struct port_frame *fr, void *ctx)
-{
-	struct session *s = ctx;
-
-	/* Replay judges a capture on its own timestamps; live traffic on the monotonic clock. */
-	pipeline_frame(&s->pl, port->link, fr->data, fr->caplen, fr->wirelen,
-		       s->live ? loop_now_ms() : fr->ts_us / 1000);
-}
-
-static double mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* End every flow, print totals where they belong, release everything. */
-static int session_finish(struct session *s, double seconds)
-{
-	if (s->live)
-		s->rep.port_valid = port_stats(&s->port, &s->rep.port) == 0;
-	flow_end_all(s->pl.flows);
-	report_totals(s->opts->flows ? stderr : stdout, &s->rep, &s->pl, seconds);
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		if (!s->io_error)
-			log_err("cannot write to standard output: %s", strerror(errno));
-		s->io_error = 1;
-	}
-	port_close(&s->port);
-	pipeline_uninit(&s->pl);
-	bundle_close(s->bundle);
-	s->bundle = NULL;
-	report_free(&s->rep);
-	return s->io_error ? 1 : 0;
-}
+/* ------------------------------------------------------------ replay, run */
 
 static int cmd_replay(int argc, char **argv)
 {
-	struct run_opts opts;
-	struct session *s;
-	struct port_config pc = { 0 };
-	double t0;
-	int first, n, ret;
+	struct gateway_opts opts;
+	int first;
 
 	if (parse_run_opts(argc, argv, &opts, &first) < 0)
 		return 2;
@@ -368,181 +182,78 @@ static int cmd_replay(int argc, char **argv)
 		log_err("replay needs exactly one capture file (try: townguard help)");
 		return 2;
 	}
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return 1;
-	s->opts = &opts;
-	pc.name = argv[first];
-	pc.filter = opts.cfg.capture.filter;
-	if (port_open(&s->port, "pcap-file", &pc) < 0) {
-		free(s);
-		return 1;
+	return gateway_replay(&opts, argv[first]);
+}
+
+/* The command line a live command started with, read again on SIGHUP. */
+struct live_args {
+	int argc;
+	char **argv;
+	bool capture; /* `capture [IFACE]`: monitor mode on that interface */
+};
+
+static int live_opts(const struct live_args *a, struct gateway_opts *o)
+{
+	int first;
+
+	if (parse_run_opts(a->argc, a->argv, o, &first) < 0)
+		return -EINVAL;
+	if (!a->capture) {
+		if (first != a->argc) {
+			log_err("run takes no arguments besides options (the mode is [gateway] mode)");
+			return -EINVAL;
+		}
+		return 0;
 	}
-	if (pipeline_init(&s->pl, &opts.cfg, 0, session_flow_end, session_hit, s) < 0) {
-		port_close(&s->port);
-		free(s);
-		return 1;
+	if (first < a->argc - 1) {
+		log_err("capture takes at most one interface");
+		return -EINVAL;
 	}
-	if (opts.bundle && session_bundle(s, opts.bundle) < 0) {
-		session_finish(s, 0);
-		free(s);
-		return 1;
-	}
-	t0 = mono_seconds();
-	while ((n = port_rx_burst(&s->port, session_rx, s, 256)) > 0)
-		;
-	ret = session_finish(s, mono_seconds() - t0);
-	if (n != -ENODATA)
-		ret = 1;
-	free(s);
-	return ret;
+	/* The argument, else [capture] interface, else the board's mirror port. */
+	o->cfg.gateway.mode = TG_MODE_MONITOR;
+	if (first == a->argc - 1 || !o->cfg.capture.interface[0])
+		snprintf(o->cfg.capture.interface, sizeof(o->cfg.capture.interface), "%s",
+			 first == a->argc - 1 ? a->argv[first] : board_info()->mirror_port);
+	return 0;
 }
 
-/* ----------------------------------------------------------------- capture */
-
-static struct loop *signal_loop;
-
-static void on_signal(int sig)
+static int live_reload(struct tg_config *cfg, void *ctx)
 {
-	(void)sig;
-	if (signal_loop)
-		loop_stop(signal_loop);
+	struct gateway_opts o;
+
+	if (live_opts(ctx, &o) < 0)
+		return -EINVAL;
+	*cfg = o.cfg;
+	return 0;
 }
 
-static void capture_readable(struct loop_fd *lfd, unsigned int events)
+static int live_command(int argc, char **argv, bool capture)
 {
-	struct session *s = container_of(lfd, struct session, port_fd);
-	int n;
+	struct live_args a = { .argc = argc, .argv = argv, .capture = capture };
+	struct gateway_opts opts;
 
-	(void)events;
-	n = port_rx_burst(&s->port, session_rx, s, CONFIG_PCAP_RX_BURST);
-	if (n < 0) {
-		log_err("%s: capture stopped: %s", s->port.name, strerror(-n));
-		s->io_error = 1;
-		loop_stop(s->loop);
-	}
-}
-
-static uint64_t realtime_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/*
- * Once a second: end idle flows even when no frame arrives, and follow the
- * wall clock (SNTP may step it) for the times written in reports.
- */
-static void capture_tick(struct loop_timer *t)
-{
-	struct session *s = container_of(t, struct session, tick);
-
-	s->pl.epoch_offset_ms = (int64_t)realtime_ms() - (int64_t)loop_now_ms();
-	pipeline_tick(&s->pl, loop_now_ms());
-	loop_timer_set(s->loop, &s->tick, 1000);
-}
-
-static void capture_stop(struct loop_timer *t)
-{
-	struct session *s = container_of(t, struct session, stop);
-
-	loop_stop(s->loop);
+	if (live_opts(&a, &opts) < 0)
+		return 2;
+	opts.reload = live_reload;
+	opts.reload_ctx = &a;
+	return gateway_run(&opts);
 }
 
 static int cmd_capture(int argc, char **argv)
 {
-	struct run_opts opts;
-	struct port_config pc;
-	struct sigaction sa;
-	struct session *s;
-	double t0;
-	int first, ret = 1;
+	return live_command(argc, argv, true);
+}
 
-	if (parse_run_opts(argc, argv, &opts, &first) < 0)
-		return 2;
-	if (first < argc - 1) {
-		log_err("capture takes at most one interface");
-		return 2;
-	}
-	/* The argument, else [capture] interface, else the board's mirror port. */
-	if (first == argc - 1 || !opts.cfg.capture.interface[0])
-		snprintf(opts.cfg.capture.interface, sizeof(opts.cfg.capture.interface), "%s",
-			 first == argc - 1 ? argv[first] : board_info()->mirror_port);
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return 1;
-	s->opts = &opts;
-	s->live = true;
-	pc = (struct port_config){
-		.name = opts.cfg.capture.interface,
-		.filter = opts.cfg.capture.filter,
-		.snaplen = opts.cfg.capture.snaplen,
-		.buffer_kb = opts.cfg.capture.buffer_kb,
-		.promiscuous = opts.cfg.capture.promiscuous,
-		.immediate = opts.cfg.capture.immediate,
-	};
-	s->loop = loop_new();
-	if (!s->loop)
-		goto err_free;
-	if (port_open(&s->port, "pcap", &pc) < 0)
-		goto err_loop;
-	if (pipeline_init(&s->pl, &opts.cfg, 0, session_flow_end, session_hit, s) < 0)
-		goto err_port;
-	if (opts.bundle && session_bundle(s, opts.bundle) < 0) {
-		session_finish(s, 0);
-		goto err_loop;
-	}
-	if (!opts.bundle)
-		session_flash_bundle(s);
-
-	s->pl.epoch_offset_ms = (int64_t)realtime_ms() - (int64_t)loop_now_ms();
-	s->port_fd.fd = port_fd(&s->port);
-	s->port_fd.cb = capture_readable;
-	if (loop_fd_add(s->loop, &s->port_fd, LOOP_READ) < 0) {
-		log_err("cannot watch %s: %s", s->port.name, strerror(errno));
-		pipeline_uninit(&s->pl);
-		goto err_port;
-	}
-	s->tick.cb = capture_tick;
-	loop_timer_set(s->loop, &s->tick, 1000);
-	if (opts.duration_s) {
-		s->stop.cb = capture_stop;
-		loop_timer_set(s->loop, &s->stop, (uint64_t)opts.duration_s * 1000u);
-	}
-	signal_loop = s->loop;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	/* Restart interrupted writes: a signal must not cut a flow record in half. */
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	t0 = mono_seconds();
-	if (loop_run(s->loop) < 0)
-		s->io_error = 1;
-	signal_loop = NULL;
-	loop_fd_del(s->loop, &s->port_fd);
-	ret = session_finish(s, mono_seconds() - t0);
-	loop_free(s->loop);
-	free(s);
-	return ret;
-
-err_port:
-	port_close(&s->port);
-err_loop:
-	loop_free(s->loop);
-err_free:
-	free(s);
-	return ret;
+static int cmd_run(int argc, char **argv)
+{
+	return live_command(argc, argv, false);
 }
 
 /* ------------------------------------------------------------------ others */
 
 static int cmd_config(int argc, char **argv)
 {
-	struct run_opts opts;
+	struct gateway_opts opts;
 	int first;
 
 	if (parse_run_opts(argc, argv, &opts, &first) < 0)
@@ -619,7 +330,7 @@ static void print_bundle(const char *what, const struct bundle *b)
  */
 static int cmd_bundle(int argc, char **argv)
 {
-	struct run_opts opts;
+	struct gateway_opts opts;
 	struct store_trust trust;
 	struct bundle *in_force = NULL, *fresh = NULL;
 	const char *which = NULL, *action;
@@ -637,11 +348,11 @@ static int cmd_bundle(int argc, char **argv)
 		log_err("usage: townguard bundle status | install FILE  [-c CONFIG]");
 		return 2;
 	}
-	if (load_trust(&opts.cfg, &trust, keypath, sizeof(keypath)) < 0) {
+	if (gateway_load_trust(&opts.cfg, &trust, keypath, sizeof(keypath)) < 0) {
 		log_err("no hub key at %s: cannot check bundles", keypath);
 		return 1;
 	}
-	e = store_load(opts.cfg.gateway.data_dir, &trust, wall_s(), &in_force, &which);
+	e = store_load(opts.cfg.gateway.data_dir, &trust, (uint64_t)time(NULL), &in_force, &which);
 	if (strcmp(action, "status") == 0) {
 		if (e == BUNDLE_OK) {
 			printf("in force (%s/bundle/%s)\n", opts.cfg.gateway.data_dir, which);
@@ -654,7 +365,7 @@ static int cmd_bundle(int argc, char **argv)
 	}
 	if (read_file(argv[first + 1], &data, &len) < 0)
 		goto out;
-	e = store_accept(opts.cfg.gateway.data_dir, &trust, in_force, data, len, wall_s(), &fresh);
+	e = store_accept(opts.cfg.gateway.data_dir, &trust, in_force, data, len, (uint64_t)time(NULL), &fresh);
 	if (e != BUNDLE_OK) {
 		log_err("bundle %s refused (%s): %s", argv[first + 1], bundle_err_name(e),
 			bundle_err_text(e));
@@ -687,8 +398,10 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
 	{ "replay", "FILE [--flows]", cmd_replay,
 	  "classify a pcap/pcapng capture; totals, and one JSON line per flow with --flows" },
+	{ "run", "[-c FILE]", cmd_run,
+	  "run the gateway in [gateway] mode (monitor, bridge, nfqueue) until SIGTERM; SIGHUP reloads" },
 	{ "capture", "[IFACE] [--flows] [--duration S]", cmd_capture,
-	  "classify live traffic on an interface until SIGINT/SIGTERM or --duration" },
+	  "monitor mode on one interface until SIGINT/SIGTERM or --duration" },
 	{ "config", "[-c FILE]", cmd_config, "check a configuration and print every key" },
 	{ "bundle", "status | install FILE", cmd_bundle,
 	  "the blocklist on flash; install checks and persists a bundle or delta" },
@@ -711,7 +424,7 @@ static int cmd_help(int argc, char **argv)
 	       "  -F, --filter EXPR      BPF capture filter\n"
 	       "  -f, --flows            one JSON object per flow on stdout (totals go to stderr)\n"
 	       "  -b, --bundle FILE      judge flows with this blocklist bundle (replay, capture)\n"
-	       "  -d, --duration S       capture: stop after S seconds\n"
+	       "  -d, --duration S       run, capture: stop after S seconds\n"
 	       "  -v, --verbose          debug logging    -q, --quiet  warnings and errors only\n");
 	return 0;
 }

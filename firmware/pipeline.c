@@ -109,15 +109,20 @@ void pipeline_tick(struct pipeline *pl, uint64_t now_ms)
 }
 
 void pipeline_frame(struct pipeline *pl, enum link_type link, const uint8_t *data,
-		    uint32_t caplen, uint32_t wirelen, uint64_t now_ms)
+		    uint32_t caplen, uint32_t wirelen, uint64_t now_ms,
+		    struct pipeline_result *res)
 {
-	enum decode_err err;
-	enum flow_dir dir;
+	struct pipeline_result local;
+	struct pkt *p;
 	struct flow *f;
-	struct pkt p;
 	bool created;
 	uint64_t wall_s;
 
+	if (!res)
+		res = &local;
+	p = &res->pkt;
+	res->flow = NULL;
+	res->dir = FLOW_DIR_FWD;
 	if (now_ms < pl->now_ms)
 		now_ms = pl->now_ms;
 	pl->now_ms = now_ms;
@@ -128,24 +133,25 @@ void pipeline_frame(struct pipeline *pl, enum link_type link, const uint8_t *dat
 	pl->st.frame_bytes += wirelen;
 	pipeline_tick(pl, now_ms);
 
-	err = decode_packet(link, data, caplen, wirelen, &p);
-	if (err != DECODE_OK) {
-		pl->st.discarded[err]++;
+	res->err = decode_packet(link, data, caplen, wirelen, p);
+	if (res->err != DECODE_OK) {
+		pl->st.discarded[res->err]++;
 		log_debug_rl("frame %llu not tracked: %s (%u bytes)",
-			     (unsigned long long)pl->st.frames, decode_err_name(err), caplen);
+			     (unsigned long long)pl->st.frames, decode_err_name(res->err), caplen);
 		return;
 	}
 	pl->st.tracked++;
-	f = flow_lookup(pl->flows, &p, now_ms, &dir, &created);
+	f = flow_lookup(pl->flows, p, now_ms, &res->dir, &created);
 	if (unlikely(!f))
 		return;
-	flow_account(pl->flows, f, &p, dir, now_ms);
+	res->flow = f;
+	flow_account(pl->flows, f, p, res->dir, now_ms);
 	wall_s = pipeline_wall_s(pl, now_ms);
 	if (created)
 		policy_flow_start(pl->policy, f, wall_s, now_ms);
 	if (!(f->flags & FLOW_F_DECIDED))
-		dpi_process(pl->dpi, f, &p, now_ms);
+		dpi_process(pl->dpi, f, p, now_ms);
 	if (!(f->flags & FLOW_F_CLASS_CHECKED))
 		policy_flow_dpi(pl->policy, f, wall_s);
-	policy_packet(pl->policy, f, &p, wall_s, now_ms);
+	policy_packet(pl->policy, f, p, wall_s, now_ms);
 }

@@ -61,9 +61,21 @@ void pipeline_set_bundle(struct pipeline *pl, const struct bundle *b);
 /* End every flow (reported through on_flow_end) and free everything. */
 void pipeline_uninit(struct pipeline *pl);
 
-/* One frame through the path, arriving at now_ms on the caller's clock. */
+/* What the path made of one frame, for the mode that has to act on it. */
+struct pipeline_result {
+	enum decode_err err;   /* DECODE_OK, or why the frame was not tracked */
+	struct flow *flow;     /* its flow (verdict taken), NULL if not tracked */
+	enum flow_dir dir;     /* direction of the frame within flow */
+	struct pkt pkt;        /* the decoded packet (valid while the frame is) */
+};
+
+/*
+ * One frame through the path, arriving at now_ms on the caller's clock.
+ * res (may be NULL) receives the flow and the decoded packet.
+ */
 void pipeline_frame(struct pipeline *pl, enum link_type link, const uint8_t *data,
-		    uint32_t caplen, uint32_t wirelen, uint64_t now_ms);
+		    uint32_t caplen, uint32_t wirelen, uint64_t now_ms,
+		    struct pipeline_result *res);
 
 /* Expire idle flows as of now_ms (called by the frame path and by timers). */
 void pipeline_tick(struct pipeline *pl, uint64_t now_ms);

@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < len; i++)
 			frame[i] = data[off + i];
 		now_ms += (++n % 16) ? 1 : 200000;
-		pipeline_frame(&pl, link, frame, (uint32_t)len, (uint32_t)len, now_ms);
+		pipeline_frame(&pl, link, frame, (uint32_t)len, (uint32_t)len, now_ms, NULL);
 		free(frame);
 		off += len;
 	}

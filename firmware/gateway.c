@@ -1,0 +1,882 @@
+/*
+ * The running gateway (see gateway.h): replay, and the live modes monitor,
+ * bridge and nfqueue on one event loop.
+ *
+ * Every frame takes the same path whatever the mode: pipeline_frame() judges
+ * it, enforce_frame() says forward or drop and builds the answers, and the
+ * mode only decides where frames go. The loop never blocks: ports are
+ * nonblocking, a port that fails is closed and reopened by a timer while the
+ * rest keeps running.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_MODULE "gateway"
+#include "board.h"
+#include "common.h"
+#include "enforce.h"
+#include "fdb.h"
+#include "gateway.h"
+#include "link.h"
+#include "log.h"
+#include "loop.h"
+#include "pipeline.h"
+#include "port.h"
+#include "report.h"
+#include "store.h"
+#if IS_ENABLED(CONFIG_DRIVER_NFQUEUE)
+#include "nfq.h"
+#endif
+
+/* A port that failed (interface gone) is tried again this often. */
+#define GW_REOPEN_MS 2000
+#define GW_RX_BURST CONFIG_PCAP_RX_BURST
+
+enum { GW_LAN = 0, GW_WAN = 1, GW_MIRROR = 0, GW_INJECT = 1 };
+
+struct gateway;
+
+struct gw_port {
+	struct gateway *gw;
+	int idx;
+	char name[16];
+	bool rx;              /* frames are read from it (not the monitor's inject port) */
+	bool is_open;
+	struct port port;
+	struct loop_fd lfd;
+};
+
+struct gw_stats {
+	uint64_t forwarded;   /* frames sent on by the bridge */
+	uint64_t filtered;    /* bridge: destination on the port the frame came from */
+	uint64_t malformed;   /* bridge/nfqueue: IP frames the decoder refused, dropped */
+	uint64_t not_ip;      /* bridge/nfqueue: non-IP frames, passed */
+	uint64_t tx_errors;
+	uint64_t reloads, reload_errors;
+};
+
+struct gateway {
+	struct gateway_opts *o;
+	struct tg_config *cfg;   /* == &o->cfg, the configuration in force */
+	struct bundle *bundle;
+	struct pipeline pl;
+	struct report rep;
+	struct enforce enf;
+	struct loop *loop;
+	struct loop_signal sig;
+	struct loop_timer tick, stop, reopen;
+	struct gw_port ports[2];
+	int n_ports;
+	struct fdb fdb;
+	struct link_monitor *links;
+	struct loop_fd links_fd;
+#if IS_ENABLED(CONFIG_DRIVER_NFQUEUE)
+	struct nfq *nfq;
+	struct loop_fd nfq_fd;
+#endif
+	struct gw_stats st;
+	bool live;
+	int io_error;
+};
+
+/* ------------------------------------------------------------ reporting */
+
+static void gw_flow_end(struct pipeline *pl, struct flow *f, enum flow_end_reason why, void *ctx)
+{
+	struct gateway *g = ctx;
+
+	report_count_flow(&g->rep, f, why);
+	if (g->o->flows && !g->io_error &&
+	    report_flow_json(stdout, pl->dpi, f, why, pl->epoch_offset_ms,
+			     report_indicator(&g->rep, f)) < 0) {
+		log_err("cannot write flow records (no more will be written): %s", strerror(errno));
+		g->io_error = 1;
+	}
+	if (g->live && g->o->flows)
+		fflush(stdout);
+	report_forget(&g->rep, f);
+}
+
+static void gw_addr(char *buf, size_t len, const union ip_addr *a, int version)
+{
+	inet_ntop(version == 4 ? AF_INET : AF_INET6, a->b, buf, (socklen_t)len);
+}
+
+static void gw_hit(const struct policy_hit *hit, void *ctx)
+{
+	struct gateway *g = ctx;
+	const struct flow *f = hit->flow;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+	report_hit(&g->rep, hit);
+	if (!g->live)
+		return;
+	/* One line per judged flow: what a technician or the SOC reads first. */
+	gw_addr(src, sizeof(src), flow_src(f), f->key.ip_version);
+	gw_addr(dst, sizeof(dst), flow_dst(f), f->key.ip_version);
+	log_info("%s %s:%u -> %s:%u (%s) at %s \"%s\" (rule %u)",
+		 bundle_action_name((enum bundle_action)hit->action), src, flow_sport(f), dst,
+		 flow_dport(f), f->key.l4_proto == 6 ? "tcp" : f->key.l4_proto == 17 ? "udp" : "ip",
+		 policy_stage_name((enum policy_stage)hit->stage), hit->indicator, hit->rule);
+}
+
+/* ------------------------------------------------------------ the blocklist */
+
+static void gw_hub_key_path(const struct tg_config *cfg, char *buf, size_t len)
+{
+	if (cfg->bundle.hub_key[0])
+		snprintf(buf, len, "%s", cfg->bundle.hub_key);
+	else
+		snprintf(buf, len, "%s/keys/hub.pub", cfg->gateway.data_dir);
+}
+
+static uint64_t gw_wall_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+int gateway_load_trust(const struct tg_config *cfg, struct store_trust *t, char *keypath,
+		       unsigned long keypath_len)
+{
+	uint8_t *key;
+	size_t keylen;
+	int ret;
+
+	gw_hub_key_path(cfg, keypath, keypath_len);
+	if (access(keypath, R_OK) < 0 && errno == ENOENT)
+		return -ENOENT;
+	ret = store_read_key(keypath, &key, &keylen);
+	if (ret < 0)
+		return ret == -ENOENT ? -EIO : ret;
+	*t = (struct store_trust){ .pubkey = key, .pubkey_len = keylen,
+				   .region = cfg->gateway.region,
+				   .clock_skew_s = cfg->bundle.clock_skew };
+	return 0;
+}
+
+static void gw_use_bundle(struct gateway *g, struct bundle *b)
+{
+	pipeline_set_bundle(&g->pl, b);
+	bundle_close(g->bundle);
+	g->bundle = b;
+}
+
+/*
+ * --bundle FILE: checked like a gateway checks one (signature with the hub
+ * key, region, expiry) when the hub key is there; a forensic replay without
+ * the key still runs, and says the list was not verified.
+ */
+static int gw_bundle_file(struct gateway *g, const char *path)
+{
+	const struct bundle_info *in;
+	char keypath[CONFIG_PATH_MAX + 16];
+	struct store_trust t;
+	struct bundle *b;
+	enum bundle_err e;
+	int ret;
+
+	e = bundle_open_file(path, &b);
+	if (e != BUNDLE_OK) {
+		log_err("bundle %s refused: %s", path, bundle_err_text(e));
+		return -EINVAL;
+	}
+	ret = gateway_load_trust(g->cfg, &t, keypath, sizeof(keypath));
+	if (ret == 0) {
+		e = bundle_check(b, t.pubkey, t.pubkey_len, t.region, 0, gw_wall_s(),
+				 t.clock_skew_s);
+		free((void *)t.pubkey);
+		if (e != BUNDLE_OK) {
+			log_err("bundle %s refused: %s", path, bundle_err_text(e));
+			bundle_close(b);
+			return -EINVAL;
+		}
+	} else if (ret == -ENOENT) {
+		log_warn("bundle %s: signature NOT checked (no hub key at %s)", path, keypath);
+	} else {
+		bundle_close(b);
+		return ret;
+	}
+	in = bundle_get_info(b);
+	log_info("bundle %s: region %s, serial %llu, %zu domains, %zu IPv4 and %zu IPv6 prefixes",
+		 path, in->region, (unsigned long long)in->serial,
+		 bundle_count(b, BUNDLE_DOMAIN, false), bundle_count(b, BUNDLE_IPV4, false),
+		 bundle_count(b, BUNDLE_IPV6, false));
+	gw_use_bundle(g, b);
+	return 0;
+}
+
+/*
+ * The list on flash (current, else previous), checked against the hub key.
+ * Without a key there is nothing to trust and the gateway runs without a
+ * blocklist, saying so. On a reload, a list that fails leaves the one in
+ * force in force.
+ */
+static void gw_flash_bundle(struct gateway *g)
+{
+	const struct tg_config *cfg = g->cfg;
+	struct store_trust trust;
+	char keypath[CONFIG_PATH_MAX + 16];
+	const char *which;
+	struct bundle *b;
+	enum bundle_err e;
+	int ret;
+
+	ret = gateway_load_trust(cfg, &trust, keypath, sizeof(keypath));
+	if (ret == -ENOENT)
+		log_info("no hub key at %s: running without a blocklist", keypath);
+	if (ret < 0)
+		return;
+	e = store_load(cfg->gateway.data_dir, &trust, gw_wall_s(), &b, &which);
+	free((void *)trust.pubkey);
+	if (e != BUNDLE_OK) {
+		if (g->bundle)
+			log_warn("no list on flash passes the checks (%s): serial %llu stays in force",
+				 bundle_err_text(e),
+				 (unsigned long long)bundle_get_info(g->bundle)->serial);
+		return;
+	}
+	if (g->bundle && bundle_get_info(g->bundle)->serial == bundle_get_info(b)->serial) {
+		log_info("blocklist unchanged: serial %llu",
+			 (unsigned long long)bundle_get_info(b)->serial);
+		bundle_close(b);
+		return;
+	}
+	log_info("blocklist in force: %s/bundle/%s, serial %llu", cfg->gateway.data_dir, which,
+		 (unsigned long long)bundle_get_info(b)->serial);
+	gw_use_bundle(g, b);
+}
+
+static void gw_enforce_config(const struct tg_config *cfg, struct enforce_config *ec)
+{
+	memset(ec, 0, sizeof(*ec));
+	ec->blocked_address = cfg->enforce.blocked_address;
+	ec->dns_ttl = cfg->enforce.dns_ttl;
+	/* The configuration checked both addresses already. */
+	ec->sink4_set = cfg->enforce.dns_sink_ipv4[0] &&
+			inet_pton(AF_INET, cfg->enforce.dns_sink_ipv4, ec->sink4) == 1;
+	ec->sink6_set = cfg->enforce.dns_sink_ipv6[0] &&
+			inet_pton(AF_INET6, cfg->enforce.dns_sink_ipv6, ec->sink6) == 1;
+}
+
+static int gw_init(struct gateway *g, struct gateway_opts *o, bool live)
+{
+	struct enforce_config ec;
+
+	/* g comes zeroed from calloc(); the loop may already be set. */
+	g->o = o;
+	g->cfg = &o->cfg;
+	g->live = live;
+	gw_enforce_config(g->cfg, &ec);
+	enforce_init(&g->enf, &ec);
+	if (pipeline_init(&g->pl, g->cfg, 0, gw_flow_end, gw_hit, g) < 0)
+		return -1;
+	if (o->bundle)
+		return gw_bundle_file(g, o->bundle);
+	if (live)
+		gw_flash_bundle(g);
+	return 0;
+}
+
+static void gw_write_totals(struct gateway *g, double seconds)
+{
+	flow_end_all(g->pl.flows);
+	report_totals(g->o->flows ? stderr : stdout, &g->rep, &g->pl, seconds);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (!g->io_error)
+			log_err("cannot write to standard output: %s", strerror(errno));
+		g->io_error = 1;
+	}
+}
+
+static void gw_uninit(struct gateway *g)
+{
+	pipeline_uninit(&g->pl);
+	bundle_close(g->bundle);
+	g->bundle = NULL;
+	report_free(&g->rep);
+}
+
+static double gw_mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------ replay */
+
+static void gw_replay_rx(struct port *port, const struct port_frame *fr, void *ctx)
+{
+	struct gateway *g = ctx;
+
+	/* A capture is judged on its own timestamps. */
+	pipeline_frame(&g->pl, port->link, fr->data, fr->caplen, fr->wirelen, fr->ts_us / 1000,
+		       NULL);
+}
+
+int gateway_replay(struct gateway_opts *o, const char *file)
+{
+	struct port_config pc = { .name = file, .filter = o->cfg.capture.filter };
+	struct gateway *g = calloc(1, sizeof(*g));
+	struct port port;
+	double t0;
+	int n, ret;
+
+	if (!g)
+		return 1;
+	if (port_open(&port, "pcap-file", &pc) < 0) {
+		free(g);
+		return 1;
+	}
+	if (gw_init(g, o, false) < 0) {
+		if (g->pl.flows)
+			gw_write_totals(g, 0);
+		gw_uninit(g);
+		port_close(&port);
+		free(g);
+		return 1;
+	}
+	t0 = gw_mono_seconds();
+	while ((n = port_rx_burst(&port, gw_replay_rx, g, 256)) > 0)
+		;
+	gw_write_totals(g, gw_mono_seconds() - t0);
+	ret = g->io_error || n != -ENODATA ? 1 : 0;
+	port_close(&port);
+	gw_uninit(g);
+	free(g);
+	return ret;
+}
+
+/* ------------------------------------------------------------ frames */
+
+/* Bridge and nfqueue: what to do with a frame the pipeline did not track. */
+static bool gw_pass_untracked(struct gateway *g, enum decode_err err)
+{
+	switch (err) {
+	case DECODE_ERR_NOT_IP:   /* ARP, LLDP, ...: a bridge passes them */
+		g->st.not_ip++;
+		return true;
+	case DECODE_ERR_FRAGMENT: /* its flow was judged on the first fragment */
+		return true;
+	default:
+		/*
+		 * Malformed IP (bad lengths, truncated headers, tunnels too deep):
+		 * a host would drop it anyway, and it could hide what the
+		 * decoder cannot see. Dropped and counted by reason.
+		 */
+		g->st.malformed++;
+		return false;
+	}
+}
+
+static void gw_port_tx(struct gateway *g, int idx, const uint8_t *data, uint32_t len)
+{
+	struct gw_port *gp = &g->ports[idx];
+
+	if (!gp->is_open || port_tx(&gp->port, data, len) < 0)
+		g->st.tx_errors++;
+}
+
+static void gw_judge(struct gateway *g, enum link_type link, const uint8_t *data,
+		     uint32_t caplen, uint32_t wirelen, struct pipeline_result *res,
+		     struct enforce_action *act)
+{
+	pipeline_frame(&g->pl, link, data, caplen, wirelen, loop_now_ms(), res);
+	act->verdict = ENFORCE_FORWARD;
+	act->final = false;
+	act->n_frames = 0;
+	if (res->flow)
+		enforce_frame(&g->enf, res->flow, &res->pkt, res->dir, link, data, caplen, act);
+	else if (res->err != DECODE_OK && !gw_pass_untracked(g, res->err))
+		act->verdict = ENFORCE_DROP;
+}
+
+static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *ctx)
+{
+	struct gw_port *gp = container_of(port, struct gw_port, port);
+	struct gateway *g = ctx;
+	struct pipeline_result res;
+	struct enforce_action act;
+	int in = gp->idx, out = in ^ 1, known;
+	uint32_t now_s = (uint32_t)(loop_now_ms() / 1000);
+
+	/* A frame cut short by the capture cannot be forwarded whole. */
+	if (fr->caplen < 14 || fr->caplen != fr->wirelen) {
+		g->st.malformed++;
+		return;
+	}
+	fdb_learn(&g->fdb, fr->data + 6, (uint8_t)in, now_s);
+	known = fdb_lookup(&g->fdb, fr->data, now_s);
+	if (known == in) {
+		g->st.filtered++;
+		return;
+	}
+	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, &res, &act);
+	for (int i = 0; i < act.n_frames; i++)
+		gw_port_tx(g, act.frames[i].to == ENFORCE_TO_SENDER ? in : out, act.frames[i].data,
+			   act.frames[i].len);
+	if (act.verdict == ENFORCE_FORWARD) {
+		gw_port_tx(g, out, fr->data, fr->caplen);
+		g->st.forwarded++;
+	}
+}
+
+static void gw_monitor_rx(struct port *port, const struct port_frame *fr, void *ctx)
+{
+	struct gateway *g = ctx;
+	struct pipeline_result res;
+	struct enforce_action act;
+
+	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, &res, &act);
+	/* A mirror shows both directions: every answer leaves through the inject port. */
+	for (int i = 0; i < act.n_frames; i++)
+		if (g->ports[GW_INJECT].is_open)
+			gw_port_tx(g, GW_INJECT, act.frames[i].data, act.frames[i].len);
+}
+
+/* ------------------------------------------------------------ ports */
+
+static void gw_port_close(struct gw_port *gp)
+{
+	if (!gp->is_open)
+		return;
+	if (gp->lfd.registered)
+		loop_fd_del(gp->gw->loop, &gp->lfd);
+	port_close(&gp->port);
+	gp->is_open = false;
+}
+
+static void gw_port_readable(struct loop_fd *lfd, unsigned int events)
+{
+	struct gw_port *gp = container_of(lfd, struct gw_port, lfd);
+	struct gateway *g = gp->gw;
+	port_rx_fn fn = g->cfg->gateway.mode == TG_MODE_BRIDGE ? gw_bridge_rx : gw_monitor_rx;
+	int n;
+
+	(void)events;
+	n = port_rx_burst(&gp->port, fn, g, GW_RX_BURST);
+	if (n < 0) {
+		log_err("%s: port failed (%s): closed, trying again every %d s", gp->name,
+			strerror(-n), GW_REOPEN_MS / 1000);
+		gw_port_close(gp);
+		loop_timer_set(g->loop, &g->reopen, GW_REOPEN_MS);
+	}
+}
+
+static int gw_port_open(struct gateway *g, struct gw_port *gp)
+{
+	const struct tg_config *cfg = g->cfg;
+	bool inline_port = cfg->gateway.mode == TG_MODE_BRIDGE;
+	struct port_config pc = {
+		.name = gp->name,
+		/* An inline port forwards every frame: no filter, whole frames. */
+		.filter = inline_port || !gp->rx ? NULL : cfg->capture.filter,
+		.snaplen = inline_port ? 0 : cfg->capture.snaplen,
+		.buffer_kb = cfg->capture.buffer_kb,
+		.promiscuous = inline_port || cfg->capture.promiscuous,
+		.immediate = inline_port || cfg->capture.immediate,
+		.inbound_only = inline_port,
+	};
+	int ret;
+
+	if (inline_port) {
+		/* Coalesced super-frames could not be sent on whole. */
+		link_disable_offloads(gp->name);
+		link_set_up(gp->name, true);
+	}
+	ret = port_open(&gp->port, "pcap", &pc);
+	if (ret < 0)
+		return ret;
+	if (inline_port && gp->port.link != LINK_ETHERNET) {
+		log_err("%s: bridge mode needs an Ethernet port", gp->name);
+		port_close(&gp->port);
+		return -EPROTONOSUPPORT;
+	}
+	gp->is_open = true;
+	if (!gp->rx)
+		return 0;
+	gp->lfd.fd = port_fd(&gp->port);
+	gp->lfd.cb = gw_port_readable;
+	ret = loop_fd_add(g->loop, &gp->lfd, LOOP_READ);
+	if (ret < 0) {
+		log_err("%s: cannot watch the port: %s", gp->name, strerror(-ret));
+		gw_port_close(gp);
+	}
+	return ret;
+}
+
+static void gw_reopen(struct loop_timer *t)
+{
+	struct gateway *g = container_of(t, struct gateway, reopen);
+	bool missing = false;
+
+	for (int i = 0; i < g->n_ports; i++) {
+		struct gw_port *gp = &g->ports[i];
+
+		if (gp->is_open)
+			continue;
+		if (gw_port_open(g, gp) == 0)
+			log_info("%s: port back in service", gp->name);
+		else
+			missing = true;
+	}
+	if (missing)
+		loop_timer_set(g->loop, &g->reopen, GW_REOPEN_MS);
+}
+
+static void gw_link_change(const struct link_state *st, void *ctx)
+{
+	struct gateway *g = ctx;
+
+	/* Hosts may come back on the other side: learn again from scratch. */
+	if (g->cfg->gateway.mode == TG_MODE_BRIDGE && (!st->exists || !st->carrier))
+		fdb_flush(&g->fdb);
+}
+
+static void gw_links_readable(struct loop_fd *lfd, unsigned int events)
+{
+	struct gateway *g = container_of(lfd, struct gateway, links_fd);
+
+	(void)events;
+	link_monitor_read(g->links);
+}
+
+static void gw_watch_links(struct gateway *g, const char *const *names, int n)
+{
+	if (link_monitor_open(&g->links, names, n, gw_link_change, g) < 0)
+		return; /* logged; the gateway runs without link messages */
+	g->links_fd.fd = link_monitor_fd(g->links);
+	g->links_fd.cb = gw_links_readable;
+	if (loop_fd_add(g->loop, &g->links_fd, LOOP_READ) < 0) {
+		link_monitor_close(g->links);
+		g->links = NULL;
+	}
+}
+
+/* ------------------------------------------------------------ nfqueue */
+
+#if IS_ENABLED(CONFIG_DRIVER_NFQUEUE)
+static void gw_nfq_rx(struct nfq *q, const struct nfq_packet *pk, void *ctx)
+{
+	struct gateway *g = ctx;
+	struct pipeline_result res;
+	struct enforce_action act;
+	enum nfq_verdict v;
+
+	gw_judge(g, LINK_ETHERNET, pk->frame, pk->len, pk->len, &res, &act);
+	for (int i = 0; i < act.n_frames; i++) {
+		uint32_t ifindex = act.frames[i].to == ENFORCE_TO_SENDER ? pk->in_ifindex
+									 : pk->out_ifindex;
+
+		if (!ifindex || nfq_inject(q, ifindex, act.frames[i].data, act.frames[i].len) < 0)
+			g->st.tx_errors++;
+	}
+	if (act.verdict == ENFORCE_FORWARD)
+		v = act.final ? NFQ_OFFLOAD_ACCEPT : NFQ_ACCEPT;
+	else
+		v = act.final ? NFQ_OFFLOAD_DROP : NFQ_DROP;
+	nfq_verdict(q, pk->id, v);
+}
+
+static void gw_nfq_readable(struct loop_fd *lfd, unsigned int events)
+{
+	struct gateway *g = container_of(lfd, struct gateway, nfq_fd);
+	int n;
+
+	(void)events;
+	n = nfq_rx_burst(g->nfq, gw_nfq_rx, g, GW_RX_BURST);
+	if (n < 0)
+		log_debug_rl("queue read: %s", strerror(-n));
+}
+
+static int gw_nfq_start(struct gateway *g)
+{
+	const struct tg_config *cfg = g->cfg;
+	const struct nfq_config qc = {
+		.bridge = cfg->nfqueue.bridge,
+		.ports = { g->ports[GW_LAN].name, g->ports[GW_WAN].name },
+		.queue = (uint16_t)cfg->nfqueue.queue,
+		.queue_len = cfg->nfqueue.queue_len,
+		.fail_open = cfg->nfqueue.fail_open,
+		.install_rules = true,
+	};
+	int ret = nfq_open(&g->nfq, &qc);
+
+	if (ret < 0)
+		return ret;
+	g->nfq_fd.fd = nfq_fd(g->nfq);
+	g->nfq_fd.cb = gw_nfq_readable;
+	ret = loop_fd_add(g->loop, &g->nfq_fd, LOOP_READ);
+	if (ret < 0) {
+		nfq_close(g->nfq);
+		g->nfq = NULL;
+	}
+	return ret;
+}
+
+static void gw_nfq_stop(struct gateway *g)
+{
+	if (!g->nfq)
+		return;
+	loop_fd_del(g->loop, &g->nfq_fd);
+	nfq_close(g->nfq);
+	g->nfq = NULL;
+}
+#endif
+
+/* ------------------------------------------------------------ signals, timers */
+
+/*
+ * SIGHUP: the configuration again, then the bundle on flash. What can change
+ * live changes now (log, enforcement answers, hub key, region, data
+ * directory); what needs ports reopened or tables rebuilt is reported.
+ */
+static void gw_reload(struct gateway *g)
+{
+	struct tg_config *cur = g->cfg, next;
+	struct enforce_config ec;
+	static const struct {
+		const char *what;
+		size_t off, len;
+	} restart[] = {
+#define GW_FIELD(f) { #f, offsetof(struct tg_config, f), sizeof(((struct tg_config *)0)->f) }
+		GW_FIELD(gateway.mode), GW_FIELD(ports), GW_FIELD(bridge), GW_FIELD(nfqueue),
+		GW_FIELD(capture), GW_FIELD(flow), GW_FIELD(dpi),
+#undef GW_FIELD
+	};
+
+	g->st.reloads++;
+	if (!g->o->reload) {
+		gw_flash_bundle(g);
+		return;
+	}
+	next = *cur;
+	if (g->o->reload(&next, g->o->reload_ctx) < 0) {
+		g->st.reload_errors++;
+		log_err("reload: the configuration has errors (above); nothing changed");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(restart); i++)
+		if (memcmp((char *)cur + restart[i].off, (char *)&next + restart[i].off,
+			   restart[i].len)) {
+			log_warn("reload: [%s] changed: takes effect at the next start",
+				 restart[i].what);
+			memcpy((char *)&next + restart[i].off, (char *)cur + restart[i].off,
+			       restart[i].len);
+		}
+	*cur = next;
+	log_set_level((enum log_level)cur->log.level);
+	gw_enforce_config(cur, &ec);
+	g->enf.cfg = ec;
+	log_info("reload: configuration in force");
+	gw_flash_bundle(g);
+}
+
+static void gw_signal(struct loop_signal *s, int signo)
+{
+	struct gateway *g = container_of(s, struct gateway, sig);
+
+	if (signo == SIGHUP) {
+		log_info("SIGHUP: reloading the configuration and the bundle");
+		gw_reload(g);
+		return;
+	}
+	log_info("%s: stopping", strsignal(signo));
+	loop_stop(g->loop);
+}
+
+static uint64_t gw_realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * Once a second: end idle flows even when no frame arrives, and follow the
+ * wall clock (SNTP may step it) for the times written in reports.
+ */
+static void gw_tick(struct loop_timer *t)
+{
+	struct gateway *g = container_of(t, struct gateway, tick);
+
+	g->pl.epoch_offset_ms = (int64_t)gw_realtime_ms() - (int64_t)loop_now_ms();
+	pipeline_tick(&g->pl, loop_now_ms());
+	loop_timer_set(g->loop, &g->tick, 1000);
+}
+
+static void gw_stop_timer(struct loop_timer *t)
+{
+	struct gateway *g = container_of(t, struct gateway, stop);
+
+	loop_stop(g->loop);
+}
+
+/* ------------------------------------------------------------ run */
+
+static void gw_port_name(char *dst, const char *configured, const char *board_default)
+{
+	/* The configuration allows at most 15 characters (IFNAMSIZ). */
+	snprintf(dst, 16, "%.15s", configured[0] ? configured : board_default);
+}
+
+static int gw_start_mode(struct gateway *g)
+{
+	const struct tg_config *cfg = g->cfg;
+	const struct board *b = board_info();
+	const char *names[2];
+	int ret;
+
+	for (int i = 0; i < 2; i++) {
+		g->ports[i].gw = g;
+		g->ports[i].idx = i;
+	}
+	switch (cfg->gateway.mode) {
+	case TG_MODE_MONITOR:
+		gw_port_name(g->ports[GW_MIRROR].name, cfg->capture.interface, b->mirror_port);
+		g->ports[GW_MIRROR].rx = true;
+		g->n_ports = 1;
+		if (cfg->ports.inject[0]) {
+			gw_port_name(g->ports[GW_INJECT].name, cfg->ports.inject, "");
+			g->n_ports = 2;
+		}
+		break;
+	case TG_MODE_BRIDGE:
+	case TG_MODE_NFQUEUE:
+		gw_port_name(g->ports[GW_LAN].name, cfg->ports.lan, b->lan_port);
+		gw_port_name(g->ports[GW_WAN].name, cfg->ports.wan, b->wan_port);
+		if (!strcmp(g->ports[GW_LAN].name, g->ports[GW_WAN].name)) {
+			log_err("[ports] lan and wan are both %s: an inline mode needs two ports",
+				g->ports[GW_LAN].name);
+			return -EINVAL;
+		}
+		g->ports[GW_LAN].rx = g->ports[GW_WAN].rx = true;
+		g->n_ports = 2;
+		break;
+	default:
+		return -EINVAL;
+	}
+	for (int i = 0; i < g->n_ports; i++)
+		names[i] = g->ports[i].name;
+	gw_watch_links(g, names, g->n_ports);
+
+	if (cfg->gateway.mode == TG_MODE_NFQUEUE) {
+#if IS_ENABLED(CONFIG_DRIVER_NFQUEUE)
+		return gw_nfq_start(g);
+#else
+		log_err("nfqueue mode is not in this build (CONFIG_DRIVER_NFQUEUE)");
+		return -EOPNOTSUPP;
+#endif
+	}
+	if (cfg->gateway.mode == TG_MODE_BRIDGE) {
+		ret = fdb_init(&g->fdb, cfg->bridge.fdb_size, cfg->bridge.fdb_ageing);
+		if (ret < 0) {
+			log_err("cannot allocate a MAC table of %u addresses", cfg->bridge.fdb_size);
+			return ret;
+		}
+	}
+	for (int i = 0; i < g->n_ports; i++) {
+		ret = gw_port_open(g, &g->ports[i]);
+		/* At start a missing port is a configuration error, not an outage. */
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static void gw_stop_mode(struct gateway *g)
+{
+	loop_timer_cancel(g->loop, &g->reopen);
+	for (int i = 0; i < g->n_ports; i++)
+		gw_port_close(&g->ports[i]);
+#if IS_ENABLED(CONFIG_DRIVER_NFQUEUE)
+	gw_nfq_stop(g);
+#endif
+	if (g->links) {
+		loop_fd_del(g->loop, &g->links_fd);
+		link_monitor_close(g->links);
+		g->links = NULL;
+	}
+	fdb_free(&g->fdb);
+}
+
+static void gw_log_totals(struct gateway *g)
+{
+	const struct enforce_stats *e = &g->enf.st;
+
+	log_info("stopped: %llu frames; forwarded %llu, dropped %llu (%llu malformed), "
+		 "%llu resets and %llu DNS answers sent, %llu send errors",
+		 (unsigned long long)g->pl.st.frames,
+		 (unsigned long long)(g->st.forwarded ? g->st.forwarded : e->forwarded),
+		 (unsigned long long)(e->dropped + g->st.malformed),
+		 (unsigned long long)g->st.malformed, (unsigned long long)e->rst_sent,
+		 (unsigned long long)e->dns_answered, (unsigned long long)g->st.tx_errors);
+}
+
+int gateway_run(struct gateway_opts *o)
+{
+	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+	struct gateway *g = calloc(1, sizeof(*g));
+	double t0;
+	int ret = 1;
+
+	if (!g)
+		return 1;
+	g->loop = loop_new();
+	if (!g->loop) {
+		log_err("cannot create the event loop: %s", strerror(errno));
+		free(g);
+		return 1;
+	}
+	if (gw_init(g, o, true) < 0)
+		goto out_uninit;
+	g->tick.cb = gw_tick;
+	g->stop.cb = gw_stop_timer;
+	g->reopen.cb = gw_reopen;
+	g->sig.cb = gw_signal;
+	if (loop_signal_add(g->loop, &g->sig, signals, (int)ARRAY_SIZE(signals)) < 0) {
+		log_err("cannot watch signals: %s", strerror(errno));
+		goto out_uninit;
+	}
+	if (gw_start_mode(g) < 0)
+		goto out_mode;
+
+	g->pl.epoch_offset_ms = (int64_t)gw_realtime_ms() - (int64_t)loop_now_ms();
+	loop_timer_set(g->loop, &g->tick, 1000);
+	if (o->duration_s)
+		loop_timer_set(g->loop, &g->stop, (uint64_t)o->duration_s * 1000u);
+	log_info("running: mode %s on %s%s%s", config_mode_name(g->cfg->gateway.mode),
+		 g->ports[0].name, g->n_ports > 1 ? " and " : "", g->n_ports > 1 ? g->ports[1].name : "");
+	t0 = gw_mono_seconds();
+	ret = loop_run(g->loop) < 0 ? 1 : 0;
+	if (g->ports[0].is_open) {
+		g->rep.port_valid = port_stats(&g->ports[0].port, &g->rep.port) == 0;
+	}
+	gw_stop_mode(g);
+	gw_log_totals(g);
+	gw_write_totals(g, gw_mono_seconds() - t0);
+	if (g->io_error)
+		ret = 1;
+	loop_signal_del(g->loop, &g->sig);
+	gw_uninit(g);
+	loop_free(g->loop);
+	free(g);
+	return ret;
+
+out_mode:
+	gw_stop_mode(g);
+	loop_signal_del(g->loop, &g->sig);
+out_uninit:
+	gw_uninit(g);
+	loop_free(g->loop);
+	free(g);
+	return ret;
+}

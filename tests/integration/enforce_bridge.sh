@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Bridge mode in the lab (tests/lab): townguard bridges tg-lan and tg-wan in
+# userspace with a bundle from tg-hub on its flash. Allowed HTTPS and HTTP
+# pass byte-identical; a blocked name gets NXDOMAIN from the gateway; a
+# blocked SNI, HTTP Host, address and DNS-bound name each fail within 100 ms;
+# a capture on the WAN side holds no ClientHello or request for a blocked
+# name. Then SIGHUP with a new bundle on flash: the newly blocked name is
+# enforced without a restart.
+set -uo pipefail
+MODE=bridge
+. "${TOP:-.}/tests/lab/inline_checks.sh"
+
+inline_setup
+inline_start
+wan_capture_start
+check_allowed
+check_blocked
+wan_capture_stop
+check_wan_capture
+
+# SIGHUP: serial 2 also blocks allowed.test; the gateway picks it up from flash.
+echo allowed.test >>"$work/sni.txt"
+"$hub" build --key "$work/hub/hub.key" --region lab --serial 2 --out "$work/lab2.bundle" \
+	domains:"$work/sni.txt",rule=101 domains:"$work/host.txt",rule=102 \
+	domains:"$work/bound.txt",rule=103 cidr:"$work/addr.txt",rule=104 >/dev/null
+"$tg" bundle install "$work/lab2.bundle" -c "$work/gw.ini" | grep -q '^accepted' || fail "install serial 2"
+kill -HUP "$tgpid"
+for _ in $(seq 50); do grep -q 'blocklist in force: .*serial 2' "$work/tg.log" && break; sleep 0.1; done
+grep -q 'blocklist in force: .*serial 2' "$work/tg.log" || fail "SIGHUP did not load serial 2"
+expect_fast_failure "newly blocked SNI after SIGHUP" allowed.test 443 https "$ALLOWED_IP"
+
+inline_stop
+echo "PASS"
