@@ -34,7 +34,7 @@ inline_setup() {
 	[ "$(id -u)" = 0 ] || { echo "skipped: needs root for network namespaces"; exit 77; }
 	work=$(mktemp -d /tmp/tginline.XXXXXX)
 	LAB=tgi$$
-	trap inline_cleanup EXIT
+	[ -n "${KEEP:-}" ] || trap inline_cleanup EXIT
 	LAB=$LAB LABDIR=$work/lab "$lab" up --gateway none >"$work/lab-up.log" 2>&1 ||
 		{ cat "$work/lab-up.log"; fail "lab did not come up"; }
 	# shellcheck disable=SC1091
@@ -83,16 +83,22 @@ inline_start() {
 }
 
 wan_capture_start() {
-	ip netns exec "$NS_WAN" tcpdump -i eth0 -U -s 0 -w "$work/wan.pcap" 'tcp or udp' \
+	ip netns exec "$NS_WAN" tcpdump -i eth0 --immediate-mode -U -s 0 -w "$work/wan.pcap" 'tcp or udp' \
 		>/dev/null 2>"$work/tcpdump.log" &
 	tcpdump_pid=$!
 	for _ in $(seq 50); do grep -q 'listening on' "$work/tcpdump.log" && return 0; sleep 0.1; done
 	fail "tcpdump did not start"
 }
 
+# Stop a capture and check it kept every frame its filter took (immediate
+# mode: no frame waits in a ring block when tcpdump is stopped).
 wan_capture_stop() {
 	sleep 0.3
 	kill "$tcpdump_pid"; wait "$tcpdump_pid" 2>/dev/null; tcpdump_pid=
+	local got took
+	got=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$work/tcpdump.log")
+	took=$(sed -n 's/^\([0-9]*\) packets received by filter.*/\1/p' "$work/tcpdump.log")
+	[ -n "$got" ] && [ "$got" = "$took" ] || fail "capture lost frames: $(tr '\n' ' ' <"$work/tcpdump.log")"
 }
 
 lan() { ip netns exec "$NS_LAN" "$@"; }
@@ -155,11 +161,14 @@ check_blocked() {
 	done
 }
 
-# Nothing blocked ever left the gateway toward the WAN; the allowed name did.
+# Nothing blocked ever left the gateway toward the WAN; the allowed name did,
+# and so did the RST the gateway sent the server for the blocked SNI (which
+# proves the capture spans the blocked attempts).
 check_wan_capture() {
-	/usr/bin/python3 - "$work/wan.pcap" <<-'EOF' || fail "WAN capture check"
-	import re, sys
+	/usr/bin/python3 - "$work/wan.pcap" "$CLIENT_IP" "$ALLOWED_IP" <<-'EOF' || fail "WAN capture check"
+	import re, socket, struct, sys
 	data = open(sys.argv[1], "rb").read()
+	client, server = socket.inet_aton(sys.argv[2]), socket.inet_aton(sys.argv[3])
 	def count(rx):
 	    return len(re.findall(rx, data))
 	bad = {
@@ -169,13 +178,25 @@ check_wan_capture() {
 	    "DNS query blocked.test": count(rb"\x07blocked\x04test\x00"),
 	}
 	seen = count(rb"\x00\x0callowed\.test")
-	print("WAN capture:", len(data), "bytes; allowed.test SNI seen", seen, "times;", bad)
-	if seen == 0:
-	    sys.exit("the capture never saw the allowed ClientHello: check is vacuous")
+	# RSTs from the client's address to the server's port 443 (classic pcap, Ethernet, IPv4)
+	rst, off = 0, 24
+	while off + 16 <= len(data):
+	    incl = struct.unpack_from("<I", data, off + 8)[0]
+	    f = data[off + 16:off + 16 + incl]
+	    off += 16 + incl
+	    if len(f) < 54 or f[12:14] != b"\x08\x00" or f[23] != 6:
+	        continue
+	    ihl = (f[14] & 15) * 4
+	    t = 14 + ihl
+	    if f[26:30] == client and f[30:34] == server and f[t + 2:t + 4] == b"\x01\xbb" and f[t + 13] & 4:
+	        rst += 1
+	print("WAN capture:", len(data), "bytes; allowed.test SNI seen", seen, "times; RSTs to the server", rst, bad)
+	if seen == 0 or rst == 0:
+	    sys.exit("the capture lacks the allowed ClientHello or the gateway's RST: the check would be vacuous")
 	if any(bad.values()):
 	    sys.exit("blocked traffic left the gateway")
 	EOF
-	echo "ok: WAN capture has the allowed ClientHello and nothing blocked"
+	echo "ok: WAN capture has the allowed ClientHello and the gateway's RST, nothing blocked"
 }
 
 inline_stop() {
