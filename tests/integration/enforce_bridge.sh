@@ -5,7 +5,7 @@
 # blocked SNI, HTTP Host, address and DNS-bound name each fail within 100 ms;
 # a capture on the WAN side holds no ClientHello or request for a blocked
 # name. Then SIGHUP with a new bundle on flash: the newly blocked name is
-# enforced without a restart.
+# enforced without a restart; then a WAN link flap is logged and survived.
 set -uo pipefail
 MODE=bridge
 . "${TOP:-.}/tests/lab/inline_checks.sh"
@@ -28,6 +28,16 @@ kill -HUP "$tgpid"
 for _ in $(seq 50); do grep -q 'blocklist in force: .*serial 2' "$work/tg.log" && break; sleep 0.1; done
 grep -q 'blocklist in force: .*serial 2' "$work/tg.log" || fail "SIGHUP did not load serial 2"
 expect_fast_failure "newly blocked SNI after SIGHUP" allowed.test 443 https "$ALLOWED_IP"
+
+# A WAN link flap: logged both ways, and the bridge forwards again after it.
+ip -n "$NS_GW" link set tg-wan down; sleep 0.3; ip -n "$NS_GW" link set tg-wan up
+for _ in $(seq 30); do grep -q 'tg-wan: link up' <(sed -n '/tg-wan: link down/,$p' "$work/tg.log") && break; sleep 0.1; done
+grep -q 'link\] warn: tg-wan: link down' "$work/tg.log" || fail "link down not logged"
+sed -n '/tg-wan: link down/,$p' "$work/tg.log" | grep -q 'tg-wan: link up' || fail "link up not logged"
+# (serial 2 blocks allowed.test by name; a Host on no list, to the HTTP server)
+lan curl -sS --max-time 5 --resolve "ip-free.test:80:$HTTPBLOCK_IP" http://ip-free.test/ >/dev/null ||
+	fail "no forwarding after the link flap"
+echo "ok: link flap logged, forwarding resumed"
 
 inline_stop
 echo "PASS"
