@@ -39,5 +39,22 @@ lan curl -sS --max-time 5 --resolve "ip-free.test:80:$HTTPBLOCK_IP" http://ip-fr
 	fail "no forwarding after the link flap"
 echo "ok: link flap logged, forwarding resumed"
 
+# SIGHUP with a broken file changes nothing; with a good one, [enforce]
+# applies at once and a mode change waits for the next start.
+cp "$work/gw.ini" "$work/gw.ini.good"
+printf '[enforce]\ndns_ttl = soon\n' >>"$work/gw.ini"
+kill -HUP "$tgpid"
+for _ in $(seq 50); do grep -q 'reload: the configuration has errors' "$work/tg.log" && break; sleep 0.1; done
+grep -q 'dns_ttl = "soon": not a whole number' "$work/tg.log" || fail "bad reload not explained"
+sed 's/^mode = bridge/mode = nfqueue/' "$work/gw.ini.good" >"$work/gw.ini"
+printf '[enforce]\ndns_sink_ipv4 = 10.99.0.99\n' >>"$work/gw.ini"
+kill -HUP "$tgpid"
+for _ in $(seq 50); do grep -q 'reload: configuration in force' "$work/tg.log" && break; sleep 0.1; done
+grep -q 'reload: \[gateway.mode\] changed: takes effect at the next start' "$work/tg.log" ||
+	fail "mode change on reload not reported"
+out=$(lan dig +short +tries=1 +time=2 @"$DNS_IP" blocked.test A)
+[ "$out" = 10.99.0.99 ] || fail "sink address after reload: got '$out'"
+echo "ok: SIGHUP: bad file refused, sink address live, mode change deferred"
+
 inline_stop
 echo "PASS"
