@@ -30,7 +30,7 @@
 #include "port.h"
 #include "report.h"
 #include "store.h"
-#if IS_ENABLED(CONFIG_DRIVER_NFQUEUE)
+#ifdef CONFIG_DRIVER_NFQUEUE
 #include "nfq.h"
 #endif
 
@@ -76,7 +76,7 @@ struct gateway {
 	struct fdb fdb;
 	struct link_monitor *links;
 	struct loop_fd links_fd;
-#if IS_ENABLED(CONFIG_DRIVER_NFQUEUE)
+#ifdef CONFIG_DRIVER_NFQUEUE
 	struct nfq *nfq;
 	struct loop_fd nfq_fd;
 #endif
@@ -562,7 +562,7 @@ static void gw_watch_links(struct gateway *g, const char *const *names, int n)
 
 /* ------------------------------------------------------------ nfqueue */
 
-#if IS_ENABLED(CONFIG_DRIVER_NFQUEUE)
+#ifdef CONFIG_DRIVER_NFQUEUE
 static void gw_nfq_rx(struct nfq *q, const struct nfq_packet *pk, void *ctx)
 {
 	struct gateway *g = ctx;
@@ -665,7 +665,7 @@ static void gw_reload(struct gateway *g)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(restart); i++)
 		if (memcmp((char *)cur + restart[i].off, (char *)&next + restart[i].off,
-			   restart[i].len)) {
+			   restart[i].len) != 0) {
 			log_warn("reload: [%s] changed: takes effect at the next start",
 				 restart[i].what);
 			memcpy((char *)&next + restart[i].off, (char *)cur + restart[i].off,
@@ -769,7 +769,7 @@ static int gw_start_mode(struct gateway *g)
 	gw_watch_links(g, names, g->n_ports);
 
 	if (cfg->gateway.mode == TG_MODE_NFQUEUE) {
-#if IS_ENABLED(CONFIG_DRIVER_NFQUEUE)
+#ifdef CONFIG_DRIVER_NFQUEUE
 		return gw_nfq_start(g);
 #else
 		log_err("nfqueue mode is not in this build (CONFIG_DRIVER_NFQUEUE)");
@@ -797,7 +797,7 @@ static void gw_stop_mode(struct gateway *g)
 	loop_timer_cancel(g->loop, &g->reopen);
 	for (int i = 0; i < g->n_ports; i++)
 		gw_port_close(&g->ports[i]);
-#if IS_ENABLED(CONFIG_DRIVER_NFQUEUE)
+#ifdef CONFIG_DRIVER_NFQUEUE
 	gw_nfq_stop(g);
 #endif
 	if (g->links) {

@@ -1683,7 +1683,7 @@ static void garbage_fragment(struct buf *b, struct pg_rng *r)
 		off = (uint16_t)rng_next(r);
 	}
 	if (b->p[ip_at] >> 4 == 4) {
-		size_t keep = 8 * (1 + rnd(r, 4));
+		size_t keep = 8 * (size_t)(1 + rnd(r, 4));
 
 		if ((off & 0x1fff) == 0 && b->len > ip_at + 20 + keep) {
 			b->len = ip_at + 20 + keep;
@@ -1702,7 +1702,7 @@ static void garbage_fragment(struct buf *b, struct pg_rng *r)
 		if (n > GARBAGE_FRAME_MAX - 8 - l4_at)
 			n = GARBAGE_FRAME_MAX - 8 - l4_at;
 		if ((off & 0x1fff) == 0 && n > 8)
-			n = 8 * (1 + rnd(r, (uint32_t)(n / 8)));
+			n = 8 * (size_t)(1 + rnd(r, (uint32_t)(n / 8)));
 		memcpy(rest, b->p + l4_at, n);
 		b->len = l4_at;
 		put8(b, next);
