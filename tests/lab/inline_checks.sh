@@ -132,7 +132,10 @@ check_allowed() {
 	sum=$(lan curl -sS --max-time 10 --resolve "allowed.test:80:$ALLOWED_IP" \
 		http://allowed.test/big.bin | sha256sum | cut -d' ' -f1)
 	[ "$sum" = "$FILE_SHA256" ] || fail "allowed HTTP download differs ($sum)"
-	echo "ok: allowed.test over HTTPS and HTTP, byte-identical"
+	sum=$(lan curl -sS --max-time 10 --cacert "$CA" --resolve "allowed.test:443:[$ALLOWED_IP6]" \
+		https://allowed.test/big.bin | sha256sum | cut -d' ' -f1)
+	[ "$sum" = "$FILE_SHA256" ] || fail "allowed HTTPS download over IPv6 differs ($sum)"
+	echo "ok: allowed.test over HTTPS and HTTP, IPv4 and IPv6, byte-identical"
 }
 
 check_blocked() {
@@ -144,6 +147,7 @@ check_blocked() {
 	echo "ok: blocked.test NXDOMAIN from the gateway"
 
 	expect_fast_failure "blocked SNI" blocked.test 443 https "$ALLOWED_IP"
+	expect_fast_failure "blocked SNI over IPv6" blocked.test 443 https "[$ALLOWED_IP6]"
 	expect_fast_failure "blocked HTTP Host" http-blocked.test 80 http "$HTTPBLOCK_IP"
 	expect_fast_failure "blocked address" ip-blocked.test 443 https "$IPBLOCK_IP"
 
