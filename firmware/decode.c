@@ -49,12 +49,6 @@ _Static_assert(CONFIG_DECODE_MAX_VLAN_TAGS <= UINT8_MAX, "vlan_tags is 8 bits");
 #define ICMP_MIN_HLEN 4
 #define ICMP_DATA_OFF 8
 
-#define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_IPV6 0x86dd
-#define ETHERTYPE_8021Q 0x8100
-#define ETHERTYPE_8021AD 0x88a8
-#define ETHERTYPE_PPPOE_SESSION 0x8864
-#define ETHERTYPE_MPLS_UNICAST 0x8847
 
 /*
  * An Ethernet type/length field up to 1500 is an IEEE 802.3 length and an

@@ -23,6 +23,14 @@
 
 #include "common.h"
 
+/* Ethernet types the decoder walks (and enforcement writes back). */
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+#define ETHERTYPE_8021Q 0x8100
+#define ETHERTYPE_8021AD 0x88a8
+#define ETHERTYPE_PPPOE_SESSION 0x8864
+#define ETHERTYPE_MPLS_UNICAST 0x8847
+
 /* Link types (the port driver maps its own, e.g. pcap DLT_*, onto these). */
 enum link_type {
 	LINK_ETHERNET = 1,

@@ -41,12 +41,6 @@
 #define ETH_MIN_FRAME 60
 /* Ethernet type/length field: up to 1500 a length (802.3, LLC follows). */
 #define ETH_8023_MAX_LEN 1500
-#define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_IPV6 0x86dd
-#define ETHERTYPE_8021Q 0x8100
-#define ETHERTYPE_8021AD 0x88a8
-#define ETHERTYPE_PPPOE_SESSION 0x8864
-#define ETHERTYPE_MPLS_UNICAST 0x8847
 #define VLAN_HLEN 4
 #define LLC_SAP_SNAP 0xaa
 #define LLC_CTRL_UI 0x03
