@@ -63,7 +63,7 @@
 /* 1 meta + 7 kinds x 4 lists + 1 carried signature, with room to spare */
 #define MAX_SECTIONS 32u
 /* a DER ECDSA P-256 signature is at most 72 bytes; any key type mbedTLS knows fits */
-#define SIG_MAX 1024u
+#define SIG_MAX ((size_t)BUNDLE_SIG_MAX)
 #define NO_PARENT UINT32_MAX
 /*
  * An IP record keeps its prefix length in the top byte of the parent word:
@@ -1081,7 +1081,7 @@ static int drbg_seed(mbedtls_entropy_context *ent, mbedtls_ctr_drbg_context *drb
  * so mbedtls_pk_sign() uses RFC 6979 nonces (the DRBG only blinds): the same
  * key and bundle always give the same signature.
  */
-static int sign_digest(const uint8_t *privkey, size_t privkey_len, const uint8_t hash[32],
+int bundle_sign_digest(const uint8_t *privkey, size_t privkey_len, const uint8_t hash[32],
 		       uint8_t *sig, size_t *sig_len)
 {
 	mbedtls_entropy_context ent;
@@ -1106,7 +1106,7 @@ out_pk:
 	return ret;
 }
 
-static enum bundle_err verify_digest(const uint8_t *pubkey, size_t pubkey_len, const uint8_t hash[32],
+enum bundle_err bundle_verify_digest(const uint8_t *pubkey, size_t pubkey_len, const uint8_t hash[32],
 				     const uint8_t *sig, size_t sig_len)
 {
 	mbedtls_pk_context pk;
@@ -1123,7 +1123,7 @@ static enum bundle_err verify_digest(const uint8_t *pubkey, size_t pubkey_len, c
 
 enum bundle_err bundle_verify(const struct bundle *b, const uint8_t *pubkey, size_t pubkey_len)
 {
-	return verify_digest(pubkey, pubkey_len, b->signed_hash, b->sig, b->sig_len);
+	return bundle_verify_digest(pubkey, pubkey_len, b->signed_hash, b->sig, b->sig_len);
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b)
@@ -2325,7 +2325,7 @@ static int finish(uint8_t *buf, size_t signed_len, const uint8_t *privkey, size_
 	if (!sig && privkey) {
 		if (mbedtls_sha256_ret(buf, signed_len, hash, 0))
 			return -EIO;
-		ret = sign_digest(privkey, privkey_len, hash, mysig, &sig_len);
+		ret = bundle_sign_digest(privkey, privkey_len, hash, mysig, &sig_len);
 		if (ret)
 			return ret;
 		sig = mysig;
@@ -2507,7 +2507,7 @@ enum bundle_err bundle_apply_delta(const struct bundle *current, const struct bu
 		err = ret == -ENOMEM ? BUNDLE_ERR_NOMEM : BUNDLE_ERR_MALFORMED;
 		goto out;
 	}
-	err = verify_digest(pubkey, pubkey_len, hash, delta->full_sig, delta->full_sig_len);
+	err = bundle_verify_digest(pubkey, pubkey_len, hash, delta->full_sig, delta->full_sig_len);
 	if (err == BUNDLE_OK && !fits)
 		err = BUNDLE_ERR_SIGNATURE;
 	if (err == BUNDLE_OK) {

@@ -121,6 +121,19 @@ size_t bundle_count(const struct bundle *b, enum bundle_kind kind, bool allow);
 enum bundle_err bundle_verify(const struct bundle *b, const uint8_t *pubkey, size_t pubkey_len);
 
 /*
+ * The hub's signature primitive, shared with signed commands: ECDSA P-256
+ * over a SHA-256 digest, DER-encoded; give the signer a BUNDLE_SIG_MAX buffer. Signing
+ * is deterministic (RFC 6979). bundle_sign_digest() returns 0 or -errno;
+ * bundle_verify_digest() BUNDLE_OK, BUNDLE_ERR_SIGNATURE or
+ * BUNDLE_ERR_MALFORMED (not a P-256 public key).
+ */
+#define BUNDLE_SIG_MAX 1024
+int bundle_sign_digest(const uint8_t *privkey, size_t privkey_len, const uint8_t hash[32],
+		       uint8_t *sig, size_t *sig_len);
+enum bundle_err bundle_verify_digest(const uint8_t *pubkey, size_t pubkey_len, const uint8_t hash[32],
+				     const uint8_t *sig, size_t sig_len);
+
+/*
  * Acceptance rules of a gateway, in order: signature, region, not a delta
  * (full bundles only here), not expired and not created in the future
  * (now_s, with `skew_s` tolerance), serial newer than `in_force_serial`.
