@@ -115,9 +115,9 @@ enum cmd_err cmd_parse(const uint8_t *payload, size_t len, const struct cmd_chec
 		goto out;
 	skew = (uint64_t)issued > chk->now_s ? (uint64_t)issued - chk->now_s
 					     : chk->now_s - (uint64_t)issued;
-	if (strcmp(gw, chk->gateway))
+	if (strcmp(gw, chk->gateway) != 0)
 		e = CMD_ERR_GATEWAY;
-	else if (strcmp(region, chk->region))
+	else if (strcmp(region, chk->region) != 0)
 		e = CMD_ERR_REGION;
 	else if (skew > chk->clock_skew_s)
 		e = CMD_ERR_STALE;
