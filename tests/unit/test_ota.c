@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "bundle.h"
 #include "ota.h"
+#include "state.h"
 #include "store.h"
 
 #define NOW 1795491234u
@@ -178,10 +180,63 @@ static void the_loop(void **state)
 	free(s1.p); free(s2.p); free(s3.p); free(d12.p); free(d23.p); free(forged.p); free(south.p);
 }
 
+/* The state message says what is enforced and why the last bundle was refused. */
+static void state_message(void **state)
+{
+	struct blob s5 = full(priv, "north", 5, 3), forged = full(other_priv, "north", 6, 3);
+	struct bundle *in_force = NULL;
+	struct ota o;
+	uint8_t sha[32];
+	char hex[65], *js;
+	json_t *j;
+
+	(void)state;
+	ota_init(&o, dir);
+	assert_int_equal(send(&o, OTA_FULL, &s5, 4096, s5.n, &in_force), OTA_ACCEPTED);
+	assert_int_equal(send(&o, OTA_FULL, &forged, 4096, forged.n, &in_force), OTA_REFUSED);
+	const struct state_in in = { .gateway = "gw-7", .region = "north", .firmware = "0.4.0",
+				     .mode = "bridge", .bundle = in_force, .ota = &o, .uptime_s = 42,
+				     .now_s = NOW };
+	assert_true(state_json(&in, &js) > 0);
+	j = json_loads(js, 0, NULL);
+	assert_non_null(j);
+	assert_true(json_is_true(json_object_get(j, "online")));
+	assert_string_equal(json_string_value(json_object_get(j, "gateway")), "gw-7");
+	assert_string_equal(json_string_value(json_object_get(j, "mode")), "bridge");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "bundle"), "serial")), 5);
+	bundle_sha256(in_force, sha);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sha[i]);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "bundle"), "sha256")), hex);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "last_refusal"), "reason")),
+			    "signature");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "last_refusal"), "serial")), 6);
+	assert_true(json_is_false(json_object_get(j, "waiting_for_full")));
+	assert_int_equal(json_integer_value(json_object_get(j, "time")), NOW);
+	json_decref(j);
+	free(js);
+	/* No list, no refusal yet: nulls, not missing keys. */
+	const struct state_in none = { .gateway = "gw-7", .region = "north", .firmware = "0.4.0",
+				       .mode = "monitor" };
+	assert_true(state_json(&none, &js) > 0);
+	j = json_loads(js, 0, NULL);
+	assert_true(json_is_null(json_object_get(j, "bundle")));
+	assert_true(json_is_null(json_object_get(j, "last_refusal")));
+	json_decref(j);
+	free(js);
+	assert_true(state_will_json("gw-7", "north", &js) > 0);
+	assert_string_equal(js, "{\"gateway\":\"gw-7\",\"online\":false,\"region\":\"north\"}");
+	free(js);
+	bundle_close(in_force);
+	free(s5.p);
+	free(forged.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(the_loop),
+		cmocka_unit_test(state_message),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
