@@ -93,9 +93,10 @@ $(O)/townguard: $(O)/obj/firmware/main.o $(CORE_OBJS)
 
 HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub.c),$(O)/tg-hub)
 # tg-hub shares the firmware's bundle code (one encoder for hub and gateway).
-$(O)/tg-hub: $(O)/obj/tools/tg-hub.o $(O)/obj/tools/feeds.o $(O)/obj/firmware/bundle.o $(O)/obj/firmware/flow.o
+$(O)/tg-hub: $(O)/obj/tools/tg-hub.o $(O)/obj/tools/feeds.o $(O)/obj/tools/hub_pki.o $(O)/obj/tools/hub_mqtt.o \
+		$(O)/obj/firmware/bundle.o $(O)/obj/firmware/flow.o $(O)/obj/firmware/cmd.o
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson) -lmbedcrypto
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson libmosquitto) -lmbedx509 -lmbedcrypto
 
 $(O)/tg-pcapgen: $(O)/obj/tools/tg-pcapgen.o
 	@echo "  LD      $@"
