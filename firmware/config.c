@@ -72,6 +72,7 @@ enum cfg_charset {
 	CS_TEXT,   /* anything printable but ';', which would start a comment */
 	CS_IPV4,   /* an IPv4 address in dotted quads (checked with inet_pton) */
 	CS_IPV6,   /* an IPv6 address (checked with inet_pton) */
+	CS_MAC,    /* 02:00:5e:10:00:01 */
 };
 
 struct cfg_key {
@@ -148,10 +149,31 @@ static const char *const cfg_modes[] = {
 	[TG_MODE_BRIDGE] = "bridge",
 	[TG_MODE_NFQUEUE] = "nfqueue",
 };
+static const char *const cfg_mgmt_modes[] = {
+	[TG_MGMT_OFF] = "off",
+	[TG_MGMT_DHCP] = "dhcp",
+	[TG_MGMT_STATIC] = "static",
+};
 static const char *const cfg_blocked_address[] = {
 	[ENFORCE_ADDR_RESET] = "reset",
 	[ENFORCE_ADDR_DROP] = "drop",
 };
+
+int config_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	/* A group address or all zeros cannot be a host's. */
+	if ((mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return -EINVAL;
+	return 0;
+}
 
 const char *config_mode_name(int mode)
 {
@@ -234,6 +256,18 @@ static const struct cfg_key cfg_keys[] = {
 		 "Packets the kernel holds for a verdict before it bypasses the queue"),
 	CFG_BOOL(nfqueue, fail_open, true,
 		 "Accept packets when the queue is full instead of dropping them"),
+
+	CFG_ENUM(mgmt, mode, cfg_mgmt_modes, TG_MGMT_OFF,
+		 "The gateway's own address (lwIP, never judged by the policy): off, by DHCP, or static"),
+	CFG_STRING(mgmt, port, 0, 15, CS_IFNAME, "",
+		   "Monitor and nfqueue modes: the port management traffic uses (bridge mode uses the bridge)"),
+	CFG_STRING(mgmt, mac, 0, 17, CS_MAC, "",
+		   "Management MAC address; empty = a locally administered one derived from the gateway id"),
+	CFG_STRING(mgmt, address, 0, 15, CS_IPV4, "", "Static address"),
+	CFG_STRING(mgmt, netmask, 0, 15, CS_IPV4, "255.255.255.0", "Static netmask"),
+	CFG_STRING(mgmt, router, 0, 15, CS_IPV4, "", "Static default router; empty = none"),
+	CFG_STRING(mgmt, dns, 0, 15, CS_IPV4, "", "DNS server; empty = the DHCP lease's"),
+	CFG_STRING(mgmt, ntp, 0, 63, CS_TEXT, "", "NTP server (name or address); empty = the DHCP lease's"),
 
 	CFG_ENUM(enforce, blocked_address, cfg_blocked_address, ENFORCE_ADDR_RESET,
 		 "A connection to a blocked address: reset it (fast failure) or drop silently"),
@@ -371,6 +405,8 @@ static void cfg_describe(const struct cfg_key *k, char *buf, size_t size)
 			cfg_appendf(buf, size, ": an IPv4 address such as 192.0.2.1");
 		else if (k->charset == CS_IPV6)
 			cfg_appendf(buf, size, ": an IPv6 address such as 2001:db8::1");
+		else if (k->charset == CS_MAC)
+			cfg_appendf(buf, size, ": a unicast MAC address such as 02:00:5e:10:00:01");
 		break;
 	}
 }
@@ -388,6 +424,8 @@ static bool cfg_char_ok(enum cfg_charset cs, unsigned char ch)
 		return (ch >= '0' && ch <= '9') || ch == '.';
 	case CS_IPV6:
 		return isxdigit(ch) || ch == ':' || ch == '.';
+	case CS_MAC:
+		return isxdigit(ch) || ch == ':';
 	}
 	return false;
 }
@@ -452,6 +490,14 @@ static int cfg_check_text(const struct cfg_key *k, const char *value, char *why,
 
 		if (inet_pton(k->charset == CS_IPV4 ? AF_INET : AF_INET6, value, addr) != 1) {
 			snprintf(why, whylen, "not an address (allowed: %s)", allowed);
+			return -EINVAL;
+		}
+	}
+	if (len && k->charset == CS_MAC) {
+		uint8_t mac[6];
+
+		if (config_parse_mac(value, mac) < 0) {
+			snprintf(why, whylen, "not a unicast MAC address (allowed: %s)", allowed);
 			return -EINVAL;
 		}
 	}

@@ -28,6 +28,13 @@ enum tg_mode {
 
 const char *config_mode_name(int mode);
 
+/* [mgmt] mode: the gateway's own IP identity on lwIP */
+enum tg_mgmt_mode {
+	TG_MGMT_OFF = 0,
+	TG_MGMT_DHCP,
+	TG_MGMT_STATIC,
+};
+
 struct tg_config {
 	struct {
 		int level;  /* enum log_level */
@@ -80,6 +87,16 @@ struct tg_config {
 		bool fail_open;
 	} nfqueue;
 	struct {
+		int mode;                     /* enum tg_mgmt_mode */
+		char port[16];                /* monitor/nfqueue: the management port */
+		char mac[18];                 /* empty = derived from the gateway id */
+		char address[16];             /* static */
+		char netmask[16];
+		char router[16];
+		char dns[16];                 /* empty = the DHCP lease's */
+		char ntp[64];                 /* name or address; empty = the lease's */
+	} mgmt;
+	struct {
 		int blocked_address;          /* enum enforce_blocked_address */
 		char dns_sink_ipv4[16];       /* empty = NXDOMAIN */
 		char dns_sink_ipv6[46];
@@ -109,6 +126,9 @@ int config_load(struct tg_config *c, const char *path, char *err, size_t errlen)
  */
 int config_set(struct tg_config *c, const char *section, const char *key,
 	       const char *value, char *err, size_t errlen);
+
+/* "02:00:5e:10:00:01" -> bytes; -EINVAL unless six hex pairs of a unicast, non-zero address. */
+int config_parse_mac(const char *s, uint8_t mac[6]);
 
 /* Write the whole configuration as INI (every key, with its current value). */
 int config_write(const struct tg_config *c, FILE *out);

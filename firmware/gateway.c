@@ -26,6 +26,7 @@
 #include "link.h"
 #include "log.h"
 #include "loop.h"
+#include "mgmt.h"
 #include "pipeline.h"
 #include "port.h"
 #include "report.h"
@@ -38,7 +39,7 @@
 #define GW_REOPEN_MS 2000
 #define GW_RX_BURST CONFIG_PCAP_RX_BURST
 
-enum { GW_LAN = 0, GW_WAN = 1, GW_MIRROR = 0, GW_INJECT = 1 };
+enum { GW_LAN = 0, GW_WAN = 1, GW_MIRROR = 0, GW_INJECT = 1, GW_MGMT = 2, GW_PORTS = 3 };
 
 struct gateway;
 
@@ -71,8 +72,11 @@ struct gateway {
 	struct loop *loop;
 	struct loop_signal sig;
 	struct loop_timer tick, stop, reopen;
-	struct gw_port ports[2];
+	struct gw_port ports[GW_PORTS];
 	int n_ports;
+	struct mgmt *mgmt;             /* the gateway's own IP identity, NULL when [mgmt] mode = off */
+	uint8_t mgmt_mac[6];
+	struct loop_timer mgmt_timer;
 	struct fdb fdb;
 	struct link_monitor *links;
 	struct loop_fd links_fd;
@@ -356,6 +360,9 @@ int gateway_replay(struct gateway_opts *o, const char *file)
 
 /* ------------------------------------------------------------ frames */
 
+static void gw_mgmt_poll_soon(struct gateway *g);
+static void gw_mgmt_rx(struct port *port, const struct port_frame *fr, void *ctx);
+
 /* Bridge and nfqueue: what to do with a frame the pipeline did not track. */
 static bool gw_pass_untracked(struct gateway *g, enum decode_err err)
 {
@@ -413,6 +420,19 @@ static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *c
 		return;
 	}
 	fdb_learn(&g->fdb, fr->data + 6, (uint8_t)in, now_s);
+	if (g->mgmt) {
+		/* Frames for the gateway itself leave the data path: never judged, never forwarded. */
+		if (!memcmp(fr->data, g->mgmt_mac, 6)) {
+			mgmt_input(g->mgmt, fr->data, fr->caplen);
+			gw_mgmt_poll_soon(g);
+			return;
+		}
+		/* Broadcast and multicast: a copy for the gateway, and on across the bridge. */
+		if (fr->data[0] & 1) {
+			mgmt_input(g->mgmt, fr->data, fr->caplen);
+			gw_mgmt_poll_soon(g);
+		}
+	}
 	known = fdb_lookup(&g->fdb, fr->data, now_s);
 	if (known == in) {
 		g->st.filtered++;
@@ -457,7 +477,8 @@ static void gw_port_readable(struct loop_fd *lfd, unsigned int events)
 {
 	struct gw_port *gp = container_of(lfd, struct gw_port, lfd);
 	struct gateway *g = gp->gw;
-	port_rx_fn fn = g->cfg->gateway.mode == TG_MODE_BRIDGE ? gw_bridge_rx : gw_monitor_rx;
+	port_rx_fn fn = gp->idx == GW_MGMT ? gw_mgmt_rx
+			: g->cfg->gateway.mode == TG_MODE_BRIDGE ? gw_bridge_rx : gw_monitor_rx;
 	int n;
 
 	(void)events;
@@ -558,6 +579,142 @@ static void gw_watch_links(struct gateway *g, const char *const *names, int n)
 		link_monitor_close(g->links);
 		g->links = NULL;
 	}
+}
+
+/* ------------------------------------------------------------ management (lwIP) */
+
+static void gw_mgmt_timer(struct loop_timer *t)
+{
+	struct gateway *g = container_of(t, struct gateway, mgmt_timer);
+	uint32_t next;
+
+	mgmt_poll(g->mgmt);
+	next = mgmt_next_timeout_ms(g->mgmt);
+	loop_timer_set(g->loop, &g->mgmt_timer, next < 100 ? next : 100);
+}
+
+/* lwIP may have answers to send or timers to rearm after input: run it soon. */
+static void gw_mgmt_poll_soon(struct gateway *g)
+{
+	loop_timer_set(g->loop, &g->mgmt_timer, 0);
+}
+
+/*
+ * lwIP's frames. Bridge mode: out of the port the destination was learned
+ * on, or both when unknown or a group address. Other modes: the management
+ * port. Never judged by the policy.
+ */
+static int gw_mgmt_tx(const uint8_t *frame, uint32_t len, void *ctx)
+{
+	struct gateway *g = ctx;
+	int port, ret = 0;
+
+	if (g->cfg->gateway.mode != TG_MODE_BRIDGE)
+		return g->ports[GW_MGMT].is_open ? port_tx(&g->ports[GW_MGMT].port, frame, len) : -ENETDOWN;
+	port = fdb_lookup(&g->fdb, frame, (uint32_t)(loop_now_ms() / 1000));
+	for (int i = GW_LAN; i <= GW_WAN; i++)
+		if ((port == FDB_PORT_NONE || port == i) && g->ports[i].is_open &&
+		    port_tx(&g->ports[i].port, frame, len) < 0)
+			ret = -EIO;
+	return ret;
+}
+
+static void gw_mgmt_address(const char *addr, void *ctx)
+{
+	struct gateway *g = ctx;
+
+	if (addr)
+		log_info("management address %s (%s)", addr,
+			 g->cfg->mgmt.mode == TG_MGMT_DHCP ? "DHCP" : "static");
+	else
+		log_warn("management address lost (DHCP lease ended)");
+}
+
+static void gw_mgmt_time(uint64_t unix_s, void *ctx)
+{
+	(void)ctx;
+	log_info("time set by SNTP: %llu", (unsigned long long)unix_s);
+}
+
+/* The management port's frames (monitor and nfqueue modes). */
+static void gw_mgmt_rx(struct port *port, const struct port_frame *fr, void *ctx)
+{
+	struct gateway *g = ctx;
+
+	(void)port;
+	if (fr->caplen >= 14 && (!memcmp(fr->data, g->mgmt_mac, 6) || (fr->data[0] & 1))) {
+		mgmt_input(g->mgmt, fr->data, fr->caplen);
+		gw_mgmt_poll_soon(g);
+	}
+}
+
+/* [mgmt] mac, else 02:xx:xx:xx:xx:xx from a hash of the gateway id (stable across boots). */
+static void gw_mgmt_mac(const struct tg_config *cfg, uint8_t mac[6])
+{
+	static const uint8_t key[16] = "townguard-mgmt!";
+	uint64_t h;
+
+	if (cfg->mgmt.mac[0] && config_parse_mac(cfg->mgmt.mac, mac) == 0)
+		return;
+	h = flow_siphash(key, cfg->gateway.id, strlen(cfg->gateway.id));
+	mac[0] = 0x02; /* locally administered, unicast */
+	for (int i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+}
+
+static int gw_mgmt_start(struct gateway *g)
+{
+	const struct tg_config *cfg = g->cfg;
+	struct mgmt_config mc = { .dhcp = cfg->mgmt.mode == TG_MGMT_DHCP, .hostname = cfg->gateway.id };
+	const struct mgmt_events ev = { .address = gw_mgmt_address, .time_set = gw_mgmt_time, .ctx = g };
+	int ret;
+
+	if (cfg->mgmt.mode == TG_MGMT_OFF)
+		return 0;
+	gw_mgmt_mac(cfg, g->mgmt_mac);
+	memcpy(mc.mac, g->mgmt_mac, 6);
+	snprintf(mc.addr, sizeof(mc.addr), "%s", cfg->mgmt.address);
+	snprintf(mc.netmask, sizeof(mc.netmask), "%s", cfg->mgmt.netmask);
+	snprintf(mc.gateway, sizeof(mc.gateway), "%s", cfg->mgmt.router);
+	snprintf(mc.dns[0], sizeof(mc.dns[0]), "%s", cfg->mgmt.dns);
+	snprintf(mc.ntp[0], sizeof(mc.ntp[0]), "%s", cfg->mgmt.ntp);
+	if (cfg->gateway.mode != TG_MODE_BRIDGE) {
+		struct gw_port *gp = &g->ports[GW_MGMT];
+		struct port_config pc = { .name = gp->name, .promiscuous = true, .immediate = true,
+					  .inbound_only = true };
+
+		if (!gp->name[0]) {
+			log_err("[mgmt] port: needed in %s mode", config_mode_name(cfg->gateway.mode));
+			return -EINVAL;
+		}
+		ret = port_open(&gp->port, "pcap", &pc);
+		if (ret < 0)
+			return ret;
+		gp->is_open = true;
+		gp->lfd.fd = port_fd(&gp->port);
+		gp->lfd.cb = gw_port_readable;
+		ret = loop_fd_add(g->loop, &gp->lfd, LOOP_READ);
+		if (ret < 0)
+			return ret;
+	}
+	ret = mgmt_open(&g->mgmt, &mc, gw_mgmt_tx, g, &ev);
+	if (ret < 0)
+		return ret;
+	log_info("management stack up: MAC %02x:%02x:%02x:%02x:%02x:%02x, %s", g->mgmt_mac[0],
+		 g->mgmt_mac[1], g->mgmt_mac[2], g->mgmt_mac[3], g->mgmt_mac[4], g->mgmt_mac[5],
+		 cfg->mgmt.mode == TG_MGMT_DHCP ? "DHCP" : cfg->mgmt.address);
+	g->mgmt_timer.cb = gw_mgmt_timer;
+	loop_timer_set(g->loop, &g->mgmt_timer, 0);
+	return 0;
+}
+
+static void gw_mgmt_stop(struct gateway *g)
+{
+	if (!g->mgmt)
+		return;
+	loop_timer_cancel(g->loop, &g->mgmt_timer);
+	mgmt_close(g->mgmt);
+	g->mgmt = NULL;
 }
 
 /* ------------------------------------------------------------ nfqueue */
@@ -707,8 +864,12 @@ static uint64_t gw_realtime_ms(void)
 static void gw_tick(struct loop_timer *t)
 {
 	struct gateway *g = container_of(t, struct gateway, tick);
+	uint64_t unix_ms;
 
-	g->pl.epoch_offset_ms = (int64_t)gw_realtime_ms() - (int64_t)loop_now_ms();
+	/* SNTP's time once the management stack has it (a board may have no RTC). */
+	if (!g->mgmt || mgmt_time_ms(g->mgmt, &unix_ms) < 0)
+		unix_ms = gw_realtime_ms();
+	g->pl.epoch_offset_ms = (int64_t)unix_ms - (int64_t)loop_now_ms();
 	pipeline_tick(&g->pl, loop_now_ms());
 	loop_timer_set(g->loop, &g->tick, 1000);
 }
@@ -735,10 +896,11 @@ static int gw_start_mode(struct gateway *g)
 	const char *names[2];
 	int ret;
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < GW_PORTS; i++) {
 		g->ports[i].gw = g;
 		g->ports[i].idx = i;
 	}
+	gw_port_name(g->ports[GW_MGMT].name, cfg->mgmt.port, "");
 	switch (cfg->gateway.mode) {
 	case TG_MODE_MONITOR:
 		gw_port_name(g->ports[GW_MIRROR].name, cfg->capture.interface, b->mirror_port);
@@ -770,7 +932,8 @@ static int gw_start_mode(struct gateway *g)
 
 	if (cfg->gateway.mode == TG_MODE_NFQUEUE) {
 #ifdef CONFIG_DRIVER_NFQUEUE
-		return gw_nfq_start(g);
+		ret = gw_nfq_start(g);
+		return ret < 0 ? ret : gw_mgmt_start(g);
 #else
 		log_err("nfqueue mode is not in this build (CONFIG_DRIVER_NFQUEUE)");
 		return -EOPNOTSUPP;
@@ -789,12 +952,14 @@ static int gw_start_mode(struct gateway *g)
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	return gw_mgmt_start(g);
 }
 
 static void gw_stop_mode(struct gateway *g)
 {
 	loop_timer_cancel(g->loop, &g->reopen);
+	gw_mgmt_stop(g);
+	gw_port_close(&g->ports[GW_MGMT]);
 	for (int i = 0; i < g->n_ports; i++)
 		gw_port_close(&g->ports[i]);
 #ifdef CONFIG_DRIVER_NFQUEUE

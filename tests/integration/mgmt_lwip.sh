@@ -80,26 +80,8 @@ ip netns exec "$srv" dnsmasq --no-daemon --no-resolv --no-hosts --port=53 --user
 	--address=/probe.test/10.88.0.7 --host-record=ntp.test,10.88.0.1 --log-dhcp \
 	>"$work/dnsmasq.log" 2>&1 &
 
-# A fixed-time SNTP server: every mode-3 (client) request gets a mode-4 answer
-# whose receive and transmit times are $sntp_time and whose originate time
-# echoes the request's transmit time (lwIP checks it).
-cat >"$work/sntp.py" <<'PY'
-import socket, struct, sys
-NTP_UNIX_DELTA = 2208988800
-t = struct.pack("!II", int(sys.argv[2]) + NTP_UNIX_DELTA, 0)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 123))
-print("listening", flush=True)
-while True:
-    req, peer = s.recvfrom(512)
-    if len(req) < 48 or req[0] & 7 != 3:
-        continue
-    version = (req[0] >> 3) & 7
-    head = struct.pack("!BBbbII4s", version << 3 | 4, 1, 6, -20, 0, 0, b"TGLB")
-    s.sendto(head + t + req[40:48] + t + t, peer)
-    print(f"answered {peer[0]}:{peer[1]} version {version}", flush=True)
-PY
-ip netns exec "$srv" /usr/bin/python3 "$work/sntp.py" 10.88.0.1 "$sntp_time" >"$work/sntp.log" 2>&1 &
+# A fixed-time SNTP server (tests/lab/sntp_server.py).
+ip netns exec "$srv" /usr/bin/python3 "${TOP:-.}/tests/lab/sntp_server.py" 10.88.0.1 "$sntp_time" >"$work/sntp.log" 2>&1 &
 wait_for "$work/sntp.log" listening 5 || fail "SNTP server did not start"
 wait_for "$work/dnsmasq.log" 'DHCP, IP range' 5 || fail "dnsmasq did not start"
 

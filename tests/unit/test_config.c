@@ -216,13 +216,13 @@ static const struct {
 	  "gw.ini:9: [flow] colour: unknown key (known in [flow]: tcp_timeout, "
 	  "tcp_closed_timeout, udp_timeout, other_timeout)" },
 	{ "[log]\n[mystery]\nx = 1\n",
-	  "gw.ini:2: [mystery]: unknown section (known: log, gateway, flow, dpi, capture, ports, bridge, nfqueue, enforce, bundle)" },
+	  "gw.ini:2: [mystery]: unknown section (known: log, gateway, flow, dpi, capture, ports, bridge, nfqueue, mgmt, enforce, bundle)" },
 	/* an unknown section is refused even with no keys in it */
 	{ "[flow]\nudp_timeout = 9\n[mystery]\n",
-	  "gw.ini:3: [mystery]: unknown section (known: log, gateway, flow, dpi, capture, ports, bridge, nfqueue, enforce, bundle)" },
+	  "gw.ini:3: [mystery]: unknown section (known: log, gateway, flow, dpi, capture, ports, bridge, nfqueue, mgmt, enforce, bundle)" },
 	{ "udp_timeout = 9\n",
 	  "gw.ini:1: udp_timeout: key outside any [section] (known: log, gateway, flow, dpi, "
-	  "capture, ports, bridge, nfqueue, enforce, bundle)" },
+	  "capture, ports, bridge, nfqueue, mgmt, enforce, bundle)" },
 	{ "[flow]\nudp_timeout = 9\n[gateway\n",
 	  "gw.ini:3: syntax error: \"[gateway\" (expected [section], key = value or ; comment)" },
 	{ "[flow]\nudp_timeout = 9\njust words\n",
@@ -436,7 +436,7 @@ static void test_write_has_help_before_every_key(void **state)
 		}
 		prev = line;
 	}
-	assert_int_equal(keys, 39);
+	assert_int_equal(keys, 47);
 	free(buf);
 }
 
@@ -451,7 +451,7 @@ static void test_set_messages(void **state)
 	assert_int_equal(config_set(&c, "flow", "udp_timeout", "0", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "[flow] udp_timeout = \"0\": out of range (allowed: 1..86400 seconds)");
 	assert_int_equal(config_set(&c, "mystery", "x", "1", err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "[mystery]: unknown section (known: log, gateway, flow, dpi, capture, ports, bridge, nfqueue, enforce, bundle)");
+	assert_string_equal(err, "[mystery]: unknown section (known: log, gateway, flow, dpi, capture, ports, bridge, nfqueue, mgmt, enforce, bundle)");
 	assert_int_equal(config_set(&c, "log", "colour", "1", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "[log] colour: unknown key (known in [log]: level, target)");
 	assert_int_equal(config_set(&c, "capture", "filter", " tcp", err, sizeof(err)), -EINVAL);
@@ -471,6 +471,14 @@ static void test_set_messages(void **state)
 	assert_int_equal(config_set(&c, "enforce", "dns_sink_ipv6", "::ffff:192.0.2.1", err,
 				    sizeof(err)), 0);
 	assert_int_equal(config_set(&c, "enforce", "dns_sink_ipv4", "", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "mgmt", "mac", "01:00:5e:00:00:01", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "[mgmt] mac = \"01:00:5e:00:00:01\": not a unicast MAC address (allowed: "
+				 "up to 17 characters: a unicast MAC address such as 02:00:5e:10:00:01)");
+	assert_int_equal(config_set(&c, "mgmt", "mac", "02:00:5e:10:00", err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_set(&c, "mgmt", "mac", "00:00:00:00:00:00", err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_set(&c, "mgmt", "mac", "02:00:5E:10:00:01", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "mgmt", "mode", "dhcp", err, sizeof(err)), 0);
+	assert_int_equal(c.mgmt.mode, TG_MGMT_DHCP);
 	assert_int_equal(config_set(&c, "gateway", "mode", "router", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "[gateway] mode = \"router\": not one of monitor, bridge, nfqueue");
 	assert_int_equal(config_set(&c, "flow", "udp_timeout", "600", err, sizeof(err)), 0);

@@ -1,0 +1,18 @@
+# A fixed-time SNTP server for the lab: every mode-3 (client) request gets a
+# mode-4 answer whose receive and transmit times are the given Unix time and
+# whose originate time echoes the request's transmit time (lwIP checks it).
+#   /usr/bin/python3 tests/lab/sntp_server.py ADDRESS UNIX_TIME
+import socket, struct, sys
+NTP_UNIX_DELTA = 2208988800
+t = struct.pack("!II", int(sys.argv[2]) + NTP_UNIX_DELTA, 0)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 123))
+print("listening", flush=True)
+while True:
+    req, peer = s.recvfrom(512)
+    if len(req) < 48 or req[0] & 7 != 3:
+        continue
+    version = (req[0] >> 3) & 7
+    head = struct.pack("!BBbbII4s", version << 3 | 4, 1, 6, -20, 0, 0, b"TGLB")
+    s.sendto(head + t + req[40:48] + t + t, peer)
+    print(f"answered {peer[0]}:{peer[1]} version {version}", flush=True)
