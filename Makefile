@@ -91,10 +91,10 @@ LWIP_SRCS := $(addprefix core/,init.c def.c dns.c inet_chksum.c ip.c mem.c memp.
 		stats.c sys.c tcp.c tcp_in.c tcp_out.c timeouts.c udp.c altcp.c altcp_alloc.c altcp_tcp.c) \
 	$(addprefix core/ipv4/,dhcp.c etharp.c icmp.c ip4.c ip4_addr.c ip4_frag.c) \
 	netif/ethernet.c apps/mqtt/mqtt.c apps/sntp/sntp.c \
-	apps/altcp_tls/altcp_tls_mbedtls.c apps/altcp_tls/altcp_tls_mbedtls_mem.c
+	apps/altcp_tls/altcp_tls_mbedtls.c
 LWIP_INC := -Idrivers/lwip -I$(LWIP_DIR)/src/include
 LWIP_CFLAGS := $(filter-out $(WARN),$(CFLAGS)) -Wall
-MGMT_SRCS := drivers/lwip/mgmt.c drivers/lwip/sys_arch.c
+MGMT_SRCS := drivers/lwip/mgmt.c drivers/lwip/sys_arch.c drivers/lwip/tls_mem.c
 MGMT_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(MGMT_SRCS))
 LWIP_OBJS := $(patsubst %.c,$(O)/obj/lwip/%.o,$(LWIP_SRCS)) $(MGMT_OBJS)
 CORE_OBJS += $(LWIP_OBJS)
@@ -112,7 +112,9 @@ $(O)/obj/lwip/%.o: $(LWIP_DIR)/src/%.c $(AUTOCONF)
 $(O)/obj/lwip/apps/altcp_tls/altcp_tls_mbedtls.o: LWIP_CFLAGS += -Wno-cpp -Wno-deprecated-declarations \
 	-Wno-unused-result
 
-$(MGMT_OBJS): CPPFLAGS += $(LWIP_INC)
+$(MGMT_OBJS) $(O)/obj/firmware/uplink.o: CPPFLAGS += $(LWIP_INC)
+# TLS memory in place of lwIP's example allocator (drivers/lwip/tls_mem.c).
+$(O)/obj/drivers/lwip/tls_mem.o: CPPFLAGS += -I$(LWIP_DIR)/src/apps/altcp_tls
 
 # Without the tree, whatever needs it stops with the remedy, not "No rule to make target".
 ifeq ($(wildcard $(LWIP_DIR)/src/include/lwip/opt.h),)
@@ -137,7 +139,7 @@ endif
 
 # `make check` analyses our lwIP glue with lwIP's headers, never lwIP's sources.
 check: CHECK_SRCS += $(MGMT_SRCS) tests/lwip/mgmt_probe.c
-check: CPPFLAGS += $(LWIP_INC)
+check: CPPFLAGS += $(LWIP_INC) -I$(LWIP_DIR)/src/apps/altcp_tls
 
 $(O)/obj/%.o: %.c $(AUTOCONF)
 	@mkdir -p $(dir $@)
@@ -198,7 +200,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_O := build/fuzz
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	-D_GNU_SOURCE -Ifirmware -Idrivers -Iboard/$(BOARD) -I$(O)/include
-FUZZ_CORE := $(filter-out firmware/gateway.c drivers/% board/%,$(FW_SRCS))
+FUZZ_CORE := $(filter-out firmware/gateway.c firmware/uplink.c drivers/% board/%,$(FW_SRCS))
 
 $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_CORE) $(AUTOCONF)
 	@mkdir -p $(dir $@)

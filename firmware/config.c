@@ -269,6 +269,17 @@ static const struct cfg_key cfg_keys[] = {
 	CFG_STRING(mgmt, dns, 0, 15, CS_IPV4, "", "DNS server; empty = the DHCP lease's"),
 	CFG_STRING(mgmt, ntp, 0, 63, CS_TEXT, "", "NTP server (name or address); empty = the DHCP lease's"),
 
+	CFG_STRING(uplink, broker, 0, 63, CS_TEXT, "",
+		   "The region's MQTT broker (host name or IPv4 address); empty = no uplink"),
+	CFG_UINT(uplink, port, 1, 65535, "", 8883, "Broker port (MQTT over TLS)"),
+	CFG_STRING(uplink, server_name, 0, 63, CS_TEXT, "",
+		   "Name the broker's certificate must carry; empty = the broker setting"),
+	CFG_PATH(uplink, ca, 0, false, "", "The region's CA certificate; empty = <data_dir>/keys/ca.crt"),
+	CFG_PATH(uplink, cert, 0, false, "", "This gateway's certificate; empty = <data_dir>/keys/gw.crt"),
+	CFG_PATH(uplink, key, 0, false, "", "This gateway's private key; empty = <data_dir>/keys/gw.key"),
+	CFG_UINT(uplink, keepalive, 10, 3600, "seconds", 30,
+		 "MQTT keepalive (lwIP checks every 5 s): the broker declares the gateway offline after 1.5 times this"),
+
 	CFG_ENUM(enforce, blocked_address, cfg_blocked_address, ENFORCE_ADDR_RESET,
 		 "A connection to a blocked address: reset it (fast failure) or drop silently"),
 	CFG_STRING(enforce, dns_sink_ipv4, 0, 15, CS_IPV4, "",

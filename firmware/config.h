@@ -97,6 +97,15 @@ struct tg_config {
 		char ntp[64];                 /* name or address; empty = the lease's */
 	} mgmt;
 	struct {
+		char broker[64];              /* host name or IPv4 address; empty = no uplink */
+		uint32_t port;
+		char server_name[64];         /* name the broker's certificate must carry; empty = broker */
+		char ca[CONFIG_PATH_MAX];     /* empty = <data_dir>/keys/ca.crt */
+		char cert[CONFIG_PATH_MAX];   /* empty = <data_dir>/keys/gw.crt */
+		char key[CONFIG_PATH_MAX];    /* empty = <data_dir>/keys/gw.key */
+		uint32_t keepalive;           /* seconds */
+	} uplink;
+	struct {
 		int blocked_address;          /* enum enforce_blocked_address */
 		char dns_sink_ipv4[16];       /* empty = NXDOMAIN */
 		char dns_sink_ipv6[46];

@@ -31,6 +31,7 @@
 #include "port.h"
 #include "report.h"
 #include "store.h"
+#include "uplink.h"
 #ifdef CONFIG_DRIVER_NFQUEUE
 #include "nfq.h"
 #endif
@@ -77,6 +78,8 @@ struct gateway {
 	struct mgmt *mgmt;             /* the gateway's own IP identity, NULL when [mgmt] mode = off */
 	uint8_t mgmt_mac[6];
 	struct loop_timer mgmt_timer;
+	struct uplink *uplink;         /* MQTT to the hub, NULL without [uplink] broker */
+	uint64_t started_ms;
 	struct fdb fdb;
 	struct link_monitor *links;
 	struct loop_fd links_fd;
@@ -589,6 +592,7 @@ static void gw_mgmt_timer(struct loop_timer *t)
 	uint32_t next;
 
 	mgmt_poll(g->mgmt);
+	uplink_tick(g->uplink, loop_now_ms());
 	next = mgmt_next_timeout_ms(g->mgmt);
 	loop_timer_set(g->loop, &g->mgmt_timer, next < 100 ? next : 100);
 }
@@ -648,6 +652,37 @@ static void gw_mgmt_rx(struct port *port, const struct port_frame *fr, void *ctx
 	}
 }
 
+static const struct bundle *gw_uplink_in_force(void *ctx)
+{
+	const struct gateway *g = ctx;
+
+	return g->bundle;
+}
+
+static void gw_uplink_swap(struct bundle *b, void *ctx)
+{
+	gw_use_bundle(ctx, b);
+}
+
+static void gw_uplink_describe(struct state_in *in, void *ctx)
+{
+	const struct gateway *g = ctx;
+
+	in->gateway = g->cfg->gateway.id;
+	in->region = g->cfg->gateway.region;
+	in->firmware = CONFIG_VERSION;
+	in->mode = config_mode_name(g->cfg->gateway.mode);
+	in->uptime_s = (loop_now_ms() - g->started_ms) / 1000;
+}
+
+static int gw_uplink_start(struct gateway *g)
+{
+	const struct uplink_ops ops = { .in_force = gw_uplink_in_force, .swap = gw_uplink_swap,
+					.describe = gw_uplink_describe, .ctx = g };
+
+	return uplink_start(&g->uplink, g->mgmt, g->cfg, &ops);
+}
+
 /* [mgmt] mac, else 02:xx:xx:xx:xx:xx from a hash of the gateway id (stable across boots). */
 static void gw_mgmt_mac(const struct tg_config *cfg, uint8_t mac[6])
 {
@@ -705,11 +740,13 @@ static int gw_mgmt_start(struct gateway *g)
 		 cfg->mgmt.mode == TG_MGMT_DHCP ? "DHCP" : cfg->mgmt.address);
 	g->mgmt_timer.cb = gw_mgmt_timer;
 	loop_timer_set(g->loop, &g->mgmt_timer, 0);
-	return 0;
+	return gw_uplink_start(g);
 }
 
 static void gw_mgmt_stop(struct gateway *g)
 {
+	uplink_stop(g->uplink);
+	g->uplink = NULL;
 	if (!g->mgmt)
 		return;
 	loop_timer_cancel(g->loop, &g->mgmt_timer);
@@ -834,6 +871,7 @@ static void gw_reload(struct gateway *g)
 	g->enf.cfg = ec;
 	log_info("reload: configuration in force");
 	gw_flash_bundle(g);
+	uplink_state_changed(g->uplink);
 }
 
 static void gw_signal(struct loop_signal *s, int signo)
@@ -1015,6 +1053,7 @@ int gateway_run(struct gateway_opts *o)
 		goto out_mode;
 
 	g->pl.epoch_offset_ms = (int64_t)gw_realtime_ms() - (int64_t)loop_now_ms();
+	g->started_ms = loop_now_ms();
 	loop_timer_set(g->loop, &g->tick, 1000);
 	if (o->duration_s)
 		loop_timer_set(g->loop, &g->stop, (uint64_t)o->duration_s * 1000u);

@@ -1,10 +1,16 @@
 # A fixed-time SNTP server for the lab: every mode-3 (client) request gets a
 # mode-4 answer whose receive and transmit times are the given Unix time and
 # whose originate time echoes the request's transmit time (lwIP checks it).
-#   /usr/bin/python3 tests/lab/sntp_server.py ADDRESS UNIX_TIME
-import socket, struct, sys
+# UNIX_TIME "now" answers with this host's clock instead (for TLS tests, where
+# certificates must be within their validity).
+#   /usr/bin/python3 tests/lab/sntp_server.py ADDRESS UNIX_TIME|now
+import socket, struct, sys, time
 NTP_UNIX_DELTA = 2208988800
-t = struct.pack("!II", int(sys.argv[2]) + NTP_UNIX_DELTA, 0)
+def stamp():
+    if sys.argv[2] == "now":
+        now = time.time()
+        return struct.pack("!II", int(now) + NTP_UNIX_DELTA, int((now % 1) * 2**32))
+    return struct.pack("!II", int(sys.argv[2]) + NTP_UNIX_DELTA, 0)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 123))
 print("listening", flush=True)
@@ -14,5 +20,6 @@ while True:
         continue
     version = (req[0] >> 3) & 7
     head = struct.pack("!BBbbII4s", version << 3 | 4, 1, 6, -20, 0, 0, b"TGLB")
+    t = stamp()
     s.sendto(head + t + req[40:48] + t + t, peer)
     print(f"answered {peer[0]}:{peer[1]} version {version}", flush=True)

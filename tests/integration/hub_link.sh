@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The hub link end to end, in the lab: the gateway (bridge mode) gets its
+# management address by DHCP and its time by SNTP on lwIP, connects over
+# mutual TLS to a real Mosquitto (configuration, certificates and per-gateway
+# ACLs from `tg-hub provision`, broker name checked against its certificate),
+# and publishes its retained state. Then:
+#   - `tg-hub publish` of serial 2 (delta from serial 1, then the full one)
+#     is enforced: curl to the newly blocked name fails, fleet shows serial 2;
+#   - a bundle signed by another key is refused: the reason is in state and
+#     the log, serial 2 stays in force;
+#   - a signed `report` command is carried out, one signed by another key is not;
+#   - the gateway's last will marks it offline when it is killed.
+set -uo pipefail
+MODE=bridge
+. "${TOP:-.}/tests/lab/inline_checks.sh"
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] ||
+	{ echo "skipped: no mosquitto"; exit 77; }
+MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+
+inline_setup
+R=lab
+pki=$work/pki
+"$hub" provision --out "$pki" --region $R --broker-host hub.test --broker-ip "$DNS_IP" \
+	--port 8883 --gateways gw-lab >"$work/provision.log" 2>&1 || fail "provision: $(cat "$work/provision.log")"
+cp "$pki/gateways/gw-lab/gw.key" "$pki/gateways/gw-lab/gw.crt" "$pki/ca.crt" "$work/data/keys/"
+printf '%s\n' '[mgmt]' 'mode = dhcp' "ntp = $DNS_IP" \
+	'[uplink]' "broker = $DNS_IP" 'server_name = hub.test' 'keepalive = 10' >>"$work/gw.ini"
+
+# The WAN side: DHCP, SNTP (this host's time: certificates must be valid) and the broker.
+ip netns exec "$NS_WAN" dnsmasq --no-daemon --port=0 --user=root --interface=eth0 --bind-interfaces \
+	--dhcp-range=10.99.0.100,10.99.0.149,255.255.255.0,1h --dhcp-leasefile="$work/leases" \
+	>"$work/dhcp.log" 2>&1 &
+ip netns exec "$NS_WAN" /usr/bin/python3 "${TOP:-.}/tests/lab/sntp_server.py" "$DNS_IP" now \
+	>"$work/sntp.log" 2>&1 &
+chown -R mosquitto: "$pki/broker" 2>/dev/null && chmod 711 "$work" "$pki"
+ip netns exec "$NS_WAN" "$MOSQUITTO" -c "$pki/broker/mosquitto.conf" >"$work/broker.log" 2>&1 &
+for _ in $(seq 50); do grep -q 'running' "$work/broker.log" && break; sleep 0.1; done
+grep -q running "$work/broker.log" || fail "mosquitto did not start: $(cat "$work/broker.log")"
+
+HUB=(--broker "$DNS_IP:8883" --cafile "$pki/ca.crt" --cert "$pki/hub/hub-client.crt"
+	--key "$pki/hub/hub-client.key" --region $R)
+# tg-hub runs on the WAN side, where the broker is.
+wan_hub() { ip netns exec "$NS_WAN" "$hub" "$@"; }
+fleet_line() { wan_hub fleet "${HUB[@]}" --wait 1 --json 2>/dev/null | grep '"gw-lab"'; }
+
+ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" >/dev/null 2>"$work/tg.log" &
+tgpid=$!
+for _ in $(seq 150); do grep -q 'uplink\] info: connected to' "$work/tg.log" && break; sleep 0.1; done
+grep -q 'connected to 10.99.0.1:8883 as gw:lab:gw-lab' "$work/tg.log" || fail "the gateway did not connect"
+grep -o 'management address [0-9.]* (DHCP)' "$work/tg.log"
+sleep 0.5
+line=$(fleet_line) || fail "fleet does not list gw-lab"
+grep -q '"online":true' <<<"$line" && grep -q '"serial":1' <<<"$line" ||
+	fail "fleet: not online at serial 1: $line"
+echo "ok: DHCP, SNTP, mutual TLS; state online at serial 1"
+
+# serial 2 also blocks allowed.test: the delta, then the full bundle.
+echo allowed.test >>"$work/sni.txt"
+"$hub" build --key "$work/hub/hub.key" --region lab --serial 2 --out "$work/lab2.bundle" \
+	domains:"$work/sni.txt",rule=101 domains:"$work/host.txt",rule=102 \
+	domains:"$work/bound.txt",rule=103 cidr:"$work/addr.txt",rule=104 >/dev/null
+t0=$(date +%s%N)
+wan_hub publish "${HUB[@]}" --sign-key "$work/hub/hub.key" --previous "$work/lab.bundle" \
+	"$work/lab2.bundle" >"$work/publish.log" 2>&1 || fail "publish: $(cat "$work/publish.log")"
+for _ in $(seq 100); do grep -q 'from the hub in force: serial 2' "$work/tg.log" && break; sleep 0.05; done
+grep -q 'from the hub in force: serial 2 (delta bundle)' "$work/tg.log" ||
+	fail "serial 2 not enforced from the delta"
+echo "ok: serial 2 in force $(( ($(date +%s%N) - t0) / 1000000 )) ms after tg-hub publish started"
+expect_fast_failure "newly blocked name" allowed.test 443 https "$ALLOWED_IP"
+sleep 0.3
+fleet_line | grep -q '"serial":2' || fail "fleet does not show serial 2: $(fleet_line)"
+
+# A bundle signed by another key: refused, reason reported, serial 2 stays.
+"$hub" keygen --out "$work/rogue" >/dev/null
+"$hub" build --key "$work/rogue/hub.key" --region lab --serial 3 --out "$work/rogue.bundle" \
+	domains:"$work/host.txt" >/dev/null
+wan_hub publish "${HUB[@]}" "$work/rogue.bundle" >/dev/null 2>&1 || fail "publish of the rogue bundle"
+for _ in $(seq 50); do grep -q 'full bundle refused' "$work/tg.log" && break; sleep 0.05; done
+grep -q 'full bundle refused: .*signature' "$work/tg.log" || fail "no refusal logged"
+sleep 0.3
+line=$(fleet_line)
+grep -q '"serial":2' <<<"$line" && grep -q 'signature' <<<"$line" || fail "state after refusal: $line"
+expect_fast_failure "serial 2 still in force" allowed.test 443 https "$ALLOWED_IP"
+echo "ok: forged bundle refused (signature), serial 2 in force"
+
+# Commands: signed by the hub key, carried out; by another key, refused.
+wan_hub cmd "${HUB[@]}" --sign-key "$work/hub/hub.key" --gateway gw-lab report >/dev/null 2>&1 ||
+	fail "tg-hub cmd"
+wan_hub cmd "${HUB[@]}" --sign-key "$work/rogue/hub.key" --gateway gw-lab report >/dev/null 2>&1
+for _ in $(seq 50); do grep -q 'command refused' "$work/tg.log" && break; sleep 0.05; done
+grep -q 'command from the hub: report' "$work/tg.log" || fail "signed command not carried out"
+grep -q 'command refused: signature' "$work/tg.log" || fail "forged command not refused"
+echo "ok: signed command carried out, forged one refused"
+
+# SIGKILL: the broker publishes the will.
+kill -KILL "$tgpid"; wait "$tgpid" 2>/dev/null; tgpid=
+for _ in $(seq 30); do fleet_line | grep -q '"online":false' && break; sleep 0.5; done
+fleet_line | grep -q '"online":false' || fail "no last will: $(fleet_line)"
+echo "ok: last will shows the gateway offline"
+echo PASS
