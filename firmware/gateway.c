@@ -562,6 +562,9 @@ static void gw_link_change(const struct link_state *st, void *ctx)
 	/* Hosts may come back on the other side: learn again from scratch. */
 	if (g->cfg->gateway.mode == TG_MODE_BRIDGE && (!st->exists || !st->carrier))
 		fdb_flush(&g->fdb);
+	/* The uplink should not wait out a long backoff once the wire is back. */
+	if (st->exists && st->admin_up && st->carrier)
+		uplink_link_up(g->uplink);
 }
 
 static void gw_links_readable(struct loop_fd *lfd, unsigned int events)
@@ -931,8 +934,8 @@ static int gw_start_mode(struct gateway *g)
 {
 	const struct tg_config *cfg = g->cfg;
 	const struct board *b = board_info();
-	const char *names[2];
-	int ret;
+	const char *names[GW_PORTS];
+	int ret, n_names = 0;
 
 	for (int i = 0; i < GW_PORTS; i++) {
 		g->ports[i].gw = g;
@@ -965,8 +968,10 @@ static int gw_start_mode(struct gateway *g)
 		return -EINVAL;
 	}
 	for (int i = 0; i < g->n_ports; i++)
-		names[i] = g->ports[i].name;
-	gw_watch_links(g, names, g->n_ports);
+		names[n_names++] = g->ports[i].name;
+	if (cfg->mgmt.mode != TG_MGMT_OFF && cfg->gateway.mode != TG_MODE_BRIDGE && g->ports[GW_MGMT].name[0])
+		names[n_names++] = g->ports[GW_MGMT].name;
+	gw_watch_links(g, names, n_names);
 
 	if (cfg->gateway.mode == TG_MODE_NFQUEUE) {
 #ifdef CONFIG_DRIVER_NFQUEUE

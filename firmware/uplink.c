@@ -364,6 +364,15 @@ void uplink_tick(struct uplink *u, uint64_t now_ms)
 	}
 }
 
+void uplink_link_up(struct uplink *u)
+{
+	if (!u || u->phase != UP_BACKOFF)
+		return;
+	log_info("link up: connecting now instead of waiting out the backoff");
+	u->retry_at_ms = 0;
+	u->backoff_ms = 0;
+}
+
 bool uplink_connected(const struct uplink *u)
 {
 	return u && u->phase == UP_CONNECTED;

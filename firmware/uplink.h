@@ -52,6 +52,8 @@ int uplink_start(struct uplink **out, struct mgmt *m, const struct tg_config *cf
 		 const struct uplink_ops *ops);
 /* Drive the state machine; call after every mgmt_poll(). now_ms: monotonic. */
 void uplink_tick(struct uplink *u, uint64_t now_ms);
+/* A port came back up: if waiting out a backoff, try again now. */
+void uplink_link_up(struct uplink *u);
 /* Publish the state again (after a SIGHUP reload, ...). */
 void uplink_state_changed(struct uplink *u);
 bool uplink_connected(const struct uplink *u);
