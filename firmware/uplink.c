@@ -11,6 +11,7 @@
 #include <lwip/altcp_tls.h>
 #include <lwip/apps/mqtt.h>
 #include <lwip/apps/mqtt_priv.h>
+#include <lwip/init.h>
 #include <lwip/ip_addr.h>
 #include <mbedtls/ssl.h>
 
@@ -436,6 +437,17 @@ int uplink_start(struct uplink **out, struct mgmt *m, const struct tg_config *cf
 		ret = -EINVAL;
 		goto err;
 	}
+	/*
+	 * lwIP 2.1.3 configures its TLS clients with MBEDTLS_SSL_VERIFY_OPTIONAL:
+	 * the handshake would go on with a certificate from any CA, for any
+	 * name, and nothing in altcp_tls looks at the result. Make verification
+	 * required. struct altcp_tls_config is private to altcp_tls_mbedtls.c;
+	 * its first member is the mbedtls_ssl_config (checked for the pinned
+	 * version only).
+	 */
+	_Static_assert(LWIP_VERSION_MAJOR == 2 && LWIP_VERSION_MINOR == 1 && LWIP_VERSION_REVISION == 3,
+		       "re-check struct altcp_tls_config's layout");
+	mbedtls_ssl_conf_authmode((mbedtls_ssl_config *)(void *)u->tls, MBEDTLS_SSL_VERIFY_REQUIRED);
 	u->client = mqtt_client_new();
 	if (!u->client) {
 		ret = -ENOMEM;

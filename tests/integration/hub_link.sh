@@ -3,7 +3,8 @@
 # management address by DHCP and its time by SNTP on lwIP, connects over
 # mutual TLS to a real Mosquitto (configuration, certificates and per-gateway
 # ACLs from `tg-hub provision`, broker name checked against its certificate),
-# and publishes its retained state. Then:
+# and publishes its retained state (first, with a wrong server name
+# configured, it must refuse the broker). Then:
 #   - `tg-hub publish` of serial 2 (delta from serial 1, then the full one)
 #     is enforced: curl to the newly blocked name fails, fleet shows serial 2;
 #   - a bundle signed by another key is refused: the reason is in state and
@@ -46,6 +47,18 @@ HUB=(--broker "$DNS_IP:8883" --cafile "$pki/ca.crt" --cert "$pki/hub/hub-client.
 # tg-hub runs on the WAN side, where the broker is.
 wan_hub() { ip netns exec "$NS_WAN" "$hub" "$@"; }
 fleet_line() { wan_hub fleet "${HUB[@]}" --wait 1 --json 2>/dev/null | grep '"gw-lab"'; }
+
+# The broker's name is checked, not only its CA: a certificate for hub.test
+# does not pass for another name.
+ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" -o uplink.server_name=evil.test >/dev/null \
+	2>"$work/tg-name.log" &
+tgpid=$!
+for _ in $(seq 100); do grep -q 'uplink\] warn: connection' "$work/tg-name.log" && break; sleep 0.1; done
+kill -TERM "$tgpid"; wait "$tgpid"; tgpid=
+grep -q 'uplink\] warn: connection to 10.99.0.1:8883' "$work/tg-name.log" ||
+	fail "no failed connection with the wrong server name: $(tail -n 5 "$work/tg-name.log")"
+grep -q 'uplink\] info: connected' "$work/tg-name.log" && fail "connected although the name is wrong"
+echo "ok: a broker certificate for another name is refused"
 
 ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" >/dev/null 2>"$work/tg.log" &
 tgpid=$!
