@@ -169,19 +169,26 @@ enum ota_result ota_end(struct ota *o, const struct store_trust *t, const struct
 		ota_abort(o);
 		return ota_refuse(o, BUNDLE_ERR_IO, 0, now_s);
 	}
-	serial = ota_serial(map, o->got, in_force, &same);
-	if (same) {
+	/*
+	 * Straight to the blocklist's checks: the common case (a newer list)
+	 * opens and hashes the bytes once. Only a refusal opens them again, for
+	 * the serial the hub hears about and to tell the retained copy of the
+	 * list in force (refused as stale) from a real replay.
+	 */
+	e = store_accept(o->data_dir, t, in_force, map, o->got, now_s, out);
+	if (e != BUNDLE_OK) {
+		serial = ota_serial(map, o->got, in_force, &same);
 		munmap(map, o->got);
 		ota_abort(o);
-		o->st.unchanged++;
-		o->waiting_for_full = false;
-		return OTA_UNCHANGED;
+		if (e == BUNDLE_ERR_STALE && same) {
+			o->st.unchanged++;
+			o->waiting_for_full = false;
+			return OTA_UNCHANGED;
+		}
+		return ota_refuse(o, e, serial, now_s);
 	}
-	e = store_accept(o->data_dir, t, in_force, map, o->got, now_s, out);
 	munmap(map, o->got);
 	ota_abort(o);
-	if (e != BUNDLE_OK)
-		return ota_refuse(o, e, serial, now_s);
 	o->st.accepted++;
 	if (o->kind == OTA_FULL)
 		o->waiting_for_full = false;
