@@ -497,7 +497,8 @@ static void gw_port_readable(struct loop_fd *lfd, unsigned int events)
 static int gw_port_open(struct gateway *g, struct gw_port *gp)
 {
 	const struct tg_config *cfg = g->cfg;
-	bool inline_port = cfg->gateway.mode == TG_MODE_BRIDGE;
+	/* The bridge's ports and the management port carry whole frames both ways. */
+	bool inline_port = cfg->gateway.mode == TG_MODE_BRIDGE || gp->idx == GW_MGMT;
 	struct port_config pc = {
 		.name = gp->name,
 		/* An inline port forwards every frame: no filter, whole frames. */
@@ -519,7 +520,7 @@ static int gw_port_open(struct gateway *g, struct gw_port *gp)
 	if (ret < 0)
 		return ret;
 	if (inline_port && gp->port.link != LINK_ETHERNET) {
-		log_err("%s: bridge mode needs an Ethernet port", gp->name);
+		log_err("%s: bridge and management ports must be Ethernet", gp->name);
 		port_close(&gp->port);
 		return -EPROTONOSUPPORT;
 	}
@@ -541,10 +542,11 @@ static void gw_reopen(struct loop_timer *t)
 	struct gateway *g = container_of(t, struct gateway, reopen);
 	bool missing = false;
 
-	for (int i = 0; i < g->n_ports; i++) {
+	for (int i = 0; i < GW_PORTS; i++) {
 		struct gw_port *gp = &g->ports[i];
 
-		if (gp->is_open)
+		/* The mode's ports, and the management port when it has one. */
+		if (gp->is_open || (i >= g->n_ports && !gp->rx))
 			continue;
 		if (gw_port_open(g, gp) == 0)
 			log_info("%s: port back in service", gp->name);
@@ -718,29 +720,19 @@ static int gw_mgmt_start(struct gateway *g)
 	snprintf(mc.ntp[0], sizeof(mc.ntp[0]), "%s", cfg->mgmt.ntp);
 	if (cfg->gateway.mode != TG_MODE_BRIDGE) {
 		struct gw_port *gp = &g->ports[GW_MGMT];
-		struct port_config pc = { .name = gp->name, .promiscuous = true, .immediate = true,
-					  .inbound_only = true };
 
 		if (!gp->name[0]) {
 			log_err("[mgmt] port: needed in %s mode", config_mode_name(cfg->gateway.mode));
 			return -EINVAL;
 		}
-		ret = port_open(&gp->port, "pcap", &pc);
-		if (ret < 0)
-			return ret;
-		gp->is_open = true;
-		gp->lfd.fd = port_fd(&gp->port);
-		gp->lfd.cb = gw_port_readable;
-		ret = loop_fd_add(g->loop, &gp->lfd, LOOP_READ);
+		gp->rx = true;
+		ret = gw_port_open(g, gp);
 		if (ret < 0)
 			return ret;
 	}
 	ret = mgmt_open(&g->mgmt, &mc, gw_mgmt_tx, g, &ev);
 	if (ret < 0)
 		return ret;
-	log_info("management stack up: MAC %02x:%02x:%02x:%02x:%02x:%02x, %s", g->mgmt_mac[0],
-		 g->mgmt_mac[1], g->mgmt_mac[2], g->mgmt_mac[3], g->mgmt_mac[4], g->mgmt_mac[5],
-		 cfg->mgmt.mode == TG_MGMT_DHCP ? "DHCP" : cfg->mgmt.address);
 	g->mgmt_timer.cb = gw_mgmt_timer;
 	loop_timer_set(g->loop, &g->mgmt_timer, 0);
 	return gw_uplink_start(g);
@@ -832,8 +824,9 @@ static void gw_nfq_stop(struct gateway *g)
 
 /*
  * SIGHUP: the configuration again, then the bundle on flash. What can change
- * live changes now (log, enforcement answers, hub key, region, data
- * directory); what needs ports reopened or tables rebuilt is reported.
+ * live changes now (log, enforcement answers, the hub key and clock skew);
+ * what needs ports reopened, tables rebuilt or the uplink restarted is
+ * reported.
  */
 static void gw_reload(struct gateway *g)
 {
@@ -845,7 +838,9 @@ static void gw_reload(struct gateway *g)
 	} restart[] = {
 #define GW_FIELD(f) { #f, offsetof(struct tg_config, f), sizeof(((struct tg_config *)0)->f) }
 		GW_FIELD(gateway.mode), GW_FIELD(ports), GW_FIELD(bridge), GW_FIELD(nfqueue),
-		GW_FIELD(capture), GW_FIELD(flow), GW_FIELD(dpi),
+		GW_FIELD(capture), GW_FIELD(flow), GW_FIELD(dpi), GW_FIELD(mgmt), GW_FIELD(uplink),
+		/* the uplink's identity, topics and flash directory are set when it starts */
+		GW_FIELD(gateway.id), GW_FIELD(gateway.region), GW_FIELD(gateway.data_dir),
 #undef GW_FIELD
 	};
 
