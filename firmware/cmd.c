@@ -89,8 +89,8 @@ enum cmd_err cmd_parse(const uint8_t *payload, size_t len, const struct cmd_chec
 		       struct cmd_guard *g, struct cmd *out)
 {
 	const uint8_t *nl, *b64;
-	uint8_t hash[32], sig[128];
-	size_t b64_len, sig_len = 0;
+	uint8_t hash[32], sig[128], canon[176];
+	size_t b64_len, sig_len = 0, canon_len = 0;
 	const char *word, *gw, *region, *nonce;
 	json_int_t issued;
 	json_t *root = NULL;
@@ -104,6 +104,14 @@ enum cmd_err cmd_parse(const uint8_t *payload, size_t len, const struct cmd_chec
 	while (b64_len && (b64[b64_len - 1] == '\n' || b64[b64_len - 1] == '\r'))
 		b64_len--;
 	if (!b64_len || mbedtls_base64_decode(sig, sizeof(sig), &sig_len, b64, b64_len) || !sig_len)
+		return CMD_ERR_FORMAT;
+	/*
+	 * Only the one encoding cmd_sign() writes: base64 leaves the low bits of
+	 * its last character unused, so several texts decode to one signature, and
+	 * a flipped byte there must not pass as the signed command.
+	 */
+	if (mbedtls_base64_encode(canon, sizeof(canon), &canon_len, sig, sig_len) ||
+	    canon_len != b64_len || memcmp(canon, b64, b64_len) != 0)
 		return CMD_ERR_FORMAT;
 	/* Nothing in the JSON is believed before the signature checks. */
 	if (cmd_digest(payload, (size_t)(nl - payload), hash) < 0 ||
