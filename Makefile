@@ -26,10 +26,12 @@ endif
 BOARD := $(patsubst "%",%,$(or $(CONFIG_BOARD),"host"))
 AUTOCONF := $(O)/include/generated/autoconf.h
 
+KCONFIGS := $(wildcard */Kconfig */*/Kconfig)
+
 # A tree without .config builds the host board's defaults; a Kconfig file
 # newer than .config brings it up to date (new symbols take their defaults),
 # and make restarts with the new values.
-.config: Kconfig $(wildcard */Kconfig)
+.config: Kconfig $(KCONFIGS)
 	$(Q)if [ -f .config ]; then \
 		echo "  CONFIG  Kconfig changed: make olddefconfig"; \
 		$(PYTHON) $(KCONFIGLIB)/olddefconfig.py Kconfig >/dev/null && touch .config; \
@@ -51,7 +53,7 @@ savedefconfig: .config
 	$(Q)$(PYTHON) $(KCONFIGLIB)/savedefconfig.py --kconfig Kconfig --out $(O)/defconfig
 	@echo "  wrote $(O)/defconfig"
 
-$(AUTOCONF): .config Kconfig $(wildcard */Kconfig)
+$(AUTOCONF): .config Kconfig $(KCONFIGS)
 	@mkdir -p $(dir $@)
 	$(Q)$(PYTHON) $(KCONFIGLIB)/genconfig.py --header-path $@ Kconfig
 
@@ -69,12 +71,13 @@ CPPFLAGS += -DTG_SANITIZE=1
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-# nDPI headers are only for firmware/dpi.c, libnl's only for drivers/ (see ARCHITECTURE.md).
-$(O)/obj/firmware/dpi.o: CPPFLAGS += $(shell pkg-config --cflags libndpi)
+# nDPI headers are only for firmware/packet/dpi.c, libnl's only for drivers/ (see ARCHITECTURE.md).
+$(O)/obj/firmware/packet/dpi.o: CPPFLAGS += $(shell pkg-config --cflags libndpi)
 $(O)/obj/drivers/link.o $(O)/obj/drivers/nfq.o: CPPFLAGS += $(shell pkg-config --cflags libnl-3.0)
 
 # ---------------------------------------------------------------- sources
-FW_SRCS := $(filter-out firmware/main.c,$(wildcard firmware/*.c))
+# One folder per layer of ARCHITECTURE.md (docs/layout.md); every .c in them is firmware.
+FW_SRCS := $(filter-out firmware/app/main.c,$(wildcard firmware/*/*.c))
 DRV_SRCS := drivers/port.c drivers/link.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
 	$(if $(filter y,$(CONFIG_DRIVER_NFQUEUE)),drivers/nfq.c)
 BOARD_SRCS := board/$(BOARD)/board.c
@@ -112,7 +115,7 @@ $(O)/obj/lwip/%.o: $(LWIP_DIR)/src/%.c $(AUTOCONF)
 $(O)/obj/lwip/apps/altcp_tls/altcp_tls_mbedtls.o: LWIP_CFLAGS += -Wno-cpp -Wno-deprecated-declarations \
 	-Wno-unused-result
 
-$(MGMT_OBJS) $(O)/obj/firmware/uplink.o: CPPFLAGS += $(LWIP_INC)
+$(MGMT_OBJS) $(O)/obj/firmware/hub/uplink.o: CPPFLAGS += $(LWIP_INC)
 # TLS memory in place of lwIP's example allocator (drivers/lwip/tls_mem.c).
 $(O)/obj/drivers/lwip/tls_mem.o: CPPFLAGS += -I$(LWIP_DIR)/src/apps/altcp_tls
 
@@ -128,8 +131,8 @@ endif
 
 # The management stack against a live interface (tests/integration/mgmt_lwip.sh).
 MGMT_PROBE := $(O)/tests/mgmt_probe
-$(MGMT_PROBE): $(O)/obj/tests/lwip/mgmt_probe.o $(LWIP_OBJS) $(O)/obj/firmware/loop.o \
-		$(O)/obj/firmware/log.o $(O)/obj/drivers/port.o $(O)/obj/drivers/pcap.o
+$(MGMT_PROBE): $(O)/obj/tests/lwip/mgmt_probe.o $(LWIP_OBJS) $(O)/obj/firmware/core/loop.o \
+		$(O)/obj/firmware/core/log.o $(O)/obj/drivers/port.o $(O)/obj/drivers/pcap.o
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libpcap) -lmbedtls -lmbedx509 -lmbedcrypto
@@ -148,14 +151,18 @@ $(O)/obj/%.o: %.c $(AUTOCONF)
 
 # Objects are linked directly (not through an archive) so that drivers
 # registered in the tg_port_drivers section are always kept.
-$(O)/townguard: $(O)/obj/firmware/main.o $(CORE_OBJS)
+$(O)/townguard: $(O)/obj/firmware/app/main.o $(CORE_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The bundle code tg-hub and the bundle benchmark share with the firmware (one
+# encoder for hub and gateway), and what else tg-hub links of it.
+BUNDLE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard firmware/policy/bundle*.c) firmware/packet/flow.c)
+HUB_FW_OBJS := $(BUNDLE_OBJS) $(O)/obj/firmware/hub/cmd.o
 HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub.c),$(O)/tg-hub)
 # tg-hub shares the firmware's bundle code (one encoder for hub and gateway).
 $(O)/tg-hub: $(O)/obj/tools/tg-hub.o $(O)/obj/tools/feeds.o $(O)/obj/tools/hub_pki.o $(O)/obj/tools/hub_mqtt.o \
-		$(O)/obj/firmware/bundle.o $(O)/obj/firmware/flow.o $(O)/obj/firmware/cmd.o
+		$(HUB_FW_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson libmosquitto) -lmbedx509 -lmbedcrypto
 
@@ -183,7 +190,7 @@ test: all $(UNIT_BINS)
 	$(Q)BUILD=$(O) SAN=$(SAN) tests/run $(UNIT_BINS)
 
 # ---------------------------------------------------------------- analysis
-CHECK_SRCS := $(wildcard firmware/*.c drivers/*.c board/*/*.c tools/*.c)
+CHECK_SRCS := $(wildcard firmware/*/*.c drivers/*.c board/*/*.c tools/*.c tools/*/*.c)
 check: $(AUTOCONF)
 	@echo "  CPPCHECK"
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
@@ -200,7 +207,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_O := build/fuzz
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	-D_GNU_SOURCE -Ifirmware -Idrivers -Iboard/$(BOARD) -I$(O)/include
-FUZZ_CORE := $(filter-out firmware/gateway.c firmware/uplink.c drivers/% board/%,$(FW_SRCS))
+FUZZ_CORE := $(filter-out firmware/app/gateway.c firmware/app/main.c firmware/hub/uplink.c drivers/% board/%,$(FW_SRCS))
 
 $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_CORE) $(AUTOCONF)
 	@mkdir -p $(dir $@)
@@ -208,7 +215,7 @@ $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_CORE) $(AUTOCONF)
 	$(Q)clang $(FUZZ_CFLAGS) $(shell pkg-config --cflags libndpi) -o $@ $< $(FUZZ_CORE) $(LDLIBS)
 
 # Feed parsers live in tools/ (the hub's side); their targets link only them.
-$(FUZZ_O)/fuzz_feed_%: tests/fuzz/fuzz_feed_%.c tests/fuzz/fuzz_feed_text.c tools/feeds.c tools/feeds.h firmware/bundle.h
+$(FUZZ_O)/fuzz_feed_%: tests/fuzz/fuzz_feed_%.c tests/fuzz/fuzz_feed_text.c tools/feeds.c tools/feeds.h firmware/policy/bundle.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) -Itools -o $@ $< tools/feeds.c $(shell pkg-config --libs jansson)
@@ -228,12 +235,12 @@ $(O)/bench/pcap-loop: tests/bench/pcap_loop.c
 
 # Blocklist benchmark: the gateway's bundle load and lookups (the firmware's
 # bundle code), and nDPI's own host-list matching on the same names as anchor.
-$(O)/bench/bundle-bench: tests/bench/bundle_bench.c tests/bench/bench_util.h firmware/bundle.h \
-		$(O)/obj/firmware/bundle.o $(O)/obj/firmware/flow.o
+$(O)/bench/bundle-bench: tests/bench/bundle_bench.c tests/bench/bench_util.h firmware/policy/bundle.h \
+		$(BUNDLE_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $< \
-		$(O)/obj/firmware/bundle.o $(O)/obj/firmware/flow.o -lmbedcrypto
+		$(BUNDLE_OBJS) -lmbedcrypto
 
 $(O)/bench/ndpi-hosts-bench: tests/bench/ndpi_hosts_bench.c tests/bench/bench_util.h
 	@mkdir -p $(dir $@)

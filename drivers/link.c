@@ -34,9 +34,9 @@
 #include <netlink/socket.h>
 
 #define LOG_MODULE "link"
-#include "common.h"
+#include "core/common.h"
+#include "core/log.h"
 #include "link.h"
-#include "log.h"
 
 int link_nl_errno(int nlerr)
 {

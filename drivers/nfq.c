@@ -50,9 +50,9 @@
 #include <netlink/socket.h>
 
 #define LOG_MODULE "nfq"
-#include "common.h"
+#include "core/common.h"
+#include "core/log.h"
 #include "link.h"
-#include "log.h"
 #include "nfq.h"
 
 #define NFQ_CHAIN "TOWNGUARD"

@@ -16,9 +16,9 @@
 #include <pcap/pcap.h>
 
 #define LOG_MODULE "pcap"
-#include "common.h"
-#include "log.h"
-#include "port.h"
+#include "core/common.h"
+#include "core/log.h"
+#include "core/port.h"
 
 struct pcap_port {
 	pcap_t *pcap;

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #define LOG_MODULE "port"
-#include "log.h"
-#include "port.h"
+#include "core/log.h"
+#include "core/port.h"
 
 extern const struct port_ops *const __start_tg_port_drivers[] __attribute__((weak));
 extern const struct port_ops *const __stop_tg_port_drivers[] __attribute__((weak));

@@ -109,7 +109,7 @@ __attribute__((format(printf, 3, 4))) static void feed_report(struct feed_ctx *c
 	va_list ap;
 
 	va_start(ap, fmt);
-	/* NOLINT: clang-tidy 14 valist false positive (see log_emit() in firmware/log.c) */
+	/* NOLINT: clang-tidy 14 valist false positive (see log_emit() in firmware/core/log.c) */
 	vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
 	va_end(ap);
 	c->sink->report(sev, c->file, c->line, msg, c->sink->ctx);

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "bundle.h"
+#include "policy/bundle.h"
 
 enum feed_format {
 	FEED_DOMAINS = 0, /* one domain per line */

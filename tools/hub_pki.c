@@ -21,8 +21,8 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
-#include "bundle.h"
 #include "hub_pki.h"
+#include "policy/bundle.h"
 
 /* Longest CN (RFC 5280 ub-common-name). */
 #define PKI_CN_MAX 64

@@ -21,7 +21,7 @@
  * one-line help, so `tg-hub help` cannot drift from what the tool accepts.
  *
  * Everything about bundles (layout, signing, matching) is the firmware's own
- * code (firmware/bundle.c), so what `show --lookup` answers is what a
+ * code (firmware/policy/bundle.c), so what `show --lookup` answers is what a
  * gateway enforces. Feed parsing is tools/feeds.c; this file only chooses
  * per-source actions, rule ids and expiries and prints what happened.
  *
@@ -54,11 +54,11 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 
-#include "bundle.h"
-#include "cmd.h"
 #include "feeds.h"
+#include "hub/cmd.h"
 #include "hub_mqtt.h"
 #include "hub_pki.h"
+#include "policy/bundle.h"
 
 #define PROG "tg-hub"
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -93,7 +93,7 @@ __attribute__((format(printf, 1, 2))) static void errf(const char *fmt, ...)
 
 	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	/* NOLINT: clang-tidy 14 valist false positive (see log_emit() in firmware/log.c) */
+	/* NOLINT: clang-tidy 14 valist false positive (see log_emit() in firmware/core/log.c) */
 	vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
 	va_end(ap);
 	fputc('\n', stderr);
@@ -2259,7 +2259,7 @@ out:
 	return status;
 }
 
-/* cmd: one signed command (docs/protocol.md, "cmd"), signed by firmware/cmd.c's cmd_sign(). */
+/* cmd: one signed command (docs/protocol.md, "cmd"), signed by firmware/hub/cmd.c's cmd_sign(). */
 static int cmd_command(const struct hub_cmd *cmd, int argc, char **argv)
 {
 	static const struct option own[] = {

@@ -3,8 +3,8 @@
  * in the runtime configuration; the defaults below are the names the test lab
  * (tests/lab) gives its veth ends. No watchdog; the console is the terminal.
  */
-#include "board.h"
-#include "common.h"
+#include "core/board.h"
+#include "core/common.h"
 
 static const struct board host_board = {
 	.name = CONFIG_BOARD,

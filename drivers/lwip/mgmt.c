@@ -38,8 +38,8 @@
 #include "netif/ethernet.h"
 
 #define LOG_MODULE "mgmt"
-#include "common.h"
-#include "log.h"
+#include "core/common.h"
+#include "core/log.h"
 #include "mgmt.h"
 
 #define MGMT_MTU 1500

@@ -22,8 +22,8 @@
 #include "lwip/sys.h"
 
 #define LOG_MODULE "lwip"
-#include "common.h"
-#include "log.h"
+#include "core/common.h"
+#include "core/log.h"
 
 /* 64 draws per getrandom() call. */
 #define RAND_POOL_WORDS 64

@@ -11,9 +11,9 @@
 
 #include "lwip/opt.h"
 
-#include "lwip/apps/altcp_tls_mbedtls_opts.h"
 #include "altcp_tls_mbedtls_mem.h"
 #include "altcp_tls_mbedtls_structs.h"
+#include "lwip/apps/altcp_tls_mbedtls_opts.h"
 
 void altcp_mbedtls_mem_init(void)
 {

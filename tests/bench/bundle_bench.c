@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
-#include "bundle.h"
+#include "policy/bundle.h"
 
 /* The hub key file, as the gateway reads it (bundle.c takes PEM or DER as is). */
 static uint8_t *read_file(const char *path, size_t *len)

@@ -21,7 +21,7 @@
  * initialised: rss_after_kb - rss_before_kb is the host list's share. hits is
  * per pass (every pass must find the same); per_s is the median pass.
  *
- * Only this bench file and firmware/dpi.c include nDPI headers.
+ * Only this bench file and firmware/packet/dpi.c include nDPI headers.
  */
 #include <ndpi/ndpi_api.h>
 

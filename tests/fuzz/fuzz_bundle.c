@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the bundle reader (firmware/bundle.c), in two modes
+ * libFuzzer target for the bundle reader (firmware/policy/bundle.c), in two modes
  * chosen by the first input byte:
  *
  *  - even: the rest is a bundle file. It is opened as is, and again with
@@ -30,7 +30,7 @@
 
 #include <mbedtls/sha256.h>
 
-#include "bundle.h"
+#include "policy/bundle.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

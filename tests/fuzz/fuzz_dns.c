@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
-#include "dns.h"
-#include "dnsbind.h"
+#include "core/common.h"
+#include "packet/dns.h"
+#include "packet/dnsbind.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle.h"
-#include "enforce.h"
-#include "policy.h"
+#include "policy/bundle.h"
+#include "policy/enforce.h"
+#include "policy/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bundle.h"
-#include "ota.h"
-#include "store.h"
+#include "hub/ota.h"
+#include "policy/bundle.h"
+#include "policy/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

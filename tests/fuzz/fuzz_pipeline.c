@@ -13,12 +13,14 @@
 #include <stdlib.h>
 
 #define LOG_MODULE "fuzz"
-#include "config.h"
-#include "log.h"
-#include "pipeline.h"
-#include "report.h"
+#include "app/report.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "packet/pipeline.h"
+#include "policy/policy.h"
 
 static struct pipeline pl;
+static struct policy *pol;
 static struct report rep;
 static FILE *devnull;
 
@@ -75,9 +77,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_set_level(LOG_LVL_ERR);
 	config_defaults(&cfg);
 	devnull = fopen("/dev/null", "w");
-	if (!devnull || pipeline_init(&pl, &cfg, 64, fuzz_flow_end, fuzz_hit, NULL) < 0)
+	if (!devnull || pipeline_init(&pl, &cfg, 64, fuzz_flow_end, NULL) < 0)
 		abort();
-	pipeline_set_bundle(&pl, fuzz_bundle());
+	pol = policy_new(pl.dpi, fuzz_hit, NULL);
+	if (!pol)
+		abort();
+	pipeline_set_judge(&pl, &policy_judge, pol);
+	policy_set_bundle(pol, fuzz_bundle());
 	return 0;
 }
 

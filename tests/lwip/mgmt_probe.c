@@ -26,11 +26,11 @@
 #include <string.h>
 
 #define LOG_MODULE "probe"
-#include "common.h"
-#include "log.h"
-#include "loop.h"
+#include "core/common.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/port.h"
 #include "mgmt.h"
-#include "port.h"
 
 struct probe {
 	struct loop *loop;

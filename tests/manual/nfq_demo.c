@@ -32,8 +32,8 @@
 #include <unistd.h>
 
 #define LOG_MODULE "nfq_demo"
+#include "core/log.h"
 #include "link.h"
-#include "log.h"
 #include "nfq.h"
 
 struct demo {

@@ -1,5 +1,5 @@
 /*
- * Blocklist bundle specification (firmware/bundle.c, docs/bundle-format.md).
+ * Blocklist bundle specification (firmware/policy/bundle.c, docs/bundle-format.md).
  *
  * Two hub key pairs are made once per run with bundle_keygen(): "hub" is the
  * key gateways trust, "other" an attacker's. Unless a test says otherwise a
@@ -24,7 +24,7 @@
 #include <cmocka.h>
 #include <mbedtls/sha256.h>
 
-#include "bundle.h"
+#include "policy/bundle.h"
 
 #define T0 1700000000u
 #define DAY 86400u

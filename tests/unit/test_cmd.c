@@ -1,5 +1,5 @@
 /*
- * Signed hub commands (firmware/cmd.c): a command signed with the hub key
+ * Signed hub commands (firmware/hub/cmd.c): a command signed with the hub key
  * and naming this gateway is carried out once; every other one is refused
  * with its own reason, the signature first.
  */
@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "bundle.h"
-#include "cmd.h"
+#include "hub/cmd.h"
+#include "policy/bundle.h"
 
 static char *priv, *pub, *other_priv, *other_pub;
 

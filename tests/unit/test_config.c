@@ -21,9 +21,9 @@
 #include <cmocka.h>
 
 #define LOG_MODULE "test"
-#include "common.h"
-#include "config.h"
-#include "log.h"
+#include "core/common.h"
+#include "core/config.h"
+#include "core/log.h"
 
 static char tmpdir[] = "/tmp/tg-test-config-XXXXXX";
 static char olddir[PATH_MAX];

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "packet/decode.h"
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02

@@ -1,5 +1,5 @@
 /*
- * DNS parser specification (firmware/dns.c).
+ * DNS parser specification (firmware/packet/dns.c).
  *
  * Messages are built by hand with the little writer below, so every byte a
  * test depends on is visible in the test. Offsets that matter for
@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "common.h"
-#include "dns.h"
+#include "core/common.h"
+#include "packet/dns.h"
 
 #define QR 0x8000
 #define RD 0x0100

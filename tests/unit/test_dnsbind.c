@@ -1,5 +1,5 @@
 /*
- * DNS binding table specification (firmware/dnsbind.c).
+ * DNS binding table specification (firmware/packet/dnsbind.c).
  *
  * Times are milliseconds. TTLs are clamped to CONFIG_DNS_BINDING_TTL_MIN..MAX
  * seconds (MIN and MAX below); tests that need an unclamped TTL pick one
@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "common.h"
-#include "dnsbind.h"
+#include "core/common.h"
+#include "packet/dnsbind.h"
 
 #define MIN ((uint32_t)CONFIG_DNS_BINDING_TTL_MIN)
 #define MAX ((uint32_t)CONFIG_DNS_BINDING_TTL_MAX)

@@ -1,5 +1,5 @@
 /*
- * Enforcement specification (firmware/enforce.c): what a frame of a judged
+ * Enforcement specification (firmware/policy/enforce.c): what a frame of a judged
  * flow becomes, and the bytes of every answer.
  *
  * Frames are built by hand below (Ethernet, Ethernet with an 802.1Q tag,
@@ -23,10 +23,10 @@
 
 #include <cmocka.h>
 
-#include "bundle.h"
-#include "dns.h"
-#include "enforce.h"
-#include "policy.h"
+#include "packet/dns.h"
+#include "policy/bundle.h"
+#include "policy/enforce.h"
+#include "policy/policy.h"
 
 #define PROTO_TCP 6
 #define PROTO_UDP 17

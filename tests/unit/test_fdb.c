@@ -1,5 +1,5 @@
 /*
- * Bridge MAC table (firmware/fdb.c): learning, moves, ageing, group
+ * Bridge MAC table (firmware/app/fdb.c): learning, moves, ageing, group
  * addresses, and a flood of random source addresses that must neither grow
  * the table nor push out the addresses in use more than its sets allow.
  */
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "fdb.h"
+#include "app/fdb.h"
 
 static void mac_of(uint8_t mac[6], uint32_t n)
 {

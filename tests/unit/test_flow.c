@@ -1,5 +1,5 @@
 /*
- * Flow table specification (firmware/flow.c).
+ * Flow table specification (firmware/packet/flow.c).
  *
  * Packets are built by hand (struct pkt as decode would fill it), so these
  * tests need nothing but the flow module. Times are milliseconds. Unless a
@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "flow.h"
+#include "packet/flow.h"
 
 #define TCP 6
 #define UDP 17

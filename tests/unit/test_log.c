@@ -15,8 +15,8 @@
 #include <cmocka.h>
 
 #define LOG_MODULE "test"
-#include "common.h"
-#include "log.h"
+#include "core/common.h"
+#include "core/log.h"
 
 static char captured[8192];
 static FILE *capture_file;

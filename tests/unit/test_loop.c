@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "common.h"
-#include "loop.h"
+#include "core/common.h"
+#include "core/loop.h"
 
 /* Longest any test may run before the watchdog stops it and it fails. */
 #define WATCHDOG_MS 2000

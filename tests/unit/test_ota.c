@@ -1,5 +1,5 @@
 /*
- * Bundles over the air (firmware/ota.c): fragments written to flash, then the
+ * Bundles over the air (firmware/hub/ota.c): fragments written to flash, then the
  * blocklist's acceptance rules, the refusal the hub hears about, the wait
  * for a full bundle after a delta on the wrong base, and the retained copy of
  * the list in force counted as unchanged.
@@ -18,10 +18,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "bundle.h"
-#include "ota.h"
-#include "state.h"
-#include "store.h"
+#include "hub/ota.h"
+#include "hub/state.h"
+#include "policy/bundle.h"
+#include "policy/store.h"
 
 #define NOW 1795491234u
 

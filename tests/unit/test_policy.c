@@ -1,5 +1,5 @@
 /*
- * Policy specification (firmware/policy.c): which evidence gives which
+ * Policy specification (firmware/policy/policy.c): which evidence gives which
  * verdict, and the precedence rules of docs/policy.md.
  *
  * One signed bundle is built at setup with tg-hub's code path
@@ -19,10 +19,10 @@
 #include <cmocka.h>
 
 #define LOG_MODULE "test"
-#include "bundle.h"
-#include "dpi.h"
-#include "log.h"
-#include "policy.h"
+#include "core/log.h"
+#include "packet/dpi.h"
+#include "policy/bundle.h"
+#include "policy/policy.h"
 
 #define P_DNS 5
 #define P_HTTP 7

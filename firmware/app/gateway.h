@@ -1,0 +1,48 @@
+/*
+ * The running gateway: one pipeline, one blocklist in force, one event loop,
+ * and the mode that moves frames ([gateway] mode):
+ *
+ *   monitor  one mirror port (libpcap); detect and report; with [ports] inject,
+ *            TCP resets and DNS answers for blocked flows are sent from that port
+ *   bridge   a userspace bridge over [ports] lan and wan (libpcap, MAC learning):
+ *            frames of blocked flows are dropped before they leave, the client
+ *            gets a RST or the gateway's DNS answer
+ *   nfqueue  the kernel bridges lan and wan ([nfqueue] bridge); the packets of
+ *            undecided flows come through NFQUEUE, decided flows are offloaded
+ *            by conntrack mark; queue bypass and fail-open keep the office
+ *            online without the firmware
+ *
+ * SIGTERM and SIGINT stop it cleanly (flows reported, rules removed); SIGHUP
+ * reads the configuration and the bundle on flash again. Settings that need
+ * ports reopened or tables resized are reported as waiting for a restart.
+ */
+#ifndef TG_GATEWAY_H
+#define TG_GATEWAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+
+struct gateway_opts {
+	struct tg_config cfg;
+	bool flows;             /* one JSON object per ended flow on stdout */
+	uint32_t duration_s;    /* live: stop after this long; 0 = until a signal */
+	const char *bundle;     /* judge with this bundle file instead of the one on flash */
+	/* SIGHUP: read the configuration again (file and command-line options) into cfg. */
+	int (*reload)(struct tg_config *cfg, void *ctx);
+	void *reload_ctx;
+};
+
+/* Classify a capture file; totals on stdout (stderr with flows). Returns the exit status. */
+int gateway_replay(struct gateway_opts *o, const char *file);
+
+/* Run o->cfg.gateway.mode until stopped. Returns the exit status. */
+int gateway_run(struct gateway_opts *o);
+
+/* Check a bundle file against the hub key, or the list on flash; shared with `townguard bundle`. */
+struct store_trust;
+int gateway_load_trust(const struct tg_config *cfg, struct store_trust *t, char *keypath,
+		       unsigned long keypath_len);
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * townguard: the gateway firmware's single process.
+ *
+ *   townguard replay FILE [--flows]      classify a capture, print totals (and flows)
+ *   townguard run [-c FILE]              the gateway in its configured mode until SIGTERM
+ *   townguard capture IFACE [--flows]    monitor mode on one interface until stopped
+ *   townguard config [-c FILE]           check a configuration and print it in full
+ *   townguard version
+ *
+ * Commands are one table (name, arguments, handler, help) so `help` cannot
+ * drift from what exists.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_MODULE "main"
+#include "app/gateway.h"
+#include "app/report.h"
+#include "core/board.h"
+#include "core/common.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/port.h"
+#include "packet/pipeline.h"
+#include "policy/store.h"
+
+struct command {
+	const char *name;
+	const char *args;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+
+static const struct option run_long_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "option", required_argument, NULL, 'o' },
+	{ "ndpi-dir", required_argument, NULL, 'n' },
+	{ "flows", no_argument, NULL, 'f' },
+	{ "filter", required_argument, NULL, 'F' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "bundle", required_argument, NULL, 'b' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int set_opt(struct tg_config *cfg, const char *arg)
+{
+	char section[CONFIG_NAME_MAX], key[CONFIG_NAME_MAX], err[512];
+	const char *dot = strchr(arg, '.'), *eq = strchr(arg, '=');
+
+	if (!dot || !eq || dot > eq || (size_t)(dot - arg) >= sizeof(section) ||
+	    (size_t)(eq - dot - 1) >= sizeof(key)) {
+		log_err("-o \"%s\": expected section.key=value, e.g. flow.udp_timeout=30", arg);
+		return -EINVAL;
+	}
+	snprintf(section, sizeof(section), "%.*s", (int)(dot - arg), arg);
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - dot - 1), dot + 1);
+	if (config_set(cfg, section, key, eq + 1, err, sizeof(err)) < 0) {
+		log_err("-o %s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --ndpi-dir DIR: the five nDPI data files under their example/ names. */
+static int set_ndpi_dir(struct tg_config *cfg, const char *dir)
+{
+	static const struct {
+		const char *key, *file;
+	} files[] = {
+		{ "protos_file", "protos.txt" },
+		{ "categories_file", "categories.txt" },
+		{ "risky_domains_file", "risky_domains.txt" },
+		{ "ja3_file", "ja3_fingerprints.csv" },
+		{ "sha1_file", "sha1_fingerprints.csv" },
+	};
+	char path[CONFIG_PATH_MAX], err[512];
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, files[i].file) >= (int)sizeof(path)) {
+			log_err("--ndpi-dir \"%s\": path too long", dir);
+			return -EINVAL;
+		}
+		if (config_set(cfg, "dpi", files[i].key, path, err, sizeof(err)) < 0) {
+			log_err("--ndpi-dir: %s", err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int parse_run_opts(int argc, char **argv, struct gateway_opts *o, int *first_arg)
+{
+	char err[512];
+	int c, verbose = 0, quiet = 0;
+
+	memset(o, 0, sizeof(*o));
+	config_defaults(&o->cfg);
+	/* First pass: the configuration file, so options override it wherever they stand. */
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:", run_long_opts, NULL)) != -1) {
+		if (c != 'c')
+			continue;
+		if (config_load(&o->cfg, optarg, err, sizeof(err)) < 0) {
+			log_err("%s", err);
+			return -EINVAL;
+		}
+	}
+	opterr = 1;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:", run_long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			break;
+		case 'o':
+			if (set_opt(&o->cfg, optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'n':
+			if (set_ndpi_dir(&o->cfg, optarg) < 0)
+				return -EINVAL;
+			break;
+		case 'f':
+			o->flows = true;
+			break;
+		case 'F':
+			if (config_set(&o->cfg, "capture", "filter", optarg, err, sizeof(err)) < 0) {
+				log_err("--filter: %s", err);
+				return -EINVAL;
+			}
+			break;
+		case 'd': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end || v == 0 || v > 86400ul * 365) {
+				log_err("--duration \"%s\": expected seconds, 1..31536000", optarg);
+				return -EINVAL;
+			}
+			o->duration_s = (uint32_t)v;
+			break;
+		}
+		case 'v':
+			verbose = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'b':
+			o->bundle = optarg;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	log_set_level(verbose ? LOG_LVL_DEBUG : quiet ? LOG_LVL_WARN : (enum log_level)o->cfg.log.level);
+	log_set_target((enum log_target)o->cfg.log.target, "townguard");
+	*first_arg = optind;
+	return 0;
+}
+
+/* ------------------------------------------------------------ replay, run */
+
+static int cmd_replay(int argc, char **argv)
+{
+	struct gateway_opts opts;
+	int first;
+
+	if (parse_run_opts(argc, argv, &opts, &first) < 0)
+		return 2;
+	if (first != argc - 1) {
+		log_err("replay needs exactly one capture file (try: townguard help)");
+		return 2;
+	}
+	return gateway_replay(&opts, argv[first]);
+}
+
+/* The command line a live command started with, read again on SIGHUP. */
+struct live_args {
+	int argc;
+	char **argv;
+	bool capture; /* `capture [IFACE]`: monitor mode on that interface */
+};
+
+static int live_opts(const struct live_args *a, struct gateway_opts *o)
+{
+	int first;
+
+	if (parse_run_opts(a->argc, a->argv, o, &first) < 0)
+		return -EINVAL;
+	if (!a->capture) {
+		if (first != a->argc) {
+			log_err("run takes no arguments besides options (the mode is [gateway] mode)");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (first < a->argc - 1) {
+		log_err("capture takes at most one interface");
+		return -EINVAL;
+	}
+	/* The argument, else [capture] interface, else the board's mirror port. */
+	o->cfg.gateway.mode = TG_MODE_MONITOR;
+	if (first == a->argc - 1 || !o->cfg.capture.interface[0])
+		snprintf(o->cfg.capture.interface, sizeof(o->cfg.capture.interface), "%s",
+			 first == a->argc - 1 ? a->argv[first] : board_info()->mirror_port);
+	return 0;
+}
+
+static int live_reload(struct tg_config *cfg, void *ctx)
+{
+	struct gateway_opts o;
+
+	if (live_opts(ctx, &o) < 0)
+		return -EINVAL;
+	*cfg = o.cfg;
+	return 0;
+}
+
+static int live_command(int argc, char **argv, bool capture)
+{
+	struct live_args a = { .argc = argc, .argv = argv, .capture = capture };
+	struct gateway_opts opts;
+
+	if (live_opts(&a, &opts) < 0)
+		return 2;
+	opts.reload = live_reload;
+	opts.reload_ctx = &a;
+	return gateway_run(&opts);
+}
+
+static int cmd_capture(int argc, char **argv)
+{
+	return live_command(argc, argv, true);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	return live_command(argc, argv, false);
+}
+
+/* ------------------------------------------------------------------ others */
+
+static int cmd_config(int argc, char **argv)
+{
+	struct gateway_opts opts;
+	int first;
+
+	if (parse_run_opts(argc, argv, &opts, &first) < 0)
+		return 2;
+	if (first != argc) {
+		log_err("config takes no arguments besides options");
+		return 2;
+	}
+	return config_write(&opts.cfg, stdout) < 0 ? 1 : 0;
+}
+
+/* Read a whole file (a candidate bundle) into memory. */
+static int read_file(const char *path, uint8_t **data, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f) {
+		log_err("cannot read %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	for (;;) {
+		if (n == cap) {
+			uint8_t *nb = realloc(buf, cap ? cap * 2 : 1 << 20);
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap = cap ? cap * 2 : 1 << 20;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		log_err("cannot read %s: %s", path, strerror(errno));
+		free(buf);
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+static void print_bundle(const char *what, const struct bundle *b)
+{
+	const struct bundle_info *in = bundle_get_info(b);
+	uint8_t sha[32];
+
+	bundle_sha256(b, sha);
+	printf("%s: region %s, serial %llu, created %llu, expires %llu, sha256 ", what, in->region,
+	       (unsigned long long)in->serial, (unsigned long long)in->created,
+	       (unsigned long long)in->expires);
+	for (int i = 0; i < 32; i++)
+		printf("%02x", sha[i]);
+	printf("\n");
+	for (int k = 0; k < BUNDLE_KIND_MAX; k++)
+		printf("  %-9s %8zu blocked/alert  %8zu allowed\n", bundle_kind_name((enum bundle_kind)k),
+		       bundle_count(b, (enum bundle_kind)k, false), bundle_count(b, (enum bundle_kind)k, true));
+}
+
+/*
+ * townguard bundle status | install FILE: the list on flash. install applies
+ * the gateway's acceptance rules (a delta is applied to the list in force)
+ * and persists what passes; what fails leaves the list in force as it was.
+ */
+static int cmd_bundle(int argc, char **argv)
+{
+	struct gateway_opts opts;
+	struct store_trust trust;
+	struct bundle *in_force = NULL, *fresh = NULL;
+	const char *which = NULL, *action;
+	char keypath[CONFIG_PATH_MAX + 16];
+	uint8_t *data = NULL;
+	size_t len = 0;
+	enum bundle_err e;
+	int first, ret = 1;
+
+	if (parse_run_opts(argc, argv, &opts, &first) < 0)
+		return 2;
+	action = first < argc ? argv[first] : "";
+	if (!((strcmp(action, "status") == 0 && first == argc - 1) ||
+	      (strcmp(action, "install") == 0 && first == argc - 2))) {
+		log_err("usage: townguard bundle status | install FILE  [-c CONFIG]");
+		return 2;
+	}
+	if (gateway_load_trust(&opts.cfg, &trust, keypath, sizeof(keypath)) < 0) {
+		log_err("no hub key at %s: cannot check bundles", keypath);
+		return 1;
+	}
+	e = store_load(opts.cfg.gateway.data_dir, &trust, (uint64_t)time(NULL), &in_force, &which);
+	if (strcmp(action, "status") == 0) {
+		if (e == BUNDLE_OK) {
+			printf("in force (%s/bundle/%s)\n", opts.cfg.gateway.data_dir, which);
+			print_bundle("bundle", in_force);
+			ret = 0;
+		} else {
+			printf("no list in force: %s\n", bundle_err_text(e));
+		}
+		goto out;
+	}
+	if (read_file(argv[first + 1], &data, &len) < 0)
+		goto out;
+	e = store_accept(opts.cfg.gateway.data_dir, &trust, in_force, data, len, (uint64_t)time(NULL), &fresh);
+	if (e != BUNDLE_OK) {
+		log_err("bundle %s refused (%s): %s", argv[first + 1], bundle_err_name(e),
+			bundle_err_text(e));
+		if (in_force)
+			log_info("the list in force stays: serial %llu",
+				 (unsigned long long)bundle_get_info(in_force)->serial);
+		printf("refused: %s\n", bundle_err_name(e));
+		goto out;
+	}
+	print_bundle("accepted", fresh);
+	ret = 0;
+out:
+	bundle_close(fresh);
+	bundle_close(in_force);
+	free(data);
+	free((void *)trust.pubkey);
+	return ret;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("townguard %s (board %s)\n", CONFIG_VERSION, board_info()->name);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "replay", "FILE [--flows]", cmd_replay,
+	  "classify a pcap/pcapng capture; totals, and one JSON line per flow with --flows" },
+	{ "run", "[-c FILE]", cmd_run,
+	  "run the gateway in [gateway] mode (monitor, bridge, nfqueue) until SIGTERM; SIGHUP reloads" },
+	{ "capture", "[IFACE] [--flows] [--duration S]", cmd_capture,
+	  "monitor mode on one interface until SIGINT/SIGTERM or --duration" },
+	{ "config", "[-c FILE]", cmd_config, "check a configuration and print every key" },
+	{ "bundle", "status | install FILE", cmd_bundle,
+	  "the blocklist on flash; install checks and persists a bundle or delta" },
+	{ "version", "", cmd_version, "print the firmware version and board" },
+	{ "help", "", cmd_help, "this list" },
+};
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("usage: townguard COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		printf("  %-8s %-36s %s\n", commands[i].name, commands[i].args, commands[i].help);
+	printf("\noptions:\n"
+	       "  -c, --config FILE      runtime configuration (INI; see docs/configuration.md)\n"
+	       "  -o, --option S.K=V     set one key, e.g. -o flow.udp_timeout=30\n"
+	       "  -n, --ndpi-dir DIR     load nDPI's protos.txt, categories.txt, risky_domains.txt,\n"
+	       "                         ja3_fingerprints.csv and sha1_fingerprints.csv from DIR\n"
+	       "  -F, --filter EXPR      BPF capture filter\n"
+	       "  -f, --flows            one JSON object per flow on stdout (totals go to stderr)\n"
+	       "  -b, --bundle FILE      judge flows with this blocklist bundle (replay, capture)\n"
+	       "  -d, --duration S       run, capture: stop after S seconds\n"
+	       "  -v, --verbose          debug logging    -q, --quiet  warnings and errors only\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		cmd_help(0, NULL);
+		return 2;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	log_err("unknown command \"%s\" (try: townguard help)", argv[1]);
+	return 2;
+}

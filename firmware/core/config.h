@@ -1,0 +1,151 @@
+/*
+ * Runtime configuration: an INI file (parsed with inih) validated key by key
+ * against one table. Kconfig sets the build-time defaults; this file lets a
+ * technician or the hub change what may change without reflashing.
+ *
+ * Every error names the file and line, the section and key, the value as
+ * written, and what is allowed, e.g.
+ *   gw.ini:7: [flow] udp_timeout = "abc": not a whole number (allowed: 1..86400 seconds)
+ */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_PATH_MAX 256
+#define CONFIG_NAME_MAX 64
+
+/* [gateway] mode */
+enum tg_mode {
+	TG_MODE_MONITOR = 0, /* one mirror port: detect and report, optional answers */
+	TG_MODE_BRIDGE,      /* userspace bridge between two ports (libpcap) */
+	TG_MODE_NFQUEUE,     /* kernel bridge, first packets of each flow judged via NFQUEUE */
+	TG_MODE_MAX
+};
+
+const char *config_mode_name(int mode);
+
+/* [mgmt] mode: the gateway's own IP identity on lwIP */
+enum tg_mgmt_mode {
+	TG_MGMT_OFF = 0,
+	TG_MGMT_DHCP,
+	TG_MGMT_STATIC,
+};
+
+/* The values of [enforce] blocked_address (firmware/policy/enforce.c acts on them). */
+enum enforce_blocked_address {
+	ENFORCE_ADDR_RESET = 0, /* SYN to a blocked address: RST back (fast failure) */
+	ENFORCE_ADDR_DROP,      /* silent drop (the client times out) */
+};
+
+struct tg_config {
+	struct {
+		int level;  /* enum log_level */
+		int target; /* enum log_target */
+	} log;
+	struct {
+		char id[CONFIG_NAME_MAX];     /* gateway id, [a-z0-9-]+ */
+		char region[CONFIG_NAME_MAX]; /* region name, [a-z0-9-]+ */
+		char data_dir[CONFIG_PATH_MAX];
+		int mode;                     /* enum tg_mode */
+	} gateway;
+	struct {
+		uint32_t tcp_timeout;        /* seconds */
+		uint32_t tcp_closed_timeout; /* seconds */
+		uint32_t udp_timeout;        /* seconds */
+		uint32_t other_timeout;      /* seconds */
+	} flow;
+	struct {
+		/* nDPI data files; empty = not loaded */
+		char protos_file[CONFIG_PATH_MAX];
+		char categories_file[CONFIG_PATH_MAX];
+		char risky_domains_file[CONFIG_PATH_MAX];
+		char ja3_file[CONFIG_PATH_MAX];
+		char sha1_file[CONFIG_PATH_MAX];
+		uint32_t max_packets_tcp;
+		uint32_t max_packets_udp;
+		uint32_t max_packets_other;
+	} dpi;
+	struct {
+		char interface[CONFIG_NAME_MAX];
+		char filter[CONFIG_PATH_MAX]; /* BPF expression, empty = all */
+		bool promiscuous;
+		bool immediate;
+		uint32_t snaplen;
+		uint32_t buffer_kb;
+	} capture;
+	struct {
+		char lan[16];                 /* inline modes: port facing the office; empty = board's */
+		char wan[16];                 /* inline modes: port facing the uplink; empty = board's */
+		char inject[16];              /* monitor mode: port answers are sent from; empty = none */
+	} ports;
+	struct {
+		uint32_t fdb_size;            /* MAC addresses learned */
+		uint32_t fdb_ageing;          /* seconds */
+	} bridge;
+	struct {
+		char bridge[16];              /* kernel bridge device */
+		uint32_t queue;               /* NFQUEUE number */
+		uint32_t queue_len;           /* packets */
+		bool fail_open;
+	} nfqueue;
+	struct {
+		int mode;                     /* enum tg_mgmt_mode */
+		char port[16];                /* monitor/nfqueue: the management port */
+		char mac[18];                 /* empty = derived from the gateway id */
+		char address[16];             /* static */
+		char netmask[16];
+		char router[16];
+		char dns[16];                 /* empty = the DHCP lease's */
+		char ntp[64];                 /* name or address; empty = the lease's */
+	} mgmt;
+	struct {
+		char broker[64];              /* host name or IPv4 address; empty = no uplink */
+		uint32_t port;
+		char server_name[64];         /* name the broker's certificate must carry; empty = broker */
+		char ca[CONFIG_PATH_MAX];     /* empty = <data_dir>/keys/ca.crt */
+		char cert[CONFIG_PATH_MAX];   /* empty = <data_dir>/keys/gw.crt */
+		char key[CONFIG_PATH_MAX];    /* empty = <data_dir>/keys/gw.key */
+		uint32_t keepalive;           /* seconds */
+	} uplink;
+	struct {
+		int blocked_address;          /* enum enforce_blocked_address */
+		char dns_sink_ipv4[16];       /* empty = NXDOMAIN */
+		char dns_sink_ipv6[46];
+		uint32_t dns_ttl;             /* seconds */
+	} enforce;
+	struct {
+		char hub_key[CONFIG_PATH_MAX]; /* PEM public key; empty = <data_dir>/keys/hub.pub */
+		uint32_t clock_skew;           /* seconds */
+	} bundle;
+};
+
+/* Fill every field with its Kconfig default. */
+void config_defaults(struct tg_config *c);
+
+/*
+ * Load and validate `path` on top of what `c` holds. On error returns
+ * -ENOENT (cannot open) or -EINVAL (first bad line), writes a one-line message
+ * naming file, line, key, value and what is allowed into err, and leaves `c`
+ * unchanged (all-or-nothing).
+ */
+int config_load(struct tg_config *c, const char *path, char *err, size_t errlen);
+
+/*
+ * Set one key from text, validated like a file line (used by the loader, the
+ * command line "-o section.key=value" and, later, the console). Returns 0 or
+ * -EINVAL with a message in err (which does not include a file position).
+ */
+int config_set(struct tg_config *c, const char *section, const char *key,
+	       const char *value, char *err, size_t errlen);
+
+/* "02:00:5e:10:00:01" -> bytes; -EINVAL unless six hex pairs of a unicast, non-zero address. */
+int config_parse_mac(const char *s, uint8_t mac[6]);
+
+/* Write the whole configuration as INI (every key, with its current value). */
+int config_write(const struct tg_config *c, FILE *out);
+
+#endif

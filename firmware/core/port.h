@@ -1,0 +1,108 @@
+/*
+ * Port driver interface: how the firmware receives and sends frames without
+ * knowing whether they come from libpcap, a capture file, NFQUEUE or a board's
+ * own MAC. A driver is a `static const struct port_ops` registered with
+ * PORT_DRIVER_REGISTER(); port_open() finds it by name.
+ *
+ * Frames handed to the rx callback are valid only during the callback.
+ */
+#ifndef TG_PORT_H
+#define TG_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/common.h"
+
+/* Link types (each port driver maps its own, e.g. pcap DLT_*, onto these). */
+enum link_type {
+	LINK_ETHERNET = 1,
+	LINK_LINUX_SLL,
+	LINK_NULL, /* BSD loopback: 4-byte host-order address family */
+	LINK_RAW,  /* raw IPv4/IPv6, version from the first nibble */
+};
+
+struct port;
+
+struct port_frame {
+	const uint8_t *data;
+	uint32_t caplen;
+	uint32_t wirelen;
+	uint64_t ts_us; /* capture time, microseconds since the epoch */
+};
+
+typedef void (*port_rx_fn)(struct port *port, const struct port_frame *frame, void *ctx);
+
+struct port_config {
+	const char *name;      /* interface name, or file path for a file port */
+	const char *filter;    /* BPF filter expression, NULL or "" = none */
+	uint32_t snaplen;      /* 0 = CONFIG_PCAP_SNAPLEN */
+	uint32_t buffer_kb;    /* 0 = CONFIG_PCAP_BUFFER_KB */
+	bool promiscuous;
+	bool immediate;        /* deliver frames as they arrive, no kernel batching delay */
+	bool inbound_only;     /* live: only frames received, not those sent (inline ports) */
+};
+
+struct port_stats {
+	uint64_t rx_frames;
+	uint64_t rx_bytes;
+	uint64_t tx_frames;
+	uint64_t tx_errors;
+	uint64_t kernel_drops;  /* dropped by the kernel/driver before we saw them */
+	uint64_t iface_drops;   /* dropped by the interface */
+};
+
+struct port_ops {
+	/* Driver name used by port_open(), e.g. "pcap", "pcap-file". */
+	const char *name;
+	/*
+	 * Open the port described by cfg; set port->link and port->priv.
+	 * Returns 0 or -errno; logs the reason (bad interface, unsupported
+	 * link type, bad filter, ...) naming the value.
+	 */
+	int (*open)(struct port *port, const struct port_config *cfg);
+	/* Descriptor to wait on for readability, or -1 if always ready (files). */
+	int (*fd)(struct port *port);
+	/*
+	 * Deliver at most max frames to fn. Returns the number delivered
+	 * (0 = nothing ready now), -ENODATA at the end of a file, or -errno.
+	 * Never blocks on a live port.
+	 */
+	int (*rx_burst)(struct port *port, port_rx_fn fn, void *ctx, int max);
+	/* Send one frame. Returns 0 or -errno (-EOPNOTSUPP for files). */
+	int (*tx)(struct port *port, const uint8_t *data, uint32_t len);
+	/* Fill counters. Returns 0 or -errno. */
+	int (*stats)(struct port *port, struct port_stats *st);
+	/* Release everything open() acquired. */
+	void (*close)(struct port *port);
+};
+
+struct port {
+	const struct port_ops *ops;
+	enum link_type link;
+	char name[64];
+	void *priv;
+	struct port_stats st; /* driver-maintained rx/tx counters */
+};
+
+#define PORT_DRIVER_REGISTER(ops_)                                          \
+	static const struct port_ops *const port_driver_##ops_                 \
+		__attribute__((used, section("tg_port_drivers"))) = &(ops_)
+
+/* Open port with driver `driver`. Returns 0 or -errno (-ENOENT: no such driver). */
+int port_open(struct port *port, const char *driver, const struct port_config *cfg);
+void port_close(struct port *port);
+const struct port_ops *port_driver_find(const char *name);
+
+static inline int port_fd(struct port *p) { return p->ops->fd(p); }
+static inline int port_rx_burst(struct port *p, port_rx_fn fn, void *ctx, int max)
+{
+	return p->ops->rx_burst(p, fn, ctx, max);
+}
+static inline int port_tx(struct port *p, const uint8_t *d, uint32_t len)
+{
+	return p->ops->tx(p, d, len);
+}
+static inline int port_stats(struct port *p, struct port_stats *st) { return p->ops->stats(p, st); }
+
+#endif

@@ -1,0 +1,549 @@
+/*
+ * Flow table: one fixed array of records, a bucket array of indices, four
+ * LRU lists. See flow.h for the contract.
+ *
+ * Why it is built this way:
+ *
+ * - Nothing is allocated after flow_table_new(). The records are one calloc'd
+ *   array, so pages of records never used are never touched (the kernel backs
+ *   them with the zero page); records are handed out from a high-water mark
+ *   first and then from a free list threaded through flow.hnext, so a table
+ *   that never fills never touches its tail.
+ * - Links are 32-bit "index + 1" values (0 = none) rather than pointers: half
+ *   the size on 64-bit boards, and a zeroed record is a valid unlinked one.
+ * - Buckets are a power of two >= capacity (load factor <= 1) and chained, so
+ *   a lookup is O(1) expected. The bucket is SipHash-2-4 of the canonical key
+ *   under a 128-bit key from getrandom(), so flows an attacker chooses do not
+ *   land in one chain: the key is unknown to them.
+ * - Both directions of a conversation build the same key (endpoint a is the
+ *   smaller (address, port)), so one hash and one memcmp find the flow; the
+ *   direction is whether the packet's source is the endpoint that sent the
+ *   first packet.
+ * - Every flow is on the LRU list of its timeout class and moves to the tail
+ *   when a packet is counted, so each head is that class's idlest flow:
+ *   expiry stops at the first head that is still fresh, and eviction compares
+ *   only four heads.
+ * - A TCP SYN (without ACK) on a closed flow is a new connection reusing the
+ *   ports: the old flow is ended (FLOW_END_IDLE: it is over, as if its short
+ *   closed timeout had run) and a fresh one, with a new id and its own
+ *   counters and DPI, is started. A SYN on a flow that is still open is kept
+ *   in that flow (a retransmitted SYN, or a half-seen teardown).
+ *
+ * A flow ends once it has been idle for more than its class timeout: idle
+ * exactly equal to the timeout is still alive.
+ *
+ * Time comes from the caller (capture timestamps in replay) and may go
+ * backwards: idle time is then 0, last_ms never decreases, and a list is in
+ * activity order even where timestamps are not monotonic, so expiry may end
+ * such a flow late but never early.
+ *
+ * The only OS calls are getrandom() and getauxval() for the hash key.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/random.h>
+
+#include "core/common.h"
+#include "packet/flow.h"
+
+/*
+ * The memory budget: once DPI state is freed, a flow costs at most 256
+ * bytes: the record (248) plus its 4-byte bucket, with a little left for the
+ * table's own rounding. CONFIG_FLOW_TABLE_SIZE's help text and the 64 MB RSS
+ * target for 100k flows are computed from this.
+ */
+_Static_assert(sizeof(struct flow) <= 248, "struct flow exceeds its budget: 256 bytes per flow with the 4-byte bucket and allocator slack");
+
+/*
+ * Largest capacity: the bucket count (a power of two >= capacity) must fit in
+ * 32 bits, and so must every "index + 1" link.
+ */
+#define FLOW_MAX_CAPACITY (UINT32_C(1) << 31)
+
+/* IANA protocol numbers, named here so the portable core needs no <netinet/in.h>. */
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+
+/* TCP flag bits of pkt.tcp_flags. */
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+struct flow_table {
+	struct flow *flows;
+	uint32_t *buckets;                   /* index + 1 of the chain head, 0 = empty */
+	uint32_t mask;                       /* bucket count - 1 */
+	uint32_t capacity;
+	uint32_t used;                       /* records [0, used) were handed out at least once */
+	uint32_t free_head;                  /* free records, chained through hnext */
+	uint32_t lru_head[FLOW_CLASS_MAX];   /* idlest flow of the class */
+	uint32_t lru_tail[FLOW_CLASS_MAX];   /* most recently active */
+	uint64_t timeout_ms[FLOW_CLASS_MAX];
+	flow_end_fn on_end;
+	void *ctx;
+	uint32_t last_id;
+	struct flow_table_stats st;
+	uint8_t hash_key[16];
+};
+
+/* ---------------------------------------------------------------- SipHash */
+
+static inline uint64_t load_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+static inline uint64_t rotl64(uint64_t x, unsigned int b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+static inline void sipround(uint64_t v[4])
+{
+	v[0] += v[1];
+	v[1] = rotl64(v[1], 13);
+	v[1] ^= v[0];
+	v[0] = rotl64(v[0], 32);
+	v[2] += v[3];
+	v[3] = rotl64(v[3], 16);
+	v[3] ^= v[2];
+	v[0] += v[3];
+	v[3] = rotl64(v[3], 21);
+	v[3] ^= v[0];
+	v[2] += v[1];
+	v[1] = rotl64(v[1], 17);
+	v[1] ^= v[2];
+	v[2] = rotl64(v[2], 32);
+}
+
+/* SipHash-2-4, the reference algorithm (Aumasson and Bernstein, 2012). */
+uint64_t flow_siphash(const uint8_t key[16], const void *data, size_t len)
+{
+	const uint8_t *in = data;
+	const uint8_t *end = in + (len - len % 8);
+	uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
+	uint64_t v[4] = {
+		k0 ^ UINT64_C(0x736f6d6570736575),
+		k1 ^ UINT64_C(0x646f72616e646f6d),
+		k0 ^ UINT64_C(0x6c7967656e657261),
+		k1 ^ UINT64_C(0x7465646279746573),
+	};
+	uint64_t m, b = (uint64_t)len << 56;
+	size_t i;
+
+	for (; in != end; in += 8) {
+		m = load_le64(in);
+		v[3] ^= m;
+		sipround(v);
+		sipround(v);
+		v[0] ^= m;
+	}
+	for (i = 0; i < len % 8; i++)
+		b |= (uint64_t)in[i] << (8 * i);
+	v[3] ^= b;
+	sipround(v);
+	sipround(v);
+	v[0] ^= b;
+	v[2] ^= 0xff;
+	for (i = 0; i < 4; i++)
+		sipround(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/*
+ * A hash key only has to be unknown to whoever sends us packets, not
+ * cryptographically strong, so an early-boot getrandom() that would block is
+ * not worth waiting for: the 16 random bytes the kernel gave this process at
+ * exec (AT_RANDOM) are hashed into a key instead (hashed, so the stack canary
+ * glibc takes from them stays unknown).
+ */
+void flow_random_key(uint8_t key[16], const char *purpose)
+{
+	const uint8_t *at = (const uint8_t *)getauxval(AT_RANDOM);
+	uint64_t h[2] = { 0, 0 };
+	size_t n = strlen(purpose);
+
+	if (getrandom(key, 16, GRND_NONBLOCK) == 16)
+		return;
+	if (at) {
+		h[0] = flow_siphash(at, purpose, n);
+		h[1] = flow_siphash(at, purpose, n + 1);
+	}
+	memcpy(key, h, 16);
+}
+
+/* ---------------------------------------------------------------- keys */
+
+/*
+ * Build the canonical key of p into k; returns true if p's source is
+ * endpoint a. Two identical endpoints (same address and port both sides)
+ * make the source endpoint a, so every packet of such a flow is FWD.
+ * IPv4 copies only its 4 address bytes, so the key is the same whatever the
+ * unused 12 bytes of p hold.
+ */
+static bool flow_key_make(struct flow_key *k, const struct pkt *p)
+{
+	size_t alen = p->ip_version == 4 ? 4 : sizeof(p->src.b);
+	const union ip_addr *a = &p->src, *b = &p->dst;
+	uint16_t pa = p->sport, pb = p->dport;
+	int c = memcmp(p->src.b, p->dst.b, alen);
+	bool src_is_a = c < 0 || (c == 0 && p->sport <= p->dport);
+
+	if (!src_is_a) {
+		a = &p->dst;
+		b = &p->src;
+		pa = p->dport;
+		pb = p->sport;
+	}
+	memset(k, 0, sizeof(*k));
+	memcpy(k->a.b, a->b, alen);
+	memcpy(k->b.b, b->b, alen);
+	k->port_a = pa;
+	k->port_b = pb;
+	k->vlan = p->vlan;
+	k->l4_proto = p->l4_proto;
+	k->ip_version = p->ip_version;
+	return src_is_a;
+}
+
+static inline uint32_t flow_bucket(const struct flow_table *t, const struct flow_key *k)
+{
+	return (uint32_t)flow_siphash(t->hash_key, k, sizeof(*k)) & t->mask;
+}
+
+/* ---------------------------------------------------------------- lists */
+
+static inline uint32_t flow_ref(const struct flow_table *t, const struct flow *f)
+{
+	return (uint32_t)(f - t->flows) + 1;
+}
+
+static inline struct flow *flow_at(const struct flow_table *t, uint32_t ref)
+{
+	return &t->flows[ref - 1];
+}
+
+static void lru_unlink(struct flow_table *t, struct flow *f)
+{
+	unsigned int c = f->lru_class;
+
+	if (f->lru_prev)
+		flow_at(t, f->lru_prev)->lru_next = f->lru_next;
+	else
+		t->lru_head[c] = f->lru_next;
+	if (f->lru_next)
+		flow_at(t, f->lru_next)->lru_prev = f->lru_prev;
+	else
+		t->lru_tail[c] = f->lru_prev;
+	f->lru_prev = 0;
+	f->lru_next = 0;
+}
+
+static void lru_append(struct flow_table *t, struct flow *f)
+{
+	unsigned int c = f->lru_class;
+	uint32_t ref = flow_ref(t, f);
+
+	f->lru_next = 0;
+	f->lru_prev = t->lru_tail[c];
+	if (t->lru_tail[c])
+		flow_at(t, t->lru_tail[c])->lru_next = ref;
+	else
+		t->lru_head[c] = ref;
+	t->lru_tail[c] = ref;
+}
+
+static void bucket_unlink(struct flow_table *t, struct flow *f)
+{
+	uint32_t *link = &t->buckets[flow_bucket(t, &f->key)];
+	uint32_t ref = flow_ref(t, f);
+
+	while (*link != ref)
+		link = &flow_at(t, *link)->hnext;
+	*link = f->hnext;
+}
+
+static enum flow_class_id flow_class(const struct flow *f)
+{
+	switch (f->key.l4_proto) {
+	case PROTO_TCP:
+		if ((f->flags & FLOW_F_RST) ||
+		    (f->flags & (FLOW_F_FIN_FWD | FLOW_F_FIN_REV)) == (FLOW_F_FIN_FWD | FLOW_F_FIN_REV))
+			return FLOW_CLASS_TCP_CLOSED;
+		return FLOW_CLASS_TCP;
+	case PROTO_UDP:
+		return FLOW_CLASS_UDP;
+	default:
+		return FLOW_CLASS_OTHER;
+	}
+}
+
+/* Idle time at now; 0 if now is before the flow's last packet. */
+static inline uint64_t flow_idle(const struct flow *f, uint64_t now_ms)
+{
+	return now_ms > f->last_ms ? now_ms - f->last_ms : 0;
+}
+
+/* The least recently active flow of all classes; ties go to the lower class. */
+static struct flow *flow_idlest(const struct flow_table *t)
+{
+	struct flow *best = NULL, *f;
+	unsigned int c;
+
+	for (c = 0; c < FLOW_CLASS_MAX; c++) {
+		if (!t->lru_head[c])
+			continue;
+		f = flow_at(t, t->lru_head[c]);
+		if (!best || f->last_ms < best->last_ms)
+			best = f;
+	}
+	return best;
+}
+
+/*
+ * Report f to the owner while it is still intact (on_end may read it and
+ * free f->dpi, but must not call back into the table), then return it to the
+ * free list.
+ */
+static void flow_end(struct flow_table *t, struct flow *f, enum flow_end_reason why)
+{
+	if (t->on_end)
+		t->on_end(f, why, t->ctx);
+	t->st.ended[why]++;
+	t->st.active--;
+	bucket_unlink(t, f);
+	lru_unlink(t, f);
+	f->hnext = t->free_head;
+	t->free_head = flow_ref(t, f);
+}
+
+/* A free record, ending the idlest flow if there is none. */
+static struct flow *flow_alloc(struct flow_table *t)
+{
+	struct flow *f;
+
+	if (!t->free_head && t->used == t->capacity)
+		flow_end(t, flow_idlest(t), FLOW_END_EVICTED);
+	if (t->free_head) {
+		f = flow_at(t, t->free_head);
+		t->free_head = f->hnext;
+	} else {
+		f = &t->flows[t->used++];
+	}
+	return f;
+}
+
+/* ---------------------------------------------------------------- API */
+
+const char *flow_end_reason_name(enum flow_end_reason r)
+{
+	switch (r) {
+	case FLOW_END_IDLE:
+		return "idle";
+	case FLOW_END_EVICTED:
+		return "evicted";
+	case FLOW_END_SHUTDOWN:
+		return "shutdown";
+	}
+	return "unknown";
+}
+
+struct flow_table *flow_table_new(const struct flow_table_config *cfg)
+{
+	static const uint32_t default_s[FLOW_CLASS_MAX] = {
+		[FLOW_CLASS_TCP] = CONFIG_FLOW_TCP_TIMEOUT,
+		[FLOW_CLASS_TCP_CLOSED] = CONFIG_FLOW_TCP_CLOSED_TIMEOUT,
+		[FLOW_CLASS_UDP] = CONFIG_FLOW_UDP_TIMEOUT,
+		[FLOW_CLASS_OTHER] = CONFIG_FLOW_OTHER_TIMEOUT,
+	};
+	static const struct flow_table_config defaults;
+	struct flow_table *t;
+	uint32_t cap, nbuckets = 1;
+	unsigned int c;
+
+	if (!cfg)
+		cfg = &defaults;
+	cap = cfg->capacity ? cfg->capacity : CONFIG_FLOW_TABLE_SIZE;
+	if (cap > FLOW_MAX_CAPACITY) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (nbuckets < cap)
+		nbuckets <<= 1;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		goto err_table;
+	t->flows = calloc(cap, sizeof(*t->flows));
+	if (!t->flows)
+		goto err_flows;
+	t->buckets = calloc(nbuckets, sizeof(*t->buckets));
+	if (!t->buckets)
+		goto err_buckets;
+
+	t->mask = nbuckets - 1;
+	t->capacity = cap;
+	t->st.capacity = cap;
+	for (c = 0; c < FLOW_CLASS_MAX; c++)
+		t->timeout_ms[c] = cfg->timeout_ms[c] ? cfg->timeout_ms[c] : default_s[c] * UINT64_C(1000);
+	t->on_end = cfg->on_end;
+	t->ctx = cfg->ctx;
+	if (cfg->hash_key)
+		memcpy(t->hash_key, cfg->hash_key, sizeof(t->hash_key));
+	else
+		flow_random_key(t->hash_key, "townguard flow table");
+	return t;
+
+err_buckets:
+	free(t->flows);
+err_flows:
+	free(t);
+err_table:
+	errno = ENOMEM;
+	return NULL;
+}
+
+void flow_table_free(struct flow_table *t)
+{
+	if (!t)
+		return;
+	flow_end_all(t);
+	free(t->buckets);
+	free(t->flows);
+	free(t);
+}
+
+struct flow *flow_lookup(struct flow_table *t, const struct pkt *p, uint64_t now_ms,
+			 enum flow_dir *dir, bool *created)
+{
+	struct flow_key k;
+	bool src_is_a = flow_key_make(&k, p);
+	uint32_t bucket = flow_bucket(t, &k);
+	uint32_t ref, chain = 0;
+	struct flow *f = NULL;
+
+	t->st.lookups++;
+	for (ref = t->buckets[bucket]; ref; ref = f->hnext) {
+		f = flow_at(t, ref);
+		chain++;
+		if (memcmp(&f->key, &k, sizeof(k)) == 0)
+			break;
+	}
+	if (chain > t->st.max_chain)
+		t->st.max_chain = chain;
+
+	if (ref) {
+		if (f->lru_class != FLOW_CLASS_TCP_CLOSED ||
+		    (p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN) {
+			*dir = src_is_a == (bool)f->init_is_a ? FLOW_DIR_FWD : FLOW_DIR_REV;
+			*created = false;
+			return f;
+		}
+		/* A new connection reusing the ports of a closed one. */
+		flow_end(t, f, FLOW_END_IDLE);
+	}
+
+	f = flow_alloc(t);
+	memset(f, 0, sizeof(*f));
+	f->key = k;
+	f->init_is_a = src_is_a;
+	f->first_ms = now_ms;
+	f->last_ms = now_ms;
+	f->id = ++t->last_id;
+	f->lru_class = flow_class(f);
+	f->hnext = t->buckets[bucket];
+	t->buckets[bucket] = flow_ref(t, f);
+	lru_append(t, f);
+	t->st.created++;
+	t->st.active++;
+	*dir = FLOW_DIR_FWD;
+	*created = true;
+	return f;
+}
+
+void flow_account(struct flow_table *t, struct flow *f, const struct pkt *p,
+		  enum flow_dir dir, uint64_t now_ms)
+{
+	enum flow_class_id cls;
+
+	f->packets[dir]++;
+	f->bytes[dir] += p->wire_len;
+	if (now_ms > f->last_ms)
+		f->last_ms = now_ms;
+	if (dir == FLOW_DIR_REV)
+		f->flags |= FLOW_F_REPLY;
+	if (f->key.l4_proto == PROTO_TCP) {
+		if (p->tcp_flags & TCP_FIN)
+			f->flags |= dir == FLOW_DIR_FWD ? FLOW_F_FIN_FWD : FLOW_F_FIN_REV;
+		if (p->tcp_flags & TCP_RST)
+			f->flags |= FLOW_F_RST;
+	}
+
+	cls = flow_class(f);
+	if (cls == f->lru_class && t->lru_tail[cls] == flow_ref(t, f))
+		return;
+	lru_unlink(t, f);
+	f->lru_class = cls;
+	lru_append(t, f);
+}
+
+uint32_t flow_expire(struct flow_table *t, uint64_t now_ms)
+{
+	uint32_t n = 0;
+	unsigned int c;
+	struct flow *f;
+
+	for (c = 0; c < FLOW_CLASS_MAX; c++) {
+		while (t->lru_head[c]) {
+			f = flow_at(t, t->lru_head[c]);
+			if (flow_idle(f, now_ms) <= t->timeout_ms[c])
+				break;
+			flow_end(t, f, FLOW_END_IDLE);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Globally least recently active first: the four lists merged by head. */
+void flow_end_all(struct flow_table *t)
+{
+	struct flow *f;
+
+	while ((f = flow_idlest(t)))
+		flow_end(t, f, FLOW_END_SHUTDOWN);
+}
+
+void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *st)
+{
+	*st = t->st;
+}
+
+const union ip_addr *flow_src(const struct flow *f)
+{
+	return f->init_is_a ? &f->key.a : &f->key.b;
+}
+
+const union ip_addr *flow_dst(const struct flow *f)
+{
+	return f->init_is_a ? &f->key.b : &f->key.a;
+}
+
+uint16_t flow_sport(const struct flow *f)
+{
+	return f->init_is_a ? f->key.port_a : f->key.port_b;
+}
+
+uint16_t flow_dport(const struct flow *f)
+{
+	return f->init_is_a ? f->key.port_b : f->key.port_a;
+}

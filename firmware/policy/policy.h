@@ -1,0 +1,101 @@
+/*
+ * Policy: a verdict per flow from the blocklist bundle in force, taken at the
+ * earliest point the evidence exists:
+ *
+ *   stage        evidence                               when
+ *   ip           either endpoint's address              first packet
+ *   dns_binding  responder address answered for a name   first packet
+ *   dns          DNS query name                          the query (first packet)
+ *   sni          TLS / QUIC server name                  the ClientHello
+ *   http_host    HTTP Host                               the request
+ *   protocol     nDPI protocol (app, then master)        detection
+ *   category     nDPI category                           detection
+ *   ja3          JA3 client hash                         detection
+ *
+ * Precedence (docs/policy.md): an allow-list entry of a kind overrides block
+ * and alert entries of the same kind (an allowed name is not judged by a
+ * blocked parent; an allowed address is not judged by a blocked prefix).
+ * The first block verdict is final; an alert verdict is kept until a block
+ * verdict replaces it. Every hit is reported through the hit callback with
+ * the indicator that matched, so hits are counted per rule even when a flow
+ * matches several.
+ *
+ * DNS responses bind the answered addresses to the query name and to every
+ * CNAME in the answer, for the records' TTL, when one of those names is on
+ * the block list. A later flow to such an address is judged by the name
+ * (stage dns_binding) even if it never shows one (QUIC, ECH, plain IP).
+ */
+#ifndef TG_POLICY_H
+#define TG_POLICY_H
+
+#include <stdint.h>
+
+#include "packet/decode.h"
+#include "packet/dpi.h"
+#include "packet/flow.h"
+#include "packet/pipeline.h"
+#include "policy/bundle.h"
+
+enum policy_stage {
+	POLICY_STAGE_NONE = 0,
+	POLICY_STAGE_IP,
+	POLICY_STAGE_DNS,
+	POLICY_STAGE_SNI,
+	POLICY_STAGE_HTTP_HOST,
+	POLICY_STAGE_DNS_BINDING,
+	POLICY_STAGE_PROTOCOL,
+	POLICY_STAGE_CATEGORY,
+	POLICY_STAGE_JA3,
+	POLICY_STAGE_MAX
+};
+
+const char *policy_stage_name(enum policy_stage s); /* "ip", "dns", ... */
+
+#define POLICY_INDICATOR_MAX 256
+
+/* One match, reported as it happens. */
+struct policy_hit {
+	const struct flow *flow;
+	uint32_t rule;
+	uint8_t action;                      /* enum bundle_action (block or alert) */
+	uint8_t stage;                       /* enum policy_stage */
+	char indicator[POLICY_INDICATOR_MAX];/* "203.0.113.0/24", "example.com", "BitTorrent", ja3 hex */
+};
+
+typedef void (*policy_hit_fn)(const struct policy_hit *hit, void *ctx);
+
+struct policy_stats {
+	uint64_t hits[POLICY_STAGE_MAX];
+	uint64_t allowed;       /* matches suppressed by an allow entry */
+	uint64_t dns_responses; /* responses parsed for bindings */
+	uint64_t dns_bad;       /* responses that did not parse */
+	uint64_t bindings;      /* addresses bound to a listed name */
+};
+
+struct policy;
+
+/* Returns NULL on allocation failure. dpi maps protocol and category names. */
+struct policy *policy_new(struct dpi *dpi, policy_hit_fn on_hit, void *ctx);
+void policy_free(struct policy *p);
+
+/*
+ * Judge flows with bundle b from now on (NULL: no bundle). The caller keeps b
+ * open until it is replaced; verdicts already taken stay.
+ */
+void policy_set_bundle(struct policy *p, const struct bundle *b);
+const struct bundle *policy_bundle(const struct policy *p);
+
+/* A new flow's first packet (stages ip and dns_binding). wall_s: seconds since the epoch. */
+void policy_flow_start(struct policy *p, struct flow *f, uint64_t wall_s, uint64_t now_ms);
+/* After DPI saw a packet of f: host names as soon as nDPI has them, the rest at detection. */
+void policy_flow_dpi(struct policy *p, struct flow *f, uint64_t wall_s);
+/* Every packet: DNS responses feed the bindings. */
+void policy_packet(struct policy *p, struct flow *f, const struct pkt *pk, uint64_t wall_s,
+		   uint64_t now_ms);
+
+void policy_get_stats(const struct policy *p, struct policy_stats *st);
+
+/* The three calls above as the packet path's judge: pipeline_set_judge(pl, &policy_judge, p). */
+extern const struct pipeline_judge policy_judge;
+
+#endif

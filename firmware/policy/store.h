@@ -1,0 +1,53 @@
+/*
+ * The bundle on flash: <data_dir>/bundle/current is the list in force,
+ * <data_dir>/bundle/previous the one before it. A new bundle is written to a
+ * temporary file, synced, and renamed over current (the old current becomes
+ * previous through a hard link first), then the directory is synced: a power
+ * cut at any moment leaves current either the old or the new file, never a
+ * torn one.
+ *
+ * At start the gateway loads current; if it fails the acceptance checks it
+ * falls back to previous, and says so.
+ */
+#ifndef TG_STORE_H
+#define TG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/bundle.h"
+
+/* What the gateway checks a bundle against. */
+struct store_trust {
+	const uint8_t *pubkey; /* hub public key (PEM with its NUL, or DER) */
+	size_t pubkey_len;
+	const char *region;
+	uint64_t clock_skew_s;
+};
+
+/*
+ * Read a key file (PEM or DER) into a malloc'ed buffer with a terminating NUL
+ * counted in *len, as mbedTLS wants for PEM. Returns 0 or -errno (logged).
+ */
+int store_read_key(const char *path, uint8_t **key, size_t *len);
+
+/*
+ * Load the bundle in force: current, or previous if current is missing or
+ * refused. Returns BUNDLE_OK with *out open (and *which "current" or
+ * "previous"), or the reason current was refused when neither loads.
+ */
+enum bundle_err store_load(const char *data_dir, const struct store_trust *trust, uint64_t now_s,
+			   struct bundle **out, const char **which);
+
+/*
+ * Accept a candidate (full bundle or delta) against the bundle in force
+ * (`in_force` may be NULL): deltas are applied to it first; then signature,
+ * region, expiry and serial are checked; then the full bundle is persisted as
+ * current. Returns BUNDLE_OK with *out the new bundle opened from flash, or
+ * the reason for refusal (nothing on flash changed).
+ */
+enum bundle_err store_accept(const char *data_dir, const struct store_trust *trust,
+			     const struct bundle *in_force, const uint8_t *data, size_t len,
+			     uint64_t now_s, struct bundle **out);
+
+#endif
