@@ -157,7 +157,7 @@ $(O)/townguard: $(O)/obj/firmware/app/main.o $(CORE_OBJS)
 
 # The bundle code tg-hub and the bundle benchmark share with the firmware (one
 # encoder for hub and gateway), and what else tg-hub links of it.
-BUNDLE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard firmware/policy/bundle*.c) firmware/packet/flow.c)
+BUNDLE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard firmware/policy/bundle*.c) firmware/core/siphash.c)
 HUB_FW_OBJS := $(BUNDLE_OBJS) $(O)/obj/firmware/hub/cmd.o
 HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub.c),$(O)/tg-hub)
 # tg-hub shares the firmware's bundle code (one encoder for hub and gateway).

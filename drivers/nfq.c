@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,6 +51,7 @@
 #define LOG_MODULE "nfq"
 #include "core/common.h"
 #include "core/log.h"
+#include "core/siphash.h"
 #include "link.h"
 #include "nfq.h"
 
@@ -70,7 +70,8 @@
  * IP -> MAC table: 1024 entries (24 KiB) hold every host of a small office
  * and the upstream router many times over; a collision overwrites, and a
  * miss only means the bridge's MAC as destination in the synthesized header. The
- * hash is seeded per open so that hosts cannot aim collisions at a known slot.
+ * hash is SipHash under a key chosen per open, so that hosts cannot aim
+ * collisions at a known slot.
  */
 #define NFQ_MAC_BITS 10
 #define NFQ_MAC_SLOTS (1u << NFQ_MAC_BITS)
@@ -110,7 +111,7 @@ struct nfq {
 	char bridge[IFNAMSIZ];
 	uint8_t bridge_mac[ETH_ALEN];
 	char ports[2][IFNAMSIZ];
-	uint32_t hash_seed;
+	uint8_t hash_key[16];
 	uint32_t setup_accepted;           /* packets let through while setup waited */
 	struct nfq_stats st;
 	struct nfq_mark_slot marks[NFQ_MARK_SLOTS];
@@ -712,8 +713,7 @@ int nfq_open(struct nfq **out, const struct nfq_config *cfg)
 	snprintf(q->bridge, sizeof(q->bridge), "%s", cfg->bridge);
 	for (int i = 0; i < 2; i++)
 		snprintf(q->ports[i], sizeof(q->ports[i]), "%s", cfg->ports[i]);
-	if (getrandom(&q->hash_seed, sizeof(q->hash_seed), GRND_NONBLOCK) != sizeof(q->hash_seed))
-		q->hash_seed = (uint32_t)(uintptr_t)q ^ (uint32_t)getpid();
+	siphash_random_key(q->hash_key, "nfqueue MAC table");
 	q->rxbuf = malloc(NFQ_RXBUF_SIZE);
 	if (!q->rxbuf) {
 		ret = -ENOMEM;
@@ -798,11 +798,7 @@ int nfq_fd(struct nfq *q)
 
 static uint32_t nfq_mac_hash(const struct nfq *q, const uint32_t key[4])
 {
-	uint32_t h = q->hash_seed;
-
-	for (int i = 0; i < 4; i++)
-		h = (h ^ key[i]) * 0x9e3779b1u;
-	return (h ^ (h >> 15)) >> (32 - NFQ_MAC_BITS);
+	return (uint32_t)siphash24(q->hash_key, key, 4 * sizeof(key[0])) & (NFQ_MAC_SLOTS - 1);
 }
 
 /* The address at off in the IP packet as a table key; false if the packet is too short. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app/fdb.h"
+#include "core/siphash.h"
 #include "packet/flow.h"
 
 static inline bool fdb_is_group(const uint8_t mac[6])
@@ -15,7 +16,7 @@ static inline bool fdb_is_group(const uint8_t mac[6])
 
 static struct fdb_entry *fdb_set(const struct fdb *t, const uint8_t mac[6])
 {
-	uint64_t h = flow_siphash(t->key, mac, 6);
+	uint64_t h = siphash24(t->key, mac, 6);
 
 	return &t->e[(h & (t->sets - 1)) * FDB_WAYS];
 }
@@ -32,7 +33,7 @@ int fdb_init(struct fdb *t, uint32_t size, uint32_t ageing_s)
 		return -ENOMEM;
 	t->sets = sets;
 	t->ageing_s = ageing_s;
-	flow_random_key(t->key, "bridge MAC table");
+	siphash_random_key(t->key, "bridge MAC table");
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/port.h"
+#include "core/siphash.h"
 #include "hub/uplink.h"
 #include "link.h"
 #include "mgmt.h"
@@ -704,7 +705,7 @@ static void gw_mgmt_mac(const struct tg_config *cfg, uint8_t mac[6])
 
 	if (cfg->mgmt.mac[0] && config_parse_mac(cfg->mgmt.mac, mac) == 0)
 		return;
-	h = flow_siphash(key, cfg->gateway.id, strlen(cfg->gateway.id));
+	h = siphash24(key, cfg->gateway.id, strlen(cfg->gateway.id));
 	mac[0] = 0x02; /* locally administered, unicast */
 	for (int i = 1; i < 6; i++)
 		mac[i] = (uint8_t)(h >> (8 * i));

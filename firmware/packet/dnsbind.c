@@ -9,7 +9,7 @@
  *   handed out from a high-water mark and then from a free list threaded
  *   through hnext, as in the flow table, so untouched entries cost no RSS.
  * - Buckets are a power of two >= capacity (load factor <= 1), chained by
- *   "index + 1" (0 = none). The bucket is SipHash-2-4 (flow_siphash) of the
+ *   "index + 1" (0 = none). The bucket is SipHash-2-4 (siphash24) of the
  *   family and address under a random key: DNS answers come from whoever
  *   runs a domain, and a known hash would let them aim every address they
  *   answer with at one chain.
@@ -25,13 +25,14 @@
  * captures); that only delays expiry, since a binding expires once now is
  * past its expiry, whatever happened in between.
  *
- * The hash key comes from flow_random_key() (flow.c).
+ * The hash key comes from siphash_random_key() (flow.c).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/common.h"
+#include "core/siphash.h"
 #include "packet/dnsbind.h"
 #include "packet/flow.h"
 
@@ -76,7 +77,7 @@ static uint32_t bucket_of(const struct dnsbind *t, uint8_t family, const union i
 
 	k[0] = family;
 	memcpy(k + 1, addr->b, addr_len(family));
-	return (uint32_t)flow_siphash(t->key, k, 1 + addr_len(family)) & t->mask;
+	return (uint32_t)siphash24(t->key, k, 1 + addr_len(family)) & t->mask;
 }
 
 /* ---------------------------------------------------------------- heap */
@@ -211,7 +212,7 @@ struct dnsbind *dnsbind_new(uint32_t capacity)
 	t->mask = nbuckets - 1;
 	t->capacity = capacity;
 	t->st.capacity = capacity;
-	flow_random_key(t->key, "townguard dnsbind key");
+	siphash_random_key(t->key, "townguard dnsbind key");
 	return t;
 
 err_heap:

@@ -159,10 +159,4 @@ const union ip_addr *flow_dst(const struct flow *f);
 uint16_t flow_sport(const struct flow *f);
 uint16_t flow_dport(const struct flow *f);
 
-/* SipHash-2-4 of data under a 128-bit key: the bucket hash, exposed for tests. */
-uint64_t flow_siphash(const uint8_t key[16], const void *data, size_t len);
-
-/* A random 128-bit hash key (never blocks at early boot; see flow.c). */
-void flow_random_key(uint8_t key[16], const char *purpose);
-
 #endif

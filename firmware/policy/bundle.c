@@ -50,6 +50,7 @@
 #include <mbedtls/sha256.h>
 
 #include "core/common.h"
+#include "core/siphash.h"
 #include "packet/flow.h"
 #include "policy/bundle.h"
 
@@ -1341,7 +1342,7 @@ bool bundle_lookup_domain(const struct bundle *b, const char *name, size_t len, 
 		/* the next suffixes, most specific first */
 		for (k = 0; k < DOM_BATCH && pos < n; k++) {
 			off[k] = pos;
-			h[k] = flow_siphash(domain_key, buf + pos, n - pos);
+			h[k] = siphash24(domain_key, buf + pos, n - pos);
 			__builtin_prefetch(s->idx + 4 * (size_t)top_bits(h[k], s->bits));
 			dot = memchr(buf + pos, '.', n - pos);
 			pos = dot ? (size_t)(dot - buf) + 1 : n;
@@ -1357,7 +1358,7 @@ bool bundle_lookup_domain(const struct bundle *b, const char *name, size_t len, 
 			meta_read(b, mi, &meta);
 			if ((!(meta.flags & BUNDLE_F_EXACT) || start + off[j] == 0) && meta_live(&meta, now_s) &&
 			    (!allow || ld64(s->chk + 8 * (size_t)at) ==
-					       flow_siphash(allow_check_key, buf + off[j], n - off[j]))) {
+					       siphash24(allow_check_key, buf + off[j], n - off[j]))) {
 				match_fill(b, mi, m);
 				m->name_off = (uint16_t)(start + off[j]);
 				return true;
@@ -1436,7 +1437,7 @@ uint64_t bundle_domain_hash(const char *name, size_t len)
 	len = domain_normalise(name, len, buf);
 	if (len > BUNDLE_NAME_MAX)
 		return 0;
-	return flow_siphash(domain_key, buf, len);
+	return siphash24(domain_key, buf, len);
 }
 
 /* ---------------------------------------------------------------- builder */
@@ -1532,7 +1533,7 @@ size_t bundle_builder_replaced(const struct bundle_builder *bb)
 
 static size_t slot_of(const struct bundle_builder *bb, const void *key, size_t ks, size_t nslot)
 {
-	return (size_t)flow_siphash(bb->hkey, key, ks) & (nslot - 1);
+	return (size_t)siphash24(bb->hkey, key, ks) & (nslot - 1);
 }
 
 /* Element index with this key, or -1. */
@@ -1887,8 +1888,8 @@ int bundle_builder_add_domain(struct bundle_builder *bb, const char *name, bool 
 
 	if (!name || domain_valid(name, strnlen(name, BUNDLE_NAME_MAX + 2), norm, &len))
 		return -EINVAL;
-	stbe64(key, flow_siphash(domain_key, norm, len));
-	return add_entry(bb, TAB_DOM, allow, key, m, flow_siphash(allow_check_key, norm, len), norm);
+	stbe64(key, siphash24(domain_key, norm, len));
+	return add_entry(bb, TAB_DOM, allow, key, m, siphash24(allow_check_key, norm, len), norm);
 }
 
 int bundle_builder_add_name(struct bundle_builder *bb, enum bundle_kind kind, const char *name,

@@ -50,7 +50,7 @@ cflags="-std=gnu11 -O2 -g -D_GNU_SOURCE -I$top/firmware -I$top/drivers -I$top/bo
 	-Wstrict-prototypes -Wmissing-prototypes -Wvla -Wundef"
 # shellcheck disable=SC2086,SC2046
 gcc $cflags -o "$work/nfq_demo" "$top/tests/manual/nfq_demo.c" "$top/drivers/nfq.c" \
-	"$top/drivers/link.c" "$top/firmware/core/log.c" \
+	"$top/drivers/link.c" "$top/firmware/core/log.c" "$top/firmware/core/siphash.c" \
 	$(pkg-config --libs libnl-3.0 libnl-route-3.0 libnl-nf-3.0) || fail "harness does not build"
 
 # ---------------------------------------------------------------- namespaces
