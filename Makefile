@@ -192,6 +192,8 @@ test: all $(UNIT_BINS)
 # ---------------------------------------------------------------- analysis
 CHECK_SRCS := $(wildcard firmware/*/*.c drivers/*.c board/*/*.c tools/*.c tools/*/*.c)
 check: $(AUTOCONF)
+	@echo "  LAYERS"
+	$(Q)$(PYTHON) tools/check-layers
 	@echo "  CPPCHECK"
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D__GNUC__ -DCONFIG_DRIVER_PCAP=1 --suppress=missingIncludeSystem \
@@ -267,7 +269,7 @@ help:
 	@echo "make                 build build/townguard and the host tools"
 	@echo "make run             generate a demo capture and replay it"
 	@echo "make test            unit, conformance and lab tests (SAN=1: ASan+UBSan)"
-	@echo "make check           cppcheck and clang-tidy on project code"
+	@echo "make check           the layer rule (tools/check-layers), cppcheck and clang-tidy"
 	@echo "make bench           benchmarks against ndpiReader and a bare libpcap loop"
 	@echo "make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
 
