@@ -34,6 +34,7 @@
 #include "policy/enforce.h"
 #include "policy/policy.h"
 #include "policy/store.h"
+#include "policy/trust.h"
 #ifdef CONFIG_DRIVER_NFQUEUE
 #include "nfq.h"
 #endif
@@ -138,36 +139,9 @@ static void gw_hit(const struct policy_hit *hit, void *ctx)
 
 /* ------------------------------------------------------------ the blocklist */
 
-static void gw_hub_key_path(const struct tg_config *cfg, char *buf, size_t len)
-{
-	if (cfg->bundle.hub_key[0])
-		snprintf(buf, len, "%s", cfg->bundle.hub_key);
-	else
-		snprintf(buf, len, "%s/keys/hub.pub", cfg->gateway.data_dir);
-}
-
 static uint64_t gw_wall_s(void)
 {
 	return (uint64_t)time(NULL);
-}
-
-int gateway_load_trust(const struct tg_config *cfg, struct store_trust *t, char *keypath,
-		       unsigned long keypath_len)
-{
-	uint8_t *key;
-	size_t keylen;
-	int ret;
-
-	gw_hub_key_path(cfg, keypath, keypath_len);
-	if (access(keypath, R_OK) < 0 && errno == ENOENT)
-		return -ENOENT;
-	ret = store_read_key(keypath, &key, &keylen);
-	if (ret < 0)
-		return ret == -ENOENT ? -EIO : ret;
-	*t = (struct store_trust){ .pubkey = key, .pubkey_len = keylen,
-				   .region = cfg->gateway.region,
-				   .clock_skew_s = cfg->bundle.clock_skew };
-	return 0;
 }
 
 static void gw_use_bundle(struct gateway *g, struct bundle *b)
@@ -196,7 +170,7 @@ static int gw_bundle_file(struct gateway *g, const char *path)
 		log_err("bundle %s refused: %s", path, bundle_err_text(e));
 		return -EINVAL;
 	}
-	ret = gateway_load_trust(g->cfg, &t, keypath, sizeof(keypath));
+	ret = trust_load(g->cfg, &t, keypath, sizeof(keypath));
 	if (ret == 0) {
 		e = bundle_check(b, t.pubkey, t.pubkey_len, t.region, 0, gw_wall_s(),
 				 t.clock_skew_s);
@@ -237,7 +211,7 @@ static void gw_flash_bundle(struct gateway *g)
 	enum bundle_err e;
 	int ret;
 
-	ret = gateway_load_trust(cfg, &trust, keypath, sizeof(keypath));
+	ret = trust_load(cfg, &trust, keypath, sizeof(keypath));
 	if (ret == -ENOENT)
 		log_info("no hub key at %s: running without a blocklist", keypath);
 	if (ret < 0)
