@@ -432,13 +432,8 @@ static int gw_start_mode(struct gateway *g)
 	gw_watch_links(g, names, n_names);
 
 	if (cfg->gateway.mode == TG_MODE_NFQUEUE) {
-#ifdef CONFIG_DRIVER_NFQUEUE
 		ret = gw_nfq_start(g);
 		return ret < 0 ? ret : gw_mgmt_start(g);
-#else
-		log_err("nfqueue mode is not in this build (CONFIG_DRIVER_NFQUEUE)");
-		return -EOPNOTSUPP;
-#endif
 	}
 	if (cfg->gateway.mode == TG_MODE_BRIDGE) {
 		ret = fdb_init(&g->fdb, cfg->bridge.fdb_size, cfg->bridge.fdb_ageing);
@@ -463,9 +458,7 @@ static void gw_stop_mode(struct gateway *g)
 	gw_port_close(&g->ports[GW_MGMT]);
 	for (int i = 0; i < g->n_ports; i++)
 		gw_port_close(&g->ports[i]);
-#ifdef CONFIG_DRIVER_NFQUEUE
 	gw_nfq_stop(g);
-#endif
 	gw_unwatch_links(g);
 	fdb_free(&g->fdb);
 }

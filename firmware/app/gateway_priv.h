@@ -19,13 +19,11 @@
 #include "app/fdb.h"
 #include "app/gateway.h"
 #include "app/report.h"
+#include "core/inline.h"
 #include "core/loop.h"
 #include "core/port.h"
 #include "packet/pipeline.h"
 #include "policy/enforce.h"
-#ifdef CONFIG_DRIVER_NFQUEUE
-#include "nfq.h"
-#endif
 
 /* A port that failed (interface gone) is tried again this often. */
 #define GW_REOPEN_MS 2000
@@ -75,10 +73,8 @@ struct gateway {
 	struct fdb fdb;
 	struct link_monitor *links;
 	struct loop_fd links_fd;
-#ifdef CONFIG_DRIVER_NFQUEUE
-	struct nfq *nfq;
+	struct inline_dev nfq;         /* nfqueue mode's queue; nfq.ops NULL when closed */
 	struct loop_fd nfq_fd;
-#endif
 	struct gw_stats st;
 	bool live;
 	int io_error;
@@ -108,6 +104,7 @@ void gw_mgmt_rx(struct port *port, const struct port_frame *fr, void *ctx);
 void gw_mgmt_poll_soon(struct gateway *g);
 
 /* gateway_nfq.c */
+/* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */
 int gw_nfq_start(struct gateway *g);
 void gw_nfq_stop(struct gateway *g);
 
