@@ -84,6 +84,11 @@ struct gateway {
 void gw_use_bundle(struct gateway *g, struct bundle *b);
 
 /* gateway_data.c */
+/*
+ * One frame through the pipeline and enforcement: *act says forward or drop
+ * and holds the answers to send. Untracked frames pass (not IP, later
+ * fragments) or are dropped (malformed), counted in g->st.
+ */
 void gw_judge(struct gateway *g, enum link_type link, const uint8_t *data, uint32_t caplen,
 	      uint32_t wirelen, struct pipeline_result *res, struct enforce_action *act);
 /* Open a port of the mode (or the management port) and watch it. Returns 0 or -errno, logged. */
