@@ -73,13 +73,13 @@ endif
 
 # nDPI headers are only for firmware/packet/dpi.c, libnl's only for drivers/ (see ARCHITECTURE.md).
 $(O)/obj/firmware/packet/dpi.o: CPPFLAGS += $(shell pkg-config --cflags libndpi)
-$(O)/obj/drivers/link.o $(O)/obj/drivers/nfq.o: CPPFLAGS += $(shell pkg-config --cflags libnl-3.0)
+$(O)/obj/drivers/link.o $(patsubst %.c,$(O)/obj/%.o,$(wildcard drivers/nfq*.c)): CPPFLAGS += $(shell pkg-config --cflags libnl-3.0)
 
 # ---------------------------------------------------------------- sources
 # One folder per layer of ARCHITECTURE.md (docs/layout.md); every .c in them is firmware.
 FW_SRCS := $(filter-out firmware/app/main.c,$(wildcard firmware/*/*.c))
-DRV_SRCS := drivers/port.c drivers/link.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
-	$(if $(filter y,$(CONFIG_DRIVER_NFQUEUE)),drivers/nfq.c)
+DRV_SRCS := drivers/port.c drivers/inline.c drivers/link.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
+	$(if $(filter y,$(CONFIG_DRIVER_NFQUEUE)),$(wildcard drivers/nfq*.c))
 BOARD_SRCS := board/$(BOARD)/board.c
 CORE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(FW_SRCS) $(DRV_SRCS) $(BOARD_SRCS))
 
@@ -209,7 +209,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_O := build/fuzz
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	-D_GNU_SOURCE -Ifirmware -Idrivers -Iboard/$(BOARD) -I$(O)/include
-FUZZ_CORE := $(filter-out firmware/app/gateway.c firmware/app/main.c firmware/hub/uplink.c drivers/% board/%,$(FW_SRCS))
+FUZZ_CORE := $(filter-out firmware/app/gateway%.c firmware/app/main.c firmware/hub/uplink.c drivers/% board/%,$(FW_SRCS))
 
 $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_CORE) $(AUTOCONF)
 	@mkdir -p $(dir $@)

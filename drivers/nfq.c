@@ -1,14 +1,36 @@
 /*
- * NFQUEUE driver: the kernel bridges, the firmware verdicts the packets of
- * undecided flows through libnl-nf (see nfq.h for the rules and verdicts).
+ * NFQUEUE inline driver ("nfqueue", core/inline.h): the kernel bridges, the
+ * firmware verdicts the packets of undecided flows through libnl-nf. The
+ * bridge, br_netfilter and the iptables chain are nfq_rules.c's; this file
+ * is the queue: bind, receive, verdicts, injection.
  *
- * Setup goes bridge (link.c), br_netfilter sysctls, queue, rules, so that a
- * queue taken by another process stops us before the rules are touched. The
- * queue is bound, configured (copy mode, length) and given its fail-open
- * flag in one NFQNL_MSG_CONFIG message: the kernel applies it atomically, so
- * no packet is ever queued to us without fail-open. Packets that arrive
- * while setup still waits for an acknowledgement (rules left by a crashed
- * run) are accepted on the spot rather than lost.
+ * INLINE_OFFLOAD_* verdicts are NF_REPEAT with the mark set (the packet's
+ * other mark bits kept): the packet goes through the mangle FORWARD chain
+ * again, its mark is saved on the connection and the connmark rule accepts
+ * or drops it (nfq_rules.h). INLINE_ACCEPT / INLINE_DROP decide this packet
+ * only (the next one of the flow is queued again). The kernel keeps a
+ * conntrack entry only for a connection whose first packet got through, so
+ * INLINE_OFFLOAD_DROP on the first packet (a SYN to a blocked address) drops
+ * it in the kernel but cannot stick: the client's retransmissions are queued
+ * again and need the same verdict again. From the second packet of a
+ * connection on, both offloads stick.
+ *
+ * --queue-bypass and the queue's fail-open flag (NFQA_CFG_F_FAIL_OPEN, built
+ * with libnl's message API since libnl has no setter) keep the office online
+ * when the firmware is gone or too slow: the kernel accepts instead of
+ * queueing.
+ *
+ * Setup goes bridge, br_netfilter sysctls, queue, rules, so that a queue
+ * taken by another process stops us before the rules are touched. The queue
+ * is bound, configured (copy mode, length) and given its fail-open flag in
+ * one NFQNL_MSG_CONFIG message: the kernel applies it atomically, so no
+ * packet is ever queued to us without fail-open. Packets that arrive while
+ * setup still waits for an acknowledgement (rules left by a crashed run) are
+ * accepted on the spot rather than lost.
+ *
+ * Packets larger than the MTU (GSO) are segmented by the kernel before they
+ * are queued (NFQA_CFG_F_GSO is not set), and offloads are turned off on the
+ * ports, so every queued packet is one wire-sized IP packet.
  *
  * The packet path reads the socket with recv() into one buffer and parses
  * the attributes with libnl's nlmsg_parse(), without libnl objects: per
@@ -16,20 +38,19 @@
  * the Ethernet header in front of the IP packet. Verdicts go through one
  * reused nfnl_queue_msg per kind (with and without a mark).
  *
- * The driver learns which MAC address each IP address sits behind from the
- * queued packets themselves (source address + NFQA_HWADDR), in a small
- * table that forgets on collision; the learned MAC of the destination
- * address becomes the synthesized frame's destination.
+ * Packets are delivered as Ethernet frames: the header is made of the source
+ * MAC the kernel reports (NFQA_HWADDR) and the destination MAC learned for
+ * the destination address from earlier queued packets (source address +
+ * NFQA_HWADDR, in a small table that forgets on collision; the group MAC
+ * for a multicast address, the bridge's own MAC if none is known yet), so
+ * the pipeline and the enforcement builders see the same frames as in
+ * bridge mode. Built answers leave a bridge port by an AF_PACKET socket.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -51,15 +72,10 @@
 #define LOG_MODULE "nfq"
 #include "core/common.h"
 #include "core/log.h"
+#include "core/inline.h"
 #include "core/siphash.h"
 #include "link.h"
-#include "nfq.h"
-
-#define NFQ_CHAIN "TOWNGUARD"
-/* Mark bits the chain owns, and the two decisions they carry. */
-#define NFQ_MARK_MASK 0x3u
-#define NFQ_MARK_ACCEPT 0x1u
-#define NFQ_MARK_DROP 0x2u
+#include "nfq_rules.h"
 
 /* Largest IP packet the kernel copies to us (NFQNL_MAX_COPY_RANGE). */
 #define NFQ_COPY_RANGE 0xffffu
@@ -99,21 +115,18 @@ struct nfq_mark_slot {
 };
 
 struct nfq {
+	struct inline_dev *dev;            /* what the rx callback is handed */
+	struct nfq_rules kr;               /* bridge, sysctls, chain (nfq_rules.c) */
 	struct nl_sock *sk;
 	struct nfnl_queue *queue;
 	struct nfnl_queue_msg *vmsg;       /* verdict without a mark */
 	struct nfnl_queue_msg *vmsg_mark;  /* verdict with a mark (offload) */
 	int pkt_fd;                        /* AF_PACKET socket for nfq_inject() */
 	uint16_t queue_num;
-	bool bridge_created;
 	bool bound;
-	bool rules_installed;
-	char bridge[IFNAMSIZ];
-	uint8_t bridge_mac[ETH_ALEN];
-	char ports[2][IFNAMSIZ];
 	uint8_t hash_key[16];
 	uint32_t setup_accepted;           /* packets let through while setup waited */
-	struct nfq_stats st;
+	struct inline_stats st;
 	struct nfq_mark_slot marks[NFQ_MARK_SLOTS];
 	struct nfq_mac_slot macs[NFQ_MAC_SLOTS];
 	uint8_t *rxbuf;
@@ -128,332 +141,6 @@ static const struct nla_policy nfq_policy[NFQA_MAX + 1] = {
 	[NFQA_IFINDEX_PHYSOUTDEV] = { .type = NLA_U32 },
 	[NFQA_HWADDR] = { .minlen = sizeof(struct nfqnl_msg_packet_hw) },
 };
-
-/* ------------------------------------------------------------ helpers */
-
-/* Interface names go into iptables-restore input: keep them to plain characters. */
-static int nfq_ifname_ok(const char *what, const char *name)
-{
-	size_t len = name ? strlen(name) : 0;
-
-	if (len == 0 || len >= IFNAMSIZ)
-		goto bad;
-	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_' || c == '.' || c == '@'))
-			goto bad;
-	}
-	return 0;
-bad:
-	log_err("bad %s name \"%s\" (1 to %d of a-z A-Z 0-9 - _ . @)", what, name ? name : "",
-		IFNAMSIZ - 1);
-	return -EINVAL;
-}
-
-static int nfq_write_sysctl(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	size_t len = strlen(value);
-	int ret = 0;
-
-	if (fd < 0) {
-		ret = -errno;
-		if (errno == ENOENT)
-			log_err("%s is missing: no br_netfilter in this kernel "
-				"(CONFIG_BRIDGE_NETFILTER, or modprobe br_netfilter)", path);
-		else
-			log_err("cannot open %s: %s", path, strerror(errno));
-		return ret;
-	}
-	if (write(fd, value, len) != (ssize_t)len) {
-		ret = errno ? -errno : -EIO;
-		log_err("cannot write %s to %s: %s", value, path, strerror(-ret));
-	}
-	close(fd);
-	return ret;
-}
-
-/* ------------------------------------------------------------ iptables */
-
-/*
- * Run a program with input on its stdin; its stdout and stderr land in out
- * (NUL-terminated, cut to outlen). The program is looked up in PATH, then in
- * /usr/sbin and /sbin, where iptables lives when PATH lacks the sbin
- * directories. Returns its exit status (128 + signal if killed) or -errno.
- */
-static int nfq_run(const char *const argv[], const char *input, char *out, size_t outlen)
-{
-	static const char *const dirs[] = { NULL, "/usr/sbin/", "/sbin/" };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	int in[2] = { -1, -1 }, outp[2] = { -1, -1 };
-	size_t used = 0;
-	int ret, status;
-	pid_t pid = -1;
-
-	out[0] = '\0';
-	/* A socket for stdin so that a program that exits early cannot SIGPIPE us. */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0)
-		return -errno;
-	if (pipe2(outp, O_CLOEXEC) < 0) {
-		ret = -errno;
-		goto out_in;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[1], STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, outp[1], STDERR_FILENO);
-	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-	/* The loop blocks signals for its signalfd; the child gets a clean slate. */
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-	ret = ENOENT;
-	for (size_t i = 0; i < ARRAY_SIZE(dirs) && ret == ENOENT; i++) {
-		char path[64];
-
-		if (!dirs[i]) {
-			ret = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s%s", dirs[i], argv[0]);
-		ret = posix_spawn(&pid, path, &fa, &attr, (char *const *)argv, environ);
-	}
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	close(in[1]);
-	close(outp[1]);
-	if (ret) {
-		log_err("cannot run %s: %s", argv[0], strerror(ret));
-		ret = -ret;
-		goto out_pipe;
-	}
-
-	for (size_t left = input ? strlen(input) : 0; left;) {
-		ssize_t n = send(in[0], input, left, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* the program stopped reading; its status says why */
-		input += n;
-		left -= (size_t)n;
-	}
-	shutdown(in[0], SHUT_WR);
-	for (;;) {
-		char tmp[256];
-		ssize_t n = read(outp[0], tmp, sizeof(tmp));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		for (ssize_t k = 0; k < n && used + 1 < outlen; k++)
-			out[used++] = tmp[k] == '\n' ? ' ' : tmp[k];
-	}
-	out[used] = '\0';
-	while (used && out[used - 1] == ' ')
-		out[--used] = '\0';
-
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			ret = -errno;
-			log_err("cannot wait for %s: %s", argv[0], strerror(errno));
-			goto out_pipe;
-		}
-	}
-	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-out_pipe:
-	close(outp[0]);
-out_in:
-	close(in[0]);
-	return ret;
-}
-
-static const char *nfq_ipt(int v6, bool restore)
-{
-	if (restore)
-		return v6 ? "ip6tables-restore" : "iptables-restore";
-	return v6 ? "ip6tables" : "iptables";
-}
-
-/* Feed rules to (ip6)tables-restore --noflush. Returns 0 or -EIO (logged). */
-static int nfq_restore(int v6, const char *rules, bool quiet)
-{
-	const char *argv[] = { nfq_ipt(v6, true), "--wait=10", "--noflush", NULL };
-	char out[512];
-	int ret = nfq_run(argv, rules, out, sizeof(out));
-
-	if (ret == 0)
-		return 0;
-	if (ret > 0) {
-		if (!quiet)
-			log_err("%s failed (status %d): %s", argv[0], ret, out);
-		ret = -EIO;
-	}
-	return ret;
-}
-
-/* Is the FORWARD -> TOWNGUARD jump of this bridge there? 1, 0, or -errno. */
-static int nfq_jump_present(int v6, const char *bridge)
-{
-	const char *argv[] = { nfq_ipt(v6, false), "-w", "10", "-t", "mangle", "-C", "FORWARD",
-			       "-i", bridge, "-o", bridge, "-m", "physdev",
-			       "--physdev-is-bridged", "-j", NFQ_CHAIN, NULL };
-	char out[512];
-	int ret = nfq_run(argv, NULL, out, sizeof(out));
-
-	if (ret == 0)
-		return 1;
-	if (ret == 1)
-		return 0;
-	if (ret > 0) {
-		log_err("%s -C failed (status %d): %s", argv[0], ret, out);
-		ret = -EIO;
-	}
-	return ret;
-}
-
-static int nfq_rules_install_one(struct nfq *q, int v6)
-{
-	char rules[1024];
-	int ret;
-
-	snprintf(rules, sizeof(rules),
-		 "*mangle\n"
-		 ":" NFQ_CHAIN " - [0:0]\n"
-		 "-F " NFQ_CHAIN "\n"
-		 "-A " NFQ_CHAIN " -m mark ! --mark 0x0/%#x -j CONNMARK --save-mark --mask %#x\n"
-		 "-A " NFQ_CHAIN " -m connmark --mark %#x/%#x -j ACCEPT\n"
-		 "-A " NFQ_CHAIN " -m connmark --mark %#x/%#x -j DROP\n"
-		 "-A " NFQ_CHAIN " -m mark --mark %#x/%#x -j ACCEPT\n"
-		 "-A " NFQ_CHAIN " -m mark --mark %#x/%#x -j DROP\n"
-		 "-A " NFQ_CHAIN " -j NFQUEUE --queue-num %u --queue-bypass\n"
-		 "COMMIT\n",
-		 NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_ACCEPT, NFQ_MARK_MASK, NFQ_MARK_DROP,
-		 NFQ_MARK_MASK, NFQ_MARK_ACCEPT, NFQ_MARK_MASK, NFQ_MARK_DROP, NFQ_MARK_MASK,
-		 q->queue_num);
-	ret = nfq_restore(v6, rules, false);
-	if (ret < 0)
-		return ret;
-
-	ret = nfq_jump_present(v6, q->bridge);
-	if (ret != 0)
-		return ret < 0 ? ret : 0;
-	snprintf(rules, sizeof(rules),
-		 "*mangle\n"
-		 "-A FORWARD -i %s -o %s -m physdev --physdev-is-bridged -j " NFQ_CHAIN "\n"
-		 "COMMIT\n",
-		 q->bridge, q->bridge);
-	return nfq_restore(v6, rules, false);
-}
-
-static void nfq_rules_remove_one(struct nfq *q, int v6)
-{
-	char rules[256];
-	int tries = 0;
-
-	/* Every copy, should an older run have left one. */
-	while (tries++ < 8 && nfq_jump_present(v6, q->bridge) == 1) {
-		snprintf(rules, sizeof(rules),
-			 "*mangle\n"
-			 "-D FORWARD -i %s -o %s -m physdev --physdev-is-bridged -j " NFQ_CHAIN "\n"
-			 "COMMIT\n",
-			 q->bridge, q->bridge);
-		if (nfq_restore(v6, rules, false) < 0)
-			break;
-	}
-	if (nfq_restore(v6, "*mangle\n-F " NFQ_CHAIN "\n-X " NFQ_CHAIN "\nCOMMIT\n", true) < 0)
-		log_warn("%s: chain " NFQ_CHAIN " left in table mangle (still referenced?)",
-			 nfq_ipt(v6, false));
-}
-
-static int nfq_rules_install(struct nfq *q)
-{
-	int ret;
-
-	for (int v6 = 0; v6 <= 1; v6++) {
-		ret = nfq_rules_install_one(q, v6);
-		if (ret < 0) {
-			if (v6)
-				nfq_rules_remove_one(q, 0);
-			return ret;
-		}
-	}
-	q->rules_installed = true;
-	log_info("%s: bridged IPv4 and IPv6 go to queue %u (chain " NFQ_CHAIN " in mangle FORWARD)",
-		 q->bridge, q->queue_num);
-	return 0;
-}
-
-static void nfq_rules_remove(struct nfq *q)
-{
-	if (!q->rules_installed)
-		return;
-	nfq_rules_remove_one(q, 0);
-	nfq_rules_remove_one(q, 1);
-	q->rules_installed = false;
-}
-
-/* ------------------------------------------------------------ bridge */
-
-static void nfq_bridge_remove(struct nfq *q)
-{
-	if (!q->bridge_created)
-		return;
-	for (int i = 0; i < 2; i++)
-		link_set_master(q->ports[i], NULL);
-	if (link_delete(q->bridge) == 0)
-		log_info("%s: bridge removed", q->bridge);
-	q->bridge_created = false;
-}
-
-static int nfq_bridge_setup(struct nfq *q)
-{
-	int ret;
-
-	ret = link_bridge_add(q->bridge, &q->bridge_created);
-	if (ret < 0)
-		return ret;
-	for (int i = 0; i < 2; i++) {
-		ret = link_set_master(q->ports[i], q->bridge);
-		if (ret < 0)
-			goto err;
-		/* The kernel segments before queueing anyway; this keeps injected and bridged frames wire-sized. */
-		if (link_disable_offloads(q->ports[i]) < 0)
-			log_warn("%s: offloads stay on", q->ports[i]);
-		ret = link_set_up(q->ports[i], false);
-		if (ret < 0)
-			goto err;
-	}
-	ret = link_set_up(q->bridge, false);
-	if (ret < 0)
-		goto err;
-	{
-		struct link_state st;
-
-		/* Stands in for a destination MAC not learned yet (see nfq_mac_lookup). */
-		if (link_get(q->bridge, &st) == 0)
-			memcpy(q->bridge_mac, st.mac, ETH_ALEN);
-	}
-	ret = nfq_write_sysctl("/proc/sys/net/bridge/bridge-nf-call-iptables", "1");
-	if (ret < 0)
-		goto err;
-	ret = nfq_write_sysctl("/proc/sys/net/bridge/bridge-nf-call-ip6tables", "1");
-	if (ret < 0)
-		goto err;
-	return 0;
-err:
-	nfq_bridge_remove(q);
-	return ret;
-}
 
 /* ------------------------------------------------------------ queue socket */
 
@@ -614,7 +301,7 @@ static void nfq_socket_buffer(struct nfq *q)
 			 got / 2048, CONFIG_NFQUEUE_RCVBUF_KB);
 }
 
-static int nfq_queue_open(struct nfq *q, const struct nfq_config *cfg)
+static int nfq_queue_open(struct nfq *q, const struct inline_config *cfg)
 {
 	static const uint8_t pfs[] = { AF_INET, AF_INET6 };
 	struct timeval tv = { .tv_sec = NFQ_SETUP_TIMEOUT_S };
@@ -688,31 +375,20 @@ static void nfq_queue_close(struct nfq *q)
 
 /* ------------------------------------------------------------ open, close */
 
-int nfq_open(struct nfq **out, const struct nfq_config *cfg)
+static int nfq_open(struct inline_dev *dev, const struct inline_config *cfg)
 {
 	struct nfq *q;
 	int ret;
 
-	ret = nfq_ifname_ok("bridge", cfg->bridge);
-	for (int i = 0; i < 2 && ret == 0; i++)
-		ret = nfq_ifname_ok("port", cfg->ports[i]);
-	if (ret < 0)
-		return ret;
-	if (strcmp(cfg->ports[0], cfg->ports[1]) == 0 || strcmp(cfg->ports[0], cfg->bridge) == 0 ||
-	    strcmp(cfg->ports[1], cfg->bridge) == 0) {
-		log_err("bridge %s and its ports %s, %s must be three interfaces", cfg->bridge,
-			cfg->ports[0], cfg->ports[1]);
-		return -EINVAL;
-	}
-
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
+	ret = nfq_rules_init(&q->kr, cfg);
+	if (ret < 0)
+		goto err_free;
+	q->dev = dev;
 	q->pkt_fd = -1;
 	q->queue_num = cfg->queue;
-	snprintf(q->bridge, sizeof(q->bridge), "%s", cfg->bridge);
-	for (int i = 0; i < 2; i++)
-		snprintf(q->ports[i], sizeof(q->ports[i]), "%s", cfg->ports[i]);
 	siphash_random_key(q->hash_key, "nfqueue MAC table");
 	q->rxbuf = malloc(NFQ_RXBUF_SIZE);
 	if (!q->rxbuf) {
@@ -720,14 +396,14 @@ int nfq_open(struct nfq **out, const struct nfq_config *cfg)
 		goto err_free;
 	}
 
-	ret = nfq_bridge_setup(q);
+	ret = nfq_rules_bridge_setup(&q->kr);
 	if (ret < 0)
 		goto err_free;
 	ret = nfq_queue_open(q, cfg);
 	if (ret < 0)
 		goto err_queue;
 	if (cfg->install_rules) {
-		ret = nfq_rules_install(q);
+		ret = nfq_rules_install(&q->kr);
 		if (ret < 0)
 			goto err_queue;
 	}
@@ -743,55 +419,26 @@ int nfq_open(struct nfq **out, const struct nfq_config *cfg)
 		ret = link_nl_errno(ret);
 		goto err_pkt;
 	}
-	log_info("queue %u on bridge %s (%s, %s): length %u%s", q->queue_num, q->bridge,
-		 q->ports[0], q->ports[1], cfg->queue_len,
+	log_info("queue %u on bridge %s (%s, %s): length %u%s", q->queue_num, q->kr.bridge,
+		 q->kr.ports[0], q->kr.ports[1], cfg->queue_len,
 		 cfg->fail_open ? ", fail-open" : "");
 	if (q->setup_accepted)
 		log_info("queue %u: %u packets that came during setup were accepted unseen",
 			 q->queue_num, q->setup_accepted);
-	*out = q;
+	dev->priv = q;
 	return 0;
 
 err_pkt:
 	close(q->pkt_fd);
 err_rules:
-	nfq_rules_remove(q);
+	nfq_rules_remove(&q->kr);
 err_queue:
 	nfq_queue_close(q);
-	nfq_bridge_remove(q);
+	nfq_rules_bridge_remove(&q->kr);
 err_free:
 	free(q->rxbuf);
 	free(q);
 	return ret;
-}
-
-static void nfq_accept_all(struct nfq *q, const struct nfq_packet *pkt, void *ctx)
-{
-	(void)ctx;
-	nfq_verdict(q, pkt->id, NFQ_ACCEPT);
-}
-
-void nfq_close(struct nfq *q)
-{
-	if (!q)
-		return;
-	/*
-	 * Rules first: from then on the kernel forwards on its own. What is
-	 * still queued is let through, where an unbind would drop it.
-	 */
-	nfq_rules_remove(q);
-	nfq_rx_burst(q, nfq_accept_all, NULL, (int)NFQ_MARK_SLOTS);
-	nfq_queue_close(q);
-	if (q->pkt_fd >= 0)
-		close(q->pkt_fd);
-	nfq_bridge_remove(q);
-	free(q->rxbuf);
-	free(q);
-}
-
-int nfq_fd(struct nfq *q)
-{
-	return nl_socket_get_fd(q->sk);
 }
 
 /* ------------------------------------------------------------ packet path */
@@ -872,17 +519,17 @@ static void nfq_mac_lookup(const struct nfq *q, const uint8_t *ip, uint32_t len,
 			return;
 		}
 	}
-	memcpy(mac, q->bridge_mac, ETH_ALEN);
+	memcpy(mac, q->kr.bridge_mac, ETH_ALEN);
 }
 
 /* One NFQNL_MSG_PACKET: build the frame, hand it over. Returns 1 if delivered. */
-static int nfq_handle_packet(struct nfq *q, struct nlmsghdr *nlh, nfq_rx_fn fn, void *ctx)
+static int nfq_handle_packet(struct nfq *q, struct nlmsghdr *nlh, inline_rx_fn fn, void *ctx)
 {
 	static const uint8_t no_mac[ETH_ALEN];
 	struct nlattr *tb[NFQA_MAX + 1];
 	const struct nfqnl_msg_packet_hdr *ph;
 	const uint8_t *src = no_mac, *ip;
-	struct nfq_packet pkt = { 0 };
+	struct inline_packet pkt = { 0 };
 	uint32_t mark = 0, len;
 	uint16_t ethertype;
 	bool v6;
@@ -940,12 +587,12 @@ static int nfq_handle_packet(struct nfq *q, struct nlmsghdr *nlh, nfq_rx_fn fn, 
 	pkt.len = ETH_HLEN + len;
 
 	q->st.packets++;
-	fn(q, &pkt, ctx);
+	fn(q->dev, &pkt, ctx);
 	return 1;
 }
 
 /* One datagram: packets, and errors the kernel returns for verdicts. */
-static int nfq_handle_datagram(struct nfq *q, size_t len, nfq_rx_fn fn, void *ctx)
+static int nfq_handle_datagram(struct nfq *q, size_t len, inline_rx_fn fn, void *ctx)
 {
 	struct nlmsghdr *nlh = (struct nlmsghdr *)(void *)q->rxbuf;
 	int remaining = (int)len, n = 0;
@@ -967,9 +614,10 @@ static int nfq_handle_datagram(struct nfq *q, size_t len, nfq_rx_fn fn, void *ct
 	return n;
 }
 
-int nfq_rx_burst(struct nfq *q, nfq_rx_fn fn, void *ctx, int max)
+static int nfq_rx_burst(struct inline_dev *dev, inline_rx_fn fn, void *ctx, int max)
 {
 	static struct log_ratelimit overrun_rl;
+	struct nfq *q = dev->priv;
 	int fd = nl_socket_get_fd(q->sk);
 	int n = 0;
 
@@ -1015,23 +663,24 @@ int nfq_rx_burst(struct nfq *q, nfq_rx_fn fn, void *ctx, int max)
 	return n;
 }
 
-int nfq_verdict(struct nfq *q, uint32_t id, enum nfq_verdict v)
+static int nfq_verdict(struct inline_dev *dev, uint32_t id, enum inline_verdict v)
 {
+	struct nfq *q = dev->priv;
 	const struct nfq_mark_slot *s = &q->marks[id % NFQ_MARK_SLOTS];
 	uint32_t mark;
 	int ret;
 
 	switch (v) {
-	case NFQ_ACCEPT:
+	case INLINE_ACCEPT:
 		ret = nfq_send_verdict(q, q->vmsg, id, NF_ACCEPT);
 		break;
-	case NFQ_DROP:
+	case INLINE_DROP:
 		ret = nfq_send_verdict(q, q->vmsg, id, NF_DROP);
 		break;
-	case NFQ_OFFLOAD_ACCEPT:
-	case NFQ_OFFLOAD_DROP:
+	case INLINE_OFFLOAD_ACCEPT:
+	case INLINE_OFFLOAD_DROP:
 		mark = s->id == id ? s->mark & ~NFQ_MARK_MASK : 0;
-		mark |= v == NFQ_OFFLOAD_ACCEPT ? NFQ_MARK_ACCEPT : NFQ_MARK_DROP;
+		mark |= v == INLINE_OFFLOAD_ACCEPT ? NFQ_MARK_ACCEPT : NFQ_MARK_DROP;
 		nfnl_queue_msg_set_mark(q->vmsg_mark, mark);
 		ret = nfq_send_verdict(q, q->vmsg_mark, id, NF_REPEAT);
 		break;
@@ -1044,8 +693,9 @@ int nfq_verdict(struct nfq *q, uint32_t id, enum nfq_verdict v)
 	return ret;
 }
 
-int nfq_inject(struct nfq *q, uint32_t ifindex, const uint8_t *frame, uint32_t len)
+static int nfq_inject(struct inline_dev *dev, uint32_t ifindex, const uint8_t *frame, uint32_t len)
 {
+	struct nfq *q = dev->priv;
 	struct sockaddr_ll sll = {
 		.sll_family = AF_PACKET,
 		.sll_ifindex = (int)ifindex,
@@ -1092,11 +742,60 @@ static bool nfq_kernel_drops(uint16_t queue, uint64_t *dropped)
 	return found;
 }
 
-void nfq_get_stats(const struct nfq *q, struct nfq_stats *st)
+static void nfq_get_stats(struct inline_dev *dev, struct inline_stats *st)
 {
+	const struct nfq *q = dev->priv;
 	uint64_t kernel = 0;
 
 	*st = q->st;
 	nfq_kernel_drops(q->queue_num, &kernel);
 	st->queue_dropped = kernel + q->st.rx_overruns;
 }
+
+/* ------------------------------------------------------------ close */
+
+static void nfq_accept_all(struct inline_dev *dev, const struct inline_packet *pkt, void *ctx)
+{
+	(void)ctx;
+	nfq_verdict(dev, pkt->id, INLINE_ACCEPT);
+}
+
+static int nfq_fd(struct inline_dev *dev)
+{
+	const struct nfq *q = dev->priv;
+
+	return nl_socket_get_fd(q->sk);
+}
+
+static void nfq_close(struct inline_dev *dev)
+{
+	struct nfq *q = dev->priv;
+
+	if (!q)
+		return;
+	/*
+	 * Rules first: from then on the kernel forwards on its own. What is
+	 * still queued is let through, where an unbind would drop it.
+	 */
+	nfq_rules_remove(&q->kr);
+	nfq_rx_burst(dev, nfq_accept_all, NULL, (int)NFQ_MARK_SLOTS);
+	nfq_queue_close(q);
+	if (q->pkt_fd >= 0)
+		close(q->pkt_fd);
+	nfq_rules_bridge_remove(&q->kr);
+	free(q->rxbuf);
+	free(q);
+	dev->priv = NULL;
+}
+
+static const struct inline_ops nfq_ops = {
+	.name = "nfqueue",
+	.open = nfq_open,
+	.fd = nfq_fd,
+	.rx_burst = nfq_rx_burst,
+	.verdict = nfq_verdict,
+	.inject = nfq_inject,
+	.stats = nfq_get_stats,
+	.close = nfq_close,
+};
+INLINE_DRIVER_REGISTER(nfq_ops);

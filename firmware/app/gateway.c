@@ -1,12 +1,14 @@
 /*
  * The running gateway (see gateway.h): replay, and the live modes monitor,
- * bridge and nfqueue on one event loop.
+ * bridge and nfqueue on one event loop. This file owns the gateway's life:
+ * the pipeline and the blocklist in force, the signals and timers, the
+ * SIGHUP reload, and the start and stop of a mode; the data path, the
+ * management stack and the nfqueue glue are files of their own
+ * (gateway_priv.h).
  *
  * Every frame takes the same path whatever the mode: pipeline_frame() judges
  * it, enforce_frame() says forward or drop and builds the answers, and the
- * mode only decides where frames go. The loop never blocks: ports are
- * nonblocking, a port that fails is closed and reopened by a timer while the
- * rest keeps running.
+ * mode only decides where frames go. The loop never blocks.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,85 +17,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define LOG_MODULE "gateway"
-#include "app/fdb.h"
-#include "app/gateway.h"
+#include "app/gateway_priv.h"
 #include "app/report.h"
 #include "core/board.h"
 #include "core/common.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/port.h"
-#include "core/siphash.h"
 #include "hub/uplink.h"
-#include "link.h"
 #include "mgmt.h"
 #include "packet/pipeline.h"
 #include "policy/enforce.h"
 #include "policy/policy.h"
 #include "policy/store.h"
-#ifdef CONFIG_DRIVER_NFQUEUE
-#include "nfq.h"
-#endif
-
-/* A port that failed (interface gone) is tried again this often. */
-#define GW_REOPEN_MS 2000
-#define GW_RX_BURST CONFIG_PCAP_RX_BURST
-
-enum { GW_LAN = 0, GW_WAN = 1, GW_MIRROR = 0, GW_INJECT = 1, GW_MGMT = 2, GW_PORTS = 3 };
-
-struct gateway;
-
-struct gw_port {
-	struct gateway *gw;
-	int idx;
-	char name[16];
-	bool rx;              /* frames are read from it (not the monitor's inject port) */
-	bool is_open;
-	struct port port;
-	struct loop_fd lfd;
-};
-
-struct gw_stats {
-	uint64_t forwarded;   /* frames sent on by the bridge */
-	uint64_t filtered;    /* bridge: destination on the port the frame came from */
-	uint64_t malformed;   /* bridge/nfqueue: IP frames the decoder refused, dropped */
-	uint64_t not_ip;      /* bridge/nfqueue: non-IP frames, passed */
-	uint64_t tx_errors;
-	uint64_t reloads, reload_errors;
-};
-
-struct gateway {
-	struct gateway_opts *o;
-	struct tg_config *cfg;   /* == &o->cfg, the configuration in force */
-	struct bundle *bundle;
-	struct pipeline pl;
-	struct policy *policy;         /* the pipeline's judge */
-	struct report rep;
-	struct enforce enf;
-	struct loop *loop;
-	struct loop_signal sig;
-	struct loop_timer tick, stop, reopen;
-	struct gw_port ports[GW_PORTS];
-	int n_ports;
-	struct mgmt *mgmt;             /* the gateway's own IP identity, NULL when [mgmt] mode = off */
-	uint8_t mgmt_mac[6];
-	struct loop_timer mgmt_timer;
-	struct uplink *uplink;         /* MQTT to the hub, NULL without [uplink] broker */
-	uint64_t started_ms;
-	struct fdb fdb;
-	struct link_monitor *links;
-	struct loop_fd links_fd;
-#ifdef CONFIG_DRIVER_NFQUEUE
-	struct nfq *nfq;
-	struct loop_fd nfq_fd;
-#endif
-	struct gw_stats st;
-	bool live;
-	int io_error;
-};
+#include "policy/trust.h"
 
 /* ------------------------------------------------------------ reporting */
 
@@ -138,39 +77,12 @@ static void gw_hit(const struct policy_hit *hit, void *ctx)
 
 /* ------------------------------------------------------------ the blocklist */
 
-static void gw_hub_key_path(const struct tg_config *cfg, char *buf, size_t len)
-{
-	if (cfg->bundle.hub_key[0])
-		snprintf(buf, len, "%s", cfg->bundle.hub_key);
-	else
-		snprintf(buf, len, "%s/keys/hub.pub", cfg->gateway.data_dir);
-}
-
 static uint64_t gw_wall_s(void)
 {
 	return (uint64_t)time(NULL);
 }
 
-int gateway_load_trust(const struct tg_config *cfg, struct store_trust *t, char *keypath,
-		       unsigned long keypath_len)
-{
-	uint8_t *key;
-	size_t keylen;
-	int ret;
-
-	gw_hub_key_path(cfg, keypath, keypath_len);
-	if (access(keypath, R_OK) < 0 && errno == ENOENT)
-		return -ENOENT;
-	ret = store_read_key(keypath, &key, &keylen);
-	if (ret < 0)
-		return ret == -ENOENT ? -EIO : ret;
-	*t = (struct store_trust){ .pubkey = key, .pubkey_len = keylen,
-				   .region = cfg->gateway.region,
-				   .clock_skew_s = cfg->bundle.clock_skew };
-	return 0;
-}
-
-static void gw_use_bundle(struct gateway *g, struct bundle *b)
+void gw_use_bundle(struct gateway *g, struct bundle *b)
 {
 	policy_set_bundle(g->policy, b);
 	bundle_close(g->bundle);
@@ -196,7 +108,7 @@ static int gw_bundle_file(struct gateway *g, const char *path)
 		log_err("bundle %s refused: %s", path, bundle_err_text(e));
 		return -EINVAL;
 	}
-	ret = gateway_load_trust(g->cfg, &t, keypath, sizeof(keypath));
+	ret = trust_load(g->cfg, &t, keypath, sizeof(keypath));
 	if (ret == 0) {
 		e = bundle_check(b, t.pubkey, t.pubkey_len, t.region, 0, gw_wall_s(),
 				 t.clock_skew_s);
@@ -237,7 +149,7 @@ static void gw_flash_bundle(struct gateway *g)
 	enum bundle_err e;
 	int ret;
 
-	ret = gateway_load_trust(cfg, &trust, keypath, sizeof(keypath));
+	ret = trust_load(cfg, &trust, keypath, sizeof(keypath));
 	if (ret == -ENOENT)
 		log_info("no hub key at %s: running without a blocklist", keypath);
 	if (ret < 0)
@@ -370,464 +282,6 @@ int gateway_replay(struct gateway_opts *o, const char *file)
 	return ret;
 }
 
-/* ------------------------------------------------------------ frames */
-
-static void gw_mgmt_poll_soon(struct gateway *g);
-static void gw_mgmt_rx(struct port *port, const struct port_frame *fr, void *ctx);
-
-/* Bridge and nfqueue: what to do with a frame the pipeline did not track. */
-static bool gw_pass_untracked(struct gateway *g, enum decode_err err)
-{
-	switch (err) {
-	case DECODE_ERR_NOT_IP:   /* ARP, LLDP, ...: a bridge passes them */
-		g->st.not_ip++;
-		return true;
-	case DECODE_ERR_FRAGMENT: /* its flow was judged on the first fragment */
-		return true;
-	default:
-		/*
-		 * Malformed IP (bad lengths, truncated headers, tunnels too deep):
-		 * a host would drop it anyway, and it could hide what the
-		 * decoder cannot see. Dropped and counted by reason.
-		 */
-		g->st.malformed++;
-		return false;
-	}
-}
-
-static void gw_port_tx(struct gateway *g, int idx, const uint8_t *data, uint32_t len)
-{
-	struct gw_port *gp = &g->ports[idx];
-
-	if (!gp->is_open || port_tx(&gp->port, data, len) < 0)
-		g->st.tx_errors++;
-}
-
-static void gw_judge(struct gateway *g, enum link_type link, const uint8_t *data,
-		     uint32_t caplen, uint32_t wirelen, struct pipeline_result *res,
-		     struct enforce_action *act)
-{
-	pipeline_frame(&g->pl, link, data, caplen, wirelen, loop_now_ms(), res);
-	act->verdict = ENFORCE_FORWARD;
-	act->final = false;
-	act->n_frames = 0;
-	if (res->flow)
-		enforce_frame(&g->enf, res->flow, &res->pkt, res->dir, link, data, caplen, act);
-	else if (res->err != DECODE_OK && !gw_pass_untracked(g, res->err))
-		act->verdict = ENFORCE_DROP;
-}
-
-static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *ctx)
-{
-	struct gw_port *gp = container_of(port, struct gw_port, port);
-	struct gateway *g = ctx;
-	struct pipeline_result res;
-	struct enforce_action act;
-	int in = gp->idx, out = in ^ 1, known;
-	uint32_t now_s = (uint32_t)(loop_now_ms() / 1000);
-
-	/* A frame cut short by the capture cannot be forwarded whole. */
-	if (fr->caplen < 14 || fr->caplen != fr->wirelen) {
-		g->st.malformed++;
-		return;
-	}
-	fdb_learn(&g->fdb, fr->data + 6, (uint8_t)in, now_s);
-	if (g->mgmt) {
-		/* Frames for the gateway itself leave the data path: never judged, never forwarded. */
-		if (!memcmp(fr->data, g->mgmt_mac, 6)) {
-			mgmt_input(g->mgmt, fr->data, fr->caplen);
-			gw_mgmt_poll_soon(g);
-			return;
-		}
-		/* Broadcast and multicast: a copy for the gateway, and on across the bridge. */
-		if (fr->data[0] & 1) {
-			mgmt_input(g->mgmt, fr->data, fr->caplen);
-			gw_mgmt_poll_soon(g);
-		}
-	}
-	known = fdb_lookup(&g->fdb, fr->data, now_s);
-	if (known == in) {
-		g->st.filtered++;
-		return;
-	}
-	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, &res, &act);
-	for (int i = 0; i < act.n_frames; i++)
-		gw_port_tx(g, act.frames[i].to == ENFORCE_TO_SENDER ? in : out, act.frames[i].data,
-			   act.frames[i].len);
-	if (act.verdict == ENFORCE_FORWARD) {
-		gw_port_tx(g, out, fr->data, fr->caplen);
-		g->st.forwarded++;
-	}
-}
-
-static void gw_monitor_rx(struct port *port, const struct port_frame *fr, void *ctx)
-{
-	struct gateway *g = ctx;
-	struct pipeline_result res;
-	struct enforce_action act;
-
-	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, &res, &act);
-	/* A mirror shows both directions: every answer leaves through the inject port. */
-	for (int i = 0; i < act.n_frames; i++)
-		if (g->ports[GW_INJECT].is_open)
-			gw_port_tx(g, GW_INJECT, act.frames[i].data, act.frames[i].len);
-}
-
-/* ------------------------------------------------------------ ports */
-
-static void gw_port_close(struct gw_port *gp)
-{
-	if (!gp->is_open)
-		return;
-	if (gp->lfd.registered)
-		loop_fd_del(gp->gw->loop, &gp->lfd);
-	port_close(&gp->port);
-	gp->is_open = false;
-}
-
-static void gw_port_readable(struct loop_fd *lfd, unsigned int events)
-{
-	struct gw_port *gp = container_of(lfd, struct gw_port, lfd);
-	struct gateway *g = gp->gw;
-	port_rx_fn fn = gp->idx == GW_MGMT ? gw_mgmt_rx
-			: g->cfg->gateway.mode == TG_MODE_BRIDGE ? gw_bridge_rx : gw_monitor_rx;
-	int n;
-
-	(void)events;
-	n = port_rx_burst(&gp->port, fn, g, GW_RX_BURST);
-	if (n < 0) {
-		log_err("%s: port failed (%s): closed, trying again every %d s", gp->name,
-			strerror(-n), GW_REOPEN_MS / 1000);
-		gw_port_close(gp);
-		loop_timer_set(g->loop, &g->reopen, GW_REOPEN_MS);
-	}
-}
-
-static int gw_port_open(struct gateway *g, struct gw_port *gp)
-{
-	const struct tg_config *cfg = g->cfg;
-	/* The bridge's ports and the management port carry whole frames both ways. */
-	bool inline_port = cfg->gateway.mode == TG_MODE_BRIDGE || gp->idx == GW_MGMT;
-	struct port_config pc = {
-		.name = gp->name,
-		/* An inline port forwards every frame: no filter, whole frames. */
-		.filter = inline_port || !gp->rx ? NULL : cfg->capture.filter,
-		.snaplen = inline_port ? 0 : cfg->capture.snaplen,
-		.buffer_kb = cfg->capture.buffer_kb,
-		.promiscuous = inline_port || cfg->capture.promiscuous,
-		.immediate = inline_port || cfg->capture.immediate,
-		.inbound_only = inline_port,
-	};
-	int ret;
-
-	if (inline_port) {
-		/* Coalesced super-frames could not be sent on whole. */
-		link_disable_offloads(gp->name);
-		link_set_up(gp->name, true);
-	}
-	ret = port_open(&gp->port, "pcap", &pc);
-	if (ret < 0)
-		return ret;
-	if (inline_port && gp->port.link != LINK_ETHERNET) {
-		log_err("%s: bridge and management ports must be Ethernet", gp->name);
-		port_close(&gp->port);
-		return -EPROTONOSUPPORT;
-	}
-	gp->is_open = true;
-	if (!gp->rx)
-		return 0;
-	gp->lfd.fd = port_fd(&gp->port);
-	gp->lfd.cb = gw_port_readable;
-	ret = loop_fd_add(g->loop, &gp->lfd, LOOP_READ);
-	if (ret < 0) {
-		log_err("%s: cannot watch the port: %s", gp->name, strerror(-ret));
-		gw_port_close(gp);
-	}
-	return ret;
-}
-
-static void gw_reopen(struct loop_timer *t)
-{
-	struct gateway *g = container_of(t, struct gateway, reopen);
-	bool missing = false;
-
-	for (int i = 0; i < GW_PORTS; i++) {
-		struct gw_port *gp = &g->ports[i];
-
-		/* The mode's ports, and the management port when it has one. */
-		if (gp->is_open || (i >= g->n_ports && !gp->rx))
-			continue;
-		if (gw_port_open(g, gp) == 0)
-			log_info("%s: port back in service", gp->name);
-		else
-			missing = true;
-	}
-	if (missing)
-		loop_timer_set(g->loop, &g->reopen, GW_REOPEN_MS);
-}
-
-static void gw_link_change(const struct link_state *st, void *ctx)
-{
-	struct gateway *g = ctx;
-
-	/* Hosts may come back on the other side: learn again from scratch. */
-	if (g->cfg->gateway.mode == TG_MODE_BRIDGE && (!st->exists || !st->carrier))
-		fdb_flush(&g->fdb);
-	/* The uplink should not wait out a long backoff once the wire is back. */
-	if (st->exists && st->admin_up && st->carrier)
-		uplink_link_up(g->uplink);
-}
-
-static void gw_links_readable(struct loop_fd *lfd, unsigned int events)
-{
-	struct gateway *g = container_of(lfd, struct gateway, links_fd);
-
-	(void)events;
-	link_monitor_read(g->links);
-}
-
-static void gw_watch_links(struct gateway *g, const char *const *names, int n)
-{
-	if (link_monitor_open(&g->links, names, n, gw_link_change, g) < 0)
-		return; /* logged; the gateway runs without link messages */
-	g->links_fd.fd = link_monitor_fd(g->links);
-	g->links_fd.cb = gw_links_readable;
-	if (loop_fd_add(g->loop, &g->links_fd, LOOP_READ) < 0) {
-		link_monitor_close(g->links);
-		g->links = NULL;
-	}
-}
-
-/* ------------------------------------------------------------ management (lwIP) */
-
-static void gw_mgmt_timer(struct loop_timer *t)
-{
-	struct gateway *g = container_of(t, struct gateway, mgmt_timer);
-	uint32_t next;
-
-	mgmt_poll(g->mgmt);
-	uplink_tick(g->uplink, loop_now_ms());
-	next = mgmt_next_timeout_ms(g->mgmt);
-	loop_timer_set(g->loop, &g->mgmt_timer, next < 100 ? next : 100);
-}
-
-/* lwIP may have answers to send or timers to rearm after input: run it soon. */
-static void gw_mgmt_poll_soon(struct gateway *g)
-{
-	loop_timer_set(g->loop, &g->mgmt_timer, 0);
-}
-
-/*
- * lwIP's frames. Bridge mode: out of the port the destination was learned
- * on, or both when unknown or a group address. Other modes: the management
- * port. Never judged by the policy.
- */
-static int gw_mgmt_tx(const uint8_t *frame, uint32_t len, void *ctx)
-{
-	struct gateway *g = ctx;
-	int port, ret = 0;
-
-	if (g->cfg->gateway.mode != TG_MODE_BRIDGE)
-		return g->ports[GW_MGMT].is_open ? port_tx(&g->ports[GW_MGMT].port, frame, len) : -ENETDOWN;
-	port = fdb_lookup(&g->fdb, frame, (uint32_t)(loop_now_ms() / 1000));
-	for (int i = GW_LAN; i <= GW_WAN; i++)
-		if ((port == FDB_PORT_NONE || port == i) && g->ports[i].is_open &&
-		    port_tx(&g->ports[i].port, frame, len) < 0)
-			ret = -EIO;
-	return ret;
-}
-
-static void gw_mgmt_address(const char *addr, void *ctx)
-{
-	struct gateway *g = ctx;
-
-	if (addr)
-		log_info("management address %s (%s)", addr,
-			 g->cfg->mgmt.mode == TG_MGMT_DHCP ? "DHCP" : "static");
-	else
-		log_warn("management address lost (DHCP lease ended)");
-}
-
-static void gw_mgmt_time(uint64_t unix_s, void *ctx)
-{
-	(void)ctx;
-	log_info("time set by SNTP: %llu", (unsigned long long)unix_s);
-}
-
-/* The management port's frames (monitor and nfqueue modes). */
-static void gw_mgmt_rx(struct port *port, const struct port_frame *fr, void *ctx)
-{
-	struct gateway *g = ctx;
-
-	(void)port;
-	if (fr->caplen >= 14 && (!memcmp(fr->data, g->mgmt_mac, 6) || (fr->data[0] & 1))) {
-		mgmt_input(g->mgmt, fr->data, fr->caplen);
-		gw_mgmt_poll_soon(g);
-	}
-}
-
-static const struct bundle *gw_uplink_in_force(void *ctx)
-{
-	const struct gateway *g = ctx;
-
-	return g->bundle;
-}
-
-static void gw_uplink_swap(struct bundle *b, void *ctx)
-{
-	gw_use_bundle(ctx, b);
-}
-
-static void gw_uplink_describe(struct state_in *in, void *ctx)
-{
-	const struct gateway *g = ctx;
-
-	in->gateway = g->cfg->gateway.id;
-	in->region = g->cfg->gateway.region;
-	in->firmware = CONFIG_VERSION;
-	in->mode = config_mode_name(g->cfg->gateway.mode);
-	in->uptime_s = (loop_now_ms() - g->started_ms) / 1000;
-}
-
-static int gw_uplink_start(struct gateway *g)
-{
-	const struct uplink_ops ops = { .in_force = gw_uplink_in_force, .swap = gw_uplink_swap,
-					.describe = gw_uplink_describe, .ctx = g };
-
-	return uplink_start(&g->uplink, g->mgmt, g->cfg, &ops);
-}
-
-/* [mgmt] mac, else 02:xx:xx:xx:xx:xx from a hash of the gateway id (stable across boots). */
-static void gw_mgmt_mac(const struct tg_config *cfg, uint8_t mac[6])
-{
-	static const uint8_t key[16] = "townguard-mgmt!";
-	uint64_t h;
-
-	if (cfg->mgmt.mac[0] && config_parse_mac(cfg->mgmt.mac, mac) == 0)
-		return;
-	h = siphash24(key, cfg->gateway.id, strlen(cfg->gateway.id));
-	mac[0] = 0x02; /* locally administered, unicast */
-	for (int i = 1; i < 6; i++)
-		mac[i] = (uint8_t)(h >> (8 * i));
-}
-
-static int gw_mgmt_start(struct gateway *g)
-{
-	const struct tg_config *cfg = g->cfg;
-	struct mgmt_config mc = { .dhcp = cfg->mgmt.mode == TG_MGMT_DHCP, .hostname = cfg->gateway.id };
-	const struct mgmt_events ev = { .address = gw_mgmt_address, .time_set = gw_mgmt_time, .ctx = g };
-	int ret;
-
-	if (cfg->mgmt.mode == TG_MGMT_OFF)
-		return 0;
-	gw_mgmt_mac(cfg, g->mgmt_mac);
-	memcpy(mc.mac, g->mgmt_mac, 6);
-	snprintf(mc.addr, sizeof(mc.addr), "%s", cfg->mgmt.address);
-	snprintf(mc.netmask, sizeof(mc.netmask), "%s", cfg->mgmt.netmask);
-	snprintf(mc.gateway, sizeof(mc.gateway), "%s", cfg->mgmt.router);
-	snprintf(mc.dns[0], sizeof(mc.dns[0]), "%s", cfg->mgmt.dns);
-	snprintf(mc.ntp[0], sizeof(mc.ntp[0]), "%s", cfg->mgmt.ntp);
-	if (cfg->gateway.mode != TG_MODE_BRIDGE) {
-		struct gw_port *gp = &g->ports[GW_MGMT];
-
-		if (!gp->name[0]) {
-			log_err("[mgmt] port: needed in %s mode", config_mode_name(cfg->gateway.mode));
-			return -EINVAL;
-		}
-		gp->rx = true;
-		ret = gw_port_open(g, gp);
-		if (ret < 0)
-			return ret;
-	}
-	ret = mgmt_open(&g->mgmt, &mc, gw_mgmt_tx, g, &ev);
-	if (ret < 0)
-		return ret;
-	g->mgmt_timer.cb = gw_mgmt_timer;
-	loop_timer_set(g->loop, &g->mgmt_timer, 0);
-	return gw_uplink_start(g);
-}
-
-static void gw_mgmt_stop(struct gateway *g)
-{
-	uplink_stop(g->uplink);
-	g->uplink = NULL;
-	if (!g->mgmt)
-		return;
-	loop_timer_cancel(g->loop, &g->mgmt_timer);
-	mgmt_close(g->mgmt);
-	g->mgmt = NULL;
-}
-
-/* ------------------------------------------------------------ nfqueue */
-
-#ifdef CONFIG_DRIVER_NFQUEUE
-static void gw_nfq_rx(struct nfq *q, const struct nfq_packet *pk, void *ctx)
-{
-	struct gateway *g = ctx;
-	struct pipeline_result res;
-	struct enforce_action act;
-	enum nfq_verdict v;
-
-	gw_judge(g, LINK_ETHERNET, pk->frame, pk->len, pk->len, &res, &act);
-	for (int i = 0; i < act.n_frames; i++) {
-		uint32_t ifindex = act.frames[i].to == ENFORCE_TO_SENDER ? pk->in_ifindex
-									 : pk->out_ifindex;
-
-		if (!ifindex || nfq_inject(q, ifindex, act.frames[i].data, act.frames[i].len) < 0)
-			g->st.tx_errors++;
-	}
-	if (act.verdict == ENFORCE_FORWARD)
-		v = act.final ? NFQ_OFFLOAD_ACCEPT : NFQ_ACCEPT;
-	else
-		v = act.final ? NFQ_OFFLOAD_DROP : NFQ_DROP;
-	nfq_verdict(q, pk->id, v);
-}
-
-static void gw_nfq_readable(struct loop_fd *lfd, unsigned int events)
-{
-	struct gateway *g = container_of(lfd, struct gateway, nfq_fd);
-	int n;
-
-	(void)events;
-	n = nfq_rx_burst(g->nfq, gw_nfq_rx, g, GW_RX_BURST);
-	if (n < 0)
-		log_debug_rl("queue read: %s", strerror(-n));
-}
-
-static int gw_nfq_start(struct gateway *g)
-{
-	const struct tg_config *cfg = g->cfg;
-	const struct nfq_config qc = {
-		.bridge = cfg->nfqueue.bridge,
-		.ports = { g->ports[GW_LAN].name, g->ports[GW_WAN].name },
-		.queue = (uint16_t)cfg->nfqueue.queue,
-		.queue_len = cfg->nfqueue.queue_len,
-		.fail_open = cfg->nfqueue.fail_open,
-		.install_rules = true,
-	};
-	int ret = nfq_open(&g->nfq, &qc);
-
-	if (ret < 0)
-		return ret;
-	g->nfq_fd.fd = nfq_fd(g->nfq);
-	g->nfq_fd.cb = gw_nfq_readable;
-	ret = loop_fd_add(g->loop, &g->nfq_fd, LOOP_READ);
-	if (ret < 0) {
-		nfq_close(g->nfq);
-		g->nfq = NULL;
-	}
-	return ret;
-}
-
-static void gw_nfq_stop(struct gateway *g)
-{
-	if (!g->nfq)
-		return;
-	loop_fd_del(g->loop, &g->nfq_fd);
-	nfq_close(g->nfq);
-	g->nfq = NULL;
-}
-#endif
 
 /* ------------------------------------------------------------ signals, timers */
 
@@ -978,13 +432,8 @@ static int gw_start_mode(struct gateway *g)
 	gw_watch_links(g, names, n_names);
 
 	if (cfg->gateway.mode == TG_MODE_NFQUEUE) {
-#ifdef CONFIG_DRIVER_NFQUEUE
 		ret = gw_nfq_start(g);
 		return ret < 0 ? ret : gw_mgmt_start(g);
-#else
-		log_err("nfqueue mode is not in this build (CONFIG_DRIVER_NFQUEUE)");
-		return -EOPNOTSUPP;
-#endif
 	}
 	if (cfg->gateway.mode == TG_MODE_BRIDGE) {
 		ret = fdb_init(&g->fdb, cfg->bridge.fdb_size, cfg->bridge.fdb_ageing);
@@ -1009,14 +458,8 @@ static void gw_stop_mode(struct gateway *g)
 	gw_port_close(&g->ports[GW_MGMT]);
 	for (int i = 0; i < g->n_ports; i++)
 		gw_port_close(&g->ports[i]);
-#ifdef CONFIG_DRIVER_NFQUEUE
 	gw_nfq_stop(g);
-#endif
-	if (g->links) {
-		loop_fd_del(g->loop, &g->links_fd);
-		link_monitor_close(g->links);
-		g->links = NULL;
-	}
+	gw_unwatch_links(g);
 	fdb_free(&g->fdb);
 }
 
@@ -1093,3 +536,4 @@ out_uninit:
 	free(g);
 	return ret;
 }
+

@@ -40,9 +40,4 @@ int gateway_replay(struct gateway_opts *o, const char *file);
 /* Run o->cfg.gateway.mode until stopped. Returns the exit status. */
 int gateway_run(struct gateway_opts *o);
 
-/* Check a bundle file against the hub key, or the list on flash; shared with `townguard bundle`. */
-struct store_trust;
-int gateway_load_trust(const struct tg_config *cfg, struct store_trust *t, char *keypath,
-		       unsigned long keypath_len);
-
 #endif

@@ -30,6 +30,7 @@
 #include "core/port.h"
 #include "packet/pipeline.h"
 #include "policy/store.h"
+#include "policy/trust.h"
 
 struct command {
 	const char *name;
@@ -348,7 +349,7 @@ static int cmd_bundle(int argc, char **argv)
 		log_err("usage: townguard bundle status | install FILE  [-c CONFIG]");
 		return 2;
 	}
-	if (gateway_load_trust(&opts.cfg, &trust, keypath, sizeof(keypath)) < 0) {
+	if (trust_load(&opts.cfg, &trust, keypath, sizeof(keypath)) < 0) {
 		log_err("no hub key at %s: cannot check bundles", keypath);
 		return 1;
 	}

@@ -16,7 +16,6 @@
 #include <mbedtls/ssl.h>
 
 #define LOG_MODULE "uplink"
-#include "app/gateway.h"
 #include "core/common.h"
 #include "core/log.h"
 #include "hub/cmd.h"
@@ -24,6 +23,7 @@
 #include "hub/uplink.h"
 #include "mgmt.h"
 #include "policy/store.h"
+#include "policy/trust.h"
 
 #define UPLINK_BACKOFF_MIN_MS 1000u
 #define UPLINK_BACKOFF_MAX_MS 60000u
@@ -418,7 +418,7 @@ int uplink_start(struct uplink **out, struct mgmt *m, const struct tg_config *cf
 	u->ops = *ops;
 	u->mgmt = m;
 	ota_init(&u->ota, cfg->gateway.data_dir);
-	ret = gateway_load_trust(cfg, &u->trust, keypath, sizeof(keypath));
+	ret = trust_load(cfg, &u->trust, keypath, sizeof(keypath));
 	if (ret < 0) {
 		log_err("no hub key at %s: the uplink could accept no bundle or command", keypath);
 		goto err;

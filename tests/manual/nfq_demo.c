@@ -5,13 +5,13 @@
  *   nfq_demo [options] LAN WAN
  *     -b NAME   bridge (default tgnfq0)        -q NUM  queue (default 7)
  *     -n LEN    queue length (default 4096)    -N      rules are pre-installed
- *     -m MODE   verdict for other packets: accept (NFQ_ACCEPT, default) or
- *               offload (NFQ_OFFLOAD_ACCEPT)
- *     -D PORT   TCP/UDP destination port blocked for good (NFQ_OFFLOAD_DROP)
- *     -d PORT   TCP/UDP destination port dropped packet by packet (NFQ_DROP)
+ *     -m MODE   verdict for other packets: accept (INLINE_ACCEPT, default) or
+ *               offload (INLINE_OFFLOAD_ACCEPT)
+ *     -D PORT   TCP/UDP destination port blocked for good (INLINE_OFFLOAD_DROP)
+ *     -d PORT   TCP/UDP destination port dropped packet by packet (INLINE_DROP)
  *     -K PORT   TCP connections to PORT: packets without payload accepted
- *               one by one (NFQ_ACCEPT), the first with payload from the
- *               client blocks the connection (NFQ_OFFLOAD_DROP), the way a
+ *               one by one (INLINE_ACCEPT), the first with payload from the
+ *               client blocks the connection (INLINE_OFFLOAD_DROP), the way a
  *               TLS ClientHello naming a blocked site would
  *     -v        print the synthesized Ethernet header of the first 64 packets
  *     -s MS     print a stats line every MS milliseconds (default 1000)
@@ -33,11 +33,11 @@
 
 #define LOG_MODULE "nfq_demo"
 #include "core/log.h"
+#include "core/inline.h"
 #include "link.h"
-#include "nfq.h"
 
 struct demo {
-	enum nfq_verdict dflt;
+	enum inline_verdict dflt;
 	int block_port, drop_port, kill_port;
 	int verbose_left;
 	uint64_t last_packets;
@@ -90,20 +90,20 @@ static struct l4 parse_l4(const uint8_t *f, uint32_t len)
 	return r;
 }
 
-static void on_packet(struct nfq *q, const struct nfq_packet *pkt, void *ctx)
+static void on_packet(struct inline_dev *q, const struct inline_packet *pkt, void *ctx)
 {
 	struct demo *d = ctx;
 	const uint8_t *f = pkt->frame;
 	struct l4 l = parse_l4(f, pkt->len);
 	int port = l.dport;
-	enum nfq_verdict v = d->dflt;
+	enum inline_verdict v = d->dflt;
 
 	if (port >= 0 && port == d->block_port)
-		v = NFQ_OFFLOAD_DROP;
+		v = INLINE_OFFLOAD_DROP;
 	else if (port >= 0 && port == d->drop_port)
-		v = NFQ_DROP;
+		v = INLINE_DROP;
 	else if (l.tcp && d->kill_port >= 0 && (l.dport == d->kill_port || l.sport == d->kill_port))
-		v = l.dport == d->kill_port && l.payload > 0 ? NFQ_OFFLOAD_DROP : NFQ_ACCEPT;
+		v = l.dport == d->kill_port && l.payload > 0 ? INLINE_OFFLOAD_DROP : INLINE_ACCEPT;
 	if (d->verbose_left > 0) {
 		d->verbose_left--;
 		printf("frame id=%u in=%u out=%u len=%u dst=%02x:%02x:%02x:%02x:%02x:%02x "
@@ -111,7 +111,7 @@ static void on_packet(struct nfq *q, const struct nfq_packet *pkt, void *ctx)
 		       pkt->id, pkt->in_ifindex, pkt->out_ifindex, pkt->len, f[0], f[1], f[2], f[3],
 		       f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], port, (int)v);
 	}
-	nfq_verdict(q, pkt->id, v);
+	inline_verdict(q, pkt->id, v);
 }
 
 static void on_link(const struct link_state *st, void *ctx)
@@ -122,18 +122,18 @@ static void on_link(const struct link_state *st, void *ctx)
 	fflush(stdout);
 }
 
-static void print_stats(struct nfq *q, struct demo *d)
+static void print_stats(struct inline_dev *q, struct demo *d)
 {
-	struct nfq_stats st;
+	struct inline_stats st;
 	double t = now_s();
 
-	nfq_get_stats(q, &st);
+	inline_stats(q, &st);
 	printf("stats packets=%llu accept=%llu drop=%llu offload_accept=%llu offload_drop=%llu "
 	       "verdict_errors=%llu queue_dropped=%llu overruns=%llu pps=%.0f\n",
-	       (unsigned long long)st.packets, (unsigned long long)st.verdicts[NFQ_ACCEPT],
-	       (unsigned long long)st.verdicts[NFQ_DROP],
-	       (unsigned long long)st.verdicts[NFQ_OFFLOAD_ACCEPT],
-	       (unsigned long long)st.verdicts[NFQ_OFFLOAD_DROP],
+	       (unsigned long long)st.packets, (unsigned long long)st.verdicts[INLINE_ACCEPT],
+	       (unsigned long long)st.verdicts[INLINE_DROP],
+	       (unsigned long long)st.verdicts[INLINE_OFFLOAD_ACCEPT],
+	       (unsigned long long)st.verdicts[INLINE_OFFLOAD_DROP],
 	       (unsigned long long)st.verdict_errors, (unsigned long long)st.queue_dropped,
 	       (unsigned long long)st.rx_overruns,
 	       (double)(st.packets - d->last_packets) / (t - d->last_t));
@@ -144,13 +144,13 @@ static void print_stats(struct nfq *q, struct demo *d)
 
 int main(int argc, char **argv)
 {
-	struct nfq_config cfg = { .bridge = "tgnfq0", .queue = 7, .queue_len = 4096,
+	struct inline_config cfg = { .bridge = "tgnfq0", .queue = 7, .queue_len = 4096,
 				  .fail_open = true, .install_rules = true };
-	struct demo d = { .dflt = NFQ_ACCEPT, .block_port = -1, .drop_port = -1, .kill_port = -1 };
+	struct demo d = { .dflt = INLINE_ACCEPT, .block_port = -1, .drop_port = -1, .kill_port = -1 };
 	struct link_monitor *lm = NULL;
 	struct pollfd pfd[3];
 	int interval_ms = 1000, sfd, opt, ret;
-	struct nfq *q;
+	struct inline_dev dev, *q = &dev;
 	sigset_t set;
 	double next;
 
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 		case 'q': cfg.queue = (uint16_t)atoi(optarg); break;
 		case 'n': cfg.queue_len = (uint32_t)atoi(optarg); break;
 		case 'N': cfg.install_rules = false; break;
-		case 'm': d.dflt = strcmp(optarg, "offload") == 0 ? NFQ_OFFLOAD_ACCEPT : NFQ_ACCEPT; break;
+		case 'm': d.dflt = strcmp(optarg, "offload") == 0 ? INLINE_OFFLOAD_ACCEPT : INLINE_ACCEPT; break;
 		case 'D': d.block_port = atoi(optarg); break;
 		case 'd': d.drop_port = atoi(optarg); break;
 		case 'K': d.kill_port = atoi(optarg); break;
@@ -188,9 +188,9 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 
-	ret = nfq_open(&q, &cfg);
+	ret = inline_open(q, "nfqueue", &cfg);
 	if (ret < 0) {
-		fprintf(stderr, "nfq_open: %s\n", strerror(-ret));
+		fprintf(stderr, "inline_open: %s\n", strerror(-ret));
 		return 1;
 	}
 	ret = link_monitor_open(&lm, (const char *const *)cfg.ports, 2, on_link, NULL);
@@ -205,14 +205,14 @@ int main(int argc, char **argv)
 		int n = 0, timeout = (int)((next - now_s()) * 1000);
 
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = nfq_fd(q), .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = inline_fd(q), .events = POLLIN };
 		if (lm)
 			pfd[n++] = (struct pollfd){ .fd = link_monitor_fd(lm), .events = POLLIN };
 		if (poll(pfd, (nfds_t)n, timeout < 0 ? 0 : timeout) < 0 && errno != EINTR)
 			break;
 		/* A few bursts per wake-up, so that signals and stats still get their turn. */
 		for (int b = 0; b < 16 && pfd[1].revents & POLLIN; b++)
-			if (nfq_rx_burst(q, on_packet, &d, 64) < 64)
+			if (inline_rx_burst(q, on_packet, &d, 64) < 64)
 				break;
 		if (lm && pfd[2].revents & POLLIN)
 			link_monitor_read(lm);
@@ -234,7 +234,7 @@ int main(int argc, char **argv)
 		}
 	}
 	link_monitor_close(lm);
-	nfq_close(q);
+	inline_close(q);
 	printf("closed\n");
 	return 0;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Manual end-to-end check of drivers/nfq.c and drivers/link.c through the
+# Manual end-to-end check of the "nfqueue" inline driver (drivers/nfq.c,
+# drivers/nfq_rules.c) and drivers/link.c through the
 # harness tests/manual/nfq_demo.c, in three network namespaces this script
 # creates and removes (not run by make test):
 #
@@ -20,7 +21,7 @@
 # Usage (root, after `make` so that build/include exists):
 #   tests/manual/nfq_demo.sh
 # The harness is compiled into a temporary directory from its source and
-# drivers/nfq.c, drivers/link.c, firmware/core/log.c.
+# the nfqueue driver's files, drivers/inline.c, drivers/link.c and core's log and siphash.
 # "A && B || fail": fail exits, so this is if-then-else here.
 # shellcheck disable=SC2015
 set -uo pipefail
@@ -49,8 +50,8 @@ cflags="-std=gnu11 -O2 -g -D_GNU_SOURCE -I$top/firmware -I$top/drivers -I$top/bo
 	-I$top/$build/include $(pkg-config --cflags libnl-3.0) -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -Wvla -Wundef"
 # shellcheck disable=SC2086,SC2046
-gcc $cflags -o "$work/nfq_demo" "$top/tests/manual/nfq_demo.c" "$top/drivers/nfq.c" \
-	"$top/drivers/link.c" "$top/firmware/core/log.c" "$top/firmware/core/siphash.c" \
+gcc $cflags -o "$work/nfq_demo" "$top/tests/manual/nfq_demo.c" "$top"/drivers/nfq*.c \
+	"$top/drivers/inline.c" "$top/drivers/link.c" "$top/firmware/core/log.c" "$top/firmware/core/siphash.c" \
 	$(pkg-config --libs libnl-3.0 libnl-route-3.0 libnl-nf-3.0) || fail "harness does not build"
 
 # ---------------------------------------------------------------- namespaces

@@ -1,0 +1,374 @@
+/*
+ * The NFQUEUE driver's kernel plumbing (nfq_rules.h): bridge, br_netfilter
+ * sysctls, and the iptables chain, loaded by running iptables-restore. The
+ * programs run with posix_spawn() and a clean signal mask (the loop blocks
+ * its signals for a signalfd), their output is kept for the log line that
+ * says why they failed. This runs at open and close only, never on the
+ * packet path, so blocking on a child here is acceptable.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LOG_MODULE "nfq"
+#include "core/common.h"
+#include "core/log.h"
+#include "link.h"
+#include "nfq_rules.h"
+
+#define NFQ_CHAIN "TOWNGUARD"
+
+/* ------------------------------------------------------------ names, sysctls */
+
+/* Interface names go into iptables-restore input: keep them to plain characters. */
+static int nfq_ifname_ok(const char *what, const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0 || len >= IFNAMSIZ)
+		goto bad;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.' || c == '@'))
+			goto bad;
+	}
+	return 0;
+bad:
+	log_err("bad %s name \"%s\" (1 to %d of a-z A-Z 0-9 - _ . @)", what, name ? name : "",
+		IFNAMSIZ - 1);
+	return -EINVAL;
+}
+
+int nfq_rules_init(struct nfq_rules *r, const struct inline_config *cfg)
+{
+	int ret;
+
+	ret = nfq_ifname_ok("bridge", cfg->bridge);
+	for (int i = 0; i < 2 && ret == 0; i++)
+		ret = nfq_ifname_ok("port", cfg->ports[i]);
+	if (ret < 0)
+		return ret;
+	if (strcmp(cfg->ports[0], cfg->ports[1]) == 0 || strcmp(cfg->ports[0], cfg->bridge) == 0 ||
+	    strcmp(cfg->ports[1], cfg->bridge) == 0) {
+		log_err("bridge %s and its ports %s, %s must be three interfaces", cfg->bridge,
+			cfg->ports[0], cfg->ports[1]);
+		return -EINVAL;
+	}
+	memset(r, 0, sizeof(*r));
+	r->queue = cfg->queue;
+	snprintf(r->bridge, sizeof(r->bridge), "%s", cfg->bridge);
+	for (int i = 0; i < 2; i++)
+		snprintf(r->ports[i], sizeof(r->ports[i]), "%s", cfg->ports[i]);
+	return 0;
+}
+
+static int nfq_write_sysctl(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(value);
+	int ret = 0;
+
+	if (fd < 0) {
+		ret = -errno;
+		if (errno == ENOENT)
+			log_err("%s is missing: no br_netfilter in this kernel "
+				"(CONFIG_BRIDGE_NETFILTER, or modprobe br_netfilter)", path);
+		else
+			log_err("cannot open %s: %s", path, strerror(errno));
+		return ret;
+	}
+	if (write(fd, value, len) != (ssize_t)len) {
+		ret = errno ? -errno : -EIO;
+		log_err("cannot write %s to %s: %s", value, path, strerror(-ret));
+	}
+	close(fd);
+	return ret;
+}
+
+/* ------------------------------------------------------------ iptables */
+
+/*
+ * Run a program with input on its stdin; its stdout and stderr land in out
+ * (NUL-terminated, cut to outlen). The program is looked up in PATH, then in
+ * /usr/sbin and /sbin, where iptables lives when PATH lacks the sbin
+ * directories. Returns its exit status (128 + signal if killed) or -errno.
+ */
+static int nfq_run(const char *const argv[], const char *input, char *out, size_t outlen)
+{
+	static const char *const dirs[] = { NULL, "/usr/sbin/", "/sbin/" };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int in[2] = { -1, -1 }, outp[2] = { -1, -1 };
+	size_t used = 0;
+	int ret, status;
+	pid_t pid = -1;
+
+	out[0] = '\0';
+	/* A socket for stdin so that a program that exits early cannot SIGPIPE us. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0)
+		return -errno;
+	if (pipe2(outp, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto out_in;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[1], STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, outp[1], STDERR_FILENO);
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+	/* The loop blocks signals for its signalfd; the child gets a clean slate. */
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+	ret = ENOENT;
+	for (size_t i = 0; i < ARRAY_SIZE(dirs) && ret == ENOENT; i++) {
+		char path[64];
+
+		if (!dirs[i]) {
+			ret = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s%s", dirs[i], argv[0]);
+		ret = posix_spawn(&pid, path, &fa, &attr, (char *const *)argv, environ);
+	}
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[1]);
+	close(outp[1]);
+	if (ret) {
+		log_err("cannot run %s: %s", argv[0], strerror(ret));
+		ret = -ret;
+		goto out_pipe;
+	}
+
+	for (size_t left = input ? strlen(input) : 0; left;) {
+		ssize_t n = send(in[0], input, left, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* the program stopped reading; its status says why */
+		input += n;
+		left -= (size_t)n;
+	}
+	shutdown(in[0], SHUT_WR);
+	for (;;) {
+		char tmp[256];
+		ssize_t n = read(outp[0], tmp, sizeof(tmp));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t k = 0; k < n && used + 1 < outlen; k++)
+			out[used++] = tmp[k] == '\n' ? ' ' : tmp[k];
+	}
+	out[used] = '\0';
+	while (used && out[used - 1] == ' ')
+		out[--used] = '\0';
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			ret = -errno;
+			log_err("cannot wait for %s: %s", argv[0], strerror(errno));
+			goto out_pipe;
+		}
+	}
+	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+out_pipe:
+	close(outp[0]);
+out_in:
+	close(in[0]);
+	return ret;
+}
+
+static const char *nfq_ipt(int v6, bool restore)
+{
+	if (restore)
+		return v6 ? "ip6tables-restore" : "iptables-restore";
+	return v6 ? "ip6tables" : "iptables";
+}
+
+/* Feed rules to (ip6)tables-restore --noflush. Returns 0 or -EIO (logged). */
+static int nfq_restore(int v6, const char *rules, bool quiet)
+{
+	const char *argv[] = { nfq_ipt(v6, true), "--wait=10", "--noflush", NULL };
+	char out[512];
+	int ret = nfq_run(argv, rules, out, sizeof(out));
+
+	if (ret == 0)
+		return 0;
+	if (ret > 0) {
+		if (!quiet)
+			log_err("%s failed (status %d): %s", argv[0], ret, out);
+		ret = -EIO;
+	}
+	return ret;
+}
+
+/* Is the FORWARD -> TOWNGUARD jump of this bridge there? 1, 0, or -errno. */
+static int nfq_jump_present(int v6, const char *bridge)
+{
+	const char *argv[] = { nfq_ipt(v6, false), "-w", "10", "-t", "mangle", "-C", "FORWARD",
+			       "-i", bridge, "-o", bridge, "-m", "physdev",
+			       "--physdev-is-bridged", "-j", NFQ_CHAIN, NULL };
+	char out[512];
+	int ret = nfq_run(argv, NULL, out, sizeof(out));
+
+	if (ret == 0)
+		return 1;
+	if (ret == 1)
+		return 0;
+	if (ret > 0) {
+		log_err("%s -C failed (status %d): %s", argv[0], ret, out);
+		ret = -EIO;
+	}
+	return ret;
+}
+
+static int nfq_rules_install_one(struct nfq_rules *r, int v6)
+{
+	char rules[1024];
+	int ret;
+
+	snprintf(rules, sizeof(rules),
+		 "*mangle\n"
+		 ":" NFQ_CHAIN " - [0:0]\n"
+		 "-F " NFQ_CHAIN "\n"
+		 "-A " NFQ_CHAIN " -m mark ! --mark 0x0/%#x -j CONNMARK --save-mark --mask %#x\n"
+		 "-A " NFQ_CHAIN " -m connmark --mark %#x/%#x -j ACCEPT\n"
+		 "-A " NFQ_CHAIN " -m connmark --mark %#x/%#x -j DROP\n"
+		 "-A " NFQ_CHAIN " -m mark --mark %#x/%#x -j ACCEPT\n"
+		 "-A " NFQ_CHAIN " -m mark --mark %#x/%#x -j DROP\n"
+		 "-A " NFQ_CHAIN " -j NFQUEUE --queue-num %u --queue-bypass\n"
+		 "COMMIT\n",
+		 NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_ACCEPT, NFQ_MARK_MASK, NFQ_MARK_DROP,
+		 NFQ_MARK_MASK, NFQ_MARK_ACCEPT, NFQ_MARK_MASK, NFQ_MARK_DROP, NFQ_MARK_MASK,
+		 r->queue);
+	ret = nfq_restore(v6, rules, false);
+	if (ret < 0)
+		return ret;
+
+	ret = nfq_jump_present(v6, r->bridge);
+	if (ret != 0)
+		return ret < 0 ? ret : 0;
+	snprintf(rules, sizeof(rules),
+		 "*mangle\n"
+		 "-A FORWARD -i %s -o %s -m physdev --physdev-is-bridged -j " NFQ_CHAIN "\n"
+		 "COMMIT\n",
+		 r->bridge, r->bridge);
+	return nfq_restore(v6, rules, false);
+}
+
+static void nfq_rules_remove_one(struct nfq_rules *r, int v6)
+{
+	char rules[256];
+	int tries = 0;
+
+	/* Every copy, should an older run have left one. */
+	while (tries++ < 8 && nfq_jump_present(v6, r->bridge) == 1) {
+		snprintf(rules, sizeof(rules),
+			 "*mangle\n"
+			 "-D FORWARD -i %s -o %s -m physdev --physdev-is-bridged -j " NFQ_CHAIN "\n"
+			 "COMMIT\n",
+			 r->bridge, r->bridge);
+		if (nfq_restore(v6, rules, false) < 0)
+			break;
+	}
+	if (nfq_restore(v6, "*mangle\n-F " NFQ_CHAIN "\n-X " NFQ_CHAIN "\nCOMMIT\n", true) < 0)
+		log_warn("%s: chain " NFQ_CHAIN " left in table mangle (still referenced?)",
+			 nfq_ipt(v6, false));
+}
+
+int nfq_rules_install(struct nfq_rules *r)
+{
+	int ret;
+
+	for (int v6 = 0; v6 <= 1; v6++) {
+		ret = nfq_rules_install_one(r, v6);
+		if (ret < 0) {
+			if (v6)
+				nfq_rules_remove_one(r, 0);
+			return ret;
+		}
+	}
+	r->installed = true;
+	log_info("%s: bridged IPv4 and IPv6 go to queue %u (chain " NFQ_CHAIN " in mangle FORWARD)",
+		 r->bridge, r->queue);
+	return 0;
+}
+
+void nfq_rules_remove(struct nfq_rules *r)
+{
+	if (!r->installed)
+		return;
+	nfq_rules_remove_one(r, 0);
+	nfq_rules_remove_one(r, 1);
+	r->installed = false;
+}
+
+/* ------------------------------------------------------------ bridge */
+
+void nfq_rules_bridge_remove(struct nfq_rules *r)
+{
+	if (!r->bridge_created)
+		return;
+	for (int i = 0; i < 2; i++)
+		link_set_master(r->ports[i], NULL);
+	if (link_delete(r->bridge) == 0)
+		log_info("%s: bridge removed", r->bridge);
+	r->bridge_created = false;
+}
+
+int nfq_rules_bridge_setup(struct nfq_rules *r)
+{
+	int ret;
+
+	ret = link_bridge_add(r->bridge, &r->bridge_created);
+	if (ret < 0)
+		return ret;
+	for (int i = 0; i < 2; i++) {
+		ret = link_set_master(r->ports[i], r->bridge);
+		if (ret < 0)
+			goto err;
+		/* The kernel segments before queueing anyway; this keeps injected and bridged frames wire-sized. */
+		if (link_disable_offloads(r->ports[i]) < 0)
+			log_warn("%s: offloads stay on", r->ports[i]);
+		ret = link_set_up(r->ports[i], false);
+		if (ret < 0)
+			goto err;
+	}
+	ret = link_set_up(r->bridge, false);
+	if (ret < 0)
+		goto err;
+	{
+		struct link_state st;
+
+		/* Stands in for a destination MAC not learned yet (see nfq_mac_lookup() in nfq.c). */
+		if (link_get(r->bridge, &st) == 0)
+			memcpy(r->bridge_mac, st.mac, ETH_ALEN);
+	}
+	ret = nfq_write_sysctl("/proc/sys/net/bridge/bridge-nf-call-iptables", "1");
+	if (ret < 0)
+		goto err;
+	ret = nfq_write_sysctl("/proc/sys/net/bridge/bridge-nf-call-ip6tables", "1");
+	if (ret < 0)
+		goto err;
+	return 0;
+err:
+	nfq_rules_bridge_remove(r);
+	return ret;
+}

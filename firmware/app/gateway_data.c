@@ -1,0 +1,249 @@
+/*
+ * The gateway's data path (gateway_priv.h): every frame of the bridge and
+ * monitor modes is judged here (pipeline_frame(), then enforce_frame()) and
+ * sent on or answered; the mode only decides where frames go. Ports are
+ * nonblocking; a port that fails is closed and reopened by a timer while
+ * the rest keeps running, and link messages flush the bridge's MAC table.
+ */
+#include <errno.h>
+#include <string.h>
+
+#define LOG_MODULE "gateway"
+#include "app/gateway_priv.h"
+#include "core/common.h"
+#include "core/log.h"
+#include "hub/uplink.h"
+#include "link.h"
+#include "mgmt.h"
+
+/* Bridge and nfqueue: what to do with a frame the pipeline did not track. */
+static bool gw_pass_untracked(struct gateway *g, enum decode_err err)
+{
+	switch (err) {
+	case DECODE_ERR_NOT_IP:   /* ARP, LLDP, ...: a bridge passes them */
+		g->st.not_ip++;
+		return true;
+	case DECODE_ERR_FRAGMENT: /* its flow was judged on the first fragment */
+		return true;
+	default:
+		/*
+		 * Malformed IP (bad lengths, truncated headers, tunnels too deep):
+		 * a host would drop it anyway, and it could hide what the
+		 * decoder cannot see. Dropped and counted by reason.
+		 */
+		g->st.malformed++;
+		return false;
+	}
+}
+
+static void gw_port_tx(struct gateway *g, int idx, const uint8_t *data, uint32_t len)
+{
+	struct gw_port *gp = &g->ports[idx];
+
+	if (!gp->is_open || port_tx(&gp->port, data, len) < 0)
+		g->st.tx_errors++;
+}
+
+void gw_judge(struct gateway *g, enum link_type link, const uint8_t *data, uint32_t caplen,
+	      uint32_t wirelen, struct pipeline_result *res, struct enforce_action *act)
+{
+	pipeline_frame(&g->pl, link, data, caplen, wirelen, loop_now_ms(), res);
+	act->verdict = ENFORCE_FORWARD;
+	act->final = false;
+	act->n_frames = 0;
+	if (res->flow)
+		enforce_frame(&g->enf, res->flow, &res->pkt, res->dir, link, data, caplen, act);
+	else if (res->err != DECODE_OK && !gw_pass_untracked(g, res->err))
+		act->verdict = ENFORCE_DROP;
+}
+
+static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *ctx)
+{
+	struct gw_port *gp = container_of(port, struct gw_port, port);
+	struct gateway *g = ctx;
+	struct pipeline_result res;
+	struct enforce_action act;
+	int in = gp->idx, out = in ^ 1, known;
+	uint32_t now_s = (uint32_t)(loop_now_ms() / 1000);
+
+	/* A frame cut short by the capture cannot be forwarded whole. */
+	if (fr->caplen < 14 || fr->caplen != fr->wirelen) {
+		g->st.malformed++;
+		return;
+	}
+	fdb_learn(&g->fdb, fr->data + 6, (uint8_t)in, now_s);
+	if (g->mgmt) {
+		/* Frames for the gateway itself leave the data path: never judged, never forwarded. */
+		if (!memcmp(fr->data, g->mgmt_mac, 6)) {
+			mgmt_input(g->mgmt, fr->data, fr->caplen);
+			gw_mgmt_poll_soon(g);
+			return;
+		}
+		/* Broadcast and multicast: a copy for the gateway, and on across the bridge. */
+		if (fr->data[0] & 1) {
+			mgmt_input(g->mgmt, fr->data, fr->caplen);
+			gw_mgmt_poll_soon(g);
+		}
+	}
+	known = fdb_lookup(&g->fdb, fr->data, now_s);
+	if (known == in) {
+		g->st.filtered++;
+		return;
+	}
+	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, &res, &act);
+	for (int i = 0; i < act.n_frames; i++)
+		gw_port_tx(g, act.frames[i].to == ENFORCE_TO_SENDER ? in : out, act.frames[i].data,
+			   act.frames[i].len);
+	if (act.verdict == ENFORCE_FORWARD) {
+		gw_port_tx(g, out, fr->data, fr->caplen);
+		g->st.forwarded++;
+	}
+}
+
+static void gw_monitor_rx(struct port *port, const struct port_frame *fr, void *ctx)
+{
+	struct gateway *g = ctx;
+	struct pipeline_result res;
+	struct enforce_action act;
+
+	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, &res, &act);
+	/* A mirror shows both directions: every answer leaves through the inject port. */
+	for (int i = 0; i < act.n_frames; i++)
+		if (g->ports[GW_INJECT].is_open)
+			gw_port_tx(g, GW_INJECT, act.frames[i].data, act.frames[i].len);
+}
+
+/* ------------------------------------------------------------ ports */
+
+void gw_port_close(struct gw_port *gp)
+{
+	if (!gp->is_open)
+		return;
+	if (gp->lfd.registered)
+		loop_fd_del(gp->gw->loop, &gp->lfd);
+	port_close(&gp->port);
+	gp->is_open = false;
+}
+
+static void gw_port_readable(struct loop_fd *lfd, unsigned int events)
+{
+	struct gw_port *gp = container_of(lfd, struct gw_port, lfd);
+	struct gateway *g = gp->gw;
+	port_rx_fn fn = gp->idx == GW_MGMT ? gw_mgmt_rx
+			: g->cfg->gateway.mode == TG_MODE_BRIDGE ? gw_bridge_rx : gw_monitor_rx;
+	int n;
+
+	(void)events;
+	n = port_rx_burst(&gp->port, fn, g, GW_RX_BURST);
+	if (n < 0) {
+		log_err("%s: port failed (%s): closed, trying again every %d s", gp->name,
+			strerror(-n), GW_REOPEN_MS / 1000);
+		gw_port_close(gp);
+		loop_timer_set(g->loop, &g->reopen, GW_REOPEN_MS);
+	}
+}
+
+int gw_port_open(struct gateway *g, struct gw_port *gp)
+{
+	const struct tg_config *cfg = g->cfg;
+	/* The bridge's ports and the management port carry whole frames both ways. */
+	bool inline_port = cfg->gateway.mode == TG_MODE_BRIDGE || gp->idx == GW_MGMT;
+	struct port_config pc = {
+		.name = gp->name,
+		/* An inline port forwards every frame: no filter, whole frames. */
+		.filter = inline_port || !gp->rx ? NULL : cfg->capture.filter,
+		.snaplen = inline_port ? 0 : cfg->capture.snaplen,
+		.buffer_kb = cfg->capture.buffer_kb,
+		.promiscuous = inline_port || cfg->capture.promiscuous,
+		.immediate = inline_port || cfg->capture.immediate,
+		.inbound_only = inline_port,
+	};
+	int ret;
+
+	if (inline_port) {
+		/* Coalesced super-frames could not be sent on whole. */
+		link_disable_offloads(gp->name);
+		link_set_up(gp->name, true);
+	}
+	ret = port_open(&gp->port, "pcap", &pc);
+	if (ret < 0)
+		return ret;
+	if (inline_port && gp->port.link != LINK_ETHERNET) {
+		log_err("%s: bridge and management ports must be Ethernet", gp->name);
+		port_close(&gp->port);
+		return -EPROTONOSUPPORT;
+	}
+	gp->is_open = true;
+	if (!gp->rx)
+		return 0;
+	gp->lfd.fd = port_fd(&gp->port);
+	gp->lfd.cb = gw_port_readable;
+	ret = loop_fd_add(g->loop, &gp->lfd, LOOP_READ);
+	if (ret < 0) {
+		log_err("%s: cannot watch the port: %s", gp->name, strerror(-ret));
+		gw_port_close(gp);
+	}
+	return ret;
+}
+
+void gw_reopen(struct loop_timer *t)
+{
+	struct gateway *g = container_of(t, struct gateway, reopen);
+	bool missing = false;
+
+	for (int i = 0; i < GW_PORTS; i++) {
+		struct gw_port *gp = &g->ports[i];
+
+		/* The mode's ports, and the management port when it has one. */
+		if (gp->is_open || (i >= g->n_ports && !gp->rx))
+			continue;
+		if (gw_port_open(g, gp) == 0)
+			log_info("%s: port back in service", gp->name);
+		else
+			missing = true;
+	}
+	if (missing)
+		loop_timer_set(g->loop, &g->reopen, GW_REOPEN_MS);
+}
+
+static void gw_link_change(const struct link_state *st, void *ctx)
+{
+	struct gateway *g = ctx;
+
+	/* Hosts may come back on the other side: learn again from scratch. */
+	if (g->cfg->gateway.mode == TG_MODE_BRIDGE && (!st->exists || !st->carrier))
+		fdb_flush(&g->fdb);
+	/* The uplink should not wait out a long backoff once the wire is back. */
+	if (st->exists && st->admin_up && st->carrier)
+		uplink_link_up(g->uplink);
+}
+
+static void gw_links_readable(struct loop_fd *lfd, unsigned int events)
+{
+	struct gateway *g = container_of(lfd, struct gateway, links_fd);
+
+	(void)events;
+	link_monitor_read(g->links);
+}
+
+void gw_watch_links(struct gateway *g, const char *const *names, int n)
+{
+	if (link_monitor_open(&g->links, names, n, gw_link_change, g) < 0)
+		return; /* logged; the gateway runs without link messages */
+	g->links_fd.fd = link_monitor_fd(g->links);
+	g->links_fd.cb = gw_links_readable;
+	if (loop_fd_add(g->loop, &g->links_fd, LOOP_READ) < 0) {
+		link_monitor_close(g->links);
+		g->links = NULL;
+	}
+}
+
+
+void gw_unwatch_links(struct gateway *g)
+{
+	if (!g->links)
+		return;
+	loop_fd_del(g->loop, &g->links_fd);
+	link_monitor_close(g->links);
+	g->links = NULL;
+}

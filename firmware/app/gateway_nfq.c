@@ -1,0 +1,87 @@
+/*
+ * nfqueue mode (gateway_priv.h): the kernel bridges lan and wan and hands
+ * the packets of undecided flows to the firmware through the "nfqueue"
+ * inline driver (core/inline.h); each is judged like a bridge frame,
+ * answered by injection out of the right bridge port, and given a verdict
+ * that offloads the flow to the kernel once the policy is final. A build
+ * without the driver (CONFIG_DRIVER_NFQUEUE=n) refuses the mode at start.
+ */
+#include <errno.h>
+#include <string.h>
+
+#define LOG_MODULE "gateway"
+#include "app/gateway_priv.h"
+#include "core/common.h"
+#include "core/log.h"
+
+#define GW_INLINE_DRIVER "nfqueue"
+
+static void gw_nfq_rx(struct inline_dev *dev, const struct inline_packet *pk, void *ctx)
+{
+	struct gateway *g = ctx;
+	struct pipeline_result res;
+	struct enforce_action act;
+	enum inline_verdict v;
+
+	gw_judge(g, LINK_ETHERNET, pk->frame, pk->len, pk->len, &res, &act);
+	for (int i = 0; i < act.n_frames; i++) {
+		uint32_t ifindex = act.frames[i].to == ENFORCE_TO_SENDER ? pk->in_ifindex
+									 : pk->out_ifindex;
+
+		if (!ifindex || inline_inject(dev, ifindex, act.frames[i].data, act.frames[i].len) < 0)
+			g->st.tx_errors++;
+	}
+	if (act.verdict == ENFORCE_FORWARD)
+		v = act.final ? INLINE_OFFLOAD_ACCEPT : INLINE_ACCEPT;
+	else
+		v = act.final ? INLINE_OFFLOAD_DROP : INLINE_DROP;
+	inline_verdict(dev, pk->id, v);
+}
+
+static void gw_nfq_readable(struct loop_fd *lfd, unsigned int events)
+{
+	struct gateway *g = container_of(lfd, struct gateway, nfq_fd);
+	int n;
+
+	(void)events;
+	n = inline_rx_burst(&g->nfq, gw_nfq_rx, g, GW_RX_BURST);
+	if (n < 0)
+		log_debug_rl("queue read: %s", strerror(-n));
+}
+
+int gw_nfq_start(struct gateway *g)
+{
+	const struct tg_config *cfg = g->cfg;
+	const struct inline_config qc = {
+		.bridge = cfg->nfqueue.bridge,
+		.ports = { g->ports[GW_LAN].name, g->ports[GW_WAN].name },
+		.queue = (uint16_t)cfg->nfqueue.queue,
+		.queue_len = cfg->nfqueue.queue_len,
+		.fail_open = cfg->nfqueue.fail_open,
+		.install_rules = true,
+	};
+	int ret;
+
+	if (!inline_driver_find(GW_INLINE_DRIVER)) {
+		log_err("nfqueue mode: the \"%s\" inline driver is not built in (CONFIG_DRIVER_NFQUEUE=n)",
+			GW_INLINE_DRIVER);
+		return -EOPNOTSUPP;
+	}
+	ret = inline_open(&g->nfq, GW_INLINE_DRIVER, &qc);
+	if (ret < 0)
+		return ret;
+	g->nfq_fd.fd = inline_fd(&g->nfq);
+	g->nfq_fd.cb = gw_nfq_readable;
+	ret = loop_fd_add(g->loop, &g->nfq_fd, LOOP_READ);
+	if (ret < 0)
+		inline_close(&g->nfq);
+	return ret;
+}
+
+void gw_nfq_stop(struct gateway *g)
+{
+	if (!g->nfq.ops)
+		return;
+	loop_fd_del(g->loop, &g->nfq_fd);
+	inline_close(&g->nfq);
+}

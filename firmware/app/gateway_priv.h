@@ -1,0 +1,116 @@
+/*
+ * What the files of the running gateway share (gateway.h is the outside
+ * view): struct gateway, its ports, and the functions one part of it calls
+ * in another. Only firmware/app/gateway*.c include this header.
+ *
+ *   gateway.c        init, the blocklist in force, replay, the run loop:
+ *                    signals, timers, SIGHUP reload, start and stop of a mode
+ *   gateway_data.c   the data path: judge a frame, bridge and monitor rx,
+ *                    ports opened and reopened, link messages
+ *   gateway_mgmt.c   the management netif (lwIP) and the uplink's callbacks
+ *   gateway_nfq.c    nfqueue mode: the inline driver's packets judged
+ */
+#ifndef TG_GATEWAY_PRIV_H
+#define TG_GATEWAY_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app/fdb.h"
+#include "app/gateway.h"
+#include "app/report.h"
+#include "core/inline.h"
+#include "core/loop.h"
+#include "core/port.h"
+#include "packet/pipeline.h"
+#include "policy/enforce.h"
+
+/* A port that failed (interface gone) is tried again this often. */
+#define GW_REOPEN_MS 2000
+#define GW_RX_BURST CONFIG_PCAP_RX_BURST
+
+enum { GW_LAN = 0, GW_WAN = 1, GW_MIRROR = 0, GW_INJECT = 1, GW_MGMT = 2, GW_PORTS = 3 };
+
+struct gateway;
+
+struct gw_port {
+	struct gateway *gw;
+	int idx;
+	char name[16];
+	bool rx;              /* frames are read from it (not the monitor's inject port) */
+	bool is_open;
+	struct port port;
+	struct loop_fd lfd;
+};
+
+struct gw_stats {
+	uint64_t forwarded;   /* frames sent on by the bridge */
+	uint64_t filtered;    /* bridge: destination on the port the frame came from */
+	uint64_t malformed;   /* bridge/nfqueue: IP frames the decoder refused, dropped */
+	uint64_t not_ip;      /* bridge/nfqueue: non-IP frames, passed */
+	uint64_t tx_errors;
+	uint64_t reloads, reload_errors;
+};
+
+struct gateway {
+	struct gateway_opts *o;
+	struct tg_config *cfg;   /* == &o->cfg, the configuration in force */
+	struct bundle *bundle;
+	struct pipeline pl;
+	struct policy *policy;         /* the pipeline's judge */
+	struct report rep;
+	struct enforce enf;
+	struct loop *loop;
+	struct loop_signal sig;
+	struct loop_timer tick, stop, reopen;
+	struct gw_port ports[GW_PORTS];
+	int n_ports;
+	struct mgmt *mgmt;             /* the gateway's own IP identity, NULL when [mgmt] mode = off */
+	uint8_t mgmt_mac[6];
+	struct loop_timer mgmt_timer;
+	struct uplink *uplink;         /* MQTT to the hub, NULL without [uplink] broker */
+	uint64_t started_ms;
+	struct fdb fdb;
+	struct link_monitor *links;
+	struct loop_fd links_fd;
+	struct inline_dev nfq;         /* nfqueue mode's queue; nfq.ops NULL when closed */
+	struct loop_fd nfq_fd;
+	struct gw_stats st;
+	bool live;
+	int io_error;
+};
+
+/* gateway.c */
+void gw_use_bundle(struct gateway *g, struct bundle *b);
+
+/* gateway_data.c */
+/*
+ * One frame through the pipeline and enforcement: *act says forward or drop
+ * and holds the answers to send. Untracked frames pass (not IP, later
+ * fragments) or are dropped (malformed), counted in g->st.
+ */
+void gw_judge(struct gateway *g, enum link_type link, const uint8_t *data, uint32_t caplen,
+	      uint32_t wirelen, struct pipeline_result *res, struct enforce_action *act);
+/* Open a port of the mode (or the management port) and watch it. Returns 0 or -errno, logged. */
+int gw_port_open(struct gateway *g, struct gw_port *gp);
+void gw_port_close(struct gw_port *gp);
+/* g->reopen's callback: ports that failed, tried again every GW_REOPEN_MS. */
+void gw_reopen(struct loop_timer *t);
+void gw_watch_links(struct gateway *g, const char *const *names, int n);
+void gw_unwatch_links(struct gateway *g);
+
+/* gateway_mgmt.c */
+/* The management netif and the uplink, when [mgmt] mode is not off. Returns 0 or -errno. */
+int gw_mgmt_start(struct gateway *g);
+void gw_mgmt_stop(struct gateway *g);
+/* The management port's frames (monitor and nfqueue modes). */
+void gw_mgmt_rx(struct port *port, const struct port_frame *fr, void *ctx);
+/* A frame went to the management netif: let lwIP answer soon. */
+void gw_mgmt_poll_soon(struct gateway *g);
+
+/* gateway_nfq.c */
+/* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */
+int gw_nfq_start(struct gateway *g);
+void gw_nfq_stop(struct gateway *g);
+
+#endif
