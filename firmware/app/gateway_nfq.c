@@ -44,7 +44,7 @@ static void gw_nfq_readable(struct loop_fd *lfd, unsigned int events)
 	int n;
 
 	(void)events;
-	n = inline_rx_burst(&g->nfq, gw_nfq_rx, g, GW_RX_BURST);
+	n = inline_rx_burst(&g->nfq, gw_nfq_rx, g, 0); /* 0: CONFIG_NFQUEUE_RX_BURST */
 	if (n < 0)
 		log_debug_rl("queue read: %s", strerror(-n));
 }
