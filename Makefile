@@ -159,9 +159,11 @@ $(O)/townguard: $(O)/obj/firmware/app/main.o $(CORE_OBJS)
 # encoder for hub and gateway), and what else tg-hub links of it.
 BUNDLE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard firmware/policy/bundle*.c) firmware/core/siphash.c)
 HUB_FW_OBJS := $(BUNDLE_OBJS) $(O)/obj/firmware/hub/cmd.o
+# The hub's feed parsers (tools/feeds*.c: the line formats, STIX, the value checks).
+FEEDS_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/feeds*.c))
 HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub.c),$(O)/tg-hub)
 # tg-hub shares the firmware's bundle code (one encoder for hub and gateway).
-$(O)/tg-hub: $(O)/obj/tools/tg-hub.o $(O)/obj/tools/feeds.o $(O)/obj/tools/hub_pki.o $(O)/obj/tools/hub_mqtt.o \
+$(O)/tg-hub: $(O)/obj/tools/tg-hub.o $(FEEDS_OBJS) $(O)/obj/tools/hub_pki.o $(O)/obj/tools/hub_mqtt.o \
 		$(HUB_FW_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson libmosquitto) -lmbedx509 -lmbedcrypto
@@ -182,7 +184,7 @@ $(O)/tests/%: $(O)/obj/tests/unit/%.o $(CORE_OBJS)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 # The feed parsers are host-tool code (tools/), not a firmware object.
-$(O)/tests/test_feeds: $(O)/obj/tools/feeds.o
+$(O)/tests/test_feeds: $(FEEDS_OBJS)
 
 # `make test`: unit tests, then the capture-based and namespace tests.
 # tests/run prints one line per test and "N passed, N failed" at the end.
@@ -216,11 +218,14 @@ $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_CORE) $(AUTOCONF)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) $(shell pkg-config --cflags libndpi) -o $@ $< $(FUZZ_CORE) $(LDLIBS)
 
-# Feed parsers live in tools/ (the hub's side); their targets link only them.
-$(FUZZ_O)/fuzz_feed_%: tests/fuzz/fuzz_feed_%.c tests/fuzz/fuzz_feed_text.c tools/feeds.c tools/feeds.h firmware/policy/bundle.h
+# Feed parsers live in tools/ (the hub's side); their targets link only them
+# and the bundle's name rule they apply (bundle_format.c, which hashes with SipHash).
+FUZZ_FEED_SRCS := $(wildcard tools/feeds*.c) firmware/policy/bundle_format.c firmware/core/siphash.c
+$(FUZZ_O)/fuzz_feed_%: tests/fuzz/fuzz_feed_%.c tests/fuzz/fuzz_feed_text.c $(FUZZ_FEED_SRCS) \
+		$(wildcard tools/feeds*.h) firmware/policy/bundle.h firmware/policy/bundle_priv.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
-	$(Q)clang $(FUZZ_CFLAGS) -Itools -o $@ $< tools/feeds.c $(shell pkg-config --libs jansson)
+	$(Q)clang $(FUZZ_CFLAGS) -Itools -o $@ $< $(FUZZ_FEED_SRCS) $(shell pkg-config --libs jansson)
 
 fuzz-build: $(patsubst tests/fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
 

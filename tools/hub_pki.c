@@ -41,32 +41,23 @@ struct hub_pki_key {
 	mbedtls_pk_context pk;
 };
 
-static int pki_drbg(mbedtls_entropy_context *ent, mbedtls_ctr_drbg_context *drbg)
-{
-	static const char pers[] = "townguard-pki";
-
-	mbedtls_entropy_init(ent);
-	mbedtls_ctr_drbg_init(drbg);
-	if (mbedtls_ctr_drbg_seed(drbg, mbedtls_entropy_func, ent, (const unsigned char *)pers,
-				  sizeof(pers) - 1))
-		return -EIO;
-	return 0;
-}
+/* Personalisation of the DRBG behind serials and certificate signatures. */
+#define PKI_PERS "townguard-pki"
 
 int hub_pki_key_parse(const char *pem, size_t len, struct hub_pki_key **key)
 {
 	struct hub_pki_key *k = calloc(1, sizeof(*k));
+	int ret;
 
 	*key = NULL;
 	if (!k)
 		return -ENOMEM;
 	mbedtls_pk_init(&k->pk);
-	/* mbedTLS counts the NUL that ends a PEM text */
-	if (mbedtls_pk_parse_key(&k->pk, (const unsigned char *)pem, len + 1, NULL, 0) ||
-	    !mbedtls_pk_can_do(&k->pk, MBEDTLS_PK_ECKEY) ||
-	    mbedtls_pk_ec(k->pk)->grp.id != MBEDTLS_ECP_DP_SECP256R1) {
+	/* the firmware's parser: a hub key is what the gateway takes as one (P-256) */
+	ret = bundle_key_parse(&k->pk, (const uint8_t *)pem, len, true);
+	if (ret < 0) {
 		hub_pki_key_free(k);
-		return -EINVAL;
+		return ret;
 	}
 	*key = k;
 	return 0;
@@ -236,7 +227,7 @@ int hub_pki_issue(const struct hub_pki_cert *c, struct hub_pki_key *subject,
 		return -ENOMEM;
 	mbedtls_x509write_crt_init(&crt);
 	mbedtls_mpi_init(&serial);
-	ret = pki_drbg(&ent, &drbg);
+	ret = bundle_drbg_seed(&ent, &drbg, PKI_PERS);
 	if (ret)
 		goto out;
 	if (mbedtls_ctr_drbg_random(&drbg, raw, sizeof(raw))) {

@@ -181,6 +181,31 @@ void bundle_foreach_name(const struct bundle *b, enum bundle_kind kind, bundle_n
 /* The 64-bit hash a domain entry is stored under (normalised name; 0 if longer than BUNDLE_NAME_MAX). */
 uint64_t bundle_domain_hash(const char *name, size_t len);
 
+/*
+ * A domain name as an entry holds it, the one rule for the builder and the
+ * hub's feed parsers: one trailing dot dropped, 1 to BUNDLE_NAME_MAX bytes,
+ * labels of 1 to BUNDLE_LABEL_MAX bytes of letters, digits, '-' and '_'
+ * (anywhere: malware registers names like "x-.duckdns.org", and a name that
+ * resolves must be listable), ASCII only (internationalised names are
+ * written in punycode), then lower-cased into out with a NUL. Returns 0 and
+ * *out_len (may be NULL), or -EINVAL and, if fault is not NULL, the first
+ * fault reading left to right (the total length is checked last).
+ */
+#define BUNDLE_LABEL_MAX 63
+enum bundle_name_fault_kind {
+	BUNDLE_NAME_EMPTY = 1,   /* nothing but perhaps a dot */
+	BUNDLE_NAME_EMPTY_LABEL, /* a leading dot or ".." (at: the dot) */
+	BUNDLE_NAME_LONG_LABEL,  /* at, len: the label */
+	BUNDLE_NAME_BAD_CHAR,    /* at: the byte */
+	BUNDLE_NAME_TOO_LONG,    /* len: the name's, without its trailing dot */
+};
+struct bundle_name_fault {
+	enum bundle_name_fault_kind kind;
+	size_t at, len; /* offsets and lengths in the name as given */
+};
+int bundle_domain_normalise(const char *name, size_t len, char out[BUNDLE_NAME_MAX + 1],
+			    size_t *out_len, struct bundle_name_fault *fault);
+
 /* ------------------------------------------------------------ building */
 
 struct bundle_builder; /* an in-memory set of entries */
@@ -196,8 +221,8 @@ void bundle_builder_free(struct bundle_builder *bb);
  * -EINVAL also for: a prefix with host bits set (refused, not widened); an
  * action that does not fit the list (allow lists hold BUNDLE_ACT_ALLOW, block
  * lists BLOCK or ALERT); flags other than BUNDLE_F_EXACT, or that flag on
- * anything but a domain. Domains: 1-253 bytes once normalised, labels of 1-63
- * bytes of [a-z0-9_-] (no '*': "*.example.com" is written "example.com").
+ * anything but a domain. Domains: as bundle_domain_normalise() takes them
+ * (no '*': "*.example.com" is written "example.com").
  * Names: 1-31 printable ASCII bytes. family is AF_INET or AF_INET6.
  * add_domain returns -EEXIST if the name's 64-bit hash equals that of
  * another name already in the list (never seen in practice; refused so two
@@ -254,5 +279,24 @@ enum bundle_err bundle_apply_delta(const struct bundle *current, const struct bu
 
 /* Generate an ECDSA P-256 key pair as PEM strings (malloc'ed). Returns 0 or -errno. */
 int bundle_keygen(char **priv_pem, char **pub_pem);
+
+/*
+ * The mbedTLS plumbing the hub's PKI tool (tools/hub_pki.c) shares with the
+ * signer, so that one place decides what a hub key is and how randomness is
+ * drawn. Only the structures' names are needed here, not mbedTLS's headers.
+ *
+ * bundle_key_parse: a key as PEM (with or without its terminating NUL) or
+ * DER, private (priv) or public, into an initialised pk context; only ECDSA
+ * P-256 keys are taken. Returns 0, -EINVAL or -ENOMEM.
+ * bundle_drbg_seed: initialise both contexts and seed a CTR-DRBG from the
+ * platform's entropy with the personalisation string pers; the caller frees
+ * both contexts, also on failure. Returns 0 or -EIO.
+ */
+struct mbedtls_pk_context;
+struct mbedtls_entropy_context;
+struct mbedtls_ctr_drbg_context;
+int bundle_key_parse(struct mbedtls_pk_context *pk, const uint8_t *key, size_t len, bool priv);
+int bundle_drbg_seed(struct mbedtls_entropy_context *ent, struct mbedtls_ctr_drbg_context *drbg,
+		     const char *pers);
 
 #endif

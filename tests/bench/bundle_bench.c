@@ -33,7 +33,7 @@
 #include "bench_util.h"
 #include "policy/bundle.h"
 
-/* The hub key file, as the gateway reads it (bundle.c takes PEM or DER as is). */
+/* The hub key file, as the gateway reads it (bundle_sign.c takes PEM or DER as is). */
 static uint8_t *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");

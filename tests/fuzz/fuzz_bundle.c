@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the bundle reader (firmware/policy/bundle.c), in two modes
+ * libFuzzer target for the bundle reader (firmware/policy/bundle_open.c), in two modes
  * chosen by the first input byte:
  *
  *  - even: the rest is a bundle file. It is opened as is, and again with

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the STIX 2.1 parser of tools/feeds.c, with the checks
+ * libFuzzer target for the STIX 2.1 parser of tools/feeds_stix.c, with the checks
  * of fuzz_feed_text.c (well-formed indicators, existing line numbers, one-line
  * reports; here also: no indicator already expired).
  *

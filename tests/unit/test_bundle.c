@@ -1,5 +1,5 @@
 /*
- * Blocklist bundle specification (firmware/policy/bundle.c, docs/bundle-format.md).
+ * Blocklist bundle specification (firmware/policy/bundle*.c, docs/bundle-format.md).
  *
  * Two hub key pairs are made once per run with bundle_keygen(): "hub" is the
  * key gateways trust, "other" an attacker's. Unless a test says otherwise a

@@ -1,5 +1,5 @@
 /*
- * Feed parsers (tools/feeds.c): for each format, what good lines become and
+ * Feed parsers (tools/feeds*.c): for each format, what good lines become and
  * exactly what a hub operator reads for each kind of bad line.
  *
  * Each case feeds a small file through its parser and compares a transcript

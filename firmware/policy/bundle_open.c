@@ -1,0 +1,519 @@
+/*
+ * Blocklist bundles, opening: the validator, the opened bundle's accessors
+ * and the gateway's acceptance rules (bundle.h, "reading").
+ *
+ * Why it is built this way:
+ *
+ * - Opening is the only O(n) step on the gateway: it checks every byte a
+ *   lookup could later trust (offsets, counts, ordering, meta indices,
+ *   parent links, index tables) so that lookups do no bounds checks of their
+ *   own and still cannot read outside the file, even from a malicious file
+ *   that carries a valid signature. It accepts exactly what the encoder
+ *   produces (canonical layout, zero padding, only used metas...), so a
+ *   bundle that opens, reloaded into a builder and encoded again, gives back
+ *   the same bytes: the fuzzer checks that.
+ * - Integers in the file are little-endian and read through memcpy, which
+ *   compilers turn into plain loads: an mmap'ed file is page aligned and
+ *   sections are 8-aligned, but a caller's buffer need not be.
+ * - The file is hashed once, at open (body hash, signed digest and the
+ *   file's SHA-256 in one pass), so checking the signature later is O(1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mbedtls/sha256.h>
+
+#include "policy/bundle_priv.h"
+
+
+/* The index must say, for each bucket t, how many entries have top bits < t. */
+static bool check_idx_table(const struct bsec *s)
+{
+	uint32_t prev = 0, v;
+	size_t t, nb = (size_t)1 << s->bits;
+
+	if (ld32(s->idx) != 0 || ld32(s->idx + 4 * nb) != s->n)
+		return false;
+	for (t = 0; t <= nb; t++) {
+		v = ld32(s->idx + 4 * t);
+		if (v < prev)
+			return false;
+		prev = v;
+	}
+	return true;
+}
+
+static bool check_idx_entry(const struct bsec *s, uint32_t i, uint64_t key)
+{
+	uint32_t lo, hi;
+
+	bucket(s, key, &lo, &hi);
+	return lo <= i && i < hi;
+}
+
+/* Meta index of an entry of (tab, list): in range, fitting the list, and now used. */
+static bool check_meta_ref(const struct bundle *b, unsigned tab, unsigned list, uint32_t mi,
+			   uint8_t *used)
+{
+	struct bundle_meta m;
+
+	if (mi >= b->nmeta)
+		return false;
+	meta_read(b, mi, &m);
+	if (!meta_ok(&m, tab, list & LIST_ALLOW))
+		return false;
+	used[mi / 8] |= (uint8_t)(1u << (mi % 8));
+	return true;
+}
+
+static bool check_meta_table(const struct bundle *b)
+{
+	struct bundle_meta prev = { 0 }, m;
+	const uint8_t *p;
+	uint32_t i;
+
+	for (i = 0; i < b->nmeta; i++) {
+		p = b->meta + (size_t)i * META_SIZE;
+		meta_read(b, i, &m);
+		if (p[10] || p[11] || m.action < BUNDLE_ACT_BLOCK || m.action > BUNDLE_ACT_ALLOW ||
+		    (m.flags & ~BUNDLE_F_EXACT))
+			return false;
+		if (i && meta_cmp(&prev, &m) >= 0)
+			return false;
+		prev = m;
+	}
+	return true;
+}
+
+static bool check_ip(const struct bundle *b, unsigned tab, unsigned list, uint8_t *used)
+{
+	const struct bsec *s = &b->sec[tab][list];
+	bool del = list & LIST_DEL;
+	unsigned kb = ip_key_bytes[tab];
+	struct pstack st;
+	struct pfx p, prev = { 0 };
+	const uint8_t *r;
+	uint32_t i;
+
+	st.n = 0;
+	if (!del && !check_idx_table(s))
+		return false;
+	for (i = 0; i < s->n; i++) {
+		r = s->a + (size_t)i * s->esize;
+		ip_get(s, tab, del, i, &p);
+		if (!pfx_plen_ok(tab, p.plen) || !pfx_host_bits_zero(&p) ||
+		    (del && !all_zero(r + kb + 1, s->esize - kb - 1)))
+			return false;
+		if (i && pfx_cmp(&prev, &p) >= 0)
+			return false;
+		prev = p;
+		if (del)
+			continue;
+		if (!check_meta_ref(b, tab, list, ip_meta(s, tab, i), used) ||
+		    ip_parent(s, tab, i) != pstack_push(&st, i, &p) || !check_idx_entry(s, i, p.hi))
+			return false;
+	}
+	return true;
+}
+
+static bool check_domains(const struct bundle *b, unsigned list, uint8_t *used)
+{
+	const struct bsec *s = &b->sec[TAB_DOM][list];
+	bool del = list & LIST_DEL;
+	uint64_t h, prev = 0;
+	unsigned t = 0;
+	uint32_t i;
+
+	if (!del && !check_idx_table(s))
+		return false;
+	for (i = 0; i < s->n; i++) {
+		if (del) {
+			h = ld64(s->a + 8 * (size_t)i);
+		} else {
+			/* the index is monotone and ends with n > i: this stops */
+			while (ld32(s->idx + 4 * ((size_t)t + 1)) <= i)
+				t++;
+			h = dom_full(s, t, i);
+			/* the stored bytes must agree with the bucket where they overlap */
+			if (top_bits(h, s->bits) != t)
+				return false;
+		}
+		if (i && h <= prev)
+			return false;
+		prev = h;
+		if (!del && !check_meta_ref(b, TAB_DOM, list, ld32(s->meta + 4 * (size_t)i), used))
+			return false;
+	}
+	return true;
+}
+
+static bool check_keyed(const struct bundle *b, unsigned tab, unsigned list, uint8_t *used)
+{
+	const struct bsec *s = &b->sec[tab][list];
+	size_t ks = tab == TAB_JA3 ? 16 : 32;
+	const uint8_t *k;
+	uint32_t i;
+
+	for (i = 0; i < s->n; i++) {
+		k = s->a + ks * i;
+		if (tab != TAB_JA3 && !bundle_name_ok(k))
+			return false;
+		if (i && memcmp(k - ks, k, ks) >= 0)
+			return false;
+		if (!(list & LIST_DEL) &&
+		    !check_meta_ref(b, tab, list, ld32(s->meta + 4 * (size_t)i), used))
+			return false;
+	}
+	return true;
+}
+
+/* Header fields and the trailer: everything that is O(1) to check. */
+static enum bundle_err parse_header(struct bundle *b, uint32_t *nsect)
+{
+	const uint8_t *d = b->data;
+	uint64_t signed_len;
+	size_t siglen;
+	uint16_t flags;
+
+	if (b->len < sizeof(bundle_magic))
+		return BUNDLE_ERR_TRUNCATED;
+	if (memcmp(d + H_MAGIC, bundle_magic, sizeof(bundle_magic)) != 0)
+		return BUNDLE_ERR_MAGIC;
+	if (b->len < HDR_SIZE)
+		return BUNDLE_ERR_TRUNCATED;
+	if (ld16(d + H_VERSION) != FORMAT_VERSION)
+		return BUNDLE_ERR_VERSION;
+	flags = ld16(d + H_FLAGS);
+	b->delta = flags & FLAG_DELTA;
+	if ((flags & ~FLAG_DELTA) || ld32(d + H_HSIZE) != HDR_SIZE || ld32(d + H_RSVD))
+		return BUNDLE_ERR_MALFORMED;
+	memcpy(b->info.region, d + H_REGION, BUNDLE_REGION_MAX + 1);
+	if (!bundle_region_ok(b->info.region, BUNDLE_REGION_MAX + 1) ||
+	    !all_zero(d + H_REGION + strlen(b->info.region), BUNDLE_REGION_MAX + 1 - strlen(b->info.region)))
+		return BUNDLE_ERR_MALFORMED;
+	b->info.serial = ld64(d + H_SERIAL);
+	b->info.base_serial = ld64(d + H_BASE);
+	b->info.created = ld64(d + H_CREATED);
+	b->info.expires = ld64(d + H_EXPIRES);
+	if (!bundle_info_ok(&b->info, b->delta))
+		return BUNDLE_ERR_MALFORMED;
+	*nsect = ld32(d + H_NSECT);
+	signed_len = ld64(d + H_SIGNED);
+	if (*nsect > MAX_SECTIONS || signed_len % 8 || signed_len < HDR_SIZE + SECT_SIZE * *nsect)
+		return BUNDLE_ERR_MALFORMED;
+	if (signed_len > b->len - TRAILER_SIZE)
+		return BUNDLE_ERR_TRUNCATED;
+	b->signed_len = (size_t)signed_len;
+	if (memcmp(d + b->signed_len, bundle_trailer_magic, sizeof(bundle_trailer_magic)) != 0)
+		return BUNDLE_ERR_MALFORMED;
+	siglen = ld16(d + b->signed_len + sizeof(bundle_trailer_magic));
+	if (siglen > b->len - b->signed_len - TRAILER_SIZE)
+		return BUNDLE_ERR_TRUNCATED;
+	if (siglen < b->len - b->signed_len - TRAILER_SIZE)
+		return BUNDLE_ERR_MALFORMED;
+	b->sig = d + b->signed_len + TRAILER_SIZE;
+	b->sig_len = siglen;
+	return BUNDLE_OK;
+}
+
+/* The section table: canonical order, contiguous 8-aligned sections, exact sizes. */
+static enum bundle_err parse_sections(struct bundle *b, uint32_t nsect)
+{
+	const uint8_t *d = b->data, *e;
+	uint64_t off = HDR_SIZE + (uint64_t)SECT_SIZE * nsect, soff, slen;
+	unsigned type, list, prev_key = 0, key, tab;
+	uint32_t i, count, esize, bits;
+	bool entries = false;
+	struct layout l;
+	struct bsec *s;
+
+	for (i = 0; i < nsect; i++) {
+		e = d + HDR_SIZE + (size_t)SECT_SIZE * i;
+		type = ld32(e + S_TYPE);
+		list = ld32(e + S_LIST);
+		soff = ld64(e + S_OFF);
+		slen = ld64(e + S_LEN);
+		count = ld32(e + S_COUNT);
+		esize = ld16(e + S_ESIZE);
+		bits = e[S_BITS];
+		if (type < ST_META || type > ST_FULLSIG || list >= NLISTS || e[S_RSVD] || count == 0)
+			return BUNDLE_ERR_MALFORMED;
+		key = type * NLISTS + list;
+		if (key <= prev_key || soff != off || slen > b->signed_len - soff)
+			return BUNDLE_ERR_MALFORMED;
+		prev_key = key;
+		if (type == ST_META) {
+			if (list || esize != META_SIZE || bits || slen != (uint64_t)META_SIZE * count)
+				return BUNDLE_ERR_MALFORMED;
+			b->meta = d + soff;
+			b->nmeta = count;
+		} else if (type == ST_FULLSIG) {
+			if (!b->delta || list || count != 1 || esize != slen || slen == 0 ||
+			    slen > SIG_MAX || bits)
+				return BUNDLE_ERR_MALFORMED;
+			b->full_sig = d + soff;
+			b->full_sig_len = (size_t)slen;
+		} else {
+			tab = type - ST_TAB;
+			if ((list & LIST_DEL) && !b->delta)
+				return BUNDLE_ERR_MALFORMED;
+			bundle_layout(tab, list, count, &l);
+			if (esize != l.esize || bits != l.bits || slen != l.len ||
+			    (tab <= TAB_V6L && !(list & LIST_DEL) && count > IP_MAX_ENTRIES))
+				return BUNDLE_ERR_MALFORMED;
+			/* padding between arrays */
+			if (!all_zero(d + soff + l.pad, (size_t)(l.pad_end - l.pad)) ||
+			    (tab == TAB_DOM && !(list & LIST_DEL) &&
+			     !all_zero(d + soff + l.meta + 4ull * count, (size_t)(l.idx - l.meta - 4ull * count))))
+				return BUNDLE_ERR_MALFORMED;
+			s = &b->sec[tab][list];
+			s->a = d + soff;
+			s->chk = l.chk ? d + soff + l.chk : NULL;
+			s->meta = l.meta ? d + soff + l.meta : NULL;
+			s->idx = tab <= TAB_DOM && !(list & LIST_DEL) ? d + soff + l.idx : NULL;
+			s->n = count;
+			s->esize = esize;
+			s->bits = l.bits;
+			s->kw = l.kw;
+			if (!(list & LIST_DEL))
+				entries = true;
+		}
+		off = align8(soff + slen);
+		if (off > b->signed_len || !all_zero(d + soff + slen, (size_t)(off - soff - slen)))
+			return BUNDLE_ERR_MALFORMED;
+	}
+	if (off != b->signed_len || entries != (b->meta != NULL) || b->delta != (b->full_sig != NULL))
+		return BUNDLE_ERR_MALFORMED;
+	return BUNDLE_OK;
+}
+
+/*
+ * Body hash (checked against the header), the digest the signature covers
+ * and the file's SHA-256, in one pass over the file so it is read once.
+ */
+static enum bundle_err hash_file(struct bundle *b)
+{
+	const size_t chunk = (size_t)256 * 1024;
+	mbedtls_sha256_context body, all, file;
+	uint8_t body_hash[32];
+	size_t off, n;
+	int ret = 0;
+
+	mbedtls_sha256_init(&body);
+	mbedtls_sha256_init(&all);
+	mbedtls_sha256_init(&file);
+	ret |= mbedtls_sha256_starts_ret(&body, 0);
+	ret |= mbedtls_sha256_starts_ret(&all, 0);
+	ret |= mbedtls_sha256_update_ret(&all, b->data, HDR_SIZE);
+	for (off = HDR_SIZE; off < b->signed_len; off += n) {
+		n = b->signed_len - off < chunk ? b->signed_len - off : chunk;
+		ret |= mbedtls_sha256_update_ret(&body, b->data + off, n);
+		ret |= mbedtls_sha256_update_ret(&all, b->data + off, n);
+	}
+	ret |= mbedtls_sha256_finish_ret(&body, body_hash);
+	mbedtls_sha256_clone(&file, &all);
+	ret |= mbedtls_sha256_finish_ret(&all, b->signed_hash);
+	ret |= mbedtls_sha256_update_ret(&file, b->data + b->signed_len, b->len - b->signed_len);
+	ret |= mbedtls_sha256_finish_ret(&file, b->file_hash);
+	mbedtls_sha256_free(&body);
+	mbedtls_sha256_free(&all);
+	mbedtls_sha256_free(&file);
+	if (ret)
+		return BUNDLE_ERR_NOMEM;
+	return memcmp(body_hash, b->data + H_BODY_HASH, 32) ? BUNDLE_ERR_HASH : BUNDLE_OK;
+}
+
+/* Contents of every section; then every meta must have been used. */
+static enum bundle_err check_contents(const struct bundle *b)
+{
+	uint8_t *used = NULL;
+	enum bundle_err err = BUNDLE_ERR_MALFORMED;
+	unsigned tab, list;
+	bool ok = true;
+	uint32_t i;
+
+	if (b->nmeta) {
+		used = calloc((b->nmeta + 7) / 8, 1);
+		if (!used)
+			return BUNDLE_ERR_NOMEM;
+	}
+	if (!check_meta_table(b))
+		goto out;
+	for (tab = 0; tab < TAB_MAX && ok; tab++) {
+		for (list = 0; list < NLISTS && ok; list++) {
+			if (!b->sec[tab][list].n)
+				continue;
+			if (tab <= TAB_V6L)
+				ok = check_ip(b, tab, list, used);
+			else if (tab == TAB_DOM)
+				ok = check_domains(b, list, used);
+			else
+				ok = check_keyed(b, tab, list, used);
+		}
+	}
+	if (!ok)
+		goto out;
+	for (i = 0; i < b->nmeta; i++)
+		if (!(used[i / 8] & (1u << (i % 8))))
+			goto out;
+	err = BUNDLE_OK;
+out:
+	free(used);
+	return err;
+}
+
+static enum bundle_err bundle_parse(struct bundle *b)
+{
+	enum bundle_err err;
+	uint32_t nsect;
+
+	err = parse_header(b, &nsect);
+	if (err == BUNDLE_OK)
+		err = parse_sections(b, nsect);
+	if (err == BUNDLE_OK)
+		err = hash_file(b);
+	if (err == BUNDLE_OK)
+		err = check_contents(b);
+	return err;
+}
+
+enum bundle_err bundle_open_mem(const void *data, size_t len, struct bundle **out)
+{
+	struct bundle *b;
+	enum bundle_err err;
+
+	*out = NULL;
+	if (!data && len)
+		return BUNDLE_ERR_IO;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return BUNDLE_ERR_NOMEM;
+	b->data = data;
+	b->len = len;
+	err = bundle_parse(b);
+	if (err != BUNDLE_OK) {
+		free(b);
+		return err;
+	}
+	*out = b;
+	return BUNDLE_OK;
+}
+
+/*
+ * The file is mapped private and read-only. Writers replace bundle files by
+ * rename (never in place), so the mapped inode does not change under us.
+ */
+enum bundle_err bundle_open_file(const char *path, struct bundle **out)
+{
+	enum bundle_err err;
+	struct stat st;
+	void *map;
+	int fd;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return BUNDLE_ERR_IO;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SIZE_MAX) {
+		close(fd);
+		return BUNDLE_ERR_IO;
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return BUNDLE_ERR_TRUNCATED;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return BUNDLE_ERR_IO;
+	err = bundle_open_mem(map, (size_t)st.st_size, out);
+	if (err != BUNDLE_OK) {
+		munmap(map, (size_t)st.st_size);
+		return err;
+	}
+	(*out)->map = map;
+	(*out)->map_len = (size_t)st.st_size;
+	return BUNDLE_OK;
+}
+
+void bundle_close(struct bundle *b)
+{
+	if (!b)
+		return;
+	if (b->map)
+		munmap(b->map, b->map_len);
+	free(b);
+}
+
+const struct bundle_info *bundle_get_info(const struct bundle *b)
+{
+	return &b->info;
+}
+
+bool bundle_is_delta(const struct bundle *b)
+{
+	return b->delta;
+}
+
+const uint8_t *bundle_data(const struct bundle *b, size_t *len)
+{
+	if (len)
+		*len = b->len;
+	return b->data;
+}
+
+void bundle_sha256(const struct bundle *b, uint8_t out[32])
+{
+	memcpy(out, b->file_hash, 32);
+}
+
+size_t bundle_count(const struct bundle *b, enum bundle_kind kind, bool allow)
+{
+	switch (kind) {
+	case BUNDLE_IPV4:
+		return b->sec[TAB_V4][allow].n;
+	case BUNDLE_IPV6:
+		return (size_t)b->sec[TAB_V6S][allow].n + b->sec[TAB_V6L][allow].n;
+	case BUNDLE_DOMAIN:
+		return b->sec[TAB_DOM][allow].n;
+	case BUNDLE_PROTO:
+		return b->sec[TAB_PROTO][allow].n;
+	case BUNDLE_CATEGORY:
+		return b->sec[TAB_CAT][allow].n;
+	case BUNDLE_JA3:
+		return b->sec[TAB_JA3][allow].n;
+	default:
+		return 0;
+	}
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+enum bundle_err bundle_check(const struct bundle *b, const uint8_t *pubkey, size_t pubkey_len,
+			     const char *region, uint64_t in_force_serial, uint64_t now_s,
+			     uint64_t skew_s)
+{
+	enum bundle_err err = bundle_verify(b, pubkey, pubkey_len);
+
+	if (err != BUNDLE_OK)
+		return err;
+	if (region && strcmp(region, b->info.region) != 0)
+		return BUNDLE_ERR_REGION;
+	if (b->delta)
+		return BUNDLE_ERR_KIND;
+	if (now_s >= add_sat(b->info.expires, skew_s))
+		return BUNDLE_ERR_EXPIRED;
+	if (b->info.created > add_sat(now_s, skew_s))
+		return BUNDLE_ERR_NOT_YET;
+	if (b->info.serial <= in_force_serial)
+		return BUNDLE_ERR_STALE;
+	return BUNDLE_OK;
+}
