@@ -47,6 +47,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/csum.h"
+
 #define PROG "tg-pcapgen"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -234,25 +236,6 @@ static void close_len24(struct buf *b, size_t at)
 
 	b->p[at - 3] = (uint8_t)(n >> 16);
 	set16(b->p + at - 2, n);
-}
-
-/* ---------------------------------------------------------------- checksums */
-
-/* RFC 1071 one's-complement sum; odd lengths only ever end a run. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (; len > 1; p += 2, len -= 2)
-		sum += (uint32_t)p[0] << 8 | p[1];
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
 }
 
 /* ---------------------------------------------------------------- output */
