@@ -166,7 +166,7 @@ $(O)/tg-hub: $(O)/obj/tools/tg-hub.o $(O)/obj/tools/feeds.o $(O)/obj/tools/hub_p
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson libmosquitto) -lmbedx509 -lmbedcrypto
 
-$(O)/tg-pcapgen: $(O)/obj/tools/tg-pcapgen.o
+$(O)/tg-pcapgen: $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/tg-pcapgen/*.c))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libpcap)
 
