@@ -190,8 +190,19 @@ test: all $(UNIT_BINS)
 	$(Q)BUILD=$(O) SAN=$(SAN) tests/run $(UNIT_BINS)
 
 # ---------------------------------------------------------------- analysis
+# The runtime key table (firmware/core/config_keys.c) states every range once;
+# the Kconfig symbols its defaults come from must say the same before it is
+# compiled. `make check` also looks for Kconfig symbols nothing reads.
+$(O)/kconfig-ranges.ok: tools/check-kconfig firmware/core/config_keys.c Kconfig $(KCONFIGS)
+	@mkdir -p $(dir $@)
+	@echo "  CHECK   Kconfig ranges"
+	$(Q)$(PYTHON) tools/check-kconfig --ranges && touch $@
+$(O)/obj/firmware/core/config_keys.o: $(O)/kconfig-ranges.ok
+
 CHECK_SRCS := $(wildcard firmware/*/*.c drivers/*.c board/*/*.c tools/*.c tools/*/*.c)
 check: $(AUTOCONF)
+	@echo "  KCONFIG"
+	$(Q)$(PYTHON) tools/check-kconfig
 	@echo "  CPPCHECK"
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D__GNUC__ -DCONFIG_DRIVER_PCAP=1 --suppress=missingIncludeSystem \

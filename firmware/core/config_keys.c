@@ -4,7 +4,11 @@
  * and one-line help. Defaults, validation, error messages and the written
  * INI (config.c) all come from it, so adding a key is adding one line.
  *
- * A default outside its key's range is a compile error (CFG_UINT).
+ * The table is the one place that states what a key allows. Where a key's
+ * default is a Kconfig symbol, that symbol's `range` repeats the table's
+ * (Kconfig cannot take its bounds from C), and tools/check-kconfig, run by
+ * the Makefile before this file is compiled, refuses the build when the two
+ * differ. A default outside its key's range is a compile error (CFG_UINT).
  *
  * Nothing here logs; errors go back to the caller as one line of text.
  */
@@ -23,14 +27,6 @@
 
 #include "core/common.h"
 #include "core/log.h"
-
-/* The [capture] keys exist without the pcap driver; then these defaults apply. */
-#ifndef CONFIG_PCAP_SNAPLEN
-#define CONFIG_PCAP_SNAPLEN 65535
-#endif
-#ifndef CONFIG_PCAP_BUFFER_KB
-#define CONFIG_PCAP_BUFFER_KB 4096
-#endif
 
 /* 0 at compile time, or a compile error if e is true (Linux BUILD_BUG_ON_ZERO). */
 #define BUILD_BUG_ON_ZERO(e) (sizeof(struct { int : (-!!(e)); }))
@@ -130,8 +126,8 @@ static const char *const cfg_log_targets[] = {
 
 /*
  * Every key. Sections appear in this order in messages and in config_write().
- * Numeric ranges are those of the matching symbols in firmware/Kconfig and
- * drivers/Kconfig, so a file can set anything a build could.
+ * A key whose default is CONFIG_X allows exactly X's Kconfig range
+ * (tools/check-kconfig), so a file can set anything a build could and no more.
  */
 const struct cfg_key cfg_keys[] = {
 	CFG_ENUM(log, level, cfg_log_levels, CONFIG_LOG_LEVEL,
