@@ -168,7 +168,7 @@ $(O)/tg-hub: $(O)/obj/tools/tg-hub.o $(FEEDS_OBJS) $(O)/obj/tools/hub_pki.o $(O)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson libmosquitto) -lmbedx509 -lmbedcrypto
 
-$(O)/tg-pcapgen: $(O)/obj/tools/tg-pcapgen.o
+$(O)/tg-pcapgen: $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/tg-pcapgen/*.c))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libpcap)
 
@@ -192,10 +192,21 @@ test: all $(UNIT_BINS)
 	$(Q)BUILD=$(O) SAN=$(SAN) tests/run $(UNIT_BINS)
 
 # ---------------------------------------------------------------- analysis
+# The runtime key table (firmware/core/config_keys.c) states every range once;
+# the Kconfig symbols its defaults come from must say the same before it is
+# compiled. `make check` also looks for Kconfig symbols nothing reads.
+$(O)/kconfig-ranges.ok: tools/check-kconfig firmware/core/config_keys.c Kconfig $(KCONFIGS)
+	@mkdir -p $(dir $@)
+	@echo "  CHECK   Kconfig ranges"
+	$(Q)$(PYTHON) tools/check-kconfig --ranges && touch $@
+$(O)/obj/firmware/core/config_keys.o: $(O)/kconfig-ranges.ok
+
 CHECK_SRCS := $(wildcard firmware/*/*.c drivers/*.c board/*/*.c tools/*.c tools/*/*.c)
 check: $(AUTOCONF)
 	@echo "  LAYERS"
 	$(Q)$(PYTHON) tools/check-layers
+	@echo "  KCONFIG"
+	$(Q)$(PYTHON) tools/check-kconfig
 	@echo "  CPPCHECK"
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D__GNUC__ -DCONFIG_DRIVER_PCAP=1 --suppress=missingIncludeSystem \

@@ -1,7 +1,8 @@
 /*
- * Runtime configuration: an INI file (parsed with inih) validated key by key
- * against one table. Kconfig sets the build-time defaults; this file lets a
- * technician or the hub change what may change without reflashing.
+ * Runtime configuration: an INI file (parsed with inih, config.c) validated
+ * key by key against one table (config_keys.c). Kconfig sets the build-time
+ * defaults; this file lets a technician or the hub change what may change
+ * without reflashing.
  *
  * Every error names the file and line, the section and key, the value as
  * written, and what is allowed, e.g.

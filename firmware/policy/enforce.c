@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "core/csum.h"
 #include "packet/dns.h"
 #include "policy/bundle.h"
 #include "policy/enforce.h"
@@ -102,23 +103,6 @@ static void put32(uint8_t *b, uint32_t v)
 	b[1] = (uint8_t)(v >> 16);
 	b[2] = (uint8_t)(v >> 8);
 	b[3] = (uint8_t)v;
-}
-
-/* RFC 1071 one's-complement sum; odd lengths only ever end a run. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *b, size_t len)
-{
-	for (; len > 1; b += 2, len -= 2)
-		sum += (uint32_t)b[0] << 8 | b[1];
-	if (len)
-		sum += (uint32_t)b[0] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
 }
 
 /* ---------------------------------------------------------------- frames */
