@@ -159,10 +159,10 @@ $(O)/townguard: $(O)/obj/firmware/app/main.o $(CORE_OBJS)
 # encoder for hub and gateway), and what else tg-hub links of it.
 BUNDLE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard firmware/policy/bundle*.c) firmware/core/siphash.c)
 HUB_FW_OBJS := $(BUNDLE_OBJS) $(O)/obj/firmware/hub/cmd.o
-HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub.c),$(O)/tg-hub)
+HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub/main.c),$(O)/tg-hub)
 # tg-hub shares the firmware's bundle code (one encoder for hub and gateway).
-$(O)/tg-hub: $(O)/obj/tools/tg-hub.o $(O)/obj/tools/feeds.o $(O)/obj/tools/hub_pki.o $(O)/obj/tools/hub_mqtt.o \
-		$(HUB_FW_OBJS)
+$(O)/tg-hub: $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/tg-hub/*.c)) \
+		$(O)/obj/tools/feeds.o $(O)/obj/tools/hub_pki.o $(O)/obj/tools/hub_mqtt.o $(HUB_FW_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson libmosquitto) -lmbedx509 -lmbedcrypto
 
