@@ -33,9 +33,18 @@ struct broker_args {
 #define DEFAULT_TIMEOUT_S 10
 
 /* The shared options of a command whose args struct type has a struct broker_args b. */
-#define BROKER_OPTS(type)                                                                         	OPT_STR("broker", type, b.broker, "HOST[:PORT]", OPT_REQ,                                 		"the region's broker (port 8883 unless given)"),                                  	OPT_STR("cafile", type, b.cafile, "CA", OPT_REQ, "the region's CA certificate (ca.crt)"), 	OPT_STR("cert", type, b.cert, "CRT", OPT_REQ, "the hub's client certificate"),           	OPT_STR("key", type, b.key, "KEY", OPT_REQ, "the hub's client key"),                     	OPT_STR("region", type, b.region, "R", OPT_REQ, "the region (a-z, 0-9, '-')")
+#define BROKER_OPTS(type)                                                                          \
+	OPT_STR("broker", type, b.broker, "HOST[:PORT]", OPT_REQ,                                  \
+		"the region's broker (port 8883 unless given)"),                                   \
+		OPT_STR("cafile", type, b.cafile, "CA", OPT_REQ,                                   \
+			"the region's CA certificate (ca.crt)"),                                   \
+		OPT_STR("cert", type, b.cert, "CRT", OPT_REQ, "the hub's client certificate"),     \
+		OPT_STR("key", type, b.key, "KEY", OPT_REQ, "the hub's client key"),               \
+		OPT_STR("region", type, b.region, "R", OPT_REQ, "the region (a-z, 0-9, '-')")
 /* ... and the last of them, after the command's own */
-#define BROKER_TIMEOUT(type)                                                                      	OPT_NUM("timeout", type, b.timeout_s, 1, 3600, "S", 0,                                    		"give up after S seconds without an answer (default 10)")
+#define BROKER_TIMEOUT(type)                                                                       \
+	OPT_NUM("timeout", type, b.timeout_s, 1, 3600, "S", 0,                                     \
+		"give up after S seconds without an answer (default 10)")
 
 static int broker_opts_check(const char *name, const struct broker_args *b)
 {
@@ -45,7 +54,7 @@ static int broker_opts_check(const char *name, const struct broker_args *b)
 	}
 	if (!hub_region_valid(b->region)) {
 		hub_errf("--region \"%s\": 1..%d characters of a-z, 0-9 and '-'", b->region,
-		     BUNDLE_REGION_MAX);
+			 BUNDLE_REGION_MAX);
 		return -EINVAL;
 	}
 	return 0;
@@ -139,12 +148,13 @@ int broker_publish(const struct hub_cmd *cmd, int argc, char **argv)
 	}
 	if (ni->expires <= (uint64_t)time(NULL)) {
 		hub_errf("%s: expired at %s; every gateway would refuse it", path,
-		     hub_iso8601(ni->expires, t, sizeof(t)));
+			 hub_iso8601(ni->expires, t, sizeof(t)));
 		goto out;
 	}
 	if (previous) {
 		if (hub_open_bundle(previous, &old_b) < 0 ||
-		    inspect_make_delta(previous, old_b, path, new_b, sign_key, &delta, &delta_len) < 0)
+		    inspect_make_delta(previous, old_b, path, new_b, sign_key, &delta, &delta_len) <
+			    0)
 			goto out;
 		oi = bundle_get_info(old_b);
 	}
@@ -293,16 +303,17 @@ static void fleet_print(const struct fleet_gw *g, int64_t now, bool as_json, int
 		o = json_object();
 		json_object_set_new(o, "gateway", json_string(g->id));
 		json_object_set_new(o, "online", json_boolean(online));
-		json_object_set_new(o, "serial", json_is_integer(serial) ? json_copy((json_t *)serial)
-									 : json_null());
+		json_object_set_new(o, "serial",
+				    json_is_integer(serial) ? json_copy((json_t *)serial)
+							    : json_null());
 		json_object_set_new(o, "sha256",
 				    json_is_string(sha) ? json_copy((json_t *)sha) : json_null());
 		json_object_set_new(o, "age_s",
 				    json_is_integer(t) ? json_integer(now - json_integer_value(t))
 						       : json_null());
-		json_object_set_new(o, "last_refusal", json_is_string(reason)
-								? json_copy((json_t *)reason)
-								: json_null());
+		json_object_set_new(o, "last_refusal",
+				    json_is_string(reason) ? json_copy((json_t *)reason)
+							   : json_null());
 		json_object_set_new(o, "state", st ? json_deep_copy(st) : json_null());
 		if (g->error[0])
 			json_object_set_new(o, "error", json_string(g->error));
@@ -314,13 +325,16 @@ static void fleet_print(const struct fleet_gw *g, int64_t now, bool as_json, int
 		return;
 	}
 	if (json_is_integer(serial))
-		snprintf(serial_s, sizeof(serial_s), "%" JSON_INTEGER_FORMAT, json_integer_value(serial));
+		snprintf(serial_s, sizeof(serial_s), "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(serial));
 	else
 		snprintf(serial_s, sizeof(serial_s), "-");
 	fleet_age(t, now, age, sizeof(age));
 	printf("%-*s  %-7s  %6s  %-12.12s  %5s  %s\n", width, g->id,
-	       g->error[0] ? "invalid" : online ? "online" : "offline", serial_s,
-	       json_is_string(sha) ? json_string_value(sha) : "-", age,
+	       g->error[0] ? "invalid"
+	       : online	   ? "online"
+			   : "offline",
+	       serial_s, json_is_string(sha) ? json_string_value(sha) : "-", age,
 	       json_is_string(reason) ? json_string_value(reason) : "-");
 }
 
@@ -334,7 +348,8 @@ const struct opt broker_fleet_opts[] = {
 	BROKER_OPTS(struct fleet_args),
 	OPT_NUM("wait", struct fleet_args, wait_s, 1, 3600, "S", 0,
 		"collect the retained states for S seconds (default 1)"),
-	OPT_BOOL("json", struct fleet_args, json, "one JSON object per gateway instead of the table"),
+	OPT_BOOL("json", struct fleet_args, json,
+		 "one JSON object per gateway instead of the table"),
 	BROKER_TIMEOUT(struct fleet_args),
 	{ 0 },
 };
@@ -404,7 +419,8 @@ const struct opt broker_cmd_opts[] = {
 	BROKER_OPTS(struct command_args),
 	OPT_STR("sign-key", struct command_args, sign_key, "HUBKEY", OPT_REQ,
 		"the hub's bundle key (hub.key), that signs the command"),
-	OPT_STR("gateway", struct command_args, gateway, "ID", OPT_REQ, "the gateway to send it to"),
+	OPT_STR("gateway", struct command_args, gateway, "ID", OPT_REQ,
+		"the gateway to send it to"),
 	BROKER_TIMEOUT(struct command_args),
 	OPT_ARGS("report|resync"),
 	{ 0 },
@@ -443,7 +459,7 @@ int broker_cmd(const struct hub_cmd *cmd, int argc, char **argv)
 	}
 	if (!hub_gw_id_valid(gateway)) {
 		hub_errf("--gateway \"%s\": not a gateway id (1..%d of a-z, 0-9, '-')", gateway,
-		     GW_ID_MAX);
+			 GW_ID_MAX);
 		goto out;
 	}
 	status = EXIT_FAIL;
@@ -487,4 +503,3 @@ out:
 	hub_free_key(key, keylen);
 	return status;
 }
-

@@ -30,8 +30,8 @@
 
 struct source {
 	const char *spec; /* the argument, for messages */
-	char *buf;        /* a copy of spec, cut into pieces */
-	char *path;       /* in buf */
+	char *buf;	  /* a copy of spec, cut into pieces */
+	char *path;	  /* in buf */
 	enum feed_format fmt;
 	uint8_t action;
 	bool allow;
@@ -103,8 +103,9 @@ static int source_parse(const char *arg, unsigned int pos, struct source *s)
 				s->action = BUNDLE_ACT_ALLOW;
 				s->allow = true;
 			} else {
-				hub_errf("source \"%s\": action \"%s\" is not block, alert or allow", arg,
-				     a);
+				hub_errf(
+					"source \"%s\": action \"%s\" is not block, alert or allow",
+					arg, a);
 				return -EINVAL;
 			}
 		} else if (!strncmp(opt, "ttl=", 4)) {
@@ -117,13 +118,15 @@ static int source_parse(const char *arg, unsigned int pos, struct source *s)
 			s->rule = (uint32_t)v;
 		} else if (!strcmp(opt, "exact")) {
 			if (s->fmt != FEED_DOMAINS && s->fmt != FEED_HOSTS && s->fmt != FEED_STIX) {
-				hub_errf("source \"%s\": exact applies to domains, hosts and stix sources",
-				     arg);
+				hub_errf(
+					"source \"%s\": exact applies to domains, hosts and stix sources",
+					arg);
 				return -EINVAL;
 			}
 			s->exact = true;
 		} else {
-			hub_errf("source \"%s\": unknown option \"%s\" (%s)", arg, opt, source_options);
+			hub_errf("source \"%s\": unknown option \"%s\" (%s)", arg, opt,
+				 source_options);
 			return -EINVAL;
 		}
 	}
@@ -178,8 +181,8 @@ static int build_indicator(const struct feed_indicator *ind, void *ctx)
 	switch (ind->kind) {
 	case BUNDLE_IPV4:
 	case BUNDLE_IPV6:
-		ret = bundle_builder_add_ip(bc->bb, ind->family, ind->addr, ind->prefix_len, s->allow,
-					    &m);
+		ret = bundle_builder_add_ip(bc->bb, ind->family, ind->addr, ind->prefix_len,
+					    s->allow, &m);
 		break;
 	case BUNDLE_DOMAIN:
 		if (s->exact || ind->exact)
@@ -200,8 +203,8 @@ static int build_indicator(const struct feed_indicator *ind, void *ctx)
 	if (ret == -EINVAL) {
 		/* the parser accepted it, the bundle did not: still a bad line */
 		indicator_text(ind, text, sizeof(text));
-		fprintf(stderr, "%s:%u: \"%s\": refused by the bundle builder\n", s->path, ind->line,
-			text);
+		fprintf(stderr, "%s:%u: \"%s\": refused by the bundle builder\n", s->path,
+			ind->line, text);
 		s->bad++;
 		return 0;
 	}
@@ -273,7 +276,8 @@ static int build_check_args(const struct hub_cmd *cmd, int argc, int first, stru
 		return EXIT_USAGE;
 	}
 	if (!o->expires)
-		o->expires = o->created + (o->expires_in ? o->expires_in : DEFAULT_EXPIRES_DAYS) * DAY;
+		o->expires =
+			o->created + (o->expires_in ? o->expires_in : DEFAULT_EXPIRES_DAYS) * DAY;
 	if (o->expires <= o->created) {
 		hub_errf("--expires %" PRIu64 ": not after the creation time %" PRIu64, o->expires,
 			 o->created);
@@ -364,7 +368,7 @@ int build_run(const struct hub_cmd *cmd, int argc, char **argv)
 		fclose(f);
 		if (ret == -EINVAL) {
 			hub_errf("%s: not usable as a %s feed; no bundle written", src[i].path,
-			     feed_format_name(src[i].fmt));
+				 feed_format_name(src[i].fmt));
 			goto out;
 		}
 		if (ret < 0) {
@@ -374,7 +378,8 @@ int build_run(const struct hub_cmd *cmd, int argc, char **argv)
 		bad += src[i].bad;
 	}
 	if (o.strict && bad) {
-		hub_errf("%zu bad line%s and --strict: no bundle written", bad, bad == 1 ? "" : "s");
+		hub_errf("%zu bad line%s and --strict: no bundle written", bad,
+			 bad == 1 ? "" : "s");
 		goto out;
 	}
 	snprintf(info.region, sizeof(info.region), "%s", o.region);
@@ -390,7 +395,7 @@ int build_run(const struct hub_cmd *cmd, int argc, char **argv)
 	e = bundle_open_mem(out, outlen, &b);
 	if (e != BUNDLE_OK) {
 		hub_errf("the bundle just built does not open: %s: %s", bundle_err_name(e),
-		     bundle_err_text(e));
+			 bundle_err_text(e));
 		goto out;
 	}
 	if (hub_write_atomic(o.out, out, outlen, 0644) < 0)
@@ -407,7 +412,6 @@ out:
 	free(src);
 	return status;
 }
-
 
 void build_print_source_help(void)
 {

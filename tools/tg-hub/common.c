@@ -40,7 +40,8 @@ int hub_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, ui
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (!*s || *end || errno || *s == '-' || *s == '+' || v < min || v > max) {
-		hub_errf("%s \"%s\": not a whole number in %" PRIu64 "..%" PRIu64, opt, s, min, max);
+		hub_errf("%s \"%s\": not a whole number in %" PRIu64 "..%" PRIu64, opt, s, min,
+			 max);
 		return -EINVAL;
 	}
 	*out = v;
@@ -63,7 +64,8 @@ bool hub_region_valid(const char *r)
 {
 	size_t n = strlen(r);
 
-	return n && n <= BUNDLE_REGION_MAX && strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+	return n && n <= BUNDLE_REGION_MAX &&
+	       strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
 bool hub_gw_id_valid(const char *id)
@@ -73,7 +75,7 @@ bool hub_gw_id_valid(const char *id)
 	return n && n <= GW_ID_MAX && strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
-/* The NUL after the data: PEM keys are text, and mbedTLS wants the terminator counted in a PEM buffer's length. */
+/* The NUL after the data: PEM keys are text, and mbedTLS wants it counted in a PEM's length. */
 int hub_read_file(const char *path, uint8_t **out, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -199,7 +201,8 @@ int hub_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 	}
 	ret = hub_sync_dir_of(path);
 	if (ret < 0)
-		hub_errf("%s: written, but the directory could not be synced: %s", path, strerror(-ret));
+		hub_errf("%s: written, but the directory could not be synced: %s", path,
+			 strerror(-ret));
 	return ret;
 }
 
@@ -242,10 +245,10 @@ void hub_print_counts(const struct bundle *b)
 {
 	printf("%-10s %8s %8s\n", bundle_is_delta(b) ? "added" : "", "block", "allow");
 	for (int k = 0; k < BUNDLE_KIND_MAX; k++)
-		printf("%-10s %8zu %8zu\n", bundle_kind_name((enum bundle_kind)k), bundle_count(b, (enum bundle_kind)k, false),
+		printf("%-10s %8zu %8zu\n", bundle_kind_name((enum bundle_kind)k),
+		       bundle_count(b, (enum bundle_kind)k, false),
 		       bundle_count(b, (enum bundle_kind)k, true));
 }
-
 
 bool hub_exists(const char *path)
 {

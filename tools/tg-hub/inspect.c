@@ -28,7 +28,8 @@
 
 /* inspect.h: one code path for diff and publish --previous */
 int inspect_make_delta(const char *old_path, const struct bundle *old_b, const char *new_path,
-		       const struct bundle *new_b, const char *keypath, uint8_t **out, size_t *outlen)
+		       const struct bundle *new_b, const char *keypath, uint8_t **out,
+		       size_t *outlen)
 {
 	const struct bundle_info *oi = bundle_get_info(old_b), *ni = bundle_get_info(new_b);
 	struct bundle *delta = NULL;
@@ -40,17 +41,17 @@ int inspect_make_delta(const char *old_path, const struct bundle *old_b, const c
 	*out = NULL;
 	if (bundle_is_delta(old_b) || bundle_is_delta(new_b)) {
 		hub_errf("%s: a delta; a delta is made from two full bundles",
-		     bundle_is_delta(old_b) ? old_path : new_path);
+			 bundle_is_delta(old_b) ? old_path : new_path);
 		return -EINVAL;
 	}
 	if (strcmp(oi->region, ni->region) != 0) {
 		hub_errf("%s is for region %s, %s for region %s", old_path, oi->region, new_path,
-		     ni->region);
+			 ni->region);
 		return -EINVAL;
 	}
 	if (ni->serial <= oi->serial) {
-		hub_errf("%s has serial %" PRIu64 ", not newer than %s (serial %" PRIu64 ")", new_path,
-		     ni->serial, old_path, oi->serial);
+		hub_errf("%s has serial %" PRIu64 ", not newer than %s (serial %" PRIu64 ")",
+			 new_path, ni->serial, old_path, oi->serial);
 		return -EINVAL;
 	}
 	ret = hub_read_key(keypath, &key, &keylen);
@@ -59,14 +60,15 @@ int inspect_make_delta(const char *old_path, const struct bundle *old_b, const c
 	ret = bundle_diff(old_b, new_b, key, keylen, out, outlen);
 	hub_free_key(key, keylen);
 	if (ret < 0) {
-		hub_errf("cannot make the delta from %s to %s: %s", old_path, new_path, strerror(-ret));
+		hub_errf("cannot make the delta from %s to %s: %s", old_path, new_path,
+			 strerror(-ret));
 		return ret;
 	}
 	e = bundle_open_mem(*out, *outlen, &delta);
 	bundle_close(delta);
 	if (e != BUNDLE_OK) {
 		hub_errf("the delta just made does not open: %s: %s", bundle_err_name(e),
-		     bundle_err_text(e));
+			 bundle_err_text(e));
 		free(*out);
 		*out = NULL;
 		return -EIO;
@@ -103,9 +105,11 @@ int inspect_diff(const struct hub_cmd *cmd, int argc, char **argv)
 	if (!keypath || !outpath || argc - first != 2)
 		return opts_usage(cmd);
 	status = EXIT_FAIL;
-	if (hub_open_bundle(argv[first], &old_b) < 0 || hub_open_bundle(argv[first + 1], &new_b) < 0)
+	if (hub_open_bundle(argv[first], &old_b) < 0 ||
+	    hub_open_bundle(argv[first + 1], &new_b) < 0)
 		goto out;
-	if (inspect_make_delta(argv[first], old_b, argv[first + 1], new_b, keypath, &out, &outlen) < 0)
+	if (inspect_make_delta(argv[first], old_b, argv[first + 1], new_b, keypath, &out, &outlen) <
+	    0)
 		goto out;
 	if (hub_write_atomic(outpath, out, outlen, 0644) < 0)
 		goto out;
@@ -131,10 +135,9 @@ struct verify_args {
 };
 
 const struct opt inspect_verify_opts[] = {
-	OPT_STR("pub", struct verify_args, pub, "PUB", OPT_REQ,
-		"the hub's public key (hub.pub)"),
-	OPT_STR("region", struct verify_args, region, "R",
-		0, "the gateway's region (default: the bundle's own)"),
+	OPT_STR("pub", struct verify_args, pub, "PUB", OPT_REQ, "the hub's public key (hub.pub)"),
+	OPT_STR("region", struct verify_args, region, "R", 0,
+		"the gateway's region (default: the bundle's own)"),
 	OPT_NUM("serial-in-force", struct verify_args, in_force, 0, UINT64_MAX, "N", 0,
 		"the serial in force on the gateway (default 0: none)"),
 	OPT_NUM("now", struct verify_args, now, 0, UINT64_MAX, "EPOCH", 0,
@@ -224,8 +227,8 @@ static void print_match(const char *list, bool found, const struct bundle_meta *
 		return;
 	}
 	printf("  %s list: rule %" PRIu32 ", action %s, expires %s%s%s\n", list, meta->rule,
-	       bundle_action_name(meta->action), hub_iso8601(meta->expires, t, sizeof(t)), what[0] ? ", " : "",
-	       what);
+	       bundle_action_name(meta->action), hub_iso8601(meta->expires, t, sizeof(t)),
+	       what[0] ? ", " : "", what);
 }
 
 /* What a match covered: the suffix or prefix, for the operator to see why. */
@@ -308,15 +311,15 @@ static int show_lookup(const struct bundle *b, const char *q, uint64_t now)
 			found[a] = bundle_lookup_ja3(b, md5, now, a, &m[a]);
 	} else if (strchr(q, '/') || strchr(q, ':')) {
 		hub_errf("--lookup \"%s\": not an address, a domain, a JA3 md5, proto:NAME or "
-		     "category:NAME (one address, not a prefix)",
-		     q);
+			 "category:NAME (one address, not a prefix)",
+			 q);
 		return -EINVAL;
 	} else {
 		size_t len = strlen(q);
 
 		if (!len || len > BUNDLE_NAME_MAX + 1) {
 			hub_errf("--lookup \"%s\": not a domain name (1..%d characters)", q,
-			     BUNDLE_NAME_MAX);
+				 BUNDLE_NAME_MAX);
 			return -EINVAL;
 		}
 		kind = BUNDLE_DOMAIN;

@@ -17,6 +17,7 @@
  * before handing it out. 0 and *out malloc'ed, or -errno after a message.
  */
 int inspect_make_delta(const char *old_path, const struct bundle *old_b, const char *new_path,
-		       const struct bundle *new_b, const char *keypath, uint8_t **out, size_t *outlen);
+		       const struct bundle *new_b, const char *keypath, uint8_t **out,
+		       size_t *outlen);
 
 #endif

@@ -183,7 +183,8 @@ int opts_usage(const struct hub_cmd *cmd)
 /* "--name METAVAR", the left column of the option list. */
 static int opt_left(const struct opt *e, char *buf, size_t size)
 {
-	snprintf(buf, size, "--%s%s%s", e->name, e->metavar ? " " : "", e->metavar ? e->metavar : "");
+	snprintf(buf, size, "--%s%s%s", e->name, e->metavar ? " " : "",
+		 e->metavar ? e->metavar : "");
 	return (int)strlen(buf);
 }
 

@@ -41,9 +41,8 @@ static bool host_name_valid(const char *h)
 	       strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == n;
 }
 
-
-__attribute__((format(printf, 3, 4))) static int path_fmt(char *buf, size_t size,
-							  const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int path_fmt(char *buf, size_t size, const char *fmt,
+							  ...)
 {
 	va_list ap;
 	int n;
@@ -118,21 +117,23 @@ static int pki_entity(struct pki_entity *e, const struct pki_entity *ca)
 			return ret;
 		e->crt_pem = (char *)buf;
 		ret = hub_pki_check(e->crt_pem, len, ca ? ca->crt_pem : e->crt_pem,
-				    ca ? strlen(ca->crt_pem) : len, e->cn, e->key, why, sizeof(why));
+				    ca ? strlen(ca->crt_pem) : len, e->cn, e->key, why,
+				    sizeof(why));
 		if (ret < 0 && !ca)
-			hub_errf("%s: %s (key %s); a CA is kept, never replaced: give another --out "
-			     "to start another one",
-			     e->crt_path, why, e->key_path);
+			hub_errf(
+				"%s: %s (key %s); a CA is kept, never replaced: give another --out "
+				"to start another one",
+				e->crt_path, why, e->key_path);
 		else if (ret < 0)
-			hub_errf("%s: %s (key %s); move it away to issue a new one", e->crt_path, why,
-			     e->key_path);
+			hub_errf("%s: %s (key %s); move it away to issue a new one", e->crt_path,
+				 why, e->key_path);
 		return ret;
 	}
 	ret = hub_pki_issue(&e->cert, e->key, ca ? ca->key : e->key, ca ? ca->cn : e->cn,
 			    &e->crt_pem);
 	if (ret < 0) {
 		hub_errf("%s: cannot issue a certificate for CN \"%s\": %s", e->crt_path, e->cn,
-		     strerror(-ret));
+			 strerror(-ret));
 		return ret;
 	}
 	ret = hub_write_atomic(e->crt_path, e->crt_pem, strlen(e->crt_pem), 0644);
@@ -184,8 +185,9 @@ static int list_gateways(const char *dir, char ***out, size_t *n)
 		    !hub_exists(path))
 			continue;
 		if (!hub_gw_id_valid(de->d_name)) {
-			hub_errf("warning: %s/%s: not a gateway id (a-z, 0-9, '-'); left out of the acl",
-			     dir, de->d_name);
+			hub_errf(
+				"warning: %s/%s: not a gateway id (a-z, 0-9, '-'); left out of the acl",
+				dir, de->d_name);
 			continue;
 		}
 		if (*n == cap) {
@@ -215,6 +217,38 @@ nomem:
 	return -ENOMEM;
 }
 
+/* A text file made with fprintf() in memory, then written atomically. */
+struct text {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static int text_open(struct text *t)
+{
+	*t = (struct text){ 0 };
+	t->f = open_memstream(&t->buf, &t->len);
+	if (!t->f) {
+		hub_errf("out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int text_write(struct text *t, const char *path)
+{
+	int ret;
+
+	if (fclose(t->f) != 0) {
+		free(t->buf);
+		hub_errf("out of memory");
+		return -ENOMEM;
+	}
+	ret = hub_write_atomic(path, t->buf, t->len, 0644);
+	free(t->buf);
+	return ret;
+}
+
 /*
  * mosquitto.conf for the region's broker. Paths are where the files will be
  * on the broker (--broker-dir). One listener, TLS only, every client with a
@@ -223,16 +257,11 @@ nomem:
 static int write_broker_conf(const char *path, const char *region, const char *bdir,
 			     unsigned int port)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	int ret;
+	struct text t;
 
-	if (!f) {
-		hub_errf("out of memory");
+	if (text_open(&t) < 0)
 		return -ENOMEM;
-	}
-	fprintf(f,
+	fprintf(t.f,
 		"# townguard region %s: the Mosquitto broker (docs/protocol.md).\n"
 		"# Written by tg-hub provision; re-run it rather than editing this file.\n"
 		"# Everything the broker needs is in %s: broker.key broker.crt ca.crt acl.\n"
@@ -265,29 +294,17 @@ static int write_broker_conf(const char *path, const char *region, const char *b
 		"use_identity_as_username true\n"
 		"tls_version tlsv1.2\n",
 		region, bdir, bdir, bdir, region, region, port, bdir, bdir, bdir);
-	if (fclose(f) != 0) {
-		free(text);
-		hub_errf("out of memory");
-		return -ENOMEM;
-	}
-	ret = hub_write_atomic(path, text, len, 0644);
-	free(text);
-	return ret;
+	return text_write(&t, path);
 }
 
 /* The acl of docs/protocol.md: per identity, and nothing else for anyone. */
 static int write_acl(const char *path, const char *region, char **ids, size_t n)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	int ret;
+	struct text t;
 
-	if (!f) {
-		hub_errf("out of memory");
+	if (text_open(&t) < 0)
 		return -ENOMEM;
-	}
-	fprintf(f,
+	fprintf(t.f,
 		"# townguard region %s: Mosquitto acl, written by tg-hub provision\n"
 		"# (docs/protocol.md). The hub publishes bundles and commands and reads\n"
 		"# the gateways' topics; a gateway reads its region's bundles and its own\n"
@@ -299,21 +316,14 @@ static int write_acl(const char *path, const char *region, char **ids, size_t n)
 		"topic read tg/v1/%s/gw/#\n",
 		region, region, region, region, region);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f,
+		fprintf(t.f,
 			"\n"
 			"user gw:%s:%s\n"
 			"topic read tg/v1/%s/bundle/#\n"
 			"topic read tg/v1/%s/gw/%s/cmd\n"
 			"topic write tg/v1/%s/gw/%s/#\n",
 			region, ids[i], region, region, ids[i], region, ids[i]);
-	if (fclose(f) != 0) {
-		free(text);
-		hub_errf("out of memory");
-		return -ENOMEM;
-	}
-	ret = hub_write_atomic(path, text, len, 0644);
-	free(text);
-	return ret;
+	return text_write(&t, path);
 }
 
 /* Copy a small text file (a certificate, hub.pub) into place. */
@@ -333,7 +343,7 @@ static int copy_file(const char *from, const char *to)
 struct provision_args {
 	const char *out, *region, *broker_host, *broker_ip, *broker_dir, *hub_pub;
 	const char *gateways_arg; /* --gateways as given */
-	char *gateways; /* a copy of --gateways, cut at the commas */
+	char *gateways;		  /* a copy of --gateways, cut at the commas */
 	char **ids;
 	size_t nids;
 	uint64_t port;
@@ -355,14 +365,15 @@ static int provision_parse_ids(struct provision_args *o, const char *arg)
 	}
 	for (tok = strtok_r(o->gateways, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (!hub_gw_id_valid(tok)) {
-			hub_errf("--gateways: \"%s\": not a gateway id (1..%d of a-z, 0-9, '-')", tok,
-			     GW_ID_MAX);
+			hub_errf("--gateways: \"%s\": not a gateway id (1..%d of a-z, 0-9, '-')",
+				 tok, GW_ID_MAX);
 			return -EINVAL;
 		}
 		if (strlen(o->region) + strlen(tok) + 4 > CN_MAX) {
-			hub_errf("--gateways: \"%s\": gw:%s:%s is longer than the %d characters of a "
-			     "certificate's CN",
-			     tok, o->region, tok, CN_MAX);
+			hub_errf(
+				"--gateways: \"%s\": gw:%s:%s is longer than the %d characters of a "
+				"certificate's CN",
+				tok, o->region, tok, CN_MAX);
 			return -EINVAL;
 		}
 		for (size_t i = 0; i < o->nids; i++) {
@@ -406,7 +417,7 @@ static int provision_check_args(const struct hub_cmd *cmd, int argc, int first,
 	}
 	if (!hub_region_valid(o->region) || strlen(o->region) + 6 > CN_MAX) {
 		hub_errf("--region \"%s\": 1..%d characters of a-z, 0-9 and '-'", o->region,
-		     BUNDLE_REGION_MAX);
+			 BUNDLE_REGION_MAX);
 		return EXIT_USAGE;
 	}
 	/* a broker known by its address only: the address goes into the IP SAN */
@@ -414,21 +425,23 @@ static int provision_check_args(const struct hub_cmd *cmd, int argc, int first,
 	    inet_pton(AF_INET6, o->broker_host, o->ip) == 1) {
 		if (o->broker_ip && strcmp(o->broker_ip, o->broker_host) != 0) {
 			hub_errf("--broker-host \"%s\" is an address: --broker-ip \"%s\" is for a "
-			     "broker with a host name",
-			     o->broker_host, o->broker_ip);
+				 "broker with a host name",
+				 o->broker_host, o->broker_ip);
 			return EXIT_USAGE;
 		}
 		o->broker_ip = o->broker_host;
 		o->host_is_ip = true;
 	} else if (!host_name_valid(o->broker_host)) {
-		hub_errf("--broker-host \"%s\": not a host name (letters, digits, '-' and '.') or an "
-		     "IP address",
-		     o->broker_host);
+		hub_errf(
+			"--broker-host \"%s\": not a host name (letters, digits, '-' and '.') or an "
+			"IP address",
+			o->broker_host);
 		return EXIT_USAGE;
 	}
 	if (strlen(o->broker_host) > CN_MAX) {
-		hub_errf("--broker-host \"%s\": longer than the %d characters of a certificate's CN",
-		     o->broker_host, CN_MAX);
+		hub_errf(
+			"--broker-host \"%s\": longer than the %d characters of a certificate's CN",
+			o->broker_host, CN_MAX);
 		return EXIT_USAGE;
 	}
 	if (o->broker_ip) {
@@ -443,8 +456,8 @@ static int provision_check_args(const struct hub_cmd *cmd, int argc, int first,
 	}
 	if (o->broker_dir && (o->broker_dir[0] != '/' || strpbrk(o->broker_dir, " \t\n#"))) {
 		hub_errf("--broker-dir \"%s\": must be an absolute path without spaces or '#' "
-		     "(mosquitto.conf names its files with it)",
-		     o->broker_dir);
+			 "(mosquitto.conf names its files with it)",
+			 o->broker_dir);
 		return EXIT_USAGE;
 	}
 	if (o->gateways_arg && provision_parse_ids(o, o->gateways_arg) < 0)
@@ -481,8 +494,8 @@ int provision_run(const struct hub_cmd *cmd, int argc, char **argv)
 		o.broker_dir = bdir;
 	if (strpbrk(o.broker_dir, " \t\n#")) {
 		hub_errf("%s: a path with spaces or '#' cannot go into mosquitto.conf; give "
-		     "--broker-dir",
-		     o.broker_dir);
+			 "--broker-dir",
+			 o.broker_dir);
 		goto out_opts;
 	}
 
@@ -559,8 +572,7 @@ int provision_run(const struct hub_cmd *cmd, int argc, char **argv)
 	if (path_fmt(path, sizeof(path), "%s/broker/mosquitto.conf", o.out) < 0 ||
 	    write_broker_conf(path, o.region, o.broker_dir, (unsigned int)o.port) < 0)
 		goto out;
-	printf("wrote %s: listener %u, files under %s\n", path, (unsigned int)o.port,
-	       o.broker_dir);
+	printf("wrote %s: listener %u, files under %s\n", path, (unsigned int)o.port, o.broker_dir);
 	if (path_fmt(path, sizeof(path), "%s/broker/acl", o.out) < 0 ||
 	    write_acl(path, o.region, all, nall) < 0)
 		goto out;
@@ -581,4 +593,3 @@ out_opts:
 	free(o.ids);
 	return status;
 }
-
