@@ -183,6 +183,8 @@ $(O)/tests/%: $(O)/obj/tests/unit/%.o $(CORE_OBJS)
 
 # The feed parsers are host-tool code (tools/), not a firmware object.
 $(O)/tests/test_feeds: $(O)/obj/tools/feeds.o
+# ... and so is tg-hub's option parser.
+$(O)/tests/test_hub_opts: $(O)/obj/tools/tg-hub/opts.o $(O)/obj/tools/tg-hub/common.o
 
 # `make test`: unit tests, then the capture-based and namespace tests.
 # tests/run prints one line per test and "N passed, N failed" at the end.
