@@ -153,8 +153,8 @@ int broker_publish(const struct hub_cmd *cmd, int argc, char **argv)
 	}
 	if (previous) {
 		if (hub_open_bundle(previous, &old_b) < 0 ||
-		    inspect_make_delta(previous, old_b, path, new_b, sign_key, &delta, &delta_len) <
-			    0)
+		    inspect_make_delta(previous, old_b, path, new_b, sign_key, &delta,
+				       &delta_len) < 0)
 			goto out;
 		oi = bundle_get_info(old_b);
 	}

@@ -275,9 +275,10 @@ static int build_check_args(const struct hub_cmd *cmd, int argc, int first, stru
 			 BUNDLE_REGION_MAX);
 		return EXIT_USAGE;
 	}
+	if (!o->expires_in)
+		o->expires_in = DEFAULT_EXPIRES_DAYS;
 	if (!o->expires)
-		o->expires =
-			o->created + (o->expires_in ? o->expires_in : DEFAULT_EXPIRES_DAYS) * DAY;
+		o->expires = o->created + o->expires_in * DAY;
 	if (o->expires <= o->created) {
 		hub_errf("--expires %" PRIu64 ": not after the creation time %" PRIu64, o->expires,
 			 o->created);

@@ -90,7 +90,6 @@ const struct opt inspect_diff_opts[] = {
 int inspect_diff(const struct hub_cmd *cmd, int argc, char **argv)
 {
 	struct diff_args a = { 0 };
-	const char *keypath, *outpath;
 	struct bundle *old_b = NULL, *new_b = NULL;
 	const struct bundle_info *oi, *ni;
 	uint8_t *out = NULL;
@@ -100,25 +99,23 @@ int inspect_diff(const struct hub_cmd *cmd, int argc, char **argv)
 	status = opts_parse(cmd, &a, argc, argv, &first);
 	if (status)
 		return status;
-	keypath = a.key;
-	outpath = a.out;
-	if (!keypath || !outpath || argc - first != 2)
+	if (!a.key || !a.out || argc - first != 2)
 		return opts_usage(cmd);
 	status = EXIT_FAIL;
 	if (hub_open_bundle(argv[first], &old_b) < 0 ||
 	    hub_open_bundle(argv[first + 1], &new_b) < 0)
 		goto out;
-	if (inspect_make_delta(argv[first], old_b, argv[first + 1], new_b, keypath, &out, &outlen) <
-	    0)
+	if (inspect_make_delta(argv[first], old_b, argv[first + 1], new_b, a.key, &out,
+			       &outlen) < 0)
 		goto out;
-	if (hub_write_atomic(outpath, out, outlen, 0644) < 0)
+	if (hub_write_atomic(a.out, out, outlen, 0644) < 0)
 		goto out;
 	oi = bundle_get_info(old_b);
 	ni = bundle_get_info(new_b);
 	bundle_data(new_b, &fulllen);
 	printf("wrote %s: region %s, delta from serial %" PRIu64 " to %" PRIu64
 	       ", %zu bytes (full bundle %zu bytes)\n",
-	       outpath, ni->region, oi->serial, ni->serial, outlen, fulllen);
+	       a.out, ni->region, oi->serial, ni->serial, outlen, fulllen);
 	status = EXIT_OK;
 out:
 	bundle_close(old_b);
