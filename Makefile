@@ -161,10 +161,10 @@ BUNDLE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard firmware/policy/bundle*.c)
 HUB_FW_OBJS := $(BUNDLE_OBJS) $(O)/obj/firmware/hub/cmd.o
 # The hub's feed parsers (tools/feeds*.c: the line formats, STIX, the value checks).
 FEEDS_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/feeds*.c))
-HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub.c),$(O)/tg-hub)
+HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub/main.c),$(O)/tg-hub)
 # tg-hub shares the firmware's bundle code (one encoder for hub and gateway).
-$(O)/tg-hub: $(O)/obj/tools/tg-hub.o $(FEEDS_OBJS) $(O)/obj/tools/hub_pki.o $(O)/obj/tools/hub_mqtt.o \
-		$(HUB_FW_OBJS)
+$(O)/tg-hub: $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/tg-hub/*.c)) \
+		$(FEEDS_OBJS) $(O)/obj/tools/hub_pki.o $(O)/obj/tools/hub_mqtt.o $(HUB_FW_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson libmosquitto) -lmbedx509 -lmbedcrypto
 
@@ -185,6 +185,8 @@ $(O)/tests/%: $(O)/obj/tests/unit/%.o $(CORE_OBJS)
 
 # The feed parsers are host-tool code (tools/), not a firmware object.
 $(O)/tests/test_feeds: $(FEEDS_OBJS)
+# ... and so is tg-hub's option parser.
+$(O)/tests/test_hub_opts: $(O)/obj/tools/tg-hub/opts.o $(O)/obj/tools/tg-hub/common.o
 
 # `make test`: unit tests, then the capture-based and namespace tests.
 # tests/run prints one line per test and "N passed, N failed" at the end.

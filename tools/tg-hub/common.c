@@ -1,0 +1,269 @@
+/*
+ * tg-hub's shared helpers (common.h). The writes are the crash-safe kind the
+ * whole tool relies on: an output file is written to a temporary file in the
+ * same directory, fsync'ed and renamed, and the directory is fsync'ed, so a
+ * reader (the publisher, a gateway on the same disk) sees the old file or
+ * the new one, never a torn one, even across a power cut.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tg-hub/common.h"
+
+void hub_errf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	/* NOLINT: clang-tidy 14 valist false positive (see log_emit() in firmware/core/log.c) */
+	vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int hub_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!*s || *end || errno || *s == '-' || *s == '+' || v < min || v > max) {
+		hub_errf("%s \"%s\": not a whole number in %" PRIu64 "..%" PRIu64, opt, s, min,
+			 max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+const char *hub_iso8601(uint64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t)
+		return "never";
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "@%" PRIu64, t);
+	return buf;
+}
+
+bool hub_region_valid(const char *r)
+{
+	size_t n = strlen(r);
+
+	return n && n <= BUNDLE_REGION_MAX &&
+	       strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+bool hub_gw_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n && n <= GW_ID_MAX && strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/* The NUL after the data: PEM keys are text, and mbedTLS wants it counted in a PEM's length. */
+int hub_read_file(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL, *nb;
+	size_t cap = 0, n = 0, r;
+
+	if (!f) {
+		int e = errno;
+
+		hub_errf("%s: cannot open: %s", path, strerror(e));
+		return -e;
+	}
+	do {
+		if (cap - n < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				hub_errf("%s: out of memory", path);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+	} while (r > 0);
+	if (ferror(f)) {
+		hub_errf("%s: cannot read: %s", path, strerror(errno));
+		free(buf);
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* A key file as bundle.h wants it: PEM with its terminating NUL counted, or DER as is. */
+int hub_read_key(const char *path, uint8_t **key, size_t *len)
+{
+	int ret = hub_read_file(path, key, len);
+
+	if (ret < 0)
+		return ret;
+	if (*len >= 10 && !memcmp(*key, "-----BEGIN", 10))
+		(*len)++;
+	return 0;
+}
+
+void hub_free_key(uint8_t *key, size_t len)
+{
+	if (key)
+		explicit_bzero(key, len);
+	free(key);
+}
+
+/* fsync the directory holding path, so a rename in it survives a power cut. */
+int hub_sync_dir_of(const char *path)
+{
+	char copy[PATH_MAX];
+	int fd, ret = 0;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Write path atomically: temporary file in the same directory, fsync, rename, fsync dir. */
+int hub_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	int fd, ret;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp)) {
+		hub_errf("%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		ret = -errno;
+		hub_errf("%s: cannot create a temporary file: %s", tmp, strerror(errno));
+		return ret;
+	}
+	ret = fchmod(fd, mode) < 0 ? -errno : 0;
+	if (!ret)
+		ret = write_all(fd, data, len);
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		hub_errf("%s: cannot write: %s", path, strerror(-ret));
+		unlink(tmp);
+		return ret;
+	}
+	ret = hub_sync_dir_of(path);
+	if (ret < 0)
+		hub_errf("%s: written, but the directory could not be synced: %s", path,
+			 strerror(-ret));
+	return ret;
+}
+
+/* A new file that must not exist yet (keys are never overwritten). */
+int hub_write_new(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	int ret;
+
+	if (fd < 0) {
+		ret = -errno;
+		hub_errf("%s: cannot create: %s", path, strerror(errno));
+		return ret;
+	}
+	ret = write_all(fd, text, strlen(text));
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	if (ret < 0) {
+		hub_errf("%s: cannot write: %s", path, strerror(-ret));
+		unlink(path);
+	}
+	return ret;
+}
+
+int hub_open_bundle(const char *path, struct bundle **b)
+{
+	enum bundle_err e = bundle_open_file(path, b);
+
+	if (e != BUNDLE_OK) {
+		hub_errf("%s: refused: %s: %s", path, bundle_err_name(e), bundle_err_text(e));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Entries per kind and list; a delta counts what it adds (bundle.h has no count of removals). */
+void hub_print_counts(const struct bundle *b)
+{
+	printf("%-10s %8s %8s\n", bundle_is_delta(b) ? "added" : "", "block", "allow");
+	for (int k = 0; k < BUNDLE_KIND_MAX; k++)
+		printf("%-10s %8zu %8zu\n", bundle_kind_name((enum bundle_kind)k),
+		       bundle_count(b, (enum bundle_kind)k, false),
+		       bundle_count(b, (enum bundle_kind)k, true));
+}
+
+bool hub_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+int hub_make_dir(const char *path)
+{
+	int e;
+
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	e = errno;
+	hub_errf("%s: cannot create: %s", path, strerror(e));
+	return -e;
+}
