@@ -267,6 +267,12 @@ static inline uint64_t fx_rnd(uint64_t *s)
 	return *s * UINT64_C(0x2545f4914f6cdd1d);
 }
 
+/* 0 .. n - 1 (n > 0). */
+static inline uint32_t fx_rnd_below(uint64_t *s, uint32_t n)
+{
+	return (uint32_t)(fx_rnd(s) % n);
+}
+
 /* ---------------------------------------------------------------- hub keys */
 
 /*
@@ -341,7 +347,7 @@ struct fx_scratch {
 /* 0, or -1 for a cmocka group setup to fail with. */
 static inline int fx_scratch_enter(struct fx_scratch *s, const char *name)
 {
-	snprintf(s->dir, sizeof(s->dir), "/tmp/%s_XXXXXX", name);
+	snprintf(s->dir, sizeof(s->dir), "/tmp/tg-%s-XXXXXX", name);
 	if (!getcwd(s->olddir, sizeof(s->olddir)) || !mkdtemp(s->dir) || chdir(s->dir) < 0)
 		return -1;
 	return 0;
