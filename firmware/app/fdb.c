@@ -23,6 +23,11 @@ static struct fdb_entry *fdb_set(const struct fdb *t, const uint8_t mac[6])
 
 int fdb_init(struct fdb *t, uint32_t size, uint32_t ageing_s)
 {
+	return fdb_init_keyed(t, size, ageing_s, NULL);
+}
+
+int fdb_init_keyed(struct fdb *t, uint32_t size, uint32_t ageing_s, const uint8_t *hash_key)
+{
 	uint32_t sets = 1;
 
 	memset(t, 0, sizeof(*t));
@@ -33,7 +38,10 @@ int fdb_init(struct fdb *t, uint32_t size, uint32_t ageing_s)
 		return -ENOMEM;
 	t->sets = sets;
 	t->ageing_s = ageing_s;
-	siphash_random_key(t->key, "bridge MAC table");
+	if (hash_key)
+		memcpy(t->key, hash_key, sizeof(t->key));
+	else
+		siphash_random_key(t->key, "bridge MAC table");
 	return 0;
 }
 

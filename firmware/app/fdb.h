@@ -37,8 +37,11 @@ struct fdb {
 	struct fdb_stats st;
 };
 
-/* At least `size` entries (rounded up). Returns 0 or -ENOMEM. */
+/* At least `size` entries (rounded up), under a random key. Returns 0 or -ENOMEM. */
 int fdb_init(struct fdb *t, uint32_t size, uint32_t ageing_s);
+/* The same under the 16-byte hash_key; NULL = random. A fixed key is for
+ * tests, so that a failure replays with the same sets. */
+int fdb_init_keyed(struct fdb *t, uint32_t size, uint32_t ageing_s, const uint8_t *hash_key);
 void fdb_free(struct fdb *t);
 
 /* mac was heard on port at now_s. Group (multicast) source addresses are ignored. */

@@ -17,8 +17,9 @@ if [ ! -d "$pcaps/expected" ]; then
 	echo "skipped: no shared captures at $pcaps"
 	exit 77
 fi
+. "${TOP:-.}/tests/lib.sh"
 build=${TOP:-.}/${BUILD:-build}
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+make_work
 cd "$work"
 "$build/tg-hub" keygen --out keys >/dev/null
 printf 'internetbadguys.com\nzoomfrn99mmr.zoom.us\napi.flightproxy.teams.microsoft.com\n' >block.txt

@@ -7,9 +7,10 @@
 #   a delta 1->2 is applied; a corrupted current falls back to previous at
 #   start, and says so.
 set -euo pipefail
+. "${TOP:-.}/tests/lib.sh"
 build=${TOP:-.}/${BUILD:-build}
 tg=$build/townguard hub=$build/tg-hub
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+make_work
 cd "$work"
 mkdir -p data/keys
 "$hub" keygen --out hubkeys >/dev/null

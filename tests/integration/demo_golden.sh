@@ -6,9 +6,10 @@
 # file only on purpose (GOLDEN_UPDATE=1 rewrites it).
 set -euo pipefail
 top=${TOP:-.}
+. "$top/tests/lib.sh"
 build=$top/${BUILD:-build}
 golden=$top/tests/golden/demo.flows
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+make_work
 "$build/tg-pcapgen" demo "$work/demo.pcap" >/dev/null
 "$build/townguard" replay "$work/demo.pcap" --flows --quiet >"$work/flows.json" 2>"$work/totals"
 /usr/bin/python3 - "$work/flows.json" >"$work/flows.txt" <<'PY'

@@ -25,15 +25,16 @@ echo allowed.test >>"$work/sni.txt"
 	domains:"$work/bound.txt",rule=103 cidr:"$work/addr.txt",rule=104 >/dev/null
 "$tg" bundle install "$work/lab2.bundle" -c "$work/gw.ini" | grep -q '^accepted' || fail "install serial 2"
 kill -HUP "$tgpid"
-for _ in $(seq 50); do grep -q 'blocklist in force: .*serial 2' "$work/tg.log" && break; sleep 0.1; done
+wait_log "$work/tg.log" 'blocklist in force: .*serial 2' 5
 grep -q 'blocklist in force: .*serial 2' "$work/tg.log" || fail "SIGHUP did not load serial 2"
 expect_fast_failure "newly blocked SNI after SIGHUP" allowed.test 443 https "$ALLOWED_IP"
 
 # A WAN link flap: logged both ways, and the bridge forwards again after it.
 ip -n "$NS_GW" link set tg-wan down; sleep 0.3; ip -n "$NS_GW" link set tg-wan up
-for _ in $(seq 30); do grep -q 'tg-wan: link up' <(sed -n '/tg-wan: link down/,$p' "$work/tg.log") && break; sleep 0.1; done
+up_after_down() { sed -n '/tg-wan: link down/,$p' "$work/tg.log" | grep -q 'tg-wan: link up'; }
+wait_for 3 up_after_down
 grep -q 'link\] warn: tg-wan: link down' "$work/tg.log" || fail "link down not logged"
-sed -n '/tg-wan: link down/,$p' "$work/tg.log" | grep -q 'tg-wan: link up' || fail "link up not logged"
+up_after_down || fail "link up not logged"
 # (serial 2 blocks allowed.test by name; a Host on no list, to the HTTP server)
 lan curl -sS --max-time 5 --resolve "ip-free.test:80:$HTTPBLOCK_IP" http://ip-free.test/ >/dev/null ||
 	fail "no forwarding after the link flap"
@@ -44,12 +45,12 @@ echo "ok: link flap logged, forwarding resumed"
 cp "$work/gw.ini" "$work/gw.ini.good"
 printf '[enforce]\ndns_ttl = soon\n' >>"$work/gw.ini"
 kill -HUP "$tgpid"
-for _ in $(seq 50); do grep -q 'reload: the configuration has errors' "$work/tg.log" && break; sleep 0.1; done
+wait_log "$work/tg.log" 'reload: the configuration has errors' 5
 grep -q 'dns_ttl = "soon": not a whole number' "$work/tg.log" || fail "bad reload not explained"
 sed 's/^mode = bridge/mode = nfqueue/' "$work/gw.ini.good" >"$work/gw.ini"
 printf '[enforce]\ndns_sink_ipv4 = 10.99.0.99\n' >>"$work/gw.ini"
 kill -HUP "$tgpid"
-for _ in $(seq 50); do grep -q 'reload: configuration in force' "$work/tg.log" && break; sleep 0.1; done
+wait_log "$work/tg.log" 'reload: configuration in force' 5
 grep -q 'reload: \[gateway.mode\] changed: takes effect at the next start' "$work/tg.log" ||
 	fail "mode change on reload not reported"
 out=$(lan dig +short +tries=1 +time=2 @"$DNS_IP" blocked.test A)

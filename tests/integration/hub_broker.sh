@@ -22,6 +22,7 @@
 # real broker.
 set -euo pipefail
 top=$(cd "${TOP:-.}" && pwd)
+. "$top/tests/lib.sh"
 hub=$top/${BUILD:-build}/tg-hub
 MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
 for t in "$MOSQUITTO" mosquitto_sub mosquitto_pub openssl xxd; do
@@ -29,51 +30,11 @@ for t in "$MOSQUITTO" mosquitto_sub mosquitto_pub openssl xxd; do
 done
 [ -x "$hub" ] || { echo "FAIL: $hub not built"; exit 1; }
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do
-		kill "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		wait "$p" 2>/dev/null || true
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+make_work
 cd "$work"
 
 R=north
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f broker.log ] && { echo "--- broker log (last 20 lines)" >&2; tail -n 20 broker.log >&2; }
-	exit 1
-}
-# run N CMD...: run CMD, expect exit status N; stdout in out, stderr in err
-run() {
-	local want=$1 rc=0
-	shift
-	"$@" >out 2>err || rc=$?
-	if [ "$rc" != "$want" ]; then
-		echo "--- stdout" >&2 && cat out >&2
-		echo "--- stderr" >&2 && cat err >&2
-		fail "exit $rc, expected $want: $*"
-	fi
-}
-has() { grep -qF -- "$2" "$1" || fail "$1 lacks: $2"; }
-# wait_for FILE PATTERN [TENTHS]: until grep -E finds PATTERN in FILE
-wait_for() {
-	for _ in $(seq "${3:-50}"); do
-		grep -qE -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	fail "$1: no \"$2\" within $((${3:-50} / 10)) s"
-}
-# A port nobody listens on now (the broker takes it a moment later).
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
-		echo $((20000 + RANDOM % 40000))
-}
+on_fail() { show_log broker.log 20; }
 
 # ---------------------------------------------------------------- provision
 port=$(free_port)
@@ -126,8 +87,8 @@ if [ "$(id -u)" = 0 ]; then
 	chmod 711 "$work" pki
 fi
 "$MOSQUITTO" -c pki/broker/mosquitto.conf >broker.log 2>&1 &
-pids+=($!)
-wait_for broker.log "mosquitto version .* running"
+started $!
+must_log broker.log "mosquitto version .* running"
 
 CA=(--cafile pki/ca.crt)
 HUB=(--broker "localhost:$port" "${CA[@]}" --cert pki/hub/hub-client.crt --key pki/hub/hub-client.key --region $R)
@@ -143,7 +104,7 @@ sub() {
 	local name=$1
 	shift
 	mosquitto_sub "$@" -F "$FMT" -W 10 >"$name.out" 2>"$name.err" &
-	pids+=($!)
+	started $!
 	eval "${name}_pid=$!"
 }
 
@@ -170,7 +131,7 @@ cmp -s full1.bin b1.tgb || fail "bundle/full received by gw-a differs from b1.tg
 
 # serial 2 after 1: the delta, then the full bundle
 sub upd "${GWA[@]}" -t "$T/bundle/#" -C 3
-wait_for upd.out "^$T/bundle/full " # subscribed: the retained serial 1 is there
+must_log upd.out "^$T/bundle/full " # subscribed: the retained serial 1 is there
 run 0 "$hub" publish "${HUB[@]}" --previous b1.tgb --sign-key keys/hub.key b2.tgb
 has out "published delta 1 -> 2"
 wait "$upd_pid" || fail "gw-a's subscriber did not get 3 messages: $(cat upd.err)"
@@ -202,7 +163,7 @@ mosquitto_sub "${HUBSUB[@]}" -t "$T/gw/gw-b/state" -C 1 -W 1 -F "$FMT" >spoof.ou
 
 # gw-a reads its own commands, not gw-b's; a command's signature verifies
 sub cmds "${GWA[@]}" -t "$T/bundle/full" -t "$T/gw/gw-b/cmd" -t "$T/gw/gw-a/cmd" -C 2
-wait_for cmds.out "^$T/bundle/full "
+must_log cmds.out "^$T/bundle/full "
 run 0 "$hub" cmd "${HUB[@]}" --sign-key keys/hub.key --gateway gw-b resync
 run 0 "$hub" cmd "${HUB[@]}" --sign-key keys/hub.key --gateway gw-a report
 wait "$cmds_pid" || fail "gw-a did not get its command: $(cat cmds.err)"
@@ -245,7 +206,7 @@ has err "localhost:$port: connect"
 rc=0
 mosquitto_pub -h localhost -p "$port" "${CA[@]}" -t "$T/gw/gw-a/state" -q 1 -m x 2>pub.err || rc=$?
 [ "$rc" != 0 ] || fail "the broker took a client without a certificate"
-wait_for broker.log "peer did not return a certificate" 20
+must_log broker.log "peer did not return a certificate" 2
 
 # the broker's name is checked: 127.0.0.2 is not in its certificate
 run 1 "$hub" fleet --broker "127.0.0.2:$port" "${CA[@]}" --cert pki/hub/hub-client.crt \
@@ -257,7 +218,7 @@ mosquitto_pub "${GWB[@]}" -t "$T/gw/gw-b/state" -q 1 -r \
 	-m '{"online":true,"gateway":"gw-b","region":"'$R'","bundle":null,"last_refusal":{"reason":"signature","serial":9,"kind":"full","at":1},"time":'"$(date +%s)"'}'
 sub gwb "${GWB[@]}" -t "$T/bundle/full" --will-topic "$T/gw/gw-b/state" --will-retain --will-qos 1 \
 	--will-payload '{"online":false,"gateway":"gw-b","region":"'$R'"}'
-wait_for gwb.out "^$T/bundle/full "
+must_log gwb.out "^$T/bundle/full "
 run 0 "$hub" fleet "${HUB[@]}"
 grep -qE "^gw-b +online +- +- +[0-9]+s +signature$" out || fail "fleet does not show gw-b online: $(cat out)"
 kill -KILL "$gwb_pid"
@@ -276,7 +237,7 @@ if [ -x /usr/bin/python3 ]; then
 	silent=$(free_port)
 	/usr/bin/python3 -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4); time.sleep(5)' "$silent" &
-	pids+=($!)
+	started $!
 	sleep 0.2
 	run 1 "$hub" publish --timeout 1 --broker "127.0.0.1:$silent" "${CA[@]}" --cert pki/hub/hub-client.crt \
 		--key pki/hub/hub-client.key --region $R b2.tgb

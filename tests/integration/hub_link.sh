@@ -39,7 +39,7 @@ ip netns exec "$NS_WAN" /usr/bin/python3 "${TOP:-.}/tests/lab/sntp_server.py" "$
 	>"$work/sntp.log" 2>&1 &
 chown -R mosquitto: "$pki/broker" 2>/dev/null && chmod 711 "$work" "$pki"
 ip netns exec "$NS_WAN" "$MOSQUITTO" -c "$pki/broker/mosquitto.conf" >"$work/broker.log" 2>&1 &
-for _ in $(seq 50); do grep -q 'running' "$work/broker.log" && break; sleep 0.1; done
+wait_log "$work/broker.log" 'running' 5
 grep -q running "$work/broker.log" || fail "mosquitto did not start: $(cat "$work/broker.log")"
 
 HUB=(--broker "$DNS_IP:8883" --cafile "$pki/ca.crt" --cert "$pki/hub/hub-client.crt"
@@ -53,7 +53,7 @@ fleet_line() { wan_hub fleet "${HUB[@]}" --wait 1 --json 2>/dev/null | grep '"gw
 ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" -o uplink.server_name=evil.test >/dev/null \
 	2>"$work/tg-name.log" &
 tgpid=$!
-for _ in $(seq 100); do grep -q 'uplink\] warn: connection' "$work/tg-name.log" && break; sleep 0.1; done
+wait_log "$work/tg-name.log" 'uplink\] warn: connection' 10
 kill -TERM "$tgpid"; wait "$tgpid"; tgpid=
 grep -q 'uplink\] warn: connection to 10.99.0.1:8883' "$work/tg-name.log" ||
 	fail "no failed connection with the wrong server name: $(tail -n 5 "$work/tg-name.log")"
@@ -62,7 +62,7 @@ echo "ok: a broker certificate for another name is refused"
 
 ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" >/dev/null 2>"$work/tg.log" &
 tgpid=$!
-for _ in $(seq 150); do grep -q 'uplink\] info: connected to' "$work/tg.log" && break; sleep 0.1; done
+wait_log "$work/tg.log" 'uplink\] info: connected to' 15
 grep -q 'connected to 10.99.0.1:8883 as gw:lab:gw-lab' "$work/tg.log" || fail "the gateway did not connect"
 grep -o 'management address [0-9.]* (DHCP)' "$work/tg.log"
 sleep 0.5
@@ -79,7 +79,7 @@ echo allowed.test >>"$work/sni.txt"
 t0=$(date +%s%N)
 wan_hub publish "${HUB[@]}" --sign-key "$work/hub/hub.key" --previous "$work/lab.bundle" \
 	"$work/lab2.bundle" >"$work/publish.log" 2>&1 || fail "publish: $(cat "$work/publish.log")"
-for _ in $(seq 100); do grep -q 'from the hub in force: serial 2' "$work/tg.log" && break; sleep 0.05; done
+wait_log "$work/tg.log" 'from the hub in force: serial 2' 5
 grep -q 'from the hub in force: serial 2 (delta bundle)' "$work/tg.log" ||
 	fail "serial 2 not enforced from the delta"
 echo "ok: serial 2 in force $(( ($(date +%s%N) - t0) / 1000000 )) ms after tg-hub publish started"
@@ -92,7 +92,7 @@ fleet_line | grep -q '"serial":2' || fail "fleet does not show serial 2: $(fleet
 "$hub" build --key "$work/rogue/hub.key" --region lab --serial 3 --out "$work/rogue.bundle" \
 	domains:"$work/host.txt" >/dev/null
 wan_hub publish "${HUB[@]}" "$work/rogue.bundle" >/dev/null 2>&1 || fail "publish of the rogue bundle"
-for _ in $(seq 50); do grep -q 'full bundle refused' "$work/tg.log" && break; sleep 0.05; done
+wait_log "$work/tg.log" 'full bundle refused' 2.5
 grep -q 'full bundle refused: .*signature' "$work/tg.log" || fail "no refusal logged"
 sleep 0.3
 line=$(fleet_line)
@@ -137,7 +137,7 @@ expect_fast_failure "serial 2 still in force" allowed.test 443 https "$ALLOWED_I
 wan_hub cmd "${HUB[@]}" --sign-key "$work/hub/hub.key" --gateway gw-lab report >/dev/null 2>&1 ||
 	fail "tg-hub cmd"
 wan_hub cmd "${HUB[@]}" --sign-key "$work/rogue/hub.key" --gateway gw-lab report >/dev/null 2>&1
-for _ in $(seq 50); do grep -q 'command refused' "$work/tg.log" && break; sleep 0.05; done
+wait_log "$work/tg.log" 'command refused' 2.5
 grep -q 'command from the hub: report' "$work/tg.log" || fail "signed command not carried out"
 grep -q 'command refused: signature' "$work/tg.log" || fail "forged command not refused"
 echo "ok: signed command carried out, forged one refused"
@@ -148,8 +148,9 @@ pkill -f "mosquitto -c $pki/broker/mosquitto.conf"
 sleep 1
 ip netns exec "$NS_WAN" "$MOSQUITTO" -c "$pki/broker/mosquitto.conf" >>"$work/broker.log" 2>&1 &
 n0=$(grep -c 'uplink\] info: connected to' "$work/tg.log")
-for _ in $(seq 100); do [ "$(grep -c 'uplink\] info: connected to' "$work/tg.log")" -gt "$n0" ] && break; sleep 0.2; done
-[ "$(grep -c 'uplink\] info: connected to' "$work/tg.log")" -gt "$n0" ] || fail "no reconnection after the broker restart"
+reconnected() { [ "$(grep -c 'uplink\] info: connected to' "$work/tg.log")" -gt "$n0" ]; }
+wait_for 20 reconnected
+reconnected || fail "no reconnection after the broker restart"
 grep -q 'connection to 10.99.0.1:8883 lost' "$work/tg.log" || fail "the loss was not logged"
 echo "ok: reconnected after a broker restart"
 
@@ -164,7 +165,7 @@ wan_hub publish "${HUB[@]}" "$work/lab8.bundle" >/dev/null 2>&1 || fail "publish
 sleep "${OUTAGE_SECONDS:-58}"
 ip -n "$NS_GW" link set tg-wan up
 t0=$(date +%s)
-for _ in $(seq 150); do grep -q 'from the hub in force: serial 8' "$work/tg.log" && break; sleep 0.2; done
+wait_log "$work/tg.log" 'from the hub in force: serial 8' 30
 grep -q 'from the hub in force: serial 8' "$work/tg.log" || fail "did not catch up to serial 8 after the outage"
 echo "ok: caught up to serial 8 $(( $(date +%s) - t0 )) s after a ${OUTAGE_SECONDS:-60} s WAN outage"
 

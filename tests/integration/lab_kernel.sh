@@ -18,26 +18,13 @@
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root for network namespaces"; exit 77; }
 here=$(cd "$(dirname "$0")" && pwd)
-lab=${TOP:-$here/../..}/tests/lab/lab
+top=${TOP:-$here/../..}
+. "$top/tests/lib.sh"
+lab=$top/tests/lab/lab
 export LAB=tgk$$
-LABDIR=$(mktemp -d /tmp/tgk.XXXXXX)
-export LABDIR
-cleanup() {
-	"$lab" down || true
-	rm -rf "$LABDIR"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-
-# expect WHAT WANT GOT
-expect() {
-	[ "$2" = "$3" ] || fail "$1: want [$2], got [$3]"
-	echo "ok: $1"
-}
+make_work tgk
+export LABDIR=$work
+on_exit() { "$lab" down || true; }
 
 "$lab" up --gateway kernel
 # shellcheck disable=SC1091

@@ -14,18 +14,18 @@
 # connection to the address that name resolved to is judged by the DNS
 # binding alone (its Host names something else).
 set -euo pipefail
-tg=${TOP:-.}/${BUILD:-build}/townguard
+top=${TOP:-.}
+. "$top/tests/lib.sh"
+tg=$top/${BUILD:-build}/townguard
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root for network namespaces"; exit 77; }
-work=$(mktemp -d)
+make_work
 cli=tgcap-cli-$$ srv=tgcap-srv-$$
-cleanup() {
+on_exit() {
 	[ -n "${tgpid:-}" ] && kill "$tgpid" 2>/dev/null || true
 	ip netns pids "$srv" 2>/dev/null | xargs -r kill 2>/dev/null || true
 	ip netns del "$cli" 2>/dev/null || true
 	ip netns del "$srv" 2>/dev/null || true
-	rm -rf "$work"
 }
-trap cleanup EXIT
 
 ip netns add "$cli"
 ip netns add "$srv"
@@ -42,13 +42,10 @@ ip netns exec "$srv" dnsmasq --no-daemon --no-resolv --no-hosts --port=53 \
 mkdir -p "$work/www" && echo "hello township" >"$work/www/index.html"
 (cd "$work/www" && exec ip netns exec "$srv" /usr/bin/python3 -m http.server 8080 --bind 10.77.0.2) \
 	>"$work/http.log" 2>&1 &
-for _ in $(seq 50); do
-	ip netns exec "$cli" bash -c 'exec 3<>/dev/tcp/10.77.0.2/8080' 2>/dev/null && break
-	sleep 0.1
-done
+wait_for 5 ip netns exec "$cli" bash -c 'exec 3<>/dev/tcp/10.77.0.2/8080' 2>/dev/null || true
 
 # The hub's bundle, installed on the gateway's flash before it starts.
-hub=${TOP:-.}/${BUILD:-build}/tg-hub
+hub=$top/${BUILD:-build}/tg-hub
 mkdir -p "$work/data/keys"
 "$hub" keygen --out "$work/hub" >/dev/null
 cp "$work/hub/hub.pub" "$work/data/keys/hub.pub"
@@ -60,7 +57,7 @@ gw=(-o gateway.data_dir="$work/data" -o gateway.region=lab)
 
 ip netns exec "$cli" "$tg" capture tgcap0 --flows "${gw[@]}" >"$work/flows.json" 2>"$work/tg.log" &
 tgpid=$!
-for _ in $(seq 50); do grep -q capturing "$work/tg.log" && break; sleep 0.1; done
+wait_log "$work/tg.log" 'capturing' 5 || true
 grep -q capturing "$work/tg.log" || { cat "$work/tg.log"; exit 1; }
 grep -q 'blocklist in force: .*/bundle/current, serial 1' "$work/tg.log"
 

@@ -25,16 +25,17 @@ ip netns exec "$NS_WAN" dnsmasq --no-daemon --port=0 --user=root --interface=eth
 	--log-dhcp >"$work/dhcp.log" 2>&1 &
 ip netns exec "$NS_WAN" /usr/bin/python3 "${TOP:-.}/tests/lab/sntp_server.py" "$DNS_IP" "$sntp_time" \
 	>"$work/sntp.log" 2>&1 &
-for _ in $(seq 50); do grep -q listening "$work/sntp.log" && grep -q 'DHCP, IP range' "$work/dhcp.log" && break; sleep 0.1; done
+servers_up() { log_has "$work/sntp.log" listening && log_has "$work/dhcp.log" 'DHCP, IP range'; }
+wait_for 5 servers_up
 
 ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" >/dev/null 2>"$work/tg.log" &
 tgpid=$!
-for _ in $(seq 100); do grep -q 'management address' "$work/tg.log" && break; sleep 0.1; done
+wait_log "$work/tg.log" 'management address' 10
 addr=$(sed -n 's/.*management address \([0-9.]*\) (DHCP).*/\1/p' "$work/tg.log" | tail -n 1)
 [ -n "$addr" ] || fail "no management address by DHCP"
 grep -q "$addr" "$work/leases" || fail "address $addr is not in dnsmasq's leases: $(cat "$work/leases")"
 echo "ok: management address $addr by DHCP through the bridge"
-for _ in $(seq 50); do grep -q 'time set by SNTP' "$work/tg.log" && break; sleep 0.1; done
+wait_log "$work/tg.log" 'time set by SNTP' 5
 grep -q "time set by SNTP: $sntp_time" "$work/tg.log" ||
 	grep -q "time set by SNTP: $((sntp_time + 1))" "$work/tg.log" || fail "no SNTP time $sntp_time"
 echo "ok: clock set by SNTP from $DNS_IP"

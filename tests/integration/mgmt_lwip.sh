@@ -21,42 +21,26 @@
 # Then the same with a static address, DNS server and NTP server by name.
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root for network namespaces and raw capture"; exit 77; }
-probe=${TOP:-.}/${BUILD:-build}/tests/mgmt_probe
+top=$(cd "${TOP:-.}" && pwd)
+. "$top/tests/lib.sh"
+probe=$top/${BUILD:-build}/tests/mgmt_probe
 [ -x "$probe" ] || { echo "skipped: $probe not built (make; it needs CONFIG_DRIVER_PCAP)"; exit 77; }
 
 gw=tgm-gw-$$ srv=tgm-srv-$$ gwif=tgmg$$ srvif=tgms$$
 mac=02:74:67:88:00:01
 sntp_time=1767323045 # 2026-01-02 03:04:05 UTC
-work=$(mktemp -d)
-cleanup() {
+make_work
+on_exit() {
 	for ns in "$gw" "$srv"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
 	done
 	ip netns del "$gw" 2>/dev/null || true
 	ip netns del "$srv" 2>/dev/null || true
-	rm -rf "$work"
 }
-trap cleanup EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
+on_fail() {
 	for f in "$work"/*.out "$work"/*.err "$work"/dnsmasq.log "$work"/sntp.log; do
-		[ -s "$f" ] && { echo "--- $f"; cat "$f"; } >&2
+		show_log "$f"
 	done
-	exit 1
-}
-# expect WHAT WANT GOT
-expect() {
-	[ "$2" = "$3" ] || fail "$1: want [$2], got [$3]"
-	echo "ok: $1"
-}
-# wait_for FILE REGEX SECONDS
-wait_for() {
-	for _ in $(seq $(($3 * 10))); do
-		grep -Eq "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 ip netns add "$gw"
@@ -82,18 +66,18 @@ ip netns exec "$srv" dnsmasq --no-daemon --no-resolv --no-hosts --port=53 --user
 
 # A fixed-time SNTP server (tests/lab/sntp_server.py).
 ip netns exec "$srv" /usr/bin/python3 "${TOP:-.}/tests/lab/sntp_server.py" 10.88.0.1 "$sntp_time" >"$work/sntp.log" 2>&1 &
-wait_for "$work/sntp.log" listening 5 || fail "SNTP server did not start"
-wait_for "$work/dnsmasq.log" 'DHCP, IP range' 5 || fail "dnsmasq did not start"
+wait_log "$work/sntp.log" listening 5 || fail "SNTP server did not start"
+wait_log "$work/dnsmasq.log" 'DHCP, IP range' 5 || fail "dnsmasq did not start"
 
-# run NAME PROBE-ARGS...: start the probe in the gateway namespace; it holds
+# run_probe NAME PROBE-ARGS...: start the probe in the gateway namespace; it holds
 # the stack up for 4 s after it has everything.
-run() {
+run_probe() {
 	local name=$1
 	shift
 	ip netns exec "$gw" "$probe" --iface "$gwif" --mac "$mac" --resolve probe.test \
 		--timeout 30 --hold 4 "$@" >"$work/$name.out" 2>"$work/$name.err" &
 	probe_pid=$!
-	wait_for "$work/$name.out" '^done$' 30 || fail "$name: the probe did not finish"
+	wait_log "$work/$name.out" '^done$' 30 || fail "$name: the probe did not finish"
 }
 field() { sed -n "s/^$2 //p" "$work/$1.out" | head -n 1; }
 
@@ -120,13 +104,13 @@ check_common() {
 }
 
 # --- DHCP: address, DNS server and NTP server from the lease
-run dhcp --hostname tg-probe
+run_probe dhcp --hostname tg-probe
 addr=$(field dhcp address)
 case $addr in
 10.88.0.[5-9][0-9]) echo "ok: dhcp: address $addr is in 10.88.0.50-99" ;;
 *) fail "dhcp: address [$addr] is not in 10.88.0.50-99" ;;
 esac
-wait_for "$work/leases" " $mac $addr " 5 || fail "dhcp: no lease for $mac in $(cat "$work/leases")"
+wait_log "$work/leases" " $mac $addr " 5 || fail "dhcp: no lease for $mac in $(cat "$work/leases")"
 expect "dhcp: dnsmasq's lease (MAC address host name)" "$mac $addr tg-probe" \
 	"$(awk -v m="$mac" '$2 == m { print $2, $3, $4 }' "$work/leases")"
 grep -q "answered $addr:" "$work/sntp.log" || fail "dhcp: SNTP server saw no request from $addr"
@@ -139,7 +123,7 @@ grep -q " $mac " "$work/leases" && fail "dhcp: the lease was not released on clo
 echo "ok: dhcp: lease released when the stack closed"
 
 # --- static: address, DNS server and NTP server (by name) configured
-run static --static 10.88.0.20 --netmask 255.255.255.0 --gateway 10.88.0.1 \
+run_probe static --static 10.88.0.20 --netmask 255.255.255.0 --gateway 10.88.0.1 \
 	--dns 10.88.0.1 --ntp ntp.test
 expect "static: address" "10.88.0.20" "$(field static address)"
 grep -q "answered 10.88.0.20:" "$work/sntp.log" || fail "static: SNTP server saw no request from 10.88.0.20"

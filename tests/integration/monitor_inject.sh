@@ -10,14 +10,7 @@ set -uo pipefail
 MODE=monitor
 . "${TOP:-.}/tests/lab/inline_checks.sh"
 
-[ "$(id -u)" = 0 ] || { echo "skipped: needs root for network namespaces"; exit 77; }
-work=$(mktemp -d /tmp/tgmon.XXXXXX)
-LAB=tgm$$
-[ -n "${KEEP:-}" ] || trap inline_cleanup EXIT
-LAB=$LAB LABDIR=$work/lab "$lab" up --gateway kernel >"$work/lab-up.log" 2>&1 ||
-	{ cat "$work/lab-up.log"; fail "lab did not come up"; }
-# shellcheck disable=SC1091
-. "$work/lab/env"
+inline_lab_up kernel tgmon
 mkdir -p "$work/data/keys"
 "$hub" keygen --out "$work/hub" >/dev/null
 cp "$work/hub/hub.pub" "$work/data/keys/hub.pub"
@@ -33,10 +26,8 @@ ip netns exec "$NS_LAN" tcpdump -i eth0 --immediate-mode -U -s 0 -w "$work/clien
 tcpdump_pid=$!
 ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" >/dev/null 2>"$work/tg.log" &
 tgpid=$!
-for _ in $(seq 100); do
-	grep -q 'running: mode' "$work/tg.log" && grep -q 'listening on' "$work/tcpdump.log" && break
-	sleep 0.1
-done
+both_up() { log_has "$work/tg.log" 'running: mode' && log_has "$work/tcpdump.log" 'listening on'; }
+wait_for 10 both_up
 grep -q 'running: mode monitor on tg-lan and br0' "$work/tg.log" || fail "townguard did not start"
 
 check_allowed

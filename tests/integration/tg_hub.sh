@@ -11,34 +11,18 @@
 # and hashes depend on the bundle encoder and are masked.
 set -euo pipefail
 top=$(cd "${TOP:-.}" && pwd)
+. "$top/tests/lib.sh"
 hub=$top/${BUILD:-build}/tg-hub
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+make_work
 cd "$work" # file names in messages stay short: "domains.txt:4: ..."
 
 CREATED=1767225600 # 2026-01-01T00:00:00Z
 NOW=1767229200     # an hour later
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-# run N CMD...: run CMD, expect exit status N, keep stdout in out, stderr in err
-run() {
-	local want=$1 rc=0
-	shift
-	"$@" >out 2>err || rc=$?
-	if [ "$rc" != "$want" ]; then
-		echo "--- stdout" >&2 && cat out >&2
-		echo "--- stderr" >&2 && cat err >&2
-		fail "exit $rc, expected $want: $*"
-	fi
-}
 # golden FILE: FILE (bytes and hashes masked) must equal stdin
 golden() {
 	sed -E 's/[0-9]+ bytes/N bytes/g; s/^(sha256 +).*/\1HASH/' "$1" >got
 	diff -u - got || fail "$1 differs from the golden text above"
 }
-has() { grep -qF -- "$2" "$1" || fail "$1 lacks: $2"; }
 
 # ---------------------------------------------------------------- keys
 run 0 "$hub" keygen --out keys

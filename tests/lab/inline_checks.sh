@@ -12,15 +12,13 @@
 #   10.99.0.3/32        rule 104  by address (ip-blocked.test): SYN reset
 # allowed.test is on no list.
 
-tg=${TOP:-.}/${BUILD:-build}/townguard
-hub=${TOP:-.}/${BUILD:-build}/tg-hub
-lab=${TOP:-.}/tests/lab/lab
+top=${TOP:-.}
+. "$top/tests/lib.sh"
+tg=$top/${BUILD:-build}/townguard
+hub=$top/${BUILD:-build}/tg-hub
+lab=$top/tests/lab/lab
 
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "${work:-/nonexistent}/tg.log" ] && { echo "--- townguard log" >&2; tail -n 40 "$work/tg.log" >&2; }
-	exit 1
-}
+on_fail() { show_log "${work:-/nonexistent}/tg.log" 40; }
 
 inline_cleanup() {
 	[ -n "${tcpdump_pid:-}" ] && kill "$tcpdump_pid" 2>/dev/null
@@ -29,16 +27,22 @@ inline_cleanup() {
 	rm -rf "$work"
 }
 
-# inline_setup: lab up, bundle on flash, configuration written (not started).
-inline_setup() {
+# inline_lab_up GATEWAY NAME: the lab up with `--gateway GATEWAY` in a new
+# $work (/tmp/NAME.*), removed at exit unless KEEP is set.
+inline_lab_up() {
 	[ "$(id -u)" = 0 ] || { echo "skipped: needs root for network namespaces"; exit 77; }
-	work=$(mktemp -d /tmp/tginline.XXXXXX)
-	LAB=tgi$$
+	work=$(mktemp -d "/tmp/$2.XXXXXX")
+	LAB=${2:0:3}$$
 	[ -n "${KEEP:-}" ] || trap inline_cleanup EXIT
-	LAB=$LAB LABDIR=$work/lab "$lab" up --gateway none >"$work/lab-up.log" 2>&1 ||
+	LAB=$LAB LABDIR=$work/lab "$lab" up --gateway "$1" >"$work/lab-up.log" 2>&1 ||
 		{ cat "$work/lab-up.log"; fail "lab did not come up"; }
 	# shellcheck disable=SC1091
 	. "$work/lab/env"
+}
+
+# inline_setup: lab up, bundle on flash, configuration written (not started).
+inline_setup() {
+	inline_lab_up none tginline
 
 	mkdir -p "$work/data/keys"
 	"$hub" keygen --out "$work/hub" >/dev/null
@@ -71,23 +75,20 @@ inline_setup() {
 inline_start() {
 	ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" "$@" >"$work/flows.json" 2>"$work/tg.log" &
 	tgpid=$!
-	for _ in $(seq 100); do grep -q 'running: mode' "$work/tg.log" && break; sleep 0.1; done
+	wait_log "$work/tg.log" 'running: mode' 10
 	grep -q "running: mode $MODE" "$work/tg.log" || fail "townguard did not start"
 	grep -q 'blocklist in force: .*/bundle/current, serial 1' "$work/tg.log" ||
 		fail "bundle not in force"
 	# The first frames through: ARP and a ping, bounded wait.
-	for _ in $(seq 50); do
-		ip netns exec "$NS_LAN" ping -c 1 -W 0.2 "$ALLOWED_IP" >/dev/null 2>&1 && return 0
-	done
-	fail "no ping through the gateway"
+	wait_for 5 ip netns exec "$NS_LAN" ping -c 1 -W 0.2 "$ALLOWED_IP" >/dev/null 2>&1 ||
+		fail "no ping through the gateway"
 }
 
 wan_capture_start() {
 	ip netns exec "$NS_WAN" tcpdump -i eth0 --immediate-mode -U -s 0 -w "$work/wan.pcap" 'tcp or udp' \
 		>/dev/null 2>"$work/tcpdump.log" &
 	tcpdump_pid=$!
-	for _ in $(seq 50); do grep -q 'listening on' "$work/tcpdump.log" && return 0; sleep 0.1; done
-	fail "tcpdump did not start"
+	wait_log "$work/tcpdump.log" 'listening on' 5 || fail "tcpdump did not start"
 }
 
 # Stop a capture and check it kept every frame its filter took (immediate

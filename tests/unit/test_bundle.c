@@ -26,12 +26,14 @@
 
 #include "policy/bundle.h"
 
+#include "fixtures.h"
+
 #define T0 1700000000u
 #define DAY 86400u
 #define NOW (T0 + 3600u)
 #define REGION "north-1"
 
-static char *hub_priv, *hub_pub, *other_priv, *other_pub;
+static struct fx_keys keys; /* "hub" is keys.priv/keys.pub */
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -119,7 +121,7 @@ static struct bundle *open_buf(const struct buf *b)
 
 static enum bundle_err check_hub(const struct bundle *b, uint64_t in_force)
 {
-	return bundle_check(b, key_bytes(hub_pub), strlen(hub_pub), REGION, in_force, NOW, 60);
+	return bundle_check(b, key_bytes(keys.pub), strlen(keys.pub), REGION, in_force, NOW, 60);
 }
 
 static void ip4(uint8_t a[4], uint8_t x, uint8_t y, uint8_t z, uint8_t w)
@@ -168,17 +170,17 @@ static struct buf sample_bundle(uint64_t serial, const char *priv)
 
 static void test_keygen_keys_sign_and_verify(void **state)
 {
-	struct buf b = sample_bundle(1, hub_priv);
+	struct buf b = sample_bundle(1, keys.priv);
 	struct bundle *bd = open_buf(&b);
 
 	(void)state;
-	assert_non_null(strstr(hub_priv, "-----BEGIN EC PRIVATE KEY-----"));
-	assert_non_null(strstr(hub_pub, "-----BEGIN PUBLIC KEY-----"));
-	assert_string_not_equal(hub_pub, other_pub);
+	assert_non_null(strstr(keys.priv, "-----BEGIN EC PRIVATE KEY-----"));
+	assert_non_null(strstr(keys.pub, "-----BEGIN PUBLIC KEY-----"));
+	assert_string_not_equal(keys.pub, keys.other_pub);
 	/* as read from a key file (no NUL), and with the NUL counted */
-	assert_int_equal(bundle_verify(bd, key_bytes(hub_pub), strlen(hub_pub)), BUNDLE_OK);
-	assert_int_equal(bundle_verify(bd, key_bytes(hub_pub), strlen(hub_pub) + 1), BUNDLE_OK);
-	assert_int_equal(bundle_verify(bd, key_bytes(other_pub), strlen(other_pub)), BUNDLE_ERR_SIGNATURE);
+	assert_int_equal(bundle_verify(bd, key_bytes(keys.pub), strlen(keys.pub)), BUNDLE_OK);
+	assert_int_equal(bundle_verify(bd, key_bytes(keys.pub), strlen(keys.pub) + 1), BUNDLE_OK);
+	assert_int_equal(bundle_verify(bd, key_bytes(keys.other_pub), strlen(keys.other_pub)), BUNDLE_ERR_SIGNATURE);
 	/* not a public key at all */
 	assert_int_equal(bundle_verify(bd, (const uint8_t *)"garbage", 7), BUNDLE_ERR_MALFORMED);
 	assert_int_equal(bundle_verify(bd, NULL, 0), BUNDLE_ERR_MALFORMED);
@@ -197,7 +199,7 @@ static void test_build_refuses_bad_private_key(void **state)
 	assert_int_equal(bundle_build(bb, &info, (const uint8_t *)"nope", 4, &out, &len), -EINVAL);
 	assert_null(out);
 	/* a public key cannot sign */
-	assert_int_equal(bundle_build(bb, &info, key_bytes(hub_pub), strlen(hub_pub), &out, &len), -EINVAL);
+	assert_int_equal(bundle_build(bb, &info, key_bytes(keys.pub), strlen(keys.pub), &out, &len), -EINVAL);
 	bundle_builder_free(bb);
 }
 
@@ -236,7 +238,7 @@ static void test_round_trip_every_entry_found_with_its_meta(void **state)
 		assert_int_equal(bundle_builder_add_ja3(bb, a, false, &mi), 0);
 	}
 	assert_int_equal(bundle_builder_replaced(bb), 0);
-	b = build_with(bb, &info, hub_priv);
+	b = build_with(bb, &info, keys.priv);
 	bd = open_buf(&b);
 	assert_int_equal(check_hub(bd, 41), BUNDLE_OK);
 	assert_int_equal(bundle_get_info(bd)->serial, 42);
@@ -360,7 +362,7 @@ static void test_protocol_and_category_names_listed_in_order(void **state)
 
 static void test_open_file_maps_the_file_and_hashes_it(void **state)
 {
-	struct buf b = sample_bundle(3, hub_priv);
+	struct buf b = sample_bundle(3, keys.priv);
 	char path[] = "/tmp/test_bundle_XXXXXX";
 	struct bundle *bd = NULL;
 	uint8_t want[32], got[32];
@@ -449,9 +451,9 @@ static void test_canonical_same_entries_same_bytes(void **state)
 		assert_int_equal(bundle_builder_add_domain(y, "d2.example", false, &m), 0);
 		assert_int_equal(bundle_builder_replaced(y), 2);
 	}
-	bx = build_with(x, &info, hub_priv);
-	bx2 = build_with(x, &info, hub_priv);
-	by = build_with(y, &info, hub_priv);
+	bx = build_with(x, &info, keys.priv);
+	bx2 = build_with(x, &info, keys.priv);
+	by = build_with(y, &info, keys.priv);
 	assert_int_equal(bx.len, bx2.len);
 	assert_memory_equal(bx.p, bx2.p, bx.len);
 	/* RFC 6979: even the signature is the same */
@@ -461,7 +463,7 @@ static void test_canonical_same_entries_same_bytes(void **state)
 	bd = open_buf(&bx);
 	z = bundle_builder_new();
 	assert_int_equal(bundle_builder_load(z, bd), 0);
-	bz = build_with(z, &info, hub_priv);
+	bz = build_with(z, &info, keys.priv);
 	assert_int_equal(bz.len, bx.len);
 	assert_memory_equal(bz.p, bx.p, bx.len);
 	bundle_close(bd);
@@ -484,7 +486,7 @@ static void test_empty_bundle_is_valid(void **state)
 	uint8_t a[16] = { 0 };
 
 	(void)state;
-	b = build_with(bb, &info, hub_priv);
+	b = build_with(bb, &info, keys.priv);
 	bd = open_buf(&b);
 	assert_int_equal(check_hub(bd, 0), BUNDLE_OK);
 	assert_false(bundle_lookup_ipv4(bd, a, NOW, false, &m));
@@ -1353,22 +1355,22 @@ static void test_delta_applied_gives_the_full_bundle(void **state)
 		make_pair(cases[c], a, b);
 		ib.created = T0 + 60;
 		ib.expires = T0 + 2 * DAY;
-		fa = build_with(a, &ia, hub_priv);
-		fb = build_with(b, &ib, hub_priv);
+		fa = build_with(a, &ia, keys.priv);
+		fb = build_with(b, &ib, keys.priv);
 		ba = open_buf(&fa);
 		bbd = open_buf(&fb);
-		assert_int_equal(bundle_diff(ba, bbd, key_bytes(hub_priv), strlen(hub_priv), &d.p, &d.len), 0);
+		assert_int_equal(bundle_diff(ba, bbd, key_bytes(keys.priv), strlen(keys.priv), &d.p, &d.len), 0);
 		bd = open_buf(&d);
 		assert_true(bundle_is_delta(bd));
 		assert_int_equal(bundle_get_info(bd)->base_serial, 10);
 		assert_int_equal(bundle_get_info(bd)->serial, 11);
 		assert_int_equal(bundle_get_info(bd)->expires, T0 + 2 * DAY);
-		assert_int_equal(bundle_verify(bd, key_bytes(hub_pub), strlen(hub_pub)), BUNDLE_OK);
+		assert_int_equal(bundle_verify(bd, key_bytes(keys.pub), strlen(keys.pub)), BUNDLE_OK);
 		/* a delta is not a list to enforce */
 		assert_int_equal(check_hub(bd, 10), BUNDLE_ERR_KIND);
 		if (cases[c] == CH_ADD_ONLY || cases[c] == CH_REMOVE_ONLY || cases[c] == CH_META_ONLY)
 			assert_true(d.len < fb.len);
-		assert_int_equal(bundle_apply_delta(ba, bd, key_bytes(hub_pub), strlen(hub_pub), &out, &out_len),
+		assert_int_equal(bundle_apply_delta(ba, bd, key_bytes(keys.pub), strlen(keys.pub), &out, &out_len),
 				 BUNDLE_OK);
 		assert_int_equal(out_len, fb.len);
 		assert_memory_equal(out, fb.p, fb.len);
@@ -1389,7 +1391,7 @@ static void test_delta_applied_gives_the_full_bundle(void **state)
 
 static void test_delta_refusals(void **state)
 {
-	struct buf f1 = sample_bundle(1, hub_priv), f2, f3 = sample_bundle(3, hub_priv), d, dd, forged;
+	struct buf f1 = sample_bundle(1, keys.priv), f2, f3 = sample_bundle(3, keys.priv), d, dd, forged;
 	struct bundle_builder *bb = sample_builder();
 	struct bundle_info i2 = info_at(2);
 	struct bundle *b1, *b2, *b3, *bd, *bf, *bdd;
@@ -1399,34 +1401,34 @@ static void test_delta_refusals(void **state)
 
 	(void)state;
 	assert_int_equal(bundle_builder_add_domain(bb, "new.example", false, &m), 0);
-	f2 = build_with(bb, &i2, hub_priv);
+	f2 = build_with(bb, &i2, keys.priv);
 	b1 = open_buf(&f1);
 	b2 = open_buf(&f2);
 	b3 = open_buf(&f3);
 	/* new must be newer than old, both full */
-	assert_int_equal(bundle_diff(b2, b1, key_bytes(hub_priv), strlen(hub_priv), &d.p, &d.len), -EINVAL);
-	assert_int_equal(bundle_diff(b1, b1, key_bytes(hub_priv), strlen(hub_priv), &d.p, &d.len), -EINVAL);
-	assert_int_equal(bundle_diff(b1, b2, key_bytes(hub_priv), strlen(hub_priv), &d.p, &d.len), 0);
+	assert_int_equal(bundle_diff(b2, b1, key_bytes(keys.priv), strlen(keys.priv), &d.p, &d.len), -EINVAL);
+	assert_int_equal(bundle_diff(b1, b1, key_bytes(keys.priv), strlen(keys.priv), &d.p, &d.len), -EINVAL);
+	assert_int_equal(bundle_diff(b1, b2, key_bytes(keys.priv), strlen(keys.priv), &d.p, &d.len), 0);
 	bd = open_buf(&d);
-	assert_int_equal(bundle_diff(b1, bd, key_bytes(hub_priv), strlen(hub_priv), &dd.p, &dd.len), -EINVAL);
+	assert_int_equal(bundle_diff(b1, bd, key_bytes(keys.priv), strlen(keys.priv), &dd.p, &dd.len), -EINVAL);
 	/* wrong base */
-	assert_int_equal(bundle_apply_delta(b3, bd, key_bytes(hub_pub), strlen(hub_pub), &out, &len), BUNDLE_ERR_BASE);
+	assert_int_equal(bundle_apply_delta(b3, bd, key_bytes(keys.pub), strlen(keys.pub), &out, &len), BUNDLE_ERR_BASE);
 	assert_null(out);
 	/* the delta where the full bundle should be, a full bundle as delta */
-	assert_int_equal(bundle_apply_delta(bd, bd, key_bytes(hub_pub), strlen(hub_pub), &out, &len), BUNDLE_ERR_KIND);
-	assert_int_equal(bundle_apply_delta(b1, b2, key_bytes(hub_pub), strlen(hub_pub), &out, &len), BUNDLE_ERR_KIND);
+	assert_int_equal(bundle_apply_delta(bd, bd, key_bytes(keys.pub), strlen(keys.pub), &out, &len), BUNDLE_ERR_KIND);
+	assert_int_equal(bundle_apply_delta(b1, b2, key_bytes(keys.pub), strlen(keys.pub), &out, &len), BUNDLE_ERR_KIND);
 	/* the result would not be what the hub signed: wrong key, or a delta from
 	 * another key whose carried signature is not the hub's */
-	assert_int_equal(bundle_apply_delta(b1, bd, key_bytes(other_pub), strlen(other_pub), &out, &len),
+	assert_int_equal(bundle_apply_delta(b1, bd, key_bytes(keys.other_pub), strlen(keys.other_pub), &out, &len),
 			 BUNDLE_ERR_SIGNATURE);
 	assert_null(out);
 	{
-		struct buf f2o = build_with(bb, &i2, other_priv);
+		struct buf f2o = build_with(bb, &i2, keys.other_priv);
 		struct bundle *b2o = open_buf(&f2o);
 
-		assert_int_equal(bundle_diff(b1, b2o, key_bytes(other_priv), strlen(other_priv), &forged.p, &forged.len), 0);
+		assert_int_equal(bundle_diff(b1, b2o, key_bytes(keys.other_priv), strlen(keys.other_priv), &forged.p, &forged.len), 0);
 		bf = open_buf(&forged);
-		assert_int_equal(bundle_apply_delta(b1, bf, key_bytes(hub_pub), strlen(hub_pub), &out, &len),
+		assert_int_equal(bundle_apply_delta(b1, bf, key_bytes(keys.pub), strlen(keys.pub), &out, &len),
 				 BUNDLE_ERR_SIGNATURE);
 		bundle_close(b2o);
 		bundle_close(bf);
@@ -1441,15 +1443,15 @@ static void test_delta_refusals(void **state)
 		struct buf f1x;
 
 		assert_int_equal(bundle_builder_add_domain(other, "only-in-x.example", false, &m), 0);
-		f1x = build_with(other, &i1, hub_priv);
+		f1x = build_with(other, &i1, keys.priv);
 		struct bundle *b1x = open_buf(&f1x);
 
-		assert_int_equal(bundle_diff(b1x, b2, key_bytes(hub_priv), strlen(hub_priv), &dd.p, &dd.len), 0);
+		assert_int_equal(bundle_diff(b1x, b2, key_bytes(keys.priv), strlen(keys.priv), &dd.p, &dd.len), 0);
 		bdd = open_buf(&dd);
-		assert_int_equal(bundle_apply_delta(b1, bdd, key_bytes(hub_pub), strlen(hub_pub), &out, &len),
+		assert_int_equal(bundle_apply_delta(b1, bdd, key_bytes(keys.pub), strlen(keys.pub), &out, &len),
 				 BUNDLE_ERR_SIGNATURE);
 		/* and applied where it belongs, it works */
-		assert_int_equal(bundle_apply_delta(b1x, bdd, key_bytes(hub_pub), strlen(hub_pub), &out, &len),
+		assert_int_equal(bundle_apply_delta(b1x, bdd, key_bytes(keys.pub), strlen(keys.pub), &out, &len),
 				 BUNDLE_OK);
 		assert_int_equal(len, f2.len);
 		assert_memory_equal(out, f2.p, len);
@@ -1485,7 +1487,7 @@ static void assert_in_force_unchanged(const struct bundle *in_force)
 
 static void test_refusals_each_with_its_reason(void **state)
 {
-	struct buf cur = sample_bundle(5, hub_priv), b;
+	struct buf cur = sample_bundle(5, keys.priv), b;
 	struct bundle *in_force = open_buf(&cur), *bd;
 	struct bundle_builder *bb = sample_builder();
 	struct bundle_info info;
@@ -1493,44 +1495,44 @@ static void test_refusals_each_with_its_reason(void **state)
 	(void)state;
 	assert_int_equal(check_hub(in_force, 4), BUNDLE_OK);
 	/* forged: signed by another key */
-	b = sample_bundle(6, other_priv);
+	b = sample_bundle(6, keys.other_priv);
 	bd = open_buf(&b);
 	assert_int_equal(check_hub(bd, 5), BUNDLE_ERR_SIGNATURE);
 	bundle_close(bd);
 	free(b.p);
 	/* right bundle, wrong key given */
-	b = sample_bundle(6, hub_priv);
+	b = sample_bundle(6, keys.priv);
 	bd = open_buf(&b);
-	assert_int_equal(bundle_check(bd, key_bytes(other_pub), strlen(other_pub), REGION, 5, NOW, 60),
+	assert_int_equal(bundle_check(bd, key_bytes(keys.other_pub), strlen(keys.other_pub), REGION, 5, NOW, 60),
 			 BUNDLE_ERR_SIGNATURE);
 	/* unparsable key */
 	assert_int_equal(bundle_check(bd, (const uint8_t *)"x", 1, REGION, 5, NOW, 60), BUNDLE_ERR_MALFORMED);
 	/* wrong region; NULL skips the rule */
-	assert_int_equal(bundle_check(bd, key_bytes(hub_pub), strlen(hub_pub), "south-2", 5, NOW, 60),
+	assert_int_equal(bundle_check(bd, key_bytes(keys.pub), strlen(keys.pub), "south-2", 5, NOW, 60),
 			 BUNDLE_ERR_REGION);
-	assert_int_equal(bundle_check(bd, key_bytes(hub_pub), strlen(hub_pub), NULL, 5, NOW, 60), BUNDLE_OK);
+	assert_int_equal(bundle_check(bd, key_bytes(keys.pub), strlen(keys.pub), NULL, 5, NOW, 60), BUNDLE_OK);
 	/* stale: equal or older serial */
 	assert_int_equal(check_hub(bd, 6), BUNDLE_ERR_STALE);
 	assert_int_equal(check_hub(bd, 7), BUNDLE_ERR_STALE);
 	assert_int_equal(check_hub(bd, 5), BUNDLE_OK);
 	/* order: region is judged before staleness */
-	assert_int_equal(bundle_check(bd, key_bytes(hub_pub), strlen(hub_pub), "south-2", 9, NOW, 60),
+	assert_int_equal(bundle_check(bd, key_bytes(keys.pub), strlen(keys.pub), "south-2", 9, NOW, 60),
 			 BUNDLE_ERR_REGION);
 	/* expired: at expires (+ skew) */
-	assert_int_equal(bundle_check(bd, key_bytes(hub_pub), strlen(hub_pub), REGION, 5, T0 + DAY - 1, 0),
+	assert_int_equal(bundle_check(bd, key_bytes(keys.pub), strlen(keys.pub), REGION, 5, T0 + DAY - 1, 0),
 			 BUNDLE_OK);
-	assert_int_equal(bundle_check(bd, key_bytes(hub_pub), strlen(hub_pub), REGION, 5, T0 + DAY, 0),
+	assert_int_equal(bundle_check(bd, key_bytes(keys.pub), strlen(keys.pub), REGION, 5, T0 + DAY, 0),
 			 BUNDLE_ERR_EXPIRED);
-	assert_int_equal(bundle_check(bd, key_bytes(hub_pub), strlen(hub_pub), REGION, 5, T0 + DAY + 59, 60),
+	assert_int_equal(bundle_check(bd, key_bytes(keys.pub), strlen(keys.pub), REGION, 5, T0 + DAY + 59, 60),
 			 BUNDLE_OK);
-	assert_int_equal(bundle_check(bd, key_bytes(hub_pub), strlen(hub_pub), REGION, 5, T0 + DAY + 60, 60),
+	assert_int_equal(bundle_check(bd, key_bytes(keys.pub), strlen(keys.pub), REGION, 5, T0 + DAY + 60, 60),
 			 BUNDLE_ERR_EXPIRED);
 	/* created in the future, beyond the skew */
-	assert_int_equal(bundle_check(bd, key_bytes(hub_pub), strlen(hub_pub), REGION, 5, T0 - 60, 60), BUNDLE_OK);
-	assert_int_equal(bundle_check(bd, key_bytes(hub_pub), strlen(hub_pub), REGION, 5, T0 - 61, 60),
+	assert_int_equal(bundle_check(bd, key_bytes(keys.pub), strlen(keys.pub), REGION, 5, T0 - 60, 60), BUNDLE_OK);
+	assert_int_equal(bundle_check(bd, key_bytes(keys.pub), strlen(keys.pub), REGION, 5, T0 - 61, 60),
 			 BUNDLE_ERR_NOT_YET);
 	/* an expired bundle is expired even if also stale */
-	assert_int_equal(bundle_check(bd, key_bytes(hub_pub), strlen(hub_pub), REGION, 9, T0 + 2 * DAY, 0),
+	assert_int_equal(bundle_check(bd, key_bytes(keys.pub), strlen(keys.pub), REGION, 9, T0 + 2 * DAY, 0),
 			 BUNDLE_ERR_EXPIRED);
 	bundle_close(bd);
 	free(b.p);
@@ -1549,7 +1551,7 @@ static void test_refusals_each_with_its_reason(void **state)
 
 static void test_truncated_file_never_opens(void **state)
 {
-	struct buf b = sample_bundle(2, hub_priv);
+	struct buf b = sample_bundle(2, keys.priv);
 	struct bundle *bd;
 	enum bundle_err err;
 	size_t len;
@@ -1573,7 +1575,7 @@ static void test_truncated_file_never_opens(void **state)
 
 static void test_every_flipped_byte_refused(void **state)
 {
-	struct buf b = sample_bundle(2, hub_priv);
+	struct buf b = sample_bundle(2, keys.priv);
 	unsigned reasons[BUNDLE_ERR_MAX] = { 0 };
 	struct bundle *bd;
 	enum bundle_err err;
@@ -1781,19 +1783,14 @@ static void test_error_names_and_texts(void **state)
 static int keys_setup(void **state)
 {
 	(void)state;
-	if (bundle_keygen(&hub_priv, &hub_pub) || bundle_keygen(&other_priv, &other_pub))
-		return -1;
 	rng_state = 0x2545f4914f6cdd1dull;
-	return 0;
+	return fx_keys_make(&keys);
 }
 
 static int keys_teardown(void **state)
 {
 	(void)state;
-	free(hub_priv);
-	free(hub_pub);
-	free(other_priv);
-	free(other_pub);
+	fx_keys_free(&keys);
 	return 0;
 }
 

@@ -16,25 +16,22 @@
 #include "hub/cmd.h"
 #include "policy/bundle.h"
 
-static char *priv, *pub, *other_priv, *other_pub;
+#include "fixtures.h"
+
+static struct fx_keys keys;
 
 #define NOW 1795491234u
 
 static int keys_setup(void **state)
 {
 	(void)state;
-	if (bundle_keygen(&priv, &pub) || bundle_keygen(&other_priv, &other_pub))
-		return -1;
-	return 0;
+	return fx_keys_make(&keys);
 }
 
 static int keys_teardown(void **state)
 {
 	(void)state;
-	free(priv);
-	free(pub);
-	free(other_priv);
-	free(other_pub);
+	fx_keys_free(&keys);
 	return 0;
 }
 
@@ -42,8 +39,8 @@ static const struct cmd_check *check(void)
 {
 	static struct cmd_check c;
 
-	c = (struct cmd_check){ .pubkey = (const uint8_t *)pub, .pubkey_len = strlen(pub) + 1,
-				.gateway = "gw-7", .region = "north", .clock_skew_s = 300,
+	c = (struct cmd_check){ .pubkey = (const uint8_t *)keys.pub,
+				.pubkey_len = strlen(keys.pub) + 1, .gateway = "gw-7", .region = "north", .clock_skew_s = 300,
 				.now_s = NOW };
 	return &c;
 }
@@ -73,7 +70,7 @@ static void accepted_once(void **state)
 	int n;
 
 	(void)state;
-	n = make(p, priv, "report", "gw-7", "north", NOW - 10, "00112233445566778899aabbccddeeff");
+	n = make(p, keys.priv, "report", "gw-7", "north", NOW - 10, "00112233445566778899aabbccddeeff");
 	assert_true(n > 0);
 	assert_non_null(memchr(p, '\n', (size_t)n));
 	assert_int_equal(run(p, n, &g, &c), CMD_OK);
@@ -82,11 +79,11 @@ static void accepted_once(void **state)
 	assert_string_equal(c.nonce, "00112233445566778899aabbccddeeff");
 	/* The same message again is a replay. */
 	assert_int_equal(run(p, n, &g, &c), CMD_ERR_REPLAY);
-	n = make(p, priv, "resync", "gw-7", "north", NOW + 200, "ffeeddccbbaa99887766554433221100");
+	n = make(p, keys.priv, "resync", "gw-7", "north", NOW + 200, "ffeeddccbbaa99887766554433221100");
 	assert_int_equal(run(p, n, &g, &c), CMD_OK);
 	assert_int_equal(c.kind, CMD_RESYNC);
 	/* A trailing newline after the signature is tolerated. */
-	n = make(p, priv, "report", "gw-7", "north", NOW, "0123456789abcdef0123");
+	n = make(p, keys.priv, "report", "gw-7", "north", NOW, "0123456789abcdef0123");
 	p[n] = '\n';
 	assert_int_equal(run(p, n + 1, &g, &c), CMD_OK);
 }
@@ -100,24 +97,24 @@ static void refusals(void **state)
 	int n;
 
 	(void)state;
-	n = make(p, other_priv, "report", "gw-7", "north", NOW, nonce);
+	n = make(p, keys.other_priv, "report", "gw-7", "north", NOW, nonce);
 	assert_int_equal(run(p, n, &g, &c), CMD_ERR_SIGNATURE);
-	n = make(p, priv, "report", "gw-8", "north", NOW, nonce);
+	n = make(p, keys.priv, "report", "gw-8", "north", NOW, nonce);
 	assert_int_equal(run(p, n, &g, &c), CMD_ERR_GATEWAY);
-	n = make(p, priv, "report", "gw-7", "south", NOW, nonce);
+	n = make(p, keys.priv, "report", "gw-7", "south", NOW, nonce);
 	assert_int_equal(run(p, n, &g, &c), CMD_ERR_REGION);
-	n = make(p, priv, "report", "gw-7", "north", NOW - 301, nonce);
+	n = make(p, keys.priv, "report", "gw-7", "north", NOW - 301, nonce);
 	assert_int_equal(run(p, n, &g, &c), CMD_ERR_STALE);
-	n = make(p, priv, "report", "gw-7", "north", NOW + 301, nonce);
+	n = make(p, keys.priv, "report", "gw-7", "north", NOW + 301, nonce);
 	assert_int_equal(run(p, n, &g, &c), CMD_ERR_STALE);
-	n = make(p, priv, "reboot", "gw-7", "north", NOW, nonce);
+	n = make(p, keys.priv, "reboot", "gw-7", "north", NOW, nonce);
 	assert_int_equal(run(p, n, &g, &c), CMD_ERR_UNKNOWN);
-	n = make(p, priv, "report", "gw-7", "north", NOW, "shortnonce");
+	n = make(p, keys.priv, "report", "gw-7", "north", NOW, "shortnonce");
 	assert_int_equal(run(p, n, &g, &c), CMD_ERR_FORMAT);
-	n = make(p, priv, "report", "gw-7", "north", NOW, "A1A2A3A4A5A6A7A8A9"); /* lower-case hex only */
+	n = make(p, keys.priv, "report", "gw-7", "north", NOW, "A1A2A3A4A5A6A7A8A9"); /* lower-case hex only */
 	assert_int_equal(run(p, n, &g, &c), CMD_ERR_FORMAT);
 	/* None of the refusals used up the nonce. */
-	n = make(p, priv, "report", "gw-7", "north", NOW, nonce);
+	n = make(p, keys.priv, "report", "gw-7", "north", NOW, nonce);
 	assert_int_equal(run(p, n, &g, &c), CMD_OK);
 }
 
@@ -129,7 +126,7 @@ static void tampering(void **state)
 	int n;
 
 	(void)state;
-	n = make(p, priv, "report", "gw-7", "north", NOW, "0f0f0f0f0f0f0f0f0f0f");
+	n = make(p, keys.priv, "report", "gw-7", "north", NOW, "0f0f0f0f0f0f0f0f0f0f");
 	/* Every single flipped byte is refused (the JSON by the signature). */
 	for (int i = 0; i < n; i++) {
 		memcpy(q, p, (size_t)n);
@@ -145,10 +142,10 @@ static void tampering(void **state)
 	/* Duplicate keys: a signed JSON whose second "gateway" would win elsewhere. */
 	n = cmd_sign("{\"cmd\":\"report\",\"gateway\":\"gw-8\",\"gateway\":\"gw-7\",\"region\":\"north\","
 		     "\"issued\":1795491234,\"nonce\":\"0123456789abcdef\"}",
-		     (const uint8_t *)priv, strlen(priv) + 1, p);
+		     (const uint8_t *)keys.priv, strlen(keys.priv) + 1, p);
 	assert_int_equal(run(p, n, &g, &c), CMD_ERR_FORMAT);
 	/* The signer refuses JSON with a newline in it. */
-	assert_true(cmd_sign("{\n}", (const uint8_t *)priv, strlen(priv) + 1, p) < 0);
+	assert_true(cmd_sign("{\n}", (const uint8_t *)keys.priv, strlen(keys.priv) + 1, p) < 0);
 	assert_string_equal(cmd_err_name(CMD_ERR_REPLAY), "replay");
 }
 

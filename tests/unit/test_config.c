@@ -25,8 +25,9 @@
 #include "core/config.h"
 #include "core/log.h"
 
-static char tmpdir[] = "/tmp/tg-test-config-XXXXXX";
-static char olddir[PATH_MAX];
+#include "fixtures.h"
+
+static struct fx_scratch scratch;
 
 static void write_file(const char *path, const char *text, size_t len)
 {
@@ -42,28 +43,16 @@ static void write_ini(const char *text)
 	write_file("gw.ini", text, strlen(text));
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
-	if (!getcwd(olddir, sizeof(olddir)) || !mkdtemp(tmpdir) || chdir(tmpdir) < 0)
-		return -1;
-	return 0;
+	return fx_scratch_enter(&scratch, "test-config");
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	if (chdir(olddir) < 0)
-		return -1;
-	return nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return fx_scratch_leave(&scratch);
 }
 
 /* Field by field, so padding bytes cannot make equal configurations differ. */

@@ -21,6 +21,8 @@
 #include "core/common.h"
 #include "packet/dns.h"
 
+#include "fixtures.h"
+
 #define QR 0x8000
 #define RD 0x0100
 #define RA 0x0080
@@ -31,136 +33,75 @@
 
 /* ---------------------------------------------------------------- writer */
 
-struct buf {
-	uint8_t b[4096];
-	size_t n;
-};
-
-static void put8(struct buf *m, unsigned int v)
+static void header(struct fx_buf *m, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an)
 {
-	assert_true(m->n < sizeof(m->b));
-	m->b[m->n++] = (uint8_t)v;
+	m->len = 0;
+	fx_put16(m, id);
+	fx_put16(m, flags);
+	fx_put16(m, qd);
+	fx_put16(m, an);
+	fx_put16(m, 0); /* NSCOUNT */
+	fx_put16(m, 0); /* ARCOUNT */
 }
 
-static void put16(struct buf *m, unsigned int v)
+static void ptr(struct fx_buf *m, size_t off)
 {
-	put8(m, v >> 8);
-	put8(m, v & 0xff);
+	fx_put16(m, 0xc000 | (unsigned int)off);
 }
 
-static void put32(struct buf *m, uint32_t v)
+static void question(struct fx_buf *m, const char *qname, uint16_t qtype)
 {
-	put16(m, v >> 16);
-	put16(m, v & 0xffff);
-}
-
-static void put_bytes(struct buf *m, const void *p, size_t len)
-{
-	assert_true(m->n + len <= sizeof(m->b));
-	memcpy(m->b + m->n, p, len);
-	m->n += len;
-}
-
-static void header(struct buf *m, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an)
-{
-	m->n = 0;
-	put16(m, id);
-	put16(m, flags);
-	put16(m, qd);
-	put16(m, an);
-	put16(m, 0); /* NSCOUNT */
-	put16(m, 0); /* ARCOUNT */
-}
-
-/* Labels of a dotted name, without the terminating root label. */
-static void labels(struct buf *m, const char *name)
-{
-	const char *dot;
-	size_t len;
-
-	while (*name) {
-		dot = strchr(name, '.');
-		len = dot ? (size_t)(dot - name) : strlen(name);
-		put8(m, (unsigned int)len);
-		put_bytes(m, name, len);
-		name += len + (dot ? 1 : 0);
-	}
-}
-
-/* A whole uncompressed name; returns its offset. */
-static size_t name(struct buf *m, const char *n)
-{
-	size_t off = m->n;
-
-	labels(m, n);
-	put8(m, 0);
-	return off;
-}
-
-static void ptr(struct buf *m, size_t off)
-{
-	put16(m, 0xc000 | (unsigned int)off);
-}
-
-static void question(struct buf *m, const char *qname, uint16_t qtype)
-{
-	name(m, qname);
-	put16(m, qtype);
-	put16(m, DNS_CLASS_IN);
+	fx_dns_name(m, qname);
+	fx_put16(m, qtype);
+	fx_put16(m, DNS_CLASS_IN);
 }
 
 /* TYPE, CLASS, TTL, RDLENGTH after an owner name. */
-static void rr(struct buf *m, uint16_t type, uint16_t rclass, uint32_t ttl, uint16_t rdlen)
+static void rr(struct fx_buf *m, uint16_t type, uint16_t rclass, uint32_t ttl, uint16_t rdlen)
 {
-	put16(m, type);
-	put16(m, rclass);
-	put32(m, ttl);
-	put16(m, rdlen);
+	fx_put16(m, type);
+	fx_put16(m, rclass);
+	fx_put32(m, ttl);
+	fx_put16(m, rdlen);
 }
 
-static void a_rr(struct buf *m, size_t owner, uint32_t ttl, uint8_t a, uint8_t b, uint8_t c,
+static void a_rr(struct fx_buf *m, size_t owner, uint32_t ttl, uint8_t a, uint8_t b, uint8_t c,
 		 uint8_t d)
 {
 	ptr(m, owner);
 	rr(m, DNS_TYPE_A, DNS_CLASS_IN, ttl, 4);
-	put8(m, a);
-	put8(m, b);
-	put8(m, c);
-	put8(m, d);
+	fx_put8(m, a);
+	fx_put8(m, b);
+	fx_put8(m, c);
+	fx_put8(m, d);
 }
 
 /* 2001:db8::<last> */
-static void aaaa_rr(struct buf *m, size_t owner, uint32_t ttl, uint8_t last)
+static void aaaa_rr(struct fx_buf *m, size_t owner, uint32_t ttl, uint8_t last)
 {
 	static const uint8_t pfx[4] = { 0x20, 0x01, 0x0d, 0xb8 };
 	uint8_t zero[11] = { 0 };
 
 	ptr(m, owner);
 	rr(m, DNS_TYPE_AAAA, DNS_CLASS_IN, ttl, 16);
-	put_bytes(m, pfx, 4);
-	put_bytes(m, zero, 11);
-	put8(m, last);
+	fx_put(m, pfx, 4);
+	fx_put(m, zero, 11);
+	fx_put8(m, last);
 }
 
 /* A CNAME whose owner is the name at `owner`, target written uncompressed; returns the target's offset. */
-static size_t cname_rr(struct buf *m, size_t owner, uint32_t ttl, const char *target)
+static size_t cname_rr(struct fx_buf *m, size_t owner, uint32_t ttl, const char *target)
 {
 	size_t off;
 
 	ptr(m, owner);
 	rr(m, DNS_TYPE_CNAME, DNS_CLASS_IN, ttl, (uint16_t)(strlen(target) + 2));
-	off = name(m, target);
+	off = fx_dns_name(m, target);
 	return off;
 }
 
-static void set16(struct buf *m, size_t off, unsigned int v)
-{
-	m->b[off] = (uint8_t)(v >> 8);
-	m->b[off + 1] = (uint8_t)v;
-}
-
 /* Parse m from a heap copy of exactly its length, so ASan sees any read past the end. */
-static enum dns_err parse_len(const struct buf *m, size_t len, struct dns_msg *out)
+static enum dns_err parse_len(const struct fx_buf *m, size_t len, struct dns_msg *out)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	enum dns_err err;
@@ -172,9 +113,9 @@ static enum dns_err parse_len(const struct buf *m, size_t len, struct dns_msg *o
 	return err;
 }
 
-static enum dns_err parse(const struct buf *m, struct dns_msg *out)
+static enum dns_err parse(const struct fx_buf *m, struct dns_msg *out)
 {
-	return parse_len(m, m->n, out);
+	return parse_len(m, m->len, out);
 }
 
 static void assert_v4(const struct dns_answer *a, uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3,
@@ -206,7 +147,7 @@ static void long_name(char *out, size_t len)
 
 static void test_query(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 
 	(void)state;
@@ -226,7 +167,7 @@ static void test_query(void **state)
 
 static void test_root_query(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 
 	(void)state;
@@ -238,7 +179,7 @@ static void test_root_query(void **state)
 
 static void test_response_a_and_aaaa(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 
 	(void)state;
@@ -262,7 +203,7 @@ static void test_response_a_and_aaaa(void **state)
 
 static void test_header_fields(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 
 	(void)state;
@@ -280,7 +221,7 @@ static void test_header_fields(void **state)
 
 static void test_not_a_query(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 
 	(void)state;
@@ -300,7 +241,7 @@ static void test_not_a_query(void **state)
 /* Records of other types and classes are stepped over by RDLENGTH. */
 static void test_other_records_skipped(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 
 	(void)state;
@@ -308,10 +249,10 @@ static void test_other_records_skipped(void **state)
 	question(&m, "example.com", DNS_TYPE_A);
 	ptr(&m, 12);
 	rr(&m, TYPE_TXT, DNS_CLASS_IN, 30, 6);
-	put_bytes(&m, "\005hello", 6);
+	fx_put(&m, "\005hello", 6);
 	ptr(&m, 12); /* class CHAOS: not an Internet address */
 	rr(&m, DNS_TYPE_A, CLASS_CH, 30, 4);
-	put32(&m, 0x01020304);
+	fx_put32(&m, 0x01020304);
 	ptr(&m, 12); /* an unknown type with empty RDATA */
 	rr(&m, 99, DNS_CLASS_IN, 30, 0);
 	a_rr(&m, 12, 30, 198, 51, 100, 7);
@@ -324,17 +265,17 @@ static void test_other_records_skipped(void **state)
 /* What follows the answer section is not read: a broken OPT record does not matter. */
 static void test_additional_not_read(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 
 	(void)state;
 	header(&m, 1, QR, 1, 1);
-	set16(&m, 10, 1); /* ARCOUNT 1 */
+	fx_set16(&m, 10, 1); /* ARCOUNT 1 */
 	question(&m, "example.com", DNS_TYPE_A);
 	a_rr(&m, 12, 30, 10, 0, 0, 1);
-	put8(&m, 0);
-	put16(&m, TYPE_OPT);
-	put16(&m, 1232); /* then nothing: the OPT record is cut */
+	fx_put8(&m, 0);
+	fx_put16(&m, TYPE_OPT);
+	fx_put16(&m, 1232); /* then nothing: the OPT record is cut */
 	assert_int_equal(parse(&m, &d), DNS_OK);
 	assert_int_equal(d.n_answers, 1);
 }
@@ -343,7 +284,7 @@ static void test_additional_not_read(void **state)
 
 static void test_cname_chain_then_addresses(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 	size_t t1, t2;
 
@@ -369,7 +310,7 @@ static void test_cname_chain_then_addresses(void **state)
 /* Only the query name and the chain from it own kept records. */
 static void test_records_off_the_chain_ignored(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 	size_t other;
 
@@ -377,17 +318,17 @@ static void test_records_off_the_chain_ignored(void **state)
 	header(&m, 9, QR, 1, 5);
 	question(&m, "good.example", DNS_TYPE_A);
 	/* An A record for a name nobody asked about. */
-	other = name(&m, "bank.example");
+	other = fx_dns_name(&m, "bank.example");
 	rr(&m, DNS_TYPE_A, DNS_CLASS_IN, 60, 4);
-	put32(&m, 0x0a000001);
+	fx_put32(&m, 0x0a000001);
 	/* A CNAME from that name back to the query name: not on the chain either. */
 	ptr(&m, other);
 	rr(&m, DNS_TYPE_CNAME, DNS_CLASS_IN, 60, 2);
 	ptr(&m, 12);
 	/* An A record of the CNAME target before the CNAME (out of order: ignored). */
-	name(&m, "edge.example");
+	fx_dns_name(&m, "edge.example");
 	rr(&m, DNS_TYPE_A, DNS_CLASS_IN, 60, 4);
-	put32(&m, 0x0a000003);
+	fx_put32(&m, 0x0a000003);
 	cname_rr(&m, 12, 60, "edge.example");
 	a_rr(&m, 12, 60, 10, 0, 0, 2);
 	assert_int_equal(parse(&m, &d), DNS_OK);
@@ -400,7 +341,7 @@ static void test_records_off_the_chain_ignored(void **state)
 /* A CNAME back onto the chain adds nothing and does not hang. */
 static void test_cname_loop(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 	size_t t1;
 
@@ -419,7 +360,7 @@ static void test_cname_loop(void **state)
 
 static void test_too_many_records(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 	char target[16];
 	size_t owner = 12;
@@ -454,25 +395,25 @@ static void test_too_many_records(void **state)
 
 static void test_case_folding(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 
 	(void)state;
 	header(&m, 1, QR, 1, 2);
 	question(&m, "WwW.ExAmPlE.COM", DNS_TYPE_A);
 	/* The owner written out in another case is the same name. */
-	name(&m, "www.EXAMPLE.com");
+	fx_dns_name(&m, "www.EXAMPLE.com");
 	rr(&m, DNS_TYPE_A, DNS_CLASS_IN, 60, 4);
-	put32(&m, 0x0a000001);
+	fx_put32(&m, 0x0a000001);
 	/* Bytes outside ASCII are kept as they are, not folded. */
 	ptr(&m, 12);
 	rr(&m, DNS_TYPE_CNAME, DNS_CLASS_IN, 60, 7);
-	put_bytes(&m, "\004\xc3\x84Z\x7f\0", 6);
-	put8(&m, 0xff); /* one byte over RDLENGTH 6 to fill 7: refused below */
+	fx_put(&m, "\004\xc3\x84Z\x7f\0", 6);
+	fx_put8(&m, 0xff); /* one byte over RDLENGTH 6 to fill 7: refused below */
 	assert_int_equal(parse(&m, &d), DNS_ERR_RDATA);
 
-	set16(&m, m.n - 9, 6); /* RDLENGTH 6: the CNAME name now fills it */
-	m.n--;
+	fx_set16(&m, m.len - 9, 6); /* RDLENGTH 6: the CNAME name now fills it */
+	m.len--;
 	assert_int_equal(parse(&m, &d), DNS_OK);
 	assert_string_equal(d.qname, "www.example.com");
 	assert_int_equal(d.n_answers, 1);
@@ -482,7 +423,7 @@ static void test_case_folding(void **state)
 
 static void test_compression(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 	size_t t1, t2, suffix;
 
@@ -493,23 +434,23 @@ static void test_compression(void **state)
 	/* CNAME www.example.com -> cdn.example.com: one label, then a pointer. */
 	ptr(&m, 12);
 	rr(&m, DNS_TYPE_CNAME, DNS_CLASS_IN, 60, 6);
-	t1 = m.n;
-	labels(&m, "cdn");
+	t1 = m.len;
+	fx_dns_labels(&m, "cdn");
 	ptr(&m, suffix);
 	/* CNAME cdn.example.com -> x.cdn.example.com: a pointer to a name that itself ends in a pointer. */
 	ptr(&m, t1);
 	rr(&m, DNS_TYPE_CNAME, DNS_CLASS_IN, 60, 4);
-	t2 = m.n;
-	labels(&m, "x");
+	t2 = m.len;
+	fx_dns_labels(&m, "x");
 	ptr(&m, t1);
 	/* Owner of the A record: a pointer to a pointer-ended name. */
 	a_rr(&m, t2, 60, 10, 2, 2, 2);
 	/* The same owner written as labels then a pointer into the middle of another name. */
-	labels(&m, "x");
-	labels(&m, "cdn");
+	fx_dns_labels(&m, "x");
+	fx_dns_labels(&m, "cdn");
 	ptr(&m, suffix);
 	rr(&m, DNS_TYPE_A, DNS_CLASS_IN, 60, 4);
-	put32(&m, 0x0a030303);
+	fx_put32(&m, 0x0a030303);
 	assert_int_equal(parse(&m, &d), DNS_OK);
 	assert_int_equal(d.n_cnames, 2);
 	assert_string_equal(d.cnames[0], "cdn.example.com");
@@ -522,13 +463,13 @@ static void test_compression(void **state)
 /* Answer section with one owner name written as `bytes`, then an A record. */
 static enum dns_err owner_bytes(const void *bytes, size_t len, struct dns_msg *d)
 {
-	struct buf m;
+	struct fx_buf m;
 
 	header(&m, 1, QR, 1, 1);
 	question(&m, "example.com", DNS_TYPE_A); /* name 12..24, then type and class: owner at 29 */
-	put_bytes(&m, bytes, len);
+	fx_put(&m, bytes, len);
 	rr(&m, DNS_TYPE_A, DNS_CLASS_IN, 60, 4);
-	put32(&m, 0x0a000001);
+	fx_put32(&m, 0x0a000001);
 	return parse(&m, d);
 }
 
@@ -550,16 +491,16 @@ static void test_pointer_loops_refused(void **state)
 
 static void test_forward_and_header_pointers_refused(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 
 	(void)state;
 	/* The question's name points forward to a name after it. */
 	header(&m, 1, 0, 1, 0);
 	ptr(&m, 18);
-	put16(&m, DNS_TYPE_A);
-	put16(&m, DNS_CLASS_IN);
-	name(&m, "example.com");
+	fx_put16(&m, DNS_TYPE_A);
+	fx_put16(&m, DNS_CLASS_IN);
+	fx_dns_name(&m, "example.com");
 	assert_int_equal(parse(&m, &d), DNS_ERR_NAME);
 
 	/* Into the header (bytes 4..: 00 01 00 00 ... read as labels). */
@@ -571,7 +512,7 @@ static void test_forward_and_header_pointers_refused(void **state)
 /* Pointer to pointer to pointer ...: fine up to DNS_MAX_PTR_HOPS, refused after. */
 static void pointer_chain(unsigned int hops, enum dns_err want)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 	size_t prev;
 	unsigned int i;
@@ -581,11 +522,11 @@ static void pointer_chain(unsigned int hops, enum dns_err want)
 	/* A TXT record whose RDATA holds the root name and a chain of pointers to it. */
 	ptr(&m, 12);
 	rr(&m, TYPE_TXT, DNS_CLASS_IN, 60, (uint16_t)(1 + 2 * (hops - 1)));
-	prev = m.n;
-	put8(&m, 0);
+	prev = m.len;
+	fx_put8(&m, 0);
 	for (i = 1; i < hops; i++) {
 		ptr(&m, prev);
-		prev = m.n - 2;
+		prev = m.len - 2;
 	}
 	/* Owner: a pointer to the last one, hops pointers in all. */
 	ptr(&m, prev);
@@ -605,7 +546,7 @@ static void test_pointer_hop_limit(void **state)
 static void test_label_length(void **state)
 {
 	char label[80];
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 
 	(void)state;
@@ -629,7 +570,7 @@ static void test_label_length(void **state)
 static void test_name_length(void **state)
 {
 	char n[300];
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 	size_t qoff;
 
@@ -648,18 +589,18 @@ static void test_name_length(void **state)
 	/* Too long only once decoded: a label in front of a pointer to a 250-byte name. */
 	long_name(n, 250);
 	header(&m, 1, QR, 1, 1);
-	qoff = m.n;
+	qoff = m.len;
 	question(&m, n, DNS_TYPE_A);
 	ptr(&m, qoff);
 	rr(&m, DNS_TYPE_CNAME, DNS_CLASS_IN, 60, 5);
-	labels(&m, "xy");
+	fx_dns_labels(&m, "xy");
 	ptr(&m, qoff); /* "xy." + 250 = 253: fits */
 	assert_int_equal(parse(&m, &d), DNS_OK);
 	assert_int_equal(strlen(d.cnames[0]), DNS_NAME_MAX);
 
-	set16(&m, m.n - 7, 6); /* RDLENGTH */
-	m.n -= 5;
-	labels(&m, "xyz");
+	fx_set16(&m, m.len - 7, 6); /* RDLENGTH */
+	m.len -= 5;
+	fx_dns_labels(&m, "xyz");
 	ptr(&m, qoff); /* 254 */
 	assert_int_equal(parse(&m, &d), DNS_ERR_NAME);
 }
@@ -678,7 +619,7 @@ static void test_nul_and_dot_in_labels_refused(void **state)
 
 static void test_bad_rdata(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 
 	(void)state;
@@ -686,14 +627,14 @@ static void test_bad_rdata(void **state)
 	question(&m, "example.com", DNS_TYPE_A);
 	ptr(&m, 12);
 	rr(&m, DNS_TYPE_A, DNS_CLASS_IN, 60, 5);
-	put_bytes(&m, "\1\2\3\4\5", 5);
+	fx_put(&m, "\1\2\3\4\5", 5);
 	assert_int_equal(parse(&m, &d), DNS_ERR_RDATA);
 
 	header(&m, 1, QR, 1, 1);
 	question(&m, "example.com", DNS_TYPE_AAAA);
 	ptr(&m, 12);
 	rr(&m, DNS_TYPE_AAAA, DNS_CLASS_IN, 60, 4);
-	put32(&m, 1);
+	fx_put32(&m, 1);
 	assert_int_equal(parse(&m, &d), DNS_ERR_RDATA);
 
 	/* A CNAME name running past its RDLENGTH. */
@@ -701,13 +642,13 @@ static void test_bad_rdata(void **state)
 	question(&m, "example.com", DNS_TYPE_A);
 	ptr(&m, 12);
 	rr(&m, DNS_TYPE_CNAME, DNS_CLASS_IN, 60, 3);
-	name(&m, "abc");
+	fx_dns_name(&m, "abc");
 	assert_int_equal(parse(&m, &d), DNS_ERR_RDATA);
 }
 
 static void test_counts(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d;
 
 	(void)state;
@@ -728,7 +669,7 @@ static void test_counts(void **state)
  */
 static void test_truncated_at_every_length(void **state)
 {
-	struct buf m;
+	struct fx_buf m;
 	struct dns_msg d, full;
 	size_t t1, q_end, an_end, len;
 	enum dns_err err;
@@ -736,25 +677,25 @@ static void test_truncated_at_every_length(void **state)
 
 	(void)state;
 	header(&m, 5, QR | RD | RA, 1, 4);
-	set16(&m, 10, 1);
+	fx_set16(&m, 10, 1);
 	question(&m, "www.example.com", DNS_TYPE_A);
-	q_end = m.n;
+	q_end = m.len;
 	t1 = cname_rr(&m, 12, 300, "edge.cdn.example.net");
 	a_rr(&m, t1, 20, 192, 0, 2, 80);
 	aaaa_rr(&m, t1, 20, 80);
 	ptr(&m, 12);
 	rr(&m, TYPE_TXT, DNS_CLASS_IN, 60, 4);
-	put_bytes(&m, "\003abc", 4);
-	an_end = m.n;
-	put8(&m, 0); /* OPT */
-	put16(&m, TYPE_OPT);
-	put16(&m, 1232);
-	put32(&m, 0);
-	put16(&m, 0);
+	fx_put(&m, "\003abc", 4);
+	an_end = m.len;
+	fx_put8(&m, 0); /* OPT */
+	fx_put16(&m, TYPE_OPT);
+	fx_put16(&m, 1232);
+	fx_put32(&m, 0);
+	fx_put16(&m, 0);
 	assert_int_equal(parse(&m, &full), DNS_OK);
 	assert_int_equal(full.n_answers, 2);
 
-	for (len = 0; len < m.n; len++) {
+	for (len = 0; len < m.len; len++) {
 		memset(&d, 0xa5, sizeof(d));
 		err = parse_len(&m, len, &d);
 		assert_true((unsigned int)err < DNS_ERR_MAX);
@@ -781,7 +722,7 @@ static void test_truncated_at_every_length(void **state)
 
 static void test_tcp_prefix(void **state)
 {
-	struct buf q, seg;
+	struct fx_buf q, seg;
 	struct dns_msg d;
 	const uint8_t *msg = NULL, *next;
 	size_t msg_len = 0;
@@ -791,31 +732,31 @@ static void test_tcp_prefix(void **state)
 	question(&q, "tcp.example", DNS_TYPE_AAAA);
 
 	/* Two pipelined messages in one segment. */
-	seg.n = 0;
-	put16(&seg, (unsigned int)q.n);
-	put_bytes(&seg, q.b, q.n);
-	put16(&seg, (unsigned int)q.n);
-	put_bytes(&seg, q.b, q.n);
-	assert_int_equal(dns_tcp_message(seg.b, seg.n, &msg, &msg_len), 0);
+	seg.len = 0;
+	fx_put16(&seg, (unsigned int)q.len);
+	fx_put(&seg, q.b, q.len);
+	fx_put16(&seg, (unsigned int)q.len);
+	fx_put(&seg, q.b, q.len);
+	assert_int_equal(dns_tcp_message(seg.b, seg.len, &msg, &msg_len), 0);
 	assert_ptr_equal(msg, seg.b + 2);
-	assert_int_equal(msg_len, q.n);
+	assert_int_equal(msg_len, q.len);
 	assert_int_equal(dns_parse(msg, msg_len, &d), DNS_OK);
 	assert_string_equal(d.qname, "tcp.example");
 	assert_int_equal(d.id, 77);
 	/* The next message starts where the first ends. */
 	next = msg + msg_len;
-	assert_int_equal(dns_tcp_message(next, (size_t)(seg.b + seg.n - next), &msg, &msg_len), 0);
-	assert_ptr_equal(msg, seg.b + 4 + q.n);
-	assert_int_equal(msg_len, q.n);
+	assert_int_equal(dns_tcp_message(next, (size_t)(seg.b + seg.len - next), &msg, &msg_len), 0);
+	assert_ptr_equal(msg, seg.b + 4 + q.len);
+	assert_int_equal(msg_len, q.len);
 	assert_int_equal(dns_parse(msg, msg_len, &d), DNS_OK);
 
 	/* The message continues in the next segment: not reassembled. */
-	assert_int_equal(dns_tcp_message(seg.b, q.n + 1, &msg, &msg_len), -ENODATA);
+	assert_int_equal(dns_tcp_message(seg.b, q.len + 1, &msg, &msg_len), -ENODATA);
 	assert_int_equal(dns_tcp_message(seg.b, 1, &msg, &msg_len), -ENODATA);
 	assert_int_equal(dns_tcp_message(seg.b, 0, &msg, &msg_len), -ENODATA);
 	/* Shorter than a header. */
-	set16(&seg, 0, DNS_HEADER_LEN - 1);
-	assert_int_equal(dns_tcp_message(seg.b, seg.n, &msg, &msg_len), -EINVAL);
+	fx_set16(&seg, 0, DNS_HEADER_LEN - 1);
+	assert_int_equal(dns_tcp_message(seg.b, seg.len, &msg, &msg_len), -EINVAL);
 }
 
 static void test_err_names(void **state)

@@ -21,6 +21,8 @@
 #include "core/common.h"
 #include "packet/dnsbind.h"
 
+#include "fixtures.h"
+
 #define MIN ((uint32_t)CONFIG_DNS_BINDING_TTL_MIN)
 #define MAX ((uint32_t)CONFIG_DNS_BINDING_TTL_MAX)
 #define SEC 1000u
@@ -32,34 +34,6 @@ _Static_assert(CONFIG_DNS_BINDING_TTL_MAX - CONFIG_DNS_BINDING_TTL_MIN >= 100,
 	       "these tests need room between the TTL bounds");
 
 /* ---------------------------------------------------------------- helpers */
-
-/* IPv4 a.b.c.d written 0xaabbccdd. */
-static union ip_addr v4(uint32_t a)
-{
-	union ip_addr ip;
-
-	memset(&ip, 0, sizeof(ip));
-	ip.b[0] = (uint8_t)(a >> 24);
-	ip.b[1] = (uint8_t)(a >> 16);
-	ip.b[2] = (uint8_t)(a >> 8);
-	ip.b[3] = (uint8_t)a;
-	return ip;
-}
-
-/* 2001:db8::<hi>:<lo> */
-static union ip_addr v6(uint16_t n)
-{
-	union ip_addr ip;
-
-	memset(&ip, 0, sizeof(ip));
-	ip.b[0] = 0x20;
-	ip.b[1] = 0x01;
-	ip.b[2] = 0x0d;
-	ip.b[3] = 0xb8;
-	ip.b[14] = (uint8_t)(n >> 8);
-	ip.b[15] = (uint8_t)n;
-	return ip;
-}
 
 static struct dnsbind *table(uint32_t capacity)
 {
@@ -79,14 +53,14 @@ static struct dnsbind_stats stats(const struct dnsbind *t)
 
 static void add4(struct dnsbind *t, uint32_t a, const char *name, uint32_t ttl, uint64_t now)
 {
-	union ip_addr ip = v4(a);
+	union ip_addr ip = fx_v4(a);
 
 	dnsbind_add(t, 4, &ip, name, ttl, now);
 }
 
 static const char *get4(struct dnsbind *t, uint32_t a, uint64_t now)
 {
-	union ip_addr ip = v4(a);
+	union ip_addr ip = fx_v4(a);
 
 	return dnsbind_lookup(t, 4, &ip, now);
 }
@@ -109,7 +83,7 @@ static void want4(struct dnsbind *t, uint32_t a, uint64_t now, const char *name)
 static void test_bind_and_lookup_v4_v6(void **state)
 {
 	struct dnsbind *t = table(64);
-	union ip_addr a6 = v6(1), other6 = v6(2), a4 = v4(0xc0000201), junk4 = a4;
+	union ip_addr a6 = fx_v6(1), other6 = fx_v6(2), a4 = fx_v4(0xc0000201), junk4 = a4;
 	const char *got;
 
 	(void)state;
@@ -145,7 +119,7 @@ static void test_bind_and_lookup_v4_v6(void **state)
 static void test_bad_input_refused(void **state)
 {
 	struct dnsbind *t = table(64);
-	union ip_addr a = v4(0x0a000001);
+	union ip_addr a = fx_v4(0x0a000001);
 	char name[DNS_NAME_MAX + 2];
 
 	(void)state;
@@ -368,7 +342,7 @@ static void test_many_addresses(void **state)
 	for (i = 0; i < 4096; i++) {
 		snprintf(name, sizeof(name), "n%u.example", i);
 		if (i & 1) {
-			a = v6((uint16_t)i);
+			a = fx_v6((uint16_t)i);
 			dnsbind_add(t, 6, &a, name, TTL(0), 0);
 		} else {
 			add4(t, 0x0a000000 + i, name, TTL(0), 0);
@@ -378,7 +352,7 @@ static void test_many_addresses(void **state)
 	for (i = 0; i < 4096; i++) {
 		snprintf(name, sizeof(name), "n%u.example", i);
 		if (i & 1) {
-			a = v6((uint16_t)i);
+			a = fx_v6((uint16_t)i);
 			got = dnsbind_lookup(t, 6, &a, 0);
 			assert_non_null(got);
 			assert_string_equal(got, name);
@@ -491,15 +465,6 @@ static const char *ref_lookup(struct ref *r, uint8_t family, const union ip_addr
 	return e->name;
 }
 
-/* xorshift64*: a fixed, reproducible sequence. */
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * UINT64_C(2685821657736338717);
-}
-
 static void assert_same_stats(const struct dnsbind *t, const struct ref *r)
 {
 	struct dnsbind_stats st = stats(t);
@@ -530,37 +495,37 @@ static void run_model(uint64_t seed, uint32_t cap, uint32_t n_addrs, unsigned in
 	assert_true(cap <= ARRAY_SIZE(r.e));
 	for (i = 0; i < steps; i++) {
 		/* Time mostly moves forward, by up to about 2 TTL ranges, sometimes not at all. */
-		switch (rnd(&x) % 4) {
+		switch (fx_rnd(&x) % 4) {
 		case 0:
 			break;
 		case 1:
-			now += rnd(&x) % 2000;
+			now += fx_rnd(&x) % 2000;
 			break;
 		default:
-			now += rnd(&x) % ((uint64_t)(MIN + 64) * SEC / 8);
+			now += fx_rnd(&x) % ((uint64_t)(MIN + 64) * SEC / 8);
 			break;
 		}
-		k = (uint32_t)(rnd(&x) % n_addrs);
+		k = (uint32_t)(fx_rnd(&x) % n_addrs);
 		family = (k & 1) ? 6 : 4;
-		a = family == 4 ? v4(0x0a000000 + k) : v6((uint16_t)k);
+		a = family == 4 ? fx_v4(0x0a000000 + k) : fx_v6((uint16_t)k);
 
-		switch (rnd(&x) % 16) {
+		switch (fx_rnd(&x) % 16) {
 		case 0: /* a clamped TTL, or a tie on purpose */
-			ttl = (uint32_t[]){ 0, MIN, MAX + 7, TTL(3) }[rnd(&x) % 4];
-			snprintf(name, sizeof(name), "t%u.example", (unsigned int)(rnd(&x) % 100));
+			ttl = (uint32_t[]){ 0, MIN, MAX + 7, TTL(3) }[fx_rnd(&x) % 4];
+			snprintf(name, sizeof(name), "t%u.example", (unsigned int)(fx_rnd(&x) % 100));
 			ref_add(&r, family, &a, name, ttl, now);
 			dnsbind_add(t, family, &a, name, ttl, now);
 			break;
 		case 1:
-			if (rnd(&x) % 64 == 0) {
+			if (fx_rnd(&x) % 64 == 0) {
 				memset(r.e, 0, sizeof(r.e));
 				r.st.active = 0;
 				dnsbind_clear(t);
 			}
 			break;
 		case 2: case 3: case 4: case 5: case 6: case 7:
-			ttl = TTL(rnd(&x) % 64);
-			snprintf(name, sizeof(name), "n%u.example", (unsigned int)(rnd(&x) % 100));
+			ttl = TTL(fx_rnd(&x) % 64);
+			snprintf(name, sizeof(name), "n%u.example", (unsigned int)(fx_rnd(&x) % 100));
 			ref_add(&r, family, &a, name, ttl, now);
 			dnsbind_add(t, family, &a, name, ttl, now);
 			break;

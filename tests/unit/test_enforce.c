@@ -28,6 +28,8 @@
 #include "policy/enforce.h"
 #include "policy/policy.h"
 
+#include "fixtures.h"
+
 #define PROTO_TCP 6
 #define PROTO_UDP 17
 #define PROTO_IPV6 41
@@ -81,45 +83,8 @@ struct seg {
 	uint32_t mpls_labels;  /* an MPLS label stack of this many labels instead of an EtherType */
 };
 
-struct frame {
-	uint8_t b[2048];
-	uint32_t len;
-};
-
-static uint8_t *grow(struct frame *f, uint32_t n)
-{
-	uint8_t *at = f->b + f->len;
-
-	assert_true(f->len + n <= sizeof(f->b));
-	memset(at, 0, n);
-	f->len += n;
-	return at;
-}
-
-static void set16(uint8_t *b, uint32_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void set32(uint8_t *b, uint32_t v)
-{
-	set16(b, v >> 16);
-	set16(b + 2, v & 0xffff);
-}
-
-static uint16_t get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static uint32_t get32(const uint8_t *b)
-{
-	return (uint32_t)get16(b) << 16 | get16(b + 2);
-}
-
 /* Build s into f and decode it into p; the decode must succeed. */
-static void build(const struct seg *s, struct frame *f, struct pkt *p)
+static void build(const struct seg *s, struct fx_buf *f, struct pkt *p)
 {
 	bool v6 = s->version == 6;
 	const uint8_t *src = v6 ? (s->from_server ? V6_SERVER : V6_CLIENT)
@@ -134,84 +99,84 @@ static void build(const struct seg *s, struct frame *f, struct pkt *p)
 
 	f->len = 0;
 	if (link == LINK_ETHERNET) {
-		h = grow(f, 14);
+		h = fx_grow(f, 14);
 		memcpy(h, s->from_server ? MAC_CLIENT : MAC_SERVER, 6);
 		memcpy(h + 6, s->from_server ? MAC_SERVER : MAC_CLIENT, 6);
-		set16(h + 12, v6 && !s->in_6in4 ? 0x86dd : 0x0800);
+		fx_wr16(h + 12, v6 && !s->in_6in4 ? 0x86dd : 0x0800);
 		if (s->encap == ENCAP_LLC) {
 			len_at = 12;
-			h = grow(f, 8);
+			h = fx_grow(f, 8);
 			h[0] = h[1] = 0xaa;
 			h[2] = 0x03;
-			set16(h + 6, v6 ? 0x86dd : 0x0800);
+			fx_wr16(h + 6, v6 ? 0x86dd : 0x0800);
 		}
 		if (s->vlan) {
-			h = grow(f, 4);
+			h = fx_grow(f, 4);
 			memcpy(h + 2, f->b + f->len - 6, 2); /* the EtherType moves inward */
-			set16(f->b + f->len - 6, 0x8100);
-			set16(h, s->vlan);
+			fx_wr16(f->b + f->len - 6, 0x8100);
+			fx_wr16(h, s->vlan);
 		}
 		if (s->encap == ENCAP_PPPOE) {
-			set16(f->b + f->len - 2, 0x8864);
+			fx_wr16(f->b + f->len - 2, 0x8864);
 			pppoe = f->len;
-			h = grow(f, 8);
+			h = fx_grow(f, 8);
 			h[0] = 0x11;
-			set16(h + 6, v6 ? 0x0057 : 0x0021);
+			fx_wr16(h + 6, v6 ? 0x0057 : 0x0021);
 		}
 		if (s->mpls_labels) {
-			set16(f->b + f->len - 2, 0x8847);
+			fx_wr16(f->b + f->len - 2, 0x8847);
 			for (uint32_t i = 0; i < s->mpls_labels; i++) {
-				h = grow(f, 4);
+				h = fx_grow(f, 4);
 				h[2] = i + 1 == s->mpls_labels ? 0x01 : 0;
 				h[3] = 64;
 			}
 		}
 	}
 	if (s->in_6in4) {
-		h = grow(f, 20);
+		h = fx_grow(f, 20);
 		h[0] = 0x45;
 		h[8] = 64;
 		h[9] = PROTO_IPV6;
 		memcpy(h + 12, V4_CLIENT, 4);
 		memcpy(h + 16, V4_SERVER, 4);
-		set16(h + 2, 20 + 40 + l4_len);
+		fx_wr16(h + 2, 20 + 40 + l4_len);
 	}
 	if (v6) {
-		h = grow(f, 40);
+		h = fx_grow(f, 40);
 		h[0] = 0x60;
-		set16(h + 4, l4_len);
+		fx_wr16(h + 4, l4_len);
 		h[6] = proto;
 		h[7] = 64;
 		memcpy(h + 8, src, 16);
 		memcpy(h + 24, dst, 16);
 	} else {
-		h = grow(f, 20);
+		h = fx_grow(f, 20);
 		h[0] = 0x45;
-		set16(h + 2, 20 + l4_len);
-		set16(h + 6, s->frag);
+		fx_wr16(h + 2, 20 + l4_len);
+		fx_wr16(h + 6, s->frag);
 		h[8] = 64;
 		h[9] = proto;
 		memcpy(h + 12, src, 4);
 		memcpy(h + 16, dst, 4);
 	}
-	h = grow(f, l4_len - s->payload_len);
-	set16(h, s->sport ? s->sport : (s->from_server ? HTTPS : CLIENT_PORT));
-	set16(h + 2, s->dport ? s->dport : (s->from_server ? CLIENT_PORT : HTTPS));
+	h = fx_grow(f, l4_len - s->payload_len);
+	fx_wr16(h, s->sport ? s->sport : (s->from_server ? HTTPS : CLIENT_PORT));
+	fx_wr16(h + 2, s->dport ? s->dport : (s->from_server ? CLIENT_PORT : HTTPS));
 	if (proto == PROTO_TCP) {
-		set32(h + 4, s->seq);
-		set32(h + 8, s->ack);
+		fx_wr32(h + 4, s->seq);
+		fx_wr32(h + 8, s->ack);
 		h[12] = 5 << 4;
 		h[13] = s->flags;
-		set16(h + 14, 64240);
+		fx_wr16(h + 14, 64240);
 	} else {
-		set16(h + 4, l4_len);
+		fx_wr16(h + 4, l4_len);
 	}
 	if (s->payload_len)
-		memcpy(grow(f, s->payload_len), s->payload, s->payload_len);
+		memcpy(fx_grow(f, s->payload_len), s->payload, s->payload_len);
 	if (len_at)
-		set16(f->b + len_at, f->len - 14);
+		fx_wr16(f->b + len_at, f->len - 14);
 	if (pppoe)
-		set16(f->b + pppoe + 4, f->len - pppoe - 6);
+		fx_wr16(f->b + pppoe + 4, f->len - pppoe - 6);
 	assert_int_equal(decode_packet(link, f->b, f->len, f->len, p), DECODE_OK);
 }
 
@@ -258,11 +223,11 @@ static bool l4_csum_ok(const struct pkt *q)
 	if (q->ip_version == 4) {
 		memcpy(pseudo, q->l3 + 12, 8);
 		pseudo[9] = q->l4_proto;
-		set16(pseudo + 10, q->l4_len);
+		fx_wr16(pseudo + 10, q->l4_len);
 		plen = 12;
 	} else {
 		memcpy(pseudo, q->l3 + 8, 32);
-		set32(pseudo + 32, q->l4_len);
+		fx_wr32(pseudo + 32, q->l4_len);
 		pseudo[39] = q->l4_proto;
 		plen = 40;
 	}
@@ -305,17 +270,17 @@ static void check_answer(const uint8_t *out, uint32_t len, enum link_type link,
 	if (q->ip_version == 4) {
 		assert_int_equal(q->l3[0], 0x45);
 		assert_int_equal(q->l3[1], 0);          /* TOS */
-		assert_int_equal(get16(q->l3 + 4), 0);  /* ID */
-		assert_int_equal(get16(q->l3 + 6), 0x4000); /* DF */
+		assert_int_equal(fx_rd16(q->l3 + 4), 0);  /* ID */
+		assert_int_equal(fx_rd16(q->l3 + 6), 0x4000); /* DF */
 		assert_int_equal(q->l3[8], 64);
 		assert_true(csum_ok(NULL, 0, q->l3, 20));
-		ip_len = get16(q->l3 + 2);
+		ip_len = fx_rd16(q->l3 + 2);
 		assert_int_equal(ip_len, 20 + q->l4_len);
 	} else {
-		assert_int_equal(get32(q->l3), 0x60000000);
+		assert_int_equal(fx_rd32(q->l3), 0x60000000);
 		assert_int_equal(q->l3[6], q->l4_proto); /* no extension headers */
 		assert_int_equal(q->l3[7], 64);
-		ip_len = 40 + get16(q->l3 + 4);
+		ip_len = 40 + fx_rd16(q->l3 + 4);
 		assert_int_equal(ip_len, 40 + q->l4_len);
 	}
 	/* Whatever follows the IP packet is zero padding, and only up to 60. */
@@ -326,17 +291,17 @@ static void check_answer(const uint8_t *out, uint32_t len, enum link_type link,
 		assert_int_equal(len, 60);
 	assert_true(l4_csum_ok(q));
 	if (q->l4_proto == PROTO_UDP)
-		assert_int_not_equal(get16(q->l4 + 6), 0);
+		assert_int_not_equal(fx_rd16(q->l4 + 6), 0);
 }
 
 static uint32_t tcp_seq(const struct pkt *q)
 {
-	return get32(q->l4 + 4);
+	return fx_rd32(q->l4 + 4);
 }
 
 static uint32_t tcp_ack(const struct pkt *q)
 {
-	return get32(q->l4 + 8);
+	return fx_rd32(q->l4 + 8);
 }
 
 static const struct enforce_config no_sink = { .dns_ttl = 60 };
@@ -371,7 +336,7 @@ static void test_unblocked_flows_are_forwarded(void **state)
 	};
 	struct enforce_action act;
 	struct enforce e;
-	struct frame fr;
+	struct fx_buf fr;
 	struct flow f;
 	struct pkt p;
 	size_t i;
@@ -399,7 +364,7 @@ static void test_blocked_flows_are_final_except_dns(void **state)
 {
 	struct enforce_action act;
 	struct enforce e;
-	struct frame fr;
+	struct fx_buf fr;
 	struct flow f;
 	struct pkt p;
 
@@ -442,7 +407,7 @@ static void test_syn_gets_rst_ack_back(void **state)
 {
 	struct enforce_action act;
 	struct enforce e;
-	struct frame fr;
+	struct fx_buf fr;
 	struct flow f;
 	struct pkt p, q;
 
@@ -462,11 +427,11 @@ static void test_syn_gets_rst_ack_back(void **state)
 	assert_int_equal(q.tcp_flags, TCP_RST | TCP_ACK);
 	assert_int_equal(tcp_seq(&q), 0);
 	assert_int_equal(tcp_ack(&q), 1001);
-	assert_int_equal(get16(q.l4 + 14), 0); /* window */
+	assert_int_equal(fx_rd16(q.l4 + 14), 0); /* window */
 	assert_int_equal(q.l4[12] >> 4, 5);
 	/* 14 + 20 + 20 = 54 bytes, padded to 60; IP length unpadded */
 	assert_int_equal(act.frames[0].len, 60);
-	assert_int_equal(get16(q.l3 + 2), 40);
+	assert_int_equal(fx_rd16(q.l3 + 2), 40);
 	assert_memory_equal(act.frames[0].data + 12, fr.b + 12, 2);
 
 	assert_true(f.flags & FLOW_F_ENFORCED);
@@ -480,7 +445,7 @@ static void test_client_hello_resets_both_ends_once(void **state)
 	uint8_t hello[517];
 	struct enforce_action act;
 	struct enforce e;
-	struct frame fr;
+	struct fx_buf fr;
 	struct flow f;
 	struct pkt p, q;
 
@@ -535,7 +500,7 @@ static void test_segment_from_the_responder_resets_both_ends(void **state)
 	static const uint8_t data[100] = { 1 };
 	struct enforce_action act;
 	struct enforce e;
-	struct frame fr;
+	struct fx_buf fr;
 	struct flow f;
 	struct pkt p, q;
 
@@ -568,7 +533,7 @@ static void test_rst_numbers_without_ack(void **state)
 {
 	static const uint8_t data[10] = { 0 };
 	uint8_t out[ENFORCE_FRAME_MAX];
-	struct frame fr;
+	struct fx_buf fr;
 	struct pkt p, q;
 	uint32_t len;
 
@@ -623,7 +588,7 @@ static void test_rst_is_dropped_without_answer(void **state)
 {
 	struct enforce_action act;
 	struct enforce e;
-	struct frame fr;
+	struct fx_buf fr;
 	struct flow f;
 	struct pkt p;
 	uint8_t out[ENFORCE_FRAME_MAX];
@@ -646,7 +611,7 @@ static void test_blocked_address_drop_is_silent_for_address_stages(void **state)
 	struct enforce_config cfg = { .blocked_address = ENFORCE_ADDR_DROP };
 	struct enforce_action act;
 	struct enforce e;
-	struct frame fr;
+	struct fx_buf fr;
 	struct flow f;
 	struct pkt p;
 	size_t i;
@@ -680,7 +645,7 @@ static void test_tunnels_and_fragments_get_no_answer(void **state)
 	uint8_t out[ENFORCE_FRAME_MAX], kind;
 	struct enforce_action act;
 	struct enforce e;
-	struct frame fr;
+	struct fx_buf fr;
 	struct flow f;
 	struct pkt p;
 	size_t i;
@@ -717,7 +682,7 @@ static void test_other_blocked_traffic_is_dropped_silently(void **state)
 	static const uint8_t quic[1200] = { 0xc3 };
 	struct enforce_action act;
 	struct enforce e;
-	struct frame fr;
+	struct fx_buf fr;
 	struct flow f;
 	struct pkt p;
 
@@ -736,7 +701,7 @@ static void test_other_blocked_traffic_is_dropped_silently(void **state)
 static void test_link_headers_with_length_fields_are_mended(void **state)
 {
 	uint8_t out[ENFORCE_FRAME_MAX];
-	struct frame fr;
+	struct fx_buf fr;
 	struct pkt p, q;
 	uint32_t len;
 
@@ -748,16 +713,16 @@ static void test_link_headers_with_length_fields_are_mended(void **state)
 	len = enforce_build_rst(&p, LINK_ETHERNET, fr.b, ENFORCE_TO_SENDER, out);
 	check_answer(out, len, LINK_ETHERNET, &p, fr.b, ENFORCE_TO_SENDER, &q);
 	assert_int_equal(len, 14 + 8 + 40);
-	assert_int_equal(get16(out + 12), 0x8864);
-	assert_int_equal(get16(out + 14 + 4), 2 + 40);
-	assert_int_equal(get16(out + 14 + 6), 0x0021);
+	assert_int_equal(fx_rd16(out + 12), 0x8864);
+	assert_int_equal(fx_rd16(out + 14 + 4), 2 + 40);
+	assert_int_equal(fx_rd16(out + 14 + 6), 0x0021);
 
 	/* 802.3: the length field counts LLC/SNAP and the packet, not the padding */
 	build(&(struct seg){ .encap = ENCAP_LLC, .version = 6, .flags = TCP_SYN }, &fr, &p);
 	len = enforce_build_rst(&p, LINK_ETHERNET, fr.b, ENFORCE_TO_RECEIVER, out);
 	check_answer(out, len, LINK_ETHERNET, &p, fr.b, ENFORCE_TO_RECEIVER, &q);
 	assert_int_equal(len, 14 + 8 + 40 + 20);
-	assert_int_equal(get16(out + 12), 8 + 40 + 20);
+	assert_int_equal(fx_rd16(out + 12), 8 + 40 + 20);
 	assert_memory_equal(out + 14, fr.b + 14, 8);
 
 	build(&(struct seg){ .encap = ENCAP_LLC, .flags = TCP_ACK, .ack = 1,
@@ -766,7 +731,7 @@ static void test_link_headers_with_length_fields_are_mended(void **state)
 	len = enforce_build_rst(&p, LINK_ETHERNET, fr.b, ENFORCE_TO_SENDER, out);
 	check_answer(out, len, LINK_ETHERNET, &p, fr.b, ENFORCE_TO_SENDER, &q);
 	assert_int_equal(len, 14 + 8 + 20 + 20);
-	assert_int_equal(get16(out + 12), 8 + 20 + 20);
+	assert_int_equal(fx_rd16(out + 12), 8 + 20 + 20);
 
 	/* MPLS: the labels are kept as they were */
 	build(&(struct seg){ .mpls_labels = 2, .flags = TCP_SYN }, &fr, &p);
@@ -780,7 +745,7 @@ static void test_unsupported_links_and_oversized_answers_are_not_built(void **st
 	uint8_t out[ENFORCE_FRAME_MAX];
 	struct enforce_action act;
 	struct enforce e;
-	struct frame fr;
+	struct fx_buf fr;
 	struct flow f;
 	struct pkt p;
 
@@ -791,7 +756,7 @@ static void test_unsupported_links_and_oversized_answers_are_not_built(void **st
 	memset(fr.b, 0, 16);
 	fr.b[14] = 0x08;
 	{
-		struct frame ip;
+		struct fx_buf ip;
 		struct pkt tmp;
 
 		build(&(struct seg){ .link = LINK_RAW, .flags = TCP_SYN }, &ip, &tmp);
@@ -817,7 +782,7 @@ static void test_unsupported_links_and_oversized_answers_are_not_built(void **st
 static void test_packet_not_matching_its_link_header_is_not_answered(void **state)
 {
 	uint8_t out[ENFORCE_FRAME_MAX];
-	struct frame fr;
+	struct fx_buf fr;
 	struct pkt p;
 
 	(void)state;
@@ -835,60 +800,20 @@ static void test_packet_not_matching_its_link_header_is_not_answered(void **stat
 
 /* ---------------------------------------------------------------- DNS */
 
-struct msg {
-	uint8_t b[1024];
-	uint32_t n;
-};
-
-static void m8(struct msg *m, unsigned int v)
-{
-	assert_true(m->n < sizeof(m->b));
-	m->b[m->n++] = (uint8_t)v;
-}
-
-static void m16(struct msg *m, unsigned int v)
-{
-	m8(m, v >> 8);
-	m8(m, v & 0xff);
-}
-
-static void mzeros(struct msg *m, uint32_t n)
-{
-	assert_true(m->n + n <= sizeof(m->b));
-	memset(m->b + m->n, 0, n);
-	m->n += n;
-}
-
-/* A name in wire form from its dotted text, case kept. */
-static void mname(struct msg *m, const char *name)
-{
-	while (*name) {
-		size_t len = strcspn(name, ".");
-
-		m8(m, (unsigned int)len);
-		for (size_t i = 0; i < len; i++)
-			m8(m, (uint8_t)name[i]);
-		name += len;
-		if (*name == '.')
-			name++;
-	}
-	m8(m, 0);
-}
-
 /* Header, then one question; the caller may append records. */
-static void query(struct msg *m, uint16_t id, uint16_t flags, uint16_t qdcount,
+static void query(struct fx_buf *m, uint16_t id, uint16_t flags, uint16_t qdcount,
 		  uint16_t arcount, const char *name, uint16_t qtype)
 {
-	m->n = 0;
-	m16(m, id);
-	m16(m, flags);
-	m16(m, qdcount);
-	m16(m, 0);
-	m16(m, 0);
-	m16(m, arcount);
-	mname(m, name);
-	m16(m, qtype);
-	m16(m, DNS_CLASS_IN);
+	m->len = 0;
+	fx_put16(m, id);
+	fx_put16(m, flags);
+	fx_put16(m, qdcount);
+	fx_put16(m, 0);
+	fx_put16(m, 0);
+	fx_put16(m, arcount);
+	fx_dns_name(m, name);
+	fx_put16(m, qtype);
+	fx_put16(m, DNS_CLASS_IN);
 }
 
 /*
@@ -896,8 +821,8 @@ static void query(struct msg *m, uint16_t id, uint16_t flags, uint16_t qdcount,
  * like s, and check the answer's framing. Returns the DNS message of the
  * answer (its packet in *q), or NULL if there is none.
  */
-static const uint8_t *dns_round(struct enforce *e, const struct seg *s, const struct msg *m,
-				struct enforce_action *act, struct pkt *q, struct frame *fr)
+static const uint8_t *dns_round(struct enforce *e, const struct seg *s, const struct fx_buf *m,
+				struct enforce_action *act, struct pkt *q, struct fx_buf *fr)
 {
 	struct seg s2 = *s;
 	enum link_type link = s->link ? s->link : LINK_ETHERNET;
@@ -908,7 +833,7 @@ static const uint8_t *dns_round(struct enforce *e, const struct seg *s, const st
 	s2.proto = PROTO_UDP;
 	s2.dport = DNS;
 	s2.payload = m->b;
-	s2.payload_len = m->n;
+	s2.payload_len = m->len;
 	build(&s2, fr, &p);
 	mkflow(&f, &p, BUNDLE_ACT_BLOCK, POLICY_STAGE_DNS, 0);
 	enforce_frame(e, &f, &p, FLOW_DIR_FWD, link, fr->b, fr->len, act);
@@ -922,7 +847,7 @@ static const uint8_t *dns_round(struct enforce *e, const struct seg *s, const st
 		     ENFORCE_TO_SENDER, q);
 	assert_int_equal(q->sport, DNS);
 	assert_int_equal(q->dport, CLIENT_PORT);
-	assert_int_equal(get16(q->l4 + 4), q->l4_len);
+	assert_int_equal(fx_rd16(q->l4 + 4), q->l4_len);
 	return q->payload;
 }
 
@@ -932,25 +857,25 @@ static void test_blocked_query_gets_nxdomain(void **state)
 	const uint8_t *a;
 	struct dns_msg d;
 	struct enforce e;
-	struct frame fr;
-	struct msg m;
+	struct fx_buf fr;
+	struct fx_buf m;
 	struct pkt q;
 	uint32_t qlen;
 
 	(void)state;
 	enforce_init(&e, &no_sink);
 	query(&m, 0xbeef, DNS_RD, 1, 0, "Ads.Example.COM", DNS_TYPE_A);
-	qlen = m.n - 12;
+	qlen = m.len - 12;
 	a = dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr);
 	assert_non_null(a);
 	assert_int_equal(act.frames[0].kind, ENFORCE_DNS_NXDOMAIN);
 	assert_int_equal(q.payload_len, 12 + qlen);
-	assert_int_equal(get16(a), 0xbeef);
-	assert_int_equal(get16(a + 2), 0x8183);
-	assert_int_equal(get16(a + 4), 1);
-	assert_int_equal(get16(a + 6), 0);
-	assert_int_equal(get16(a + 8), 0);
-	assert_int_equal(get16(a + 10), 0);
+	assert_int_equal(fx_rd16(a), 0xbeef);
+	assert_int_equal(fx_rd16(a + 2), 0x8183);
+	assert_int_equal(fx_rd16(a + 4), 1);
+	assert_int_equal(fx_rd16(a + 6), 0);
+	assert_int_equal(fx_rd16(a + 8), 0);
+	assert_int_equal(fx_rd16(a + 10), 0);
 	assert_memory_equal(a + 12, m.b + 12, qlen); /* question byte for byte, case kept */
 	assert_int_equal(dns_parse(a, q.payload_len, &d), DNS_OK);
 	assert_true(d.response);
@@ -963,13 +888,13 @@ static void test_blocked_query_gets_nxdomain(void **state)
 	query(&m, 7, 0, 1, 0, "ads.example.com", DNS_TYPE_AAAA);
 	a = dns_round(&e, &(struct seg){ .version = 6, .vlan = 3 }, &m, &act, &q, &fr);
 	assert_non_null(a);
-	assert_int_equal(get16(a + 2), 0x8083);
+	assert_int_equal(fx_rd16(a + 2), 0x8083);
 	assert_int_equal(q.vlan, 3);
 
 	/* raw IP */
 	a = dns_round(&e, &(struct seg){ .link = LINK_RAW }, &m, &act, &q, &fr);
 	assert_non_null(a);
-	assert_int_equal(act.frames[0].len, 20 + 8 + m.n);
+	assert_int_equal(act.frames[0].len, 20 + 8 + m.len);
 }
 
 static void test_blocked_query_gets_the_sink(void **state)
@@ -978,8 +903,8 @@ static void test_blocked_query_gets_the_sink(void **state)
 	const uint8_t *a;
 	struct dns_msg d;
 	struct enforce e;
-	struct frame fr;
-	struct msg m;
+	struct fx_buf fr;
+	struct fx_buf m;
 	struct pkt q;
 
 	(void)state;
@@ -988,11 +913,11 @@ static void test_blocked_query_gets_the_sink(void **state)
 	a = dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr);
 	assert_non_null(a);
 	assert_int_equal(act.frames[0].kind, ENFORCE_DNS_SINK);
-	assert_int_equal(get16(a + 2), 0x8180);
-	assert_int_equal(get16(a + 6), 1);
-	assert_int_equal(get16(a + 10), 0);
-	assert_int_equal(get16(a + m.n), 0xc00c); /* the answer names the question */
-	assert_int_equal(q.payload_len, m.n + 12 + 4);
+	assert_int_equal(fx_rd16(a + 2), 0x8180);
+	assert_int_equal(fx_rd16(a + 6), 1);
+	assert_int_equal(fx_rd16(a + 10), 0);
+	assert_int_equal(fx_rd16(a + m.len), 0xc00c); /* the answer names the question */
+	assert_int_equal(q.payload_len, m.len + 12 + 4);
 	assert_int_equal(dns_parse(a, q.payload_len, &d), DNS_OK);
 	assert_int_equal(d.id, 0x0102);
 	assert_int_equal(d.rcode, 0);
@@ -1017,9 +942,9 @@ static void test_blocked_query_gets_the_sink(void **state)
 	a = dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr);
 	assert_non_null(a);
 	assert_int_equal(act.frames[0].kind, ENFORCE_DNS_SINK);
-	assert_int_equal(get16(a + 2), 0x8180);
-	assert_int_equal(get16(a + 6), 0);
-	assert_int_equal(q.payload_len, m.n);
+	assert_int_equal(fx_rd16(a + 2), 0x8180);
+	assert_int_equal(fx_rd16(a + 6), 0);
+	assert_int_equal(q.payload_len, m.len);
 	assert_int_equal(dns_parse(a, q.payload_len, &d), DNS_OK);
 	assert_int_equal(d.n_answers, 0);
 	assert_int_equal(e.st.dns_answered, 3);
@@ -1032,8 +957,8 @@ static void test_only_the_configured_sink_answers(void **state)
 	const uint8_t *a;
 	struct dns_msg d;
 	struct enforce e;
-	struct frame fr;
-	struct msg m;
+	struct fx_buf fr;
+	struct fx_buf m;
 	struct pkt q;
 
 	(void)state;
@@ -1043,16 +968,16 @@ static void test_only_the_configured_sink_answers(void **state)
 	a = dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr);
 	assert_non_null(a);
 	assert_int_equal(act.frames[0].kind, ENFORCE_DNS_SINK);
-	assert_int_equal(get16(a + 2) & 0xf, 0);
-	assert_int_equal(get16(a + 6), 0);
+	assert_int_equal(fx_rd16(a + 2) & 0xf, 0);
+	assert_int_equal(fx_rd16(a + 6), 0);
 
 	/* the sink is an Internet address: another class gets none */
 	query(&m, 3, DNS_RD, 1, 0, "version.bind", DNS_TYPE_A);
-	m.b[m.n - 1] = 3; /* CH */
+	m.b[m.len - 1] = 3; /* CH */
 	a = dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr);
 	assert_non_null(a);
 	assert_int_equal(act.frames[0].kind, ENFORCE_DNS_SINK);
-	assert_int_equal(get16(a + 6), 0);
+	assert_int_equal(fx_rd16(a + 6), 0);
 
 	query(&m, 2, DNS_RD, 1, 0, "ads.example.com", DNS_TYPE_A);
 	a = dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr);
@@ -1068,25 +993,25 @@ static void test_edns_opt_is_not_echoed(void **state)
 	struct enforce_action act;
 	const uint8_t *a;
 	struct enforce e;
-	struct frame fr;
-	struct msg m;
+	struct fx_buf fr;
+	struct fx_buf m;
 	struct pkt q;
 	uint32_t qend;
 
 	(void)state;
 	enforce_init(&e, &no_sink);
 	query(&m, 9, DNS_RD, 1, 1, "ads.example.com", DNS_TYPE_A);
-	qend = m.n;
+	qend = m.len;
 	/* OPT: root owner, type 41, UDP size 1232, no options */
-	m8(&m, 0);
-	m16(&m, DNS_TYPE_OPT);
-	m16(&m, 1232);
-	m16(&m, 0);
-	m16(&m, 0);
-	m16(&m, 0);
+	fx_put8(&m, 0);
+	fx_put16(&m, DNS_TYPE_OPT);
+	fx_put16(&m, 1232);
+	fx_put16(&m, 0);
+	fx_put16(&m, 0);
+	fx_put16(&m, 0);
 	a = dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr);
 	assert_non_null(a);
-	assert_int_equal(get16(a + 10), 0);
+	assert_int_equal(fx_rd16(a + 10), 0);
 	assert_int_equal(q.payload_len, qend);
 	assert_memory_equal(a + 12, m.b + 12, qend - 12);
 }
@@ -1095,8 +1020,8 @@ static void test_malformed_queries_get_no_answer(void **state)
 {
 	struct enforce_action act;
 	struct enforce e;
-	struct frame fr;
-	struct msg m;
+	struct fx_buf fr;
+	struct fx_buf m;
 	struct pkt q;
 	unsigned int n = 0;
 	uint8_t big[600];
@@ -1111,36 +1036,36 @@ static void test_malformed_queries_get_no_answer(void **state)
 	n++;
 
 	/* a compression pointer in the question */
-	m.n = 0;
-	m16(&m, 1);
-	m16(&m, DNS_RD);
-	m16(&m, 1);
-	m16(&m, 0);
-	m16(&m, 0);
-	m16(&m, 0);
-	m8(&m, 3);
-	m8(&m, 'a');
-	m8(&m, 'd');
-	m8(&m, 's');
-	m16(&m, 0xc00c);
-	m16(&m, DNS_TYPE_A);
-	m16(&m, DNS_CLASS_IN);
-	mzeros(&m, 250); /* read as a 192-byte label, the pointer would "parse" */
+	m.len = 0;
+	fx_put16(&m, 1);
+	fx_put16(&m, DNS_RD);
+	fx_put16(&m, 1);
+	fx_put16(&m, 0);
+	fx_put16(&m, 0);
+	fx_put16(&m, 0);
+	fx_put8(&m, 3);
+	fx_put8(&m, 'a');
+	fx_put8(&m, 'd');
+	fx_put8(&m, 's');
+	fx_put16(&m, 0xc00c);
+	fx_put16(&m, DNS_TYPE_A);
+	fx_put16(&m, DNS_CLASS_IN);
+	fx_put(&m, NULL, 250); /* read as a 192-byte label, the pointer would "parse" */
 	assert_null(dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr));
 	n++;
 
 	/* a reserved label type (0x40) */
 	query(&m, 1, DNS_RD, 1, 0, "ads.example.com", DNS_TYPE_A);
 	m.b[12] = 0x43;
-	mzeros(&m, 100);
+	fx_put(&m, NULL, 100);
 	assert_null(dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr));
 	n++;
 
 	/* two questions */
 	query(&m, 1, DNS_RD, 2, 0, "ads.example.com", DNS_TYPE_A);
-	mname(&m, "b.example.com");
-	m16(&m, DNS_TYPE_A);
-	m16(&m, DNS_CLASS_IN);
+	fx_dns_name(&m, "b.example.com");
+	fx_put16(&m, DNS_TYPE_A);
+	fx_put16(&m, DNS_CLASS_IN);
 	assert_null(dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr));
 	n++;
 
@@ -1154,37 +1079,37 @@ static void test_malformed_queries_get_no_answer(void **state)
 
 	/* QTYPE/QCLASS cut off, and a bare header */
 	query(&m, 1, DNS_RD, 1, 0, "ads.example.com", DNS_TYPE_A);
-	m.n -= 3;
+	m.len -= 3;
 	assert_null(dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr));
 	n++;
-	m.n = 12;
+	m.len = 12;
 	assert_null(dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr));
 	n++;
 
 	/* a name over 255 bytes on the wire: 5 labels of 63 */
 	query(&m, 1, DNS_RD, 1, 0, "", DNS_TYPE_A);
-	m.n = 12;
+	m.len = 12;
 	for (int i = 0; i < 5; i++) {
-		m8(&m, 63);
+		fx_put8(&m, 63);
 		for (int j = 0; j < 63; j++)
-			m8(&m, 'x');
+			fx_put8(&m, 'x');
 	}
-	m8(&m, 0);
-	m16(&m, DNS_TYPE_A);
-	m16(&m, DNS_CLASS_IN);
+	fx_put8(&m, 0);
+	fx_put16(&m, DNS_TYPE_A);
+	fx_put16(&m, DNS_CLASS_IN);
 	assert_null(dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr));
 	n++;
 
 	/* longer than ENFORCE_DNS_QUERY_MAX */
 	query(&m, 1, DNS_RD, 1, 0, "ads.example.com", DNS_TYPE_A);
 	memset(big, 0, sizeof(big));
-	memcpy(big, m.b, m.n);
+	memcpy(big, m.b, m.len);
 	memcpy(m.b, big, sizeof(big));
-	m.n = ENFORCE_DNS_QUERY_MAX + 1;
+	m.len = ENFORCE_DNS_QUERY_MAX + 1;
 	assert_null(dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr));
 	n++;
 	/* ... while one of exactly that size is answered */
-	m.n = ENFORCE_DNS_QUERY_MAX;
+	m.len = ENFORCE_DNS_QUERY_MAX;
 	assert_non_null(dns_round(&e, &(struct seg){ 0 }, &m, &act, &q, &fr));
 
 	assert_int_equal(e.st.no_answer, n);
@@ -1197,8 +1122,8 @@ static void test_root_and_longest_names_are_answered(void **state)
 	struct enforce_action act;
 	const uint8_t *a;
 	struct enforce e;
-	struct frame fr;
-	struct msg m;
+	struct fx_buf fr;
+	struct fx_buf m;
 	struct pkt q;
 
 	(void)state;
@@ -1209,18 +1134,18 @@ static void test_root_and_longest_names_are_answered(void **state)
 	assert_int_equal(q.payload_len, 12 + 1 + 4);
 
 	/* 255 bytes on the wire: 3 labels of 63, one of 61, the root */
-	m.n = 0;
+	m.len = 0;
 	query(&m, 1, 0, 1, 0, "", DNS_TYPE_A);
-	m.n = 12;
+	m.len = 12;
 	for (int i = 0; i < 4; i++) {
-		m8(&m, i < 3 ? 63 : 61);
+		fx_put8(&m, i < 3 ? 63 : 61);
 		for (int j = 0; j < (i < 3 ? 63 : 61); j++)
-			m8(&m, 'x');
+			fx_put8(&m, 'x');
 	}
-	m8(&m, 0);
-	m16(&m, DNS_TYPE_A);
-	m16(&m, DNS_CLASS_IN);
-	assert_int_equal(m.n, 12 + 255 + 4);
+	fx_put8(&m, 0);
+	fx_put16(&m, DNS_TYPE_A);
+	fx_put16(&m, DNS_CLASS_IN);
+	assert_int_equal(m.len, 12 + 255 + 4);
 	a = dns_round(&e, &(struct seg){ .version = 6 }, &m, &act, &q, &fr);
 	assert_non_null(a);
 	assert_memory_equal(a + 12, m.b + 12, 255 + 4);
@@ -1229,8 +1154,8 @@ static void test_root_and_longest_names_are_answered(void **state)
 static void test_udp_checksum_zero_is_sent_as_ones(void **state)
 {
 	uint8_t out[ENFORCE_FRAME_MAX], kind;
-	struct frame fr;
-	struct msg m;
+	struct fx_buf fr;
+	struct fx_buf m;
 	struct pkt p, q;
 	uint32_t id, len;
 	bool seen = false;
@@ -1244,12 +1169,12 @@ static void test_udp_checksum_zero_is_sent_as_ones(void **state)
 	for (id = 0; id <= 0xffff && !seen; id++) {
 		query(&m, (uint16_t)id, DNS_RD, 1, 0, "ads.example.com", DNS_TYPE_A);
 		build(&(struct seg){ .link = LINK_RAW, .proto = PROTO_UDP, .dport = DNS,
-				     .payload = m.b, .payload_len = m.n }, &fr, &p);
+				     .payload = m.b, .payload_len = m.len }, &fr, &p);
 		len = enforce_build_dns(&no_sink, &p, LINK_RAW, fr.b, out, &kind);
 		assert_int_not_equal(len, 0);
 		assert_int_equal(decode_packet(LINK_RAW, out, len, len, &q), DECODE_OK);
-		assert_int_not_equal(get16(q.l4 + 6), 0);
-		seen = get16(q.l4 + 6) == 0xffff;
+		assert_int_not_equal(fx_rd16(q.l4 + 6), 0);
+		seen = fx_rd16(q.l4 + 6) == 0xffff;
 	}
 	assert_true(seen);
 	assert_true(l4_csum_ok(&q));
@@ -1259,9 +1184,9 @@ static void test_dns_answers_only_for_stage_dns_over_udp(void **state)
 {
 	struct enforce_action act;
 	struct enforce e;
-	struct frame fr;
+	struct fx_buf fr;
 	struct flow f;
-	struct msg m;
+	struct fx_buf m;
 	struct pkt p, q;
 
 	(void)state;
@@ -1270,7 +1195,7 @@ static void test_dns_answers_only_for_stage_dns_over_udp(void **state)
 
 	/* the resolver's address is blocked: the query is just dropped */
 	build(&(struct seg){ .proto = PROTO_UDP, .dport = DNS, .payload = m.b,
-			     .payload_len = m.n }, &fr, &p);
+			     .payload_len = m.len }, &fr, &p);
 	mkflow(&f, &p, BUNDLE_ACT_BLOCK, POLICY_STAGE_IP, 0);
 	enforce_frame(&e, &f, &p, FLOW_DIR_FWD, LINK_ETHERNET, fr.b, fr.len, &act);
 	assert_int_equal(act.verdict, ENFORCE_DROP);
@@ -1279,7 +1204,7 @@ static void test_dns_answers_only_for_stage_dns_over_udp(void **state)
 
 	/* DNS over TCP is reset like any TCP */
 	build(&(struct seg){ .dport = DNS, .flags = TCP_ACK | TCP_PSH, .seq = 10, .ack = 20,
-			     .payload = m.b, .payload_len = m.n }, &fr, &p);
+			     .payload = m.b, .payload_len = m.len }, &fr, &p);
 	mkflow(&f, &p, BUNDLE_ACT_BLOCK, POLICY_STAGE_DNS, FLOW_F_REPLY);
 	enforce_frame(&e, &f, &p, FLOW_DIR_FWD, LINK_ETHERNET, fr.b, fr.len, &act);
 	assert_int_equal(act.n_frames, 2);

@@ -2,6 +2,8 @@
  * Bridge MAC table (firmware/app/fdb.c): learning, moves, ageing, group
  * addresses, and a flood of random source addresses that must neither grow
  * the table nor push out the addresses in use more than its sets allow.
+ * Every table here hashes under one fixed key, so a failure replays with the
+ * same sets; only fdb_init() itself draws a random one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,11 @@
 #include <cmocka.h>
 
 #include "app/fdb.h"
+
+static const uint8_t test_key[16] = {
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+};
 
 static void mac_of(uint8_t mac[6], uint32_t n)
 {
@@ -30,7 +37,7 @@ static void learn_and_move(void **state)
 	uint8_t a[6], b[6];
 
 	(void)state;
-	assert_int_equal(fdb_init(&t, 64, 300), 0);
+	assert_int_equal(fdb_init_keyed(&t, 64, 300, test_key), 0);
 	mac_of(a, 1);
 	mac_of(b, 2);
 	assert_int_equal(fdb_lookup(&t, a, 0), FDB_PORT_NONE);
@@ -51,7 +58,7 @@ static void ageing(void **state)
 	uint8_t a[6];
 
 	(void)state;
-	assert_int_equal(fdb_init(&t, 16, 300), 0);
+	assert_int_equal(fdb_init_keyed(&t, 16, 300, test_key), 0);
 	mac_of(a, 7);
 	fdb_learn(&t, a, 1, 1000);
 	assert_int_equal(fdb_lookup(&t, a, 1300), 1);
@@ -70,7 +77,7 @@ static void group_addresses(void **state)
 	uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb };
 
 	(void)state;
-	assert_int_equal(fdb_init(&t, 16, 300), 0);
+	assert_int_equal(fdb_init_keyed(&t, 16, 300, test_key), 0);
 	fdb_learn(&t, bcast, 1, 1);
 	fdb_learn(&t, mcast, 1, 1);
 	assert_int_equal(t.st.learned, 0);
@@ -87,7 +94,7 @@ static void flood_is_bounded(void **state)
 	uint32_t found = 0;
 
 	(void)state;
-	assert_int_equal(fdb_init(&t, 4096, 300), 0);
+	assert_int_equal(fdb_init_keyed(&t, 4096, 300, test_key), 0);
 	assert_int_equal(t.sets * FDB_WAYS, 4096);
 	/* 64 hosts in use, then a million random sources, the hosts heard now and then. */
 	for (uint32_t i = 0; i < 64; i++) {
@@ -116,6 +123,23 @@ static void flood_is_bounded(void **state)
 	fdb_free(&t);
 }
 
+static void a_given_key_is_the_table_key_and_none_draws_a_random_one(void **state)
+{
+	static const uint8_t zero[16];
+	struct fdb t, u;
+
+	(void)state;
+	assert_int_equal(fdb_init_keyed(&t, 16, 300, test_key), 0);
+	assert_memory_equal(t.key, test_key, sizeof(test_key));
+	fdb_free(&t);
+	assert_int_equal(fdb_init(&t, 16, 300), 0);
+	assert_int_equal(fdb_init_keyed(&u, 16, 300, NULL), 0);
+	assert_memory_not_equal(t.key, zero, sizeof(zero));
+	assert_memory_not_equal(t.key, u.key, sizeof(t.key));
+	fdb_free(&u);
+	fdb_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -123,6 +147,7 @@ int main(void)
 		cmocka_unit_test(ageing),
 		cmocka_unit_test(group_addresses),
 		cmocka_unit_test(flood_is_bounded),
+		cmocka_unit_test(a_given_key_is_the_table_key_and_none_draws_a_random_one),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

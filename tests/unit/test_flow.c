@@ -23,6 +23,8 @@
 #include "core/siphash.h"
 #include "packet/flow.h"
 
+#include "fixtures.h"
+
 #define TCP 6
 #define UDP 17
 #define ICMP 1
@@ -97,33 +99,6 @@ static struct flow_table *table_new(uint32_t capacity, struct recorder *r)
 	return t;
 }
 
-/* IPv4 address a.b.c.d written 0xaabbccdd: numeric order is memcmp order. */
-static union ip_addr v4(uint32_t a)
-{
-	union ip_addr ip;
-
-	memset(&ip, 0, sizeof(ip));
-	ip.b[0] = (uint8_t)(a >> 24);
-	ip.b[1] = (uint8_t)(a >> 16);
-	ip.b[2] = (uint8_t)(a >> 8);
-	ip.b[3] = (uint8_t)a;
-	return ip;
-}
-
-/* 2001:db8::<last> */
-static union ip_addr v6(uint8_t last)
-{
-	union ip_addr ip;
-
-	memset(&ip, 0, sizeof(ip));
-	ip.b[0] = 0x20;
-	ip.b[1] = 0x01;
-	ip.b[2] = 0x0d;
-	ip.b[3] = 0xb8;
-	ip.b[15] = last;
-	return ip;
-}
-
 static struct pkt mkpkt(uint8_t ver, uint8_t proto, union ip_addr src, uint16_t sport,
 			union ip_addr dst, uint16_t dport)
 {
@@ -142,7 +117,7 @@ static struct pkt mkpkt(uint8_t ver, uint8_t proto, union ip_addr src, uint16_t 
 
 static struct pkt pkt4(uint8_t proto, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
 {
-	return mkpkt(4, proto, v4(src), sport, v4(dst), dport);
+	return mkpkt(4, proto, fx_v4(src), sport, fx_v4(dst), dport);
 }
 
 static struct pkt tcp4(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t flags)
@@ -198,7 +173,7 @@ static void check_conversation(uint32_t client, uint16_t cport, uint32_t server,
 	struct flow_table *t = table_new(64, NULL);
 	struct pkt q = pkt4(UDP, client, cport, server, sport);
 	struct pkt a = reply_of(&q);
-	union ip_addr c = v4(client), s = v4(server);
+	union ip_addr c = fx_v4(client), s = fx_v4(server);
 	enum flow_dir dir;
 	bool created;
 	struct flow *f, *g;
@@ -331,7 +306,7 @@ static void test_ip_version_is_part_of_the_key(void **state)
 {
 	struct flow_table *t = table_new(64, NULL);
 	struct pkt p4 = pkt4(UDP, 0x0a000001, 1000, 0x0a000002, 2000);
-	struct pkt p6 = mkpkt(6, UDP, v4(0x0a000001), 1000, v4(0x0a000002), 2000);
+	struct pkt p6 = mkpkt(6, UDP, fx_v4(0x0a000001), 1000, fx_v4(0x0a000002), 2000);
 	struct flow *f, *g;
 
 	(void)state;
@@ -346,10 +321,10 @@ static void test_ip_version_is_part_of_the_key(void **state)
 static void test_ipv6_conversation(void **state)
 {
 	struct flow_table *t = table_new(64, NULL);
-	union ip_addr c = v6(0x99), s = v6(0x01);
+	union ip_addr c = fx_v6(0x99), s = fx_v6(0x01);
 	struct pkt q = mkpkt(6, TCP, c, 50000, s, 443);
 	struct pkt a = reply_of(&q);
-	struct pkt other = mkpkt(6, TCP, v6(0x98), 50000, s, 443);
+	struct pkt other = mkpkt(6, TCP, fx_v6(0x98), 50000, s, 443);
 	enum flow_dir dir;
 	struct flow *f;
 
@@ -376,7 +351,7 @@ static void test_ipv4_key_is_only_the_four_address_bytes(void **state)
 	struct flow_table *t = table_new(64, NULL);
 	struct pkt p = pkt4(UDP, 0x0a000001, 1000, 0x0a000002, 2000);
 	struct pkt dirty = p;
-	union ip_addr clean = v4(0x0a000001);
+	union ip_addr clean = fx_v4(0x0a000001);
 	struct flow *f;
 
 	(void)state;
@@ -575,7 +550,7 @@ static void test_syn_on_closed_flow_starts_a_new_flow(void **state)
 	struct pkt syn = tcp4(0x0a000001, 40000, 0x0a000002, 80, SYN);
 	struct pkt rst = reply_of(&syn);
 	struct pkt syn_back = reply_of(&syn);
-	union ip_addr server = v4(0x0a000002);
+	union ip_addr server = fx_v4(0x0a000002);
 	uint64_t old_id;
 	enum flow_dir dir;
 	bool created;
@@ -924,46 +899,33 @@ static void test_siphash_reference_vectors(void **state)
 
 /* ---------------------------------------------------------------- randomized */
 
+/* xorshift64* state (fx_rnd): each randomized test seeds it, so a failure replays. */
 static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	/* xorshift64*: deterministic, so a failure reproduces. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
-
-static uint32_t rnd_below(uint32_t n)
-{
-	return (uint32_t)(rnd() % n);
-}
 
 /* A random packet among few endpoints, so replies and reuse are common. */
 static struct pkt random_pkt(uint32_t addrs, uint32_t ports)
 {
 	static const uint8_t protos[] = { TCP, TCP, UDP, ICMP };
 	static const uint8_t tcp_flags[] = { 0, ACK, ACK, SYN, SYN | ACK, FIN | ACK, RST };
-	uint8_t ver = rnd_below(4) == 0 ? 6 : 4;
-	uint8_t proto = protos[rnd_below(ARRAY_SIZE(protos))];
+	uint8_t ver = fx_rnd_below(&rng_state, 4) == 0 ? 6 : 4;
+	uint8_t proto = protos[fx_rnd_below(&rng_state, ARRAY_SIZE(protos))];
 	bool ports_used = proto != ICMP;
 	union ip_addr s, d;
 	struct pkt p;
 
 	if (ver == 4) {
-		s = v4(0x0a000000 + rnd_below(addrs));
-		d = v4(0x0a000000 + rnd_below(addrs));
+		s = fx_v4(0x0a000000 + fx_rnd_below(&rng_state, addrs));
+		d = fx_v4(0x0a000000 + fx_rnd_below(&rng_state, addrs));
 	} else {
-		s = v6((uint8_t)rnd_below(addrs));
-		d = v6((uint8_t)rnd_below(addrs));
+		s = fx_v6((uint8_t)fx_rnd_below(&rng_state, addrs));
+		d = fx_v6((uint8_t)fx_rnd_below(&rng_state, addrs));
 	}
-	p = mkpkt(ver, proto, s, ports_used ? (uint16_t)(1 + rnd_below(ports)) : 0,
-		  d, ports_used ? (uint16_t)(1 + rnd_below(ports)) : 0);
-	p.vlan = rnd_below(3) == 0 ? 7 : 0;
+	p = mkpkt(ver, proto, s, ports_used ? (uint16_t)(1 + fx_rnd_below(&rng_state, ports)) : 0,
+		  d, ports_used ? (uint16_t)(1 + fx_rnd_below(&rng_state, ports)) : 0);
+	p.vlan = fx_rnd_below(&rng_state, 3) == 0 ? 7 : 0;
 	if (proto == TCP)
-		p.tcp_flags = tcp_flags[rnd_below(ARRAY_SIZE(tcp_flags))];
-	p.wire_len = 60 + rnd_below(1400);
+		p.tcp_flags = tcp_flags[fx_rnd_below(&rng_state, ARRAY_SIZE(tcp_flags))];
+	p.wire_len = 60 + fx_rnd_below(&rng_state, 1400);
 	return p;
 }
 
@@ -984,14 +946,14 @@ static void test_capacity_never_exceeded_and_every_flow_ends_once(void **state)
 	rng_state = 0x9e3779b97f4a7c15ull;
 	for (i = 0; i < PACKETS; i++) {
 		/* Mostly forward, sometimes the capture steps back. */
-		if (rnd_below(50) == 0)
-			now -= rnd_below(5000);
+		if (fx_rnd_below(&rng_state, 50) == 0)
+			now -= fx_rnd_below(&rng_state, 5000);
 		else
-			now += rnd_below(200);
+			now += fx_rnd_below(&rng_state, 200);
 		p = random_pkt(40, 8);
 		f = see(t, &p, now, NULL, NULL);
 		assert_true(f->packets[0] + f->packets[1] >= 1);
-		if (rnd_below(100) == 0)
+		if (fx_rnd_below(&rng_state, 100) == 0)
 			flow_expire(t, now);
 
 		st = stats(t);
@@ -1095,7 +1057,7 @@ static void test_matches_naive_reference_model(void **state)
 	assert_non_null(per_id);
 	rng_state = 0x0123456789abcdefull;
 	for (i = 0; i < PACKETS; i++) {
-		now += rnd_below(4) == 0 ? 0 : rnd_below(300);
+		now += fx_rnd_below(&rng_state, 4) == 0 ? 0 : fx_rnd_below(&rng_state, 300);
 		p = random_pkt(6, 3);
 
 		m = model_find(model, n, &p, &mdir);
@@ -1145,7 +1107,7 @@ static void test_matches_naive_reference_model(void **state)
 		assert_int_equal(flow_sport(f), m->sport);
 		assert_int_equal(flow_dport(f), m->dport);
 
-		if (rnd_below(40) == 0) {
+		if (fx_rnd_below(&rng_state, 40) == 0) {
 			uint32_t model_expired = 0;
 
 			expired = flow_expire(t, now);

@@ -24,6 +24,8 @@
 #include "policy/bundle.h"
 #include "policy/policy.h"
 
+#include "fixtures.h"
+
 #define P_DNS 5
 #define P_HTTP 7
 #define P_TLS 91
@@ -72,7 +74,7 @@ static int setup(void **state)
 	struct bundle_info info = { .region = "test", .serial = 1, .created = NOW - 10,
 				    .expires = NOW + 86400 };
 	struct bundle_meta proto = { .rule = R_PROTO, .action = BUNDLE_ACT_ALERT };
-	char *priv, *pub;
+	struct fx_keys keys;
 	size_t len;
 
 	(void)state;
@@ -87,15 +89,15 @@ static int setup(void **state)
 	add_net(bb, "203.0.113.7", 32, true, R_ALLOW_HOST, BUNDLE_ACT_ALLOW);
 	add_net(bb, "198.51.100.0", 24, false, R_ALERT_NET, BUNDLE_ACT_ALERT);
 	assert_int_equal(bundle_builder_add_name(bb, BUNDLE_PROTO, "BitTorrent", false, &proto), 0);
-	assert_int_equal(bundle_keygen(&priv, &pub), 0);
-	assert_int_equal(bundle_build(bb, &info, (const uint8_t *)priv, strlen(priv) + 1,
+	assert_int_equal(fx_keys_make(&keys), 0);
+	assert_int_equal(bundle_build(bb, &info, (const uint8_t *)keys.priv, strlen(keys.priv) + 1,
 				      &bundle_bytes, &len),
 			 0);
 	assert_int_equal(bundle_open_mem(bundle_bytes, len, &bundle), BUNDLE_OK);
-	assert_int_equal(bundle_verify(bundle, (const uint8_t *)pub, strlen(pub) + 1), BUNDLE_OK);
+	assert_int_equal(bundle_verify(bundle, (const uint8_t *)keys.pub, strlen(keys.pub) + 1),
+			 BUNDLE_OK);
 	bundle_builder_free(bb);
-	free(priv);
-	free(pub);
+	fx_keys_free(&keys);
 	dpi = dpi_new(NULL, NULL);
 	assert_non_null(dpi);
 	return 0;
