@@ -2,10 +2,11 @@
  * Bundles over the air; see ota.h.
  *
  * The data path shares the loop with this code, so nothing here may hold
- * it for long: fragments are written as they come and handed to writeback
- * every OTA_SYNC_CHUNK bytes (the fsync at the end then has little left to
- * flush), the header decides the retained copy of the list in force without
- * a write, and an accepted bundle is renamed into place, never copied.
+ * it for long: fragments are hashed and written as they come and handed to
+ * writeback every OTA_SYNC_CHUNK bytes (the fsync at the end then has
+ * little left to flush, and opening the file does not hash 25 MB in one
+ * go), the header decides the retained copy of the list in force without a
+ * write, and an accepted bundle is renamed into place, never copied.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,8 @@ void ota_init(struct ota *o, const char *data_dir)
 void ota_abort(struct ota *o)
 {
 	o->dropped = false;
+	bundle_digester_free(o->dg);
+	o->dg = NULL;
 	if (o->fd < 0)
 		return;
 	close(o->fd);
@@ -103,6 +106,7 @@ int ota_begin(struct ota *o, enum ota_kind kind, size_t total, const struct bund
 		log_err("cannot create %s: %s", o->tmp, strerror(errno));
 		return -o->write_err;
 	}
+	o->dg = bundle_digester_new(); /* without it (no memory), opening hashes the file */
 	return 0;
 }
 
@@ -159,6 +163,8 @@ static int ota_write(struct ota *o, const uint8_t *p, size_t len)
 			log_err("writing %s: %s", o->tmp, strerror(o->write_err));
 			return -o->write_err;
 		}
+		if (o->dg)
+			bundle_digester_update(o->dg, p, (size_t)n);
 		p += n;
 		len -= (size_t)n;
 		o->st.bytes += (uint64_t)n;
@@ -253,7 +259,9 @@ static uint64_t ota_refused_serial(const struct ota *o, enum bundle_err e)
 enum ota_result ota_end(struct ota *o, const struct store_trust *t, const struct bundle *in_force,
 			uint64_t now_s, struct bundle **out)
 {
+	struct bundle_digests d;
 	enum bundle_err e;
+	bool have;
 
 	*out = NULL;
 	if (o->dropped) {
@@ -282,8 +290,11 @@ enum ota_result ota_end(struct ota *o, const struct store_trust *t, const struct
 	}
 	close(o->fd);
 	o->fd = -1;
-	/* Opened, hashed and checked once; a full bundle that passes is renamed to current. */
-	e = store_accept_file(o->data_dir, t, in_force, o->tmp, now_s, out);
+	/* Opened and checked once, with the digests taken as it came; renamed to current if it passes. */
+	have = o->dg && bundle_digester_finish(o->dg, &d) == 0;
+	bundle_digester_free(o->dg);
+	o->dg = NULL;
+	e = store_accept_file(o->data_dir, t, in_force, o->tmp, have ? &d : NULL, now_s, out);
 	unlink(o->tmp); /* gone already when renamed; a refused or delta message goes here */
 	if (e != BUNDLE_OK)
 		return ota_refuse(o, e, ota_refused_serial(o, e), now_s);

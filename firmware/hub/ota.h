@@ -18,7 +18,8 @@
  * a delta on another base as such, the same way. The header is only trusted
  * to refuse or to skip, never to accept: what is kept is checked in full,
  * once (one open, one hash, one signature check), and renamed into place,
- * not copied.
+ * not copied. The hash is taken fragment by fragment as they are written,
+ * so the loop never hashes the whole file in one go.
  *
  * What the hub must hear back is kept here: the reason for the last refusal
  * and whether the gateway waits for a full bundle (after a delta whose base
@@ -33,6 +34,7 @@
 #include <stdint.h>
 
 #include "policy/bundle.h"
+#include "policy/bundle_digest.h"
 #include "policy/store.h"
 
 /* Largest message taken (a 1M + 1M bundle is 25 MB). */
@@ -76,6 +78,7 @@ struct ota {
 	size_t expected, got;
 	int write_err;          /* first write error (errno), 0 if none */
 	size_t synced;          /* bytes handed to writeback so far */
+	struct bundle_digester *dg; /* hashes what is written, as it is (NULL: open hashes) */
 	uint8_t head[OTA_HEAD]; /* the first bytes, held until they decide */
 	size_t head_got;
 	bool head_read;         /* head holds a bundle header: the fields below are set */

@@ -217,14 +217,14 @@ enum bundle_err store_accept(const char *data_dir, const struct store_trust *tru
 }
 
 enum bundle_err store_accept_file(const char *data_dir, const struct store_trust *trust,
-				  const struct bundle *in_force, const char *path, uint64_t now_s,
-				  struct bundle **out)
+				  const struct bundle *in_force, const char *path,
+				  const struct bundle_digests *d, uint64_t now_s, struct bundle **out)
 {
 	struct bundle *cand;
 	enum bundle_err e;
 
 	*out = NULL;
-	e = bundle_open_file(path, &cand);
+	e = bundle_open_file_digests(path, d, &cand);
 	if (e != BUNDLE_OK)
 		return e;
 	return store_take(data_dir, trust, in_force, cand, path, now_s, out);

@@ -53,13 +53,14 @@ enum bundle_err store_accept(const char *data_dir, const struct store_trust *tru
 
 /*
  * The same for a candidate already on flash: `path` is a synced file in
- * <data_dir>/bundle (what OTA received). It is opened (hashed) once; a full
- * bundle that passes is renamed to current, not copied, and *out is that
- * file. On refusal, or for a delta (the full bundle it yields is written
- * anew), path stays for the caller to remove.
+ * <data_dir>/bundle (what OTA received), with the digests its writer
+ * computed (bundle_digest.h; NULL: it is hashed here). It is opened once; a
+ * full bundle that passes is renamed to current, not copied, and *out is
+ * that file. On refusal, or for a delta (the full bundle it yields is
+ * written anew), path stays for the caller to remove.
  */
 enum bundle_err store_accept_file(const char *data_dir, const struct store_trust *trust,
-				  const struct bundle *in_force, const char *path, uint64_t now_s,
-				  struct bundle **out);
+				  const struct bundle *in_force, const char *path,
+				  const struct bundle_digests *d, uint64_t now_s, struct bundle **out);
 
 #endif

@@ -241,7 +241,7 @@ static void test_an_accepted_file_is_renamed_to_current(void **state)
 	(void)state;
 	put(".ota", &s1);
 	cand = inode(".ota");
-	assert_int_equal(store_accept_file(dir, trust(), NULL, path(".ota"), NOW, &out), BUNDLE_OK);
+	assert_int_equal(store_accept_file(dir, trust(), NULL, path(".ota"), NULL, NOW, &out), BUNDLE_OK);
 	assert_int_equal(bundle_get_info(out)->serial, 1);
 	assert_int_equal(inode("current"), cand);
 	assert_int_equal(inode(".ota"), 0);
@@ -257,7 +257,7 @@ static void test_the_old_current_becomes_previous(void **state)
 	old = inode("current");
 	assert_int_equal(bundle_open_file(path("current"), &in_force), BUNDLE_OK);
 	put(".ota", &s2);
-	assert_int_equal(store_accept_file(dir, trust(), in_force, path(".ota"), NOW, &out), BUNDLE_OK);
+	assert_int_equal(store_accept_file(dir, trust(), in_force, path(".ota"), NULL, NOW, &out), BUNDLE_OK);
 	assert_int_equal(serial_of("current"), 2);
 	assert_int_equal(inode("previous"), old);
 	assert_int_equal(inode(".previous"), 0);
@@ -283,7 +283,7 @@ static void test_a_refused_candidate_changes_nothing_on_flash(void **state)
 	cur = inode("current");
 	assert_int_equal(bundle_open_file(path("current"), &in_force), BUNDLE_OK);
 	put(".ota", &s1);
-	assert_int_equal(store_accept_file(dir, trust(), in_force, path(".ota"), NOW, &out),
+	assert_int_equal(store_accept_file(dir, trust(), in_force, path(".ota"), NULL, NOW, &out),
 			 BUNDLE_ERR_STALE);
 	assert_null(out);
 	assert_int_equal(inode("current"), cur);
