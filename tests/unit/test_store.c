@@ -414,7 +414,7 @@ static void test_a_hub_key_is_read_with_its_nul_and_an_empty_one_refused(void **
 
 static void test_a_hub_key_of_64_kib_is_refused(void **state)
 {
-	struct blob big = { calloc(1, 64 * 1024), 64 * 1024 };
+	struct blob big = { calloc(1, (size_t)64 * 1024), (size_t)64 * 1024 };
 	uint8_t *k = NULL;
 	size_t len = 0;
 
