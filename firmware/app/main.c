@@ -25,6 +25,7 @@
 #include "core/board.h"
 #include "core/common.h"
 #include "core/config.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/port.h"
@@ -267,46 +268,6 @@ static int cmd_config(int argc, char **argv)
 }
 
 /* Read a whole file (a candidate bundle) into memory. */
-static int read_file(const char *path, uint8_t **data, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f) {
-		log_err("cannot read %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	for (;;) {
-		if (n == cap) {
-			uint8_t *nb = realloc(buf, cap ? cap * 2 : 1 << 20);
-
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap = cap ? cap * 2 : 1 << 20;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-
-		n += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		log_err("cannot read %s: %s", path, strerror(errno));
-		free(buf);
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	*data = buf;
-	*len = n;
-	return 0;
-}
-
 static void print_bundle(const char *what, const struct bundle *b)
 {
 	const struct bundle_info *in = bundle_get_info(b);
@@ -339,7 +300,7 @@ static int cmd_bundle(int argc, char **argv)
 	uint8_t *data = NULL;
 	size_t len = 0;
 	enum bundle_err e;
-	int first, ret = 1;
+	int first, err, ret = 1;
 
 	if (parse_run_opts(argc, argv, &opts, &first) < 0)
 		return 2;
@@ -364,8 +325,11 @@ static int cmd_bundle(int argc, char **argv)
 		}
 		goto out;
 	}
-	if (read_file(argv[first + 1], &data, &len) < 0)
+	err = file_read(argv[first + 1], 0, &data, &len);
+	if (err < 0) {
+		log_err("cannot read %s: %s", argv[first + 1], strerror(-err));
 		goto out;
+	}
 	e = store_accept(opts.cfg.gateway.data_dir, &trust, in_force, data, len, (uint64_t)time(NULL), &fresh);
 	if (e != BUNDLE_OK) {
 		log_err("bundle %s refused (%s): %s", argv[first + 1], bundle_err_name(e),

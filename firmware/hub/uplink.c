@@ -201,7 +201,8 @@ static void uplink_incoming_publish(void *arg, const char *topic, u32_t tot_len)
 		return; /* a retained message being cleared */
 	if (!strcmp(topic, u->t_full) || !strcmp(topic, u->t_delta)) {
 		u->rx = RX_BUNDLE;
-		ota_begin(&u->ota, !strcmp(topic, u->t_full) ? OTA_FULL : OTA_DELTA, tot_len);
+		ota_begin(&u->ota, !strcmp(topic, u->t_full) ? OTA_FULL : OTA_DELTA, tot_len,
+			  u->ops.in_force(u->ops.ctx));
 	} else if (!strcmp(topic, u->t_cmd)) {
 		u->rx = RX_CMD;
 		u->cmd_got = 0;

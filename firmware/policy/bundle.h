@@ -103,6 +103,23 @@ struct bundle; /* an opened, structurally checked bundle (mmap or memory) */
 enum bundle_err bundle_open_file(const char *path, struct bundle **out);
 /* Same over a caller's buffer, which must outlive the bundle (not copied). */
 enum bundle_err bundle_open_mem(const void *data, size_t len, struct bundle **out);
+
+/*
+ * The digests step 4 of opening computes (docs/bundle-format.md), taken
+ * from a reader that saw the bytes go by (bundle_digest.h: OTA hashes the
+ * fragments as they arrive, so opening a 25 MB file does not hash it again
+ * in one go on the loop). Used only when len and signed_len are those of
+ * the file opened; otherwise the file is hashed as by bundle_open_file().
+ * The body hash is still compared with the header's.
+ */
+struct bundle_digests {
+	uint8_t body[32];     /* SHA-256 of bytes 128 .. signed_len-1 */
+	uint8_t signed_[32];  /* SHA-256 of bytes 0 .. signed_len-1 (what the signature covers) */
+	uint8_t file[32];     /* SHA-256 of the whole file */
+	uint64_t signed_len, len;
+};
+enum bundle_err bundle_open_file_digests(const char *path, const struct bundle_digests *d,
+					 struct bundle **out);
 void bundle_close(struct bundle *b);
 
 const struct bundle_info *bundle_get_info(const struct bundle *b);

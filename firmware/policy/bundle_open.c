@@ -304,6 +304,11 @@ static enum bundle_err hash_file(struct bundle *b)
 	size_t off, n;
 	int ret = 0;
 
+	if (b->given && b->given->len == b->len && b->given->signed_len == b->signed_len) {
+		memcpy(b->signed_hash, b->given->signed_, 32);
+		memcpy(b->file_hash, b->given->file, 32);
+		return memcmp(b->given->body, b->data + H_BODY_HASH, 32) ? BUNDLE_ERR_HASH : BUNDLE_OK;
+	}
 	mbedtls_sha256_init(&body);
 	mbedtls_sha256_init(&all);
 	mbedtls_sha256_init(&file);
@@ -382,7 +387,8 @@ static enum bundle_err bundle_parse(struct bundle *b)
 	return err;
 }
 
-enum bundle_err bundle_open_mem(const void *data, size_t len, struct bundle **out)
+static enum bundle_err open_mem(const void *data, size_t len, const struct bundle_digests *given,
+				struct bundle **out)
 {
 	struct bundle *b;
 	enum bundle_err err;
@@ -395,7 +401,9 @@ enum bundle_err bundle_open_mem(const void *data, size_t len, struct bundle **ou
 		return BUNDLE_ERR_NOMEM;
 	b->data = data;
 	b->len = len;
+	b->given = given;
 	err = bundle_parse(b);
+	b->given = NULL;
 	if (err != BUNDLE_OK) {
 		free(b);
 		return err;
@@ -404,11 +412,22 @@ enum bundle_err bundle_open_mem(const void *data, size_t len, struct bundle **ou
 	return BUNDLE_OK;
 }
 
+enum bundle_err bundle_open_mem(const void *data, size_t len, struct bundle **out)
+{
+	return open_mem(data, len, NULL, out);
+}
+
 /*
  * The file is mapped private and read-only. Writers replace bundle files by
  * rename (never in place), so the mapped inode does not change under us.
  */
 enum bundle_err bundle_open_file(const char *path, struct bundle **out)
+{
+	return bundle_open_file_digests(path, NULL, out);
+}
+
+enum bundle_err bundle_open_file_digests(const char *path, const struct bundle_digests *d,
+					 struct bundle **out)
 {
 	enum bundle_err err;
 	struct stat st;
@@ -431,7 +450,7 @@ enum bundle_err bundle_open_file(const char *path, struct bundle **out)
 	close(fd);
 	if (map == MAP_FAILED)
 		return BUNDLE_ERR_IO;
-	err = bundle_open_mem(map, (size_t)st.st_size, out);
+	err = open_mem(map, (size_t)st.st_size, d, out);
 	if (err != BUNDLE_OK) {
 		munmap(map, (size_t)st.st_size);
 		return err;

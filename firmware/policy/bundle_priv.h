@@ -325,6 +325,7 @@ struct bundle {
 	struct bsec sec[TAB_MAX][NLISTS];
 	uint8_t signed_hash[32]; /* SHA-256 of the bytes before the trailer */
 	uint8_t file_hash[32];   /* SHA-256 of the whole file */
+	const struct bundle_digests *given; /* while opening: the reader's digests, or NULL */
 };
 
 static inline void meta_read(const struct bundle *b, uint32_t i, struct bundle_meta *m)

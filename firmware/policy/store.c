@@ -3,7 +3,6 @@
  * the crash-safety argument.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #define LOG_MODULE "store"
+#include "core/file.h"
 #include "core/log.h"
 #include "policy/store.h"
 
@@ -18,32 +18,26 @@
 
 int store_read_key(const char *path, uint8_t **key, size_t *len)
 {
-	uint8_t *buf;
-	FILE *f;
 	size_t n;
+	int ret;
 
-	f = fopen(path, "rb");
-	if (!f) {
-		log_err("cannot read hub key \"%s\": %s", path, strerror(errno));
-		return -errno;
-	}
-	buf = malloc(STORE_KEY_MAX + 1);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(buf, 1, STORE_KEY_MAX, f);
-	if (ferror(f) || n == 0 || n == STORE_KEY_MAX) {
-		log_err("hub key \"%s\": %s", path,
-			ferror(f) ? strerror(errno) : n ? "larger than 64 KiB" : "empty file");
-		fclose(f);
-		free(buf);
+	/* A file of STORE_KEY_MAX bytes or more is refused, as it always was. */
+	ret = file_read(path, STORE_KEY_MAX - 1, key, &n);
+	if (ret == -EFBIG) {
+		log_err("hub key \"%s\": larger than 64 KiB", path);
 		return -EINVAL;
 	}
-	fclose(f);
-	buf[n] = '\0';
-	*key = buf;
-	*len = n + 1;
+	if (ret < 0) {
+		log_err("cannot read hub key \"%s\": %s", path, strerror(-ret));
+		return ret;
+	}
+	if (n == 0) {
+		log_err("hub key \"%s\": empty file", path);
+		free(*key);
+		*key = NULL;
+		return -EINVAL;
+	}
+	*len = n + 1; /* the NUL file_read() put after the key: mbedTLS wants it for PEM */
 	return 0;
 }
 
@@ -99,104 +93,77 @@ enum bundle_err store_load(const char *data_dir, const struct store_trust *trust
 	return e;
 }
 
-static int store_write_file(const char *path, const uint8_t *data, size_t len)
+/*
+ * Put the synced file tmp (in <data_dir>/bundle) in place as current:
+ * current -> previous by a hard link first (so current never disappears),
+ * then tmp -> current, then the directory is synced. A power cut at any
+ * step leaves current the old file or the new one.
+ */
+static int store_install(const char *data_dir, const char *tmp)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	size_t off = 0;
+	char cur[512], prev[512], ptmp[512];
 
-	if (fd < 0)
-		return -errno;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto err;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0)
-		goto err;
-	return close(fd) < 0 ? -errno : 0;
-err:
-	{
-		int ret = -errno;
-
-		close(fd);
-		unlink(path);
-		return ret;
-	}
-}
-
-/* current -> previous (by a hard link, so current never disappears), new -> current. */
-static int store_persist(const char *data_dir, const uint8_t *data, size_t len)
-{
-	char dir[512], cur[512], prev[512], tmp[512], ptmp[512];
-	int ret, dfd;
-
-	snprintf(dir, sizeof(dir), "%s/bundle", data_dir);
 	store_path(cur, sizeof(cur), data_dir, "current");
 	store_path(prev, sizeof(prev), data_dir, "previous");
-	store_path(tmp, sizeof(tmp), data_dir, ".incoming");
 	store_path(ptmp, sizeof(ptmp), data_dir, ".previous");
+	unlink(ptmp);
+	if (link(cur, ptmp) == 0) {
+		if (rename(ptmp, prev) < 0)
+			return -errno;
+	} else if (errno != ENOENT) {
+		return -errno;
+	}
+	return file_rename_synced(tmp, cur);
+}
+
+/* Write a full bundle held in memory (an applied delta, a file from the console) and install it. */
+static int store_persist(const char *data_dir, const uint8_t *data, size_t len)
+{
+	char dir[512], tmp[512];
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s/bundle", data_dir);
+	store_path(tmp, sizeof(tmp), data_dir, ".incoming");
 	if (mkdir(data_dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	ret = store_write_file(tmp, data, len);
+	ret = file_write_synced(tmp, data, len);
 	if (ret < 0)
 		return ret;
-	unlink(ptmp);
-	if (link(cur, ptmp) == 0) {
-		if (rename(ptmp, prev) < 0) {
-			ret = -errno;
-			goto err;
-		}
-	} else if (errno != ENOENT) {
-		ret = -errno;
-		goto err;
-	}
-	if (rename(tmp, cur) < 0) {
-		ret = -errno;
-		goto err;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-err:
-	unlink(tmp);
+	ret = store_install(data_dir, tmp);
+	if (ret < 0)
+		unlink(tmp);
 	return ret;
 }
 
-enum bundle_err store_accept(const char *data_dir, const struct store_trust *trust,
-			     const struct bundle *in_force, const uint8_t *data, size_t len,
-			     uint64_t now_s, struct bundle **out)
+/*
+ * The rules, then persistence, for an opened candidate (consumed). `path` is
+ * the synced file cand is mapped from, in <data_dir>/bundle: a full bundle
+ * is renamed into place and cand itself becomes *out (same inode, no second
+ * read); NULL writes cand's bytes first and opens current again.
+ */
+static enum bundle_err store_take(const char *data_dir, const struct store_trust *trust,
+				  const struct bundle *in_force, struct bundle *cand, const char *path,
+				  uint64_t now_s, struct bundle **out)
 {
-	const struct bundle_info *in_info = in_force ? bundle_get_info(in_force) : NULL;
-	uint64_t serial = in_info ? in_info->serial : 0;
+	uint64_t serial = in_force ? bundle_get_info(in_force)->serial : 0;
 	uint8_t *full = NULL;
-	size_t full_len = len;
-	struct bundle *cand, *delta;
+	size_t full_len = 0;
+	const uint8_t *data;
 	char cur[512];
 	enum bundle_err e;
 	int ret;
 
-	e = bundle_open_mem(data, len, &cand);
-	if (e != BUNDLE_OK)
-		return e;
+	*out = NULL;
 	if (bundle_is_delta(cand)) {
-		delta = cand;
-		e = bundle_verify(delta, trust->pubkey, trust->pubkey_len);
+		e = bundle_verify(cand, trust->pubkey, trust->pubkey_len);
 		if (e == BUNDLE_OK && !in_force)
 			e = BUNDLE_ERR_BASE;
 		if (e == BUNDLE_OK)
-			e = bundle_apply_delta(in_force, delta, trust->pubkey, trust->pubkey_len, &full,
+			e = bundle_apply_delta(in_force, cand, trust->pubkey, trust->pubkey_len, &full,
 					       &full_len);
-		bundle_close(delta);
+		bundle_close(cand);
 		if (e != BUNDLE_OK)
 			return e;
 		e = bundle_open_mem(full, full_len, &cand);
@@ -204,24 +171,61 @@ enum bundle_err store_accept(const char *data_dir, const struct store_trust *tru
 			free(full);
 			return e;
 		}
-		data = full;
+		path = NULL;
 	}
 	e = bundle_check(cand, trust->pubkey, trust->pubkey_len, trust->region, serial, now_s,
 			 trust->clock_skew_s);
-	bundle_close(cand);
-	if (e != BUNDLE_OK) {
-		free(full);
-		return e;
+	if (e != BUNDLE_OK)
+		goto out;
+	if (path) {
+		ret = store_install(data_dir, path);
+	} else {
+		data = bundle_data(cand, &full_len);
+		ret = store_persist(data_dir, data, full_len);
 	}
-	ret = store_persist(data_dir, data, full_len);
-	free(full);
 	if (ret < 0) {
 		log_err("cannot write the bundle under %s/bundle: %s", data_dir, strerror(-ret));
-		return BUNDLE_ERR_IO;
+		e = BUNDLE_ERR_IO;
+		goto out;
+	}
+	if (path) {
+		*out = cand;
+		return BUNDLE_OK;
 	}
 	store_path(cur, sizeof(cur), data_dir, "current");
 	e = store_try(cur, trust, now_s, out);
 	if (e != BUNDLE_OK)
 		log_err("%s did not read back: %s", cur, bundle_err_text(e));
+out:
+	bundle_close(cand);
+	free(full);
 	return e;
+}
+
+enum bundle_err store_accept(const char *data_dir, const struct store_trust *trust,
+			     const struct bundle *in_force, const uint8_t *data, size_t len,
+			     uint64_t now_s, struct bundle **out)
+{
+	struct bundle *cand;
+	enum bundle_err e;
+
+	*out = NULL;
+	e = bundle_open_mem(data, len, &cand);
+	if (e != BUNDLE_OK)
+		return e;
+	return store_take(data_dir, trust, in_force, cand, NULL, now_s, out);
+}
+
+enum bundle_err store_accept_file(const char *data_dir, const struct store_trust *trust,
+				  const struct bundle *in_force, const char *path,
+				  const struct bundle_digests *d, uint64_t now_s, struct bundle **out)
+{
+	struct bundle *cand;
+	enum bundle_err e;
+
+	*out = NULL;
+	e = bundle_open_file_digests(path, d, &cand);
+	if (e != BUNDLE_OK)
+		return e;
+	return store_take(data_dir, trust, in_force, cand, path, now_s, out);
 }

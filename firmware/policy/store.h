@@ -1,10 +1,11 @@
 /*
  * The bundle on flash: <data_dir>/bundle/current is the list in force,
- * <data_dir>/bundle/previous the one before it. A new bundle is written to a
- * temporary file, synced, and renamed over current (the old current becomes
- * previous through a hard link first), then the directory is synced: a power
- * cut at any moment leaves current either the old or the new file, never a
- * torn one.
+ * <data_dir>/bundle/previous the one before it. A new bundle is a synced
+ * temporary file in <data_dir>/bundle (the one OTA received, or one written
+ * here), renamed over current (the old current becomes previous through a
+ * hard link first), then the directory is synced (core/file.c): a power cut
+ * at any moment leaves current either the old or the new file, never a torn
+ * one. A temporary file left behind by a power cut is never loaded.
  *
  * At start the gateway loads current; if it fails the acceptance checks it
  * falls back to previous, and says so.
@@ -49,5 +50,17 @@ enum bundle_err store_load(const char *data_dir, const struct store_trust *trust
 enum bundle_err store_accept(const char *data_dir, const struct store_trust *trust,
 			     const struct bundle *in_force, const uint8_t *data, size_t len,
 			     uint64_t now_s, struct bundle **out);
+
+/*
+ * The same for a candidate already on flash: `path` is a synced file in
+ * <data_dir>/bundle (what OTA received), with the digests its writer
+ * computed (bundle_digest.h; NULL: it is hashed here). It is opened once; a
+ * full bundle that passes is renamed to current, not copied, and *out is
+ * that file. On refusal, or for a delta (the full bundle it yields is
+ * written anew), path stays for the caller to remove.
+ */
+enum bundle_err store_accept_file(const char *data_dir, const struct store_trust *trust,
+				  const struct bundle *in_force, const char *path,
+				  const struct bundle_digests *d, uint64_t now_s, struct bundle **out);
 
 #endif

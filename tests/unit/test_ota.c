@@ -2,7 +2,11 @@
  * Bundles over the air (firmware/hub/ota.c): fragments written to flash, then the
  * blocklist's acceptance rules, the refusal the hub hears about, the wait
  * for a full bundle after a delta on the wrong base, and the retained copy of
- * the list in force counted as unchanged.
+ * the list in force counted as unchanged without being written.
+ *
+ * Every case starts from an empty data directory; the bundles (serials 1-3
+ * of region north, the deltas 1->2 and 2->3, one signed by another key, one
+ * of region south) are built once.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -81,7 +85,7 @@ static enum ota_result send(struct ota *o, enum ota_kind kind, const struct blob
 	struct bundle *fresh = NULL;
 	enum ota_result r;
 
-	if (ota_begin(o, kind, announce) == 0)
+	if (ota_begin(o, kind, announce, *in_force) == 0)
 		for (size_t off = 0; off < b->n; off += frag)
 			ota_data(o, b->p + off, b->n - off < frag ? b->n - off : frag);
 	r = ota_end(o, trust(), *in_force, NOW, &fresh);
@@ -102,23 +106,46 @@ static enum ota_result send(struct ota *o, enum ota_kind kind, const struct blob
 	return r;
 }
 
+static struct blob s1, s2, s3, d12, d23, foreign, south;
+static struct ota rx;
+static struct bundle *enforced;
+
+/* The inode of <dir>/bundle/<name>, 0 if there is none. */
+static ino_t inode(const char *name)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/bundle/%s", dir, name);
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* Serial 1 in force, received as the hub sends it. */
+static void serial_1_in_force(void)
+{
+	assert_int_equal(send(&rx, OTA_FULL, &s1, 777, s1.n, &enforced), OTA_ACCEPTED);
+	assert_int_equal(bundle_get_info(enforced)->serial, 1);
+}
+
 static int setup(void **state)
 {
 	(void)state;
 	if (bundle_keygen(&priv, &pub) || bundle_keygen(&other_priv, &other_pub))
 		return -1;
-	snprintf(dir, sizeof(dir), "/tmp/test_ota_XXXXXX");
-	return mkdtemp(dir) ? 0 : -1;
+	s1 = full(priv, "north", 1, 50);
+	s2 = full(priv, "north", 2, 60);
+	s3 = full(priv, "north", 3, 70);
+	d12 = delta(&s1, &s2);
+	d23 = delta(&s2, &s3);
+	foreign = full(other_priv, "north", 9, 5);
+	south = full(priv, "south", 9, 5);
+	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		return -1;
+	free(s1.p); free(s2.p); free(s3.p); free(d12.p); free(d23.p); free(foreign.p); free(south.p);
 	free(priv);
 	free(pub);
 	free(other_priv);
@@ -126,58 +153,211 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void the_loop(void **state)
+/* Each case: an empty data directory, nothing in force. */
+static int fresh_dir(void **state)
 {
-	struct blob s1 = full(priv, "north", 1, 50), s2 = full(priv, "north", 2, 60);
-	struct blob s3 = full(priv, "north", 3, 70), d12 = delta(&s1, &s2), d23 = delta(&s2, &s3);
-	struct blob forged = full(other_priv, "north", 9, 5), south = full(priv, "south", 9, 5);
-	struct bundle *in_force = NULL, *flash;
-	struct ota o;
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_ota_XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	ota_init(&rx, dir);
+	enforced = NULL;
+	return 0;
+}
+
+static int remove_dir(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	ota_abort(&rx);
+	bundle_close(enforced);
+	enforced = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_a_full_bundle_in_fragments_is_accepted_and_kept_as_current(void **state)
+{
+	struct bundle *flash;
 	const char *which;
 
 	(void)state;
-	ota_init(&o, dir);
-	/* First list, in odd-sized fragments. */
-	assert_int_equal(send(&o, OTA_FULL, &s1, 777, s1.n, &in_force), OTA_ACCEPTED);
-	assert_int_equal(bundle_get_info(in_force)->serial, 1);
-	/* The retained copy again: unchanged, not a refusal. */
-	assert_int_equal(send(&o, OTA_FULL, &s1, 4096, s1.n, &in_force), OTA_UNCHANGED);
-	assert_false(o.last_refusal.set);
-	/* Refusals, each with its reason; serial 1 stays. */
-	assert_int_equal(send(&o, OTA_FULL, &forged, 1000, forged.n, &in_force), OTA_REFUSED);
-	assert_int_equal(o.last_refusal.reason, BUNDLE_ERR_SIGNATURE);
-	assert_int_equal(o.last_refusal.serial, 9);
-	assert_int_equal(send(&o, OTA_FULL, &south, 1000, south.n, &in_force), OTA_REFUSED);
-	assert_int_equal(o.last_refusal.reason, BUNDLE_ERR_REGION);
-	assert_int_equal(send(&o, OTA_FULL, &s2, 1000, s2.n + 10, &in_force), OTA_REFUSED);
-	assert_int_equal(o.last_refusal.reason, BUNDLE_ERR_TRUNCATED); /* fewer bytes than announced */
-	assert_int_equal(send(&o, OTA_FULL, &s2, 1000, s2.n - 10, &in_force), OTA_REFUSED);
-	assert_int_equal(o.last_refusal.reason, BUNDLE_ERR_IO);        /* more than announced */
-	assert_int_equal(bundle_get_info(in_force)->serial, 1);
-	/* A delta on the wrong base: wait for a full bundle. */
-	assert_int_equal(send(&o, OTA_DELTA, &d23, 500, d23.n, &in_force), OTA_REFUSED);
-	assert_int_equal(o.last_refusal.reason, BUNDLE_ERR_BASE);
-	assert_true(o.waiting_for_full);
-	/* The right delta applies (and leaves the wait to the next full bundle). */
-	assert_int_equal(send(&o, OTA_DELTA, &d12, 500, d12.n, &in_force), OTA_ACCEPTED);
-	assert_int_equal(bundle_get_info(in_force)->serial, 2);
-	/* An older full bundle is stale. */
-	assert_int_equal(send(&o, OTA_FULL, &s1, 4096, s1.n, &in_force), OTA_REFUSED);
-	assert_int_equal(o.last_refusal.reason, BUNDLE_ERR_STALE);
-	/* The next full bundle ends the wait. */
-	assert_int_equal(send(&o, OTA_FULL, &s3, 100000, s3.n, &in_force), OTA_ACCEPTED);
-	assert_false(o.waiting_for_full);
-	assert_int_equal(o.st.accepted, 3);
-	/* And it is what the flash holds. */
+	serial_1_in_force();
+	assert_int_equal(rx.st.accepted, 1);
+	assert_false(rx.last_refusal.set);
 	assert_int_equal(store_load(dir, trust(), NOW, &flash, &which), BUNDLE_OK);
-	assert_int_equal(bundle_get_info(flash)->serial, 3);
+	assert_int_equal(bundle_get_info(flash)->serial, 1);
 	assert_string_equal(which, "current");
 	bundle_close(flash);
-	/* Too big to take at all. */
-	assert_int_equal(ota_begin(&o, OTA_FULL, (size_t)OTA_MAX_BYTES + 1), -EFBIG);
-	ota_abort(&o);
-	bundle_close(in_force);
-	free(s1.p); free(s2.p); free(s3.p); free(d12.p); free(d23.p); free(forged.p); free(south.p);
+}
+
+static void test_the_received_file_is_renamed_to_current_not_copied(void **state)
+{
+	struct bundle *fresh = NULL;
+	ino_t received;
+
+	(void)state;
+	assert_int_equal(ota_begin(&rx, OTA_FULL, s1.n, NULL), 0);
+	assert_int_equal(ota_data(&rx, s1.p, s1.n), 0);
+	received = inode(".ota");
+	assert_int_not_equal(received, 0);
+	assert_int_equal(ota_end(&rx, trust(), NULL, NOW, &fresh), OTA_ACCEPTED);
+	assert_int_equal(inode("current"), received);
+	bundle_close(fresh);
+}
+
+static void test_the_retained_copy_of_the_list_in_force_is_unchanged_and_never_written(void **state)
+{
+	uint64_t written;
+	ino_t cur;
+
+	(void)state;
+	serial_1_in_force();
+	written = rx.st.bytes;
+	cur = inode("current");
+	assert_int_equal(send(&rx, OTA_FULL, &s1, 4096, s1.n, &enforced), OTA_UNCHANGED);
+	assert_int_equal(rx.st.unchanged, 1);
+	assert_false(rx.last_refusal.set);
+	assert_int_equal(rx.st.bytes, written);
+	assert_int_equal(inode("current"), cur);
+	assert_int_equal(inode("previous"), 0);
+}
+
+static void test_the_header_decides_even_when_it_comes_in_pieces(void **state)
+{
+	uint64_t written;
+
+	(void)state;
+	serial_1_in_force();
+	written = rx.st.bytes;
+	assert_int_equal(send(&rx, OTA_FULL, &s1, 7, s1.n, &enforced), OTA_UNCHANGED);
+	assert_int_equal(rx.st.bytes, written);
+}
+
+static void test_an_older_serial_is_refused_as_stale_before_it_is_written(void **state)
+{
+	uint64_t written;
+
+	(void)state;
+	assert_int_equal(send(&rx, OTA_FULL, &s2, 1000, s2.n, &enforced), OTA_ACCEPTED);
+	written = rx.st.bytes;
+	assert_int_equal(send(&rx, OTA_FULL, &s1, 4096, s1.n, &enforced), OTA_REFUSED);
+	assert_int_equal(rx.last_refusal.reason, BUNDLE_ERR_STALE);
+	assert_int_equal(rx.last_refusal.serial, 1);
+	assert_int_equal(rx.st.bytes, written);
+	assert_int_equal(bundle_get_info(enforced)->serial, 2);
+}
+
+static void test_a_bundle_signed_by_another_key_is_refused_for_its_signature(void **state)
+{
+	(void)state;
+	serial_1_in_force();
+	assert_int_equal(send(&rx, OTA_FULL, &foreign, 1000, foreign.n, &enforced), OTA_REFUSED);
+	assert_int_equal(rx.last_refusal.reason, BUNDLE_ERR_SIGNATURE);
+	assert_int_equal(rx.last_refusal.serial, 9);
+	assert_int_equal(bundle_get_info(enforced)->serial, 1);
+}
+
+static void test_a_bundle_of_another_region_is_refused_for_its_region(void **state)
+{
+	(void)state;
+	serial_1_in_force();
+	assert_int_equal(send(&rx, OTA_FULL, &south, 1000, south.n, &enforced), OTA_REFUSED);
+	assert_int_equal(rx.last_refusal.reason, BUNDLE_ERR_REGION);
+	assert_int_equal(bundle_get_info(enforced)->serial, 1);
+}
+
+static void test_fewer_bytes_than_announced_are_refused_as_truncated(void **state)
+{
+	(void)state;
+	serial_1_in_force();
+	assert_int_equal(send(&rx, OTA_FULL, &s2, 1000, s2.n + 10, &enforced), OTA_REFUSED);
+	assert_int_equal(rx.last_refusal.reason, BUNDLE_ERR_TRUNCATED);
+	assert_int_equal(rx.last_refusal.serial, 0);
+	assert_int_equal(bundle_get_info(enforced)->serial, 1);
+}
+
+static void test_more_bytes_than_announced_are_refused_as_a_write_error(void **state)
+{
+	(void)state;
+	serial_1_in_force();
+	assert_int_equal(send(&rx, OTA_FULL, &s2, 1000, s2.n - 10, &enforced), OTA_REFUSED);
+	assert_int_equal(rx.last_refusal.reason, BUNDLE_ERR_IO);
+	assert_int_equal(bundle_get_info(enforced)->serial, 1);
+}
+
+static void test_a_delta_on_another_base_is_refused_and_waits_for_a_full_bundle(void **state)
+{
+	uint64_t written;
+
+	(void)state;
+	serial_1_in_force();
+	written = rx.st.bytes;
+	assert_int_equal(send(&rx, OTA_DELTA, &d23, 500, d23.n, &enforced), OTA_REFUSED);
+	assert_int_equal(rx.last_refusal.reason, BUNDLE_ERR_BASE);
+	assert_true(rx.waiting_for_full);
+	assert_int_equal(rx.st.bytes, written);
+	assert_int_equal(bundle_get_info(enforced)->serial, 1);
+}
+
+static void test_a_delta_with_nothing_in_force_waits_for_a_full_bundle(void **state)
+{
+	(void)state;
+	assert_int_equal(send(&rx, OTA_DELTA, &d12, 500, d12.n, &enforced), OTA_REFUSED);
+	assert_int_equal(rx.last_refusal.reason, BUNDLE_ERR_BASE);
+	assert_true(rx.waiting_for_full);
+	assert_null(enforced);
+}
+
+static void test_the_delta_on_the_serial_in_force_applies_and_the_wait_goes_on(void **state)
+{
+	struct bundle *flash;
+	const char *which;
+
+	(void)state;
+	serial_1_in_force();
+	rx.waiting_for_full = true;
+	assert_int_equal(send(&rx, OTA_DELTA, &d12, 500, d12.n, &enforced), OTA_ACCEPTED);
+	assert_int_equal(bundle_get_info(enforced)->serial, 2);
+	assert_true(rx.waiting_for_full);
+	assert_int_equal(store_load(dir, trust(), NOW, &flash, &which), BUNDLE_OK);
+	assert_int_equal(bundle_get_info(flash)->serial, 2);
+	bundle_close(flash);
+}
+
+static void test_the_next_full_bundle_ends_the_wait(void **state)
+{
+	(void)state;
+	serial_1_in_force();
+	assert_int_equal(send(&rx, OTA_DELTA, &d23, 500, d23.n, &enforced), OTA_REFUSED);
+	assert_true(rx.waiting_for_full);
+	assert_int_equal(send(&rx, OTA_FULL, &s3, 100000, s3.n, &enforced), OTA_ACCEPTED);
+	assert_false(rx.waiting_for_full);
+	assert_int_equal(bundle_get_info(enforced)->serial, 3);
+}
+
+static void test_the_list_in_force_becomes_previous(void **state)
+{
+	struct bundle *b;
+	char prev[128];
+
+	(void)state;
+	serial_1_in_force();
+	assert_int_equal(send(&rx, OTA_FULL, &s3, 4096, s3.n, &enforced), OTA_ACCEPTED);
+	snprintf(prev, sizeof(prev), "%s/bundle/previous", dir);
+	assert_int_equal(bundle_open_file(prev, &b), BUNDLE_OK);
+	assert_int_equal(bundle_get_info(b)->serial, 1);
+	bundle_close(b);
+}
+
+static void test_a_message_over_the_size_limit_is_refused_at_once(void **state)
+{
+	(void)state;
+	assert_int_equal(ota_begin(&rx, OTA_FULL, (size_t)OTA_MAX_BYTES + 1, NULL), -EFBIG);
+	assert_int_equal(inode(".ota"), 0);
+	assert_int_equal(ota_end(&rx, trust(), NULL, NOW, &enforced), OTA_REFUSED);
+	assert_int_equal(rx.last_refusal.reason, BUNDLE_ERR_IO);
 }
 
 /* The state message says what is enforced and why the last bundle was refused. */
@@ -232,11 +412,27 @@ static void state_message(void **state)
 	free(forged.p);
 }
 
+#define CASE(f) cmocka_unit_test_setup_teardown(f, fresh_dir, remove_dir)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(the_loop),
-		cmocka_unit_test(state_message),
+		CASE(test_a_full_bundle_in_fragments_is_accepted_and_kept_as_current),
+		CASE(test_the_received_file_is_renamed_to_current_not_copied),
+		CASE(test_the_retained_copy_of_the_list_in_force_is_unchanged_and_never_written),
+		CASE(test_the_header_decides_even_when_it_comes_in_pieces),
+		CASE(test_an_older_serial_is_refused_as_stale_before_it_is_written),
+		CASE(test_a_bundle_signed_by_another_key_is_refused_for_its_signature),
+		CASE(test_a_bundle_of_another_region_is_refused_for_its_region),
+		CASE(test_fewer_bytes_than_announced_are_refused_as_truncated),
+		CASE(test_more_bytes_than_announced_are_refused_as_a_write_error),
+		CASE(test_a_delta_on_another_base_is_refused_and_waits_for_a_full_bundle),
+		CASE(test_a_delta_with_nothing_in_force_waits_for_a_full_bundle),
+		CASE(test_the_delta_on_the_serial_in_force_applies_and_the_wait_goes_on),
+		CASE(test_the_next_full_bundle_ends_the_wait),
+		CASE(test_the_list_in_force_becomes_previous),
+		CASE(test_a_message_over_the_size_limit_is_refused_at_once),
+		CASE(state_message),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
