@@ -158,7 +158,7 @@ $(O)/townguard: $(O)/obj/firmware/app/main.o $(CORE_OBJS)
 # The bundle code tg-hub and the bundle benchmark share with the firmware (one
 # encoder for hub and gateway), and what else tg-hub links of it.
 BUNDLE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard firmware/policy/bundle*.c) firmware/core/siphash.c)
-HUB_FW_OBJS := $(BUNDLE_OBJS) $(O)/obj/firmware/hub/cmd.o
+HUB_FW_OBJS := $(BUNDLE_OBJS) $(O)/obj/firmware/hub/cmd.o $(O)/obj/firmware/core/file.o
 # The hub's feed parsers (tools/feeds*.c: the line formats, STIX, the value checks).
 FEEDS_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/feeds*.c))
 HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub/main.c),$(O)/tg-hub)

@@ -85,15 +85,16 @@ err:
 	return ret;
 }
 
-int file_write_synced(const char *path, const void *data, size_t len)
+/* Write all of data to fd and fsync it; closes fd. Returns 0 or -errno. */
+static int file_fd_write_synced(int fd, mode_t mode, const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	int fd, ret = 0;
+	int ret = 0;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	while (len) {
+	/* A file left by a power cut keeps its old mode through O_CREAT: set it. */
+	if (fchmod(fd, mode) < 0)
+		ret = -errno;
+	while (!ret && len) {
 		ssize_t n = write(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
@@ -109,6 +110,30 @@ int file_write_synced(const char *path, const void *data, size_t len)
 		ret = -errno;
 	if (close(fd) < 0 && !ret)
 		ret = -errno;
+	return ret;
+}
+
+int file_write_synced(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd, ret;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	ret = file_fd_write_synced(fd, mode, data, len);
+	if (ret)
+		unlink(path);
+	return ret;
+}
+
+int file_write_new(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd, ret;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	ret = file_fd_write_synced(fd, mode, data, len);
 	if (ret)
 		unlink(path);
 	return ret;
@@ -144,7 +169,7 @@ int file_rename_synced(const char *from, const char *to)
 	return file_sync_dir(to);
 }
 
-int file_write_atomic(const char *path, const void *data, size_t len)
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char tmp[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -154,7 +179,7 @@ int file_write_atomic(const char *path, const void *data, size_t len)
 	n = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp", (int)(name - path), path, name);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	ret = file_write_synced(tmp, data, len);
+	ret = file_write_synced(tmp, data, len, mode);
 	if (ret < 0)
 		return ret;
 	ret = file_rename_synced(tmp, path);

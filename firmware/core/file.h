@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * Read the file at path into a malloc'ed buffer, with a NUL after the last
@@ -25,10 +26,13 @@
 int file_read(const char *path, size_t max, uint8_t **data, size_t *len);
 
 /*
- * Create (or truncate) path, write all of data and fsync it. On failure the
- * file is removed. Returns 0 or -errno.
+ * Create (or truncate) path with permissions mode, write all of data and
+ * fsync it. On failure the file is removed. Returns 0 or -errno.
  */
-int file_write_synced(const char *path, const void *data, size_t len);
+int file_write_synced(const char *path, const void *data, size_t len, mode_t mode);
+
+/* The same for a file that must not exist yet (-EEXIST if it does): keys are never overwritten. */
+int file_write_new(const char *path, const void *data, size_t len, mode_t mode);
 
 /* fsync the directory that holds path ("a/b/c" syncs "a/b"). Returns 0 or -errno. */
 int file_sync_dir(const char *path);
@@ -43,9 +47,9 @@ int file_rename_synced(const char *from, const char *to);
 
 /*
  * Replace path with data atomically: "<dir>/.<name>.tmp" is written and
- * synced, renamed over path, and the directory synced. A temporary file left
+ * synced with permissions mode, renamed over path, and the directory synced. A temporary file left
  * by a power cut is overwritten by the next call. Returns 0 or -errno.
  */
-int file_write_atomic(const char *path, const void *data, size_t len);
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 #endif

@@ -128,7 +128,7 @@ static int store_persist(const char *data_dir, const uint8_t *data, size_t len)
 		return -errno;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	ret = file_write_synced(tmp, data, len);
+	ret = file_write_synced(tmp, data, len, 0644);
 	if (ret < 0)
 		return ret;
 	ret = store_install(data_dir, tmp);

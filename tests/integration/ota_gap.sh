@@ -88,7 +88,7 @@ ip netns exec "$NS_WAN" tcpdump -i eth0 --immediate-mode -U -s 64 -w "$work/gap.
 tcpdump_pid=$!
 for _ in $(seq 50); do grep -q 'listening on' "$work/tcpdump.log" && break; sleep 0.1; done
 # (ip netns exec, not the lan function: $! must be ping itself, for its SIGINT)
-ip netns exec "$NS_LAN" ping -i 0.002 -q "$ALLOWED_IP" >"$work/ping.log" 2>&1 &
+ip netns exec "$NS_LAN" ping -i 0.002 -w 90 -q "$ALLOWED_IP" >"$work/ping.log" 2>&1 &
 pingpid=$!
 sleep 0.5
 t_base=$EPOCHREALTIME

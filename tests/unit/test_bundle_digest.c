@@ -52,7 +52,7 @@ static int setup(void **state)
 	if (fd < 0)
 		return -1;
 	close(fd);
-	return file_write_synced(path, blob, blob_len);
+	return file_write_synced(path, blob, blob_len, 0644);
 }
 
 static int teardown(void **state)

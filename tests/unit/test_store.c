@@ -78,7 +78,7 @@ static const char *path(const char *name)
 
 static void put(const char *name, const struct blob *b)
 {
-	assert_int_equal(file_write_synced(path(name), b->p, b->n), 0);
+	assert_int_equal(file_write_synced(path(name), b->p, b->n, 0644), 0);
 }
 
 static ino_t inode(const char *name)
@@ -370,8 +370,8 @@ static void test_an_atomic_write_replaces_the_file_and_leaves_no_temporary(void 
 	size_t len;
 
 	(void)state;
-	assert_int_equal(file_write_atomic(path("f"), "old", 3), 0);
-	assert_int_equal(file_write_atomic(path("f"), "new!", 4), 0);
+	assert_int_equal(file_write_atomic(path("f"), "old", 3, 0644), 0);
+	assert_int_equal(file_write_atomic(path("f"), "new!", 4, 0644), 0);
 	assert_int_equal(file_read(path("f"), 0, &data, &len), 0);
 	assert_int_equal(len, 4);
 	assert_memory_equal(data, "new!", 5); /* with the NUL after it */

@@ -6,9 +6,7 @@
  * the new one, never a torn one, even across a power cut.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "tg-hub/common.h"
 
 void hub_errf(const char *fmt, ...)
@@ -75,45 +74,18 @@ bool hub_gw_id_valid(const char *id)
 	return n && n <= GW_ID_MAX && strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
-/* The NUL after the data: PEM keys are text, and mbedTLS wants it counted in a PEM's length. */
+/* The NUL after the data (core/file.c): PEM keys are text, and mbedTLS wants it counted. */
 int hub_read_file(const char *path, uint8_t **out, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL, *nb;
-	size_t cap = 0, n = 0, r;
+	int ret = file_read(path, 0, out, len);
 
-	if (!f) {
-		int e = errno;
-
-		hub_errf("%s: cannot open: %s", path, strerror(e));
-		return -e;
-	}
-	do {
-		if (cap - n < 4096) {
-			cap = cap ? cap * 2 : 8192;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				hub_errf("%s: out of memory", path);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		r = fread(buf + n, 1, cap - n - 1, f);
-		n += r;
-	} while (r > 0);
-	if (ferror(f)) {
-		hub_errf("%s: cannot read: %s", path, strerror(errno));
-		free(buf);
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
+	if (ret == -ENOMEM)
+		hub_errf("%s: out of memory", path);
+	else if (ret == -ENOENT || ret == -EACCES)
+		hub_errf("%s: cannot open: %s", path, strerror(-ret));
+	else if (ret < 0)
+		hub_errf("%s: cannot read: %s", path, strerror(-ret));
+	return ret;
 }
 
 /* A key file as bundle.h wants it: PEM with its terminating NUL counted, or DER as is. */
@@ -135,97 +107,25 @@ void hub_free_key(uint8_t *key, size_t len)
 	free(key);
 }
 
-/* fsync the directory holding path, so a rename in it survives a power cut. */
-int hub_sync_dir_of(const char *path)
-{
-	char copy[PATH_MAX];
-	int fd, ret = 0;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Write path atomically: temporary file in the same directory, fsync, rename, fsync dir. */
+/* Write path atomically (core/file.c: temporary file, fsync, rename, fsync dir). */
 int hub_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-	char tmp[PATH_MAX];
-	int fd, ret;
+	int ret = file_write_atomic(path, data, len, mode);
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp)) {
-		hub_errf("%s: path too long", path);
-		return -ENAMETOOLONG;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		ret = -errno;
-		hub_errf("%s: cannot create a temporary file: %s", tmp, strerror(errno));
-		return ret;
-	}
-	ret = fchmod(fd, mode) < 0 ? -errno : 0;
-	if (!ret)
-		ret = write_all(fd, data, len);
-	if (!ret && fsync(fd) < 0)
-		ret = -errno;
-	if (close(fd) < 0 && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret < 0) {
-		hub_errf("%s: cannot write: %s", path, strerror(-ret));
-		unlink(tmp);
-		return ret;
-	}
-	ret = hub_sync_dir_of(path);
 	if (ret < 0)
-		hub_errf("%s: written, but the directory could not be synced: %s", path,
-			 strerror(-ret));
+		hub_errf("%s: cannot write: %s", path, strerror(-ret));
 	return ret;
 }
 
 /* A new file that must not exist yet (keys are never overwritten). */
 int hub_write_new(const char *path, const char *text, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	int ret;
+	int ret = file_write_new(path, text, strlen(text), mode);
 
-	if (fd < 0) {
-		ret = -errno;
-		hub_errf("%s: cannot create: %s", path, strerror(errno));
-		return ret;
-	}
-	ret = write_all(fd, text, strlen(text));
-	if (!ret && fsync(fd) < 0)
-		ret = -errno;
-	if (close(fd) < 0 && !ret)
-		ret = -errno;
-	if (ret < 0) {
+	if (ret == -EEXIST)
+		hub_errf("%s: cannot create: %s", path, strerror(-ret));
+	else if (ret < 0)
 		hub_errf("%s: cannot write: %s", path, strerror(-ret));
-		unlink(path);
-	}
 	return ret;
 }
 

@@ -48,8 +48,6 @@ int hub_read_key(const char *path, uint8_t **key, size_t *len);
 /* Wipes and frees what hub_read_key() or hub_read_file() returned; NULL is fine. */
 void hub_free_key(uint8_t *key, size_t len);
 
-/* fsync the directory holding path, so a rename in it survives a power cut. 0 or -errno, silent. */
-int hub_sync_dir_of(const char *path);
 
 /* path atomically: a temporary file beside it, fsync, rename, fsync of the directory. */
 int hub_write_atomic(const char *path, const void *data, size_t len, mode_t mode);

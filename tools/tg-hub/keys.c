@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "policy/bundle.h"
 #include "tg-hub/cmds.h"
 #include "tg-hub/common.h"
@@ -70,7 +71,7 @@ int keys_keygen(const struct hub_cmd *cmd, int argc, char **argv)
 			unlink(keypath);
 	}
 	if (!ret) {
-		ret = hub_sync_dir_of(keypath);
+		ret = file_sync_dir(keypath);
 		if (ret < 0)
 			hub_errf("%s: written, but the directory could not be synced: %s", dir,
 				 strerror(-ret));
