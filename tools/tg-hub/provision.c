@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 
 #include "hub_mqtt.h"
+#include "policy/bundle.h"
 #include "hub_pki.h"
 #include "tg-hub/cmds.h"
 #include "tg-hub/common.h"
@@ -33,12 +34,14 @@
 /* ub-common-name: "gw:<region>:<id>" must fit a certificate's CN */
 #define CN_MAX 64
 
+/* A broker's host name follows the rule the bundle has for domains (one copy of it). */
 static bool host_name_valid(const char *h)
 {
-	size_t n = strlen(h);
+	char norm[BUNDLE_NAME_MAX + 1];
+	struct bundle_name_fault fault;
+	size_t n;
 
-	return n && n <= 253 && h[0] != '-' && h[0] != '.' &&
-	       strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == n;
+	return h[0] != '-' && bundle_domain_normalise(h, strlen(h), norm, &n, &fault) == 0;
 }
 
 __attribute__((format(printf, 3, 4))) static int path_fmt(char *buf, size_t size, const char *fmt,
