@@ -113,11 +113,12 @@ static int file_fd_write_synced(int fd, mode_t mode, const void *data, size_t le
 	return ret;
 }
 
-int file_write_synced(const char *path, const void *data, size_t len, mode_t mode)
+static int file_create_synced(const char *path, int flags, const void *data, size_t len,
+			      mode_t mode)
 {
 	int fd, ret;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, mode);
 	if (fd < 0)
 		return -errno;
 	ret = file_fd_write_synced(fd, mode, data, len);
@@ -126,17 +127,14 @@ int file_write_synced(const char *path, const void *data, size_t len, mode_t mod
 	return ret;
 }
 
+int file_write_synced(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return file_create_synced(path, O_TRUNC, data, len, mode);
+}
+
 int file_write_new(const char *path, const void *data, size_t len, mode_t mode)
 {
-	int fd, ret;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	ret = file_fd_write_synced(fd, mode, data, len);
-	if (ret)
-		unlink(path);
-	return ret;
+	return file_create_synced(path, O_EXCL, data, len, mode);
 }
 
 int file_sync_dir(const char *path)

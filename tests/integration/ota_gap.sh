@@ -34,7 +34,6 @@ MODE=bridge
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] ||
 	{ echo "skipped: no mosquitto"; exit 77; }
 command -v tcpdump >/dev/null || { echo "skipped: no tcpdump"; exit 77; }
-MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 N=${GAP_DOMAINS:-1000000}
 GAP_MAX_MS=${GAP_MAX_MS:-100}
 
@@ -44,13 +43,7 @@ ping_cleanup() {
 }
 inline_setup
 [ -n "${KEEP:-}" ] || trap ping_cleanup EXIT
-R=lab
-pki=$work/pki
-"$hub" provision --out "$pki" --region $R --broker-host hub.test --broker-ip "$DNS_IP" \
-	--port 8883 --gateways gw-lab >"$work/provision.log" 2>&1 || fail "provision: $(cat "$work/provision.log")"
-cp "$pki/gateways/gw-lab/gw.key" "$pki/gateways/gw-lab/gw.crt" "$pki/ca.crt" "$work/data/keys/"
-printf '%s\n' '[mgmt]' 'mode = dhcp' "ntp = $DNS_IP" \
-	'[uplink]' "broker = $DNS_IP" 'server_name = hub.test' 'keepalive = 10' >>"$work/gw.ini"
+hub_lab_up
 
 # The big bundle: N domains, N/2 IPv4 /32s in 1.0.0.0/8, N/2 IPv6 /64s in
 # 2001:db8::/32 (none covers the lab's addresses), serial 2.
@@ -64,29 +57,15 @@ awk -v n="$N" 'BEGIN { for (i = 0; i < n / 2; i++)
 	cidr:"$work/big-v6.txt",rule=202 >"$work/build.log" 2>&1 || fail "build: $(cat "$work/build.log")"
 size=$(stat -c %s "$work/big.bundle")
 
-# The WAN side: DHCP, SNTP (this host's time: certificates must be valid) and the broker.
-ip netns exec "$NS_WAN" dnsmasq --no-daemon --port=0 --user=root --interface=eth0 --bind-interfaces \
-	--dhcp-range=10.99.0.100,10.99.0.149,255.255.255.0,1h --dhcp-leasefile="$work/leases" \
-	>"$work/dhcp.log" 2>&1 &
-ip netns exec "$NS_WAN" /usr/bin/python3 "${TOP:-.}/tests/lab/sntp_server.py" "$DNS_IP" now \
-	>"$work/sntp.log" 2>&1 &
-chown -R mosquitto: "$pki/broker" 2>/dev/null && chmod 711 "$work" "$pki"
-ip netns exec "$NS_WAN" "$MOSQUITTO" -c "$pki/broker/mosquitto.conf" >"$work/broker.log" 2>&1 &
-for _ in $(seq 50); do grep -q 'running' "$work/broker.log" && break; sleep 0.1; done
-grep -q running "$work/broker.log" || fail "mosquitto did not start: $(cat "$work/broker.log")"
-HUB=(--broker "$DNS_IP:8883" --cafile "$pki/ca.crt" --cert "$pki/hub/hub-client.crt"
-	--key "$pki/hub/hub-client.key" --region $R)
-
 ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" >/dev/null 2>"$work/tg.log" &
 tgpid=$!
-for _ in $(seq 150); do grep -q 'uplink\] info: connected to' "$work/tg.log" && break; sleep 0.1; done
-grep -q 'uplink\] info: connected to' "$work/tg.log" || fail "the gateway did not connect"
+must_log "$work/tg.log" 'uplink\] info: connected to' 15
 lan ping -c 1 -W 1 -q "$ALLOWED_IP" >/dev/null || fail "no ping through the bridge"
 
 ip netns exec "$NS_WAN" tcpdump -i eth0 --immediate-mode -U -s 64 -w "$work/gap.pcap" \
 	"icmp[icmptype] = icmp-echo and src host $CLIENT_IP" >/dev/null 2>"$work/tcpdump.log" &
 tcpdump_pid=$!
-for _ in $(seq 50); do grep -q 'listening on' "$work/tcpdump.log" && break; sleep 0.1; done
+must_log "$work/tcpdump.log" 'listening on' 5
 # (ip netns exec, not the lan function: $! must be ping itself, for its SIGINT)
 ip netns exec "$NS_LAN" ping -i 0.002 -w 90 -q "$ALLOWED_IP" >"$work/ping.log" 2>&1 &
 pingpid=$!

@@ -71,6 +71,37 @@ inline_setup() {
 		fail "bundle install"
 }
 
+# hub_lab_up: the regional hub of the lab for gateway gw-lab, region $R=lab:
+# a PKI from tg-hub provision (the gateway's key and certificates in its
+# data/keys), [mgmt] dhcp and [uplink] in gw.ini, and on the WAN side
+# dnsmasq's DHCP, SNTP with this host's time (certificates must be valid) and
+# Mosquitto. Sets R, pki and HUB (tg-hub's broker options).
+hub_lab_up() {
+	local mosquitto
+	mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+	R=lab
+	pki=$work/pki
+	"$hub" provision --out "$pki" --region $R --broker-host hub.test --broker-ip "$DNS_IP" \
+		--port 8883 --gateways gw-lab >"$work/provision.log" 2>&1 || fail "provision: $(cat "$work/provision.log")"
+	cp "$pki/gateways/gw-lab/gw.key" "$pki/gateways/gw-lab/gw.crt" "$pki/ca.crt" "$work/data/keys/"
+	printf '%s\n' '[mgmt]' 'mode = dhcp' "ntp = $DNS_IP" \
+		'[uplink]' "broker = $DNS_IP" 'server_name = hub.test' 'keepalive = 10' >>"$work/gw.ini"
+
+	# The WAN side: DHCP, SNTP (this host's time: certificates must be valid) and the broker.
+	ip netns exec "$NS_WAN" dnsmasq --no-daemon --port=0 --user=root --interface=eth0 --bind-interfaces \
+		--dhcp-range=10.99.0.100,10.99.0.149,255.255.255.0,1h --dhcp-leasefile="$work/leases" \
+		>"$work/dhcp.log" 2>&1 &
+	ip netns exec "$NS_WAN" /usr/bin/python3 "${TOP:-.}/tests/lab/sntp_server.py" "$DNS_IP" now \
+		>"$work/sntp.log" 2>&1 &
+	chown -R mosquitto: "$pki/broker" 2>/dev/null && chmod 711 "$work" "$pki"
+	ip netns exec "$NS_WAN" "$mosquitto" -c "$pki/broker/mosquitto.conf" >"$work/broker.log" 2>&1 &
+	wait_log "$work/broker.log" 'running' 5
+	grep -q running "$work/broker.log" || fail "mosquitto did not start: $(cat "$work/broker.log")"
+
+	HUB=(--broker "$DNS_IP:8883" --cafile "$pki/ca.crt" --cert "$pki/hub/hub-client.crt"
+		--key "$pki/hub/hub-client.key" --region $R)
+}
+
 # inline_start: townguard run in the gateway namespace; waits until it forwards.
 inline_start() {
 	ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" "$@" >"$work/flows.json" 2>"$work/tg.log" &
