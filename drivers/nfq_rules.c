@@ -241,13 +241,24 @@ static int nfq_jump_present(int v6, const char *bridge)
 
 static int nfq_rules_install_one(struct nfq_rules *r, int v6)
 {
-	char rules[1024];
+	char rules[1536];
 	int ret;
 
 	snprintf(rules, sizeof(rules),
 		 "*mangle\n"
 		 ":" NFQ_CHAIN " - [0:0]\n"
 		 "-F " NFQ_CHAIN "\n"
+		 /*
+		  * A SYN opens a new connection, and the verdict of the old one on
+		  * the same ports must not stick to it: when the gateway reset a
+		  * blocked connection, conntrack never saw the reset (it was
+		  * injected), keeps the entry ESTABLISHED with its drop mark and
+		  * treats a new SYN on it as a resync of the same entry. So a SYN
+		  * (first pass, no verdict mark yet) clears the connection's mark
+		  * and is queued: the firmware judges the new connection afresh.
+		  */
+		 "-A " NFQ_CHAIN " -p tcp --tcp-flags SYN,ACK SYN -m mark --mark 0x0/%#x"
+		 " -j CONNMARK --set-xmark 0x0/%#x\n"
 		 "-A " NFQ_CHAIN " -m mark ! --mark 0x0/%#x -j CONNMARK --save-mark --mask %#x\n"
 		 "-A " NFQ_CHAIN " -m connmark --mark %#x/%#x -j ACCEPT\n"
 		 "-A " NFQ_CHAIN " -m connmark --mark %#x/%#x -j DROP\n"
@@ -255,7 +266,8 @@ static int nfq_rules_install_one(struct nfq_rules *r, int v6)
 		 "-A " NFQ_CHAIN " -m mark --mark %#x/%#x -j DROP\n"
 		 "-A " NFQ_CHAIN " -j NFQUEUE --queue-num %u --queue-bypass\n"
 		 "COMMIT\n",
-		 NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_ACCEPT, NFQ_MARK_MASK, NFQ_MARK_DROP,
+		 NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_ACCEPT,
+		 NFQ_MARK_MASK, NFQ_MARK_DROP,
 		 NFQ_MARK_MASK, NFQ_MARK_ACCEPT, NFQ_MARK_MASK, NFQ_MARK_DROP, NFQ_MARK_MASK,
 		 r->queue);
 	ret = nfq_restore(v6, rules, false);

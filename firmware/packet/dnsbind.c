@@ -68,7 +68,7 @@ struct dnsbind {
 
 static size_t addr_len(uint8_t family)
 {
-	return family == 4 ? 4 : 16;
+	return family == 4 ? 4 : 16; /* IPv6 and alias keys: 16 */
 }
 
 static uint32_t bucket_of(const struct dnsbind *t, uint8_t family, const union ip_addr *addr)
@@ -236,18 +236,33 @@ void dnsbind_free(struct dnsbind *t)
 	free(t);
 }
 
-void dnsbind_add(struct dnsbind *t, uint8_t family, const union ip_addr *addr, const char *name,
-		 uint32_t ttl_s, uint64_t now_ms)
+/*
+ * Aliases share the table with the addresses: an alias is keyed by a
+ * 128-bit SipHash of its name (two keys derived from the table's), stored
+ * where an IPv6 address would be under a family of its own, so it takes
+ * part in the same expiry, heap and replacement. Two names colliding in 128
+ * keyed bits is not a concern.
+ */
+#define DNSBIND_ALIAS 0xa5
+
+static void alias_key(const struct dnsbind *t, const char *alias, size_t len, union ip_addr *k)
+{
+	uint8_t key2[16];
+	uint64_t h[2];
+
+	memcpy(key2, t->key, sizeof(key2));
+	key2[0] ^= 0x01;
+	h[0] = siphash24(t->key, alias, len);
+	h[1] = siphash24(key2, alias, len);
+	memcpy(k->b, h, sizeof(k->b));
+}
+
+static void add(struct dnsbind *t, uint8_t family, const union ip_addr *addr, const char *name,
+		size_t len, uint32_t ttl_s, uint64_t now_ms)
 {
 	struct dnsbind_entry *e;
 	uint32_t bucket, ref, idx;
-	size_t len;
 
-	if ((family != 4 && family != 6) || !name ||
-	    (len = strnlen(name, DNS_NAME_MAX + 1)) > DNS_NAME_MAX) {
-		t->st.refused++;
-		return;
-	}
 	reclaim(t, now_ms);
 
 	ref = find(t, family, addr, &bucket);
@@ -281,13 +296,41 @@ void dnsbind_add(struct dnsbind *t, uint8_t family, const union ip_addr *addr, c
 	heap_fix(t, e->heap_pos);
 }
 
-const char *dnsbind_lookup(struct dnsbind *t, uint8_t family, const union ip_addr *addr,
-			   uint64_t now_ms)
+void dnsbind_add(struct dnsbind *t, uint8_t family, const union ip_addr *addr, const char *name,
+		 uint32_t ttl_s, uint64_t now_ms)
 {
-	uint32_t bucket, ref = 0;
+	size_t len;
 
-	if (family == 4 || family == 6)
-		ref = find(t, family, addr, &bucket);
+	if ((family != 4 && family != 6) || !name ||
+	    (len = strnlen(name, DNS_NAME_MAX + 1)) > DNS_NAME_MAX) {
+		t->st.refused++;
+		return;
+	}
+	add(t, family, addr, name, len, ttl_s, now_ms);
+}
+
+void dnsbind_alias_add(struct dnsbind *t, const char *alias, const char *name, uint32_t ttl_s,
+		       uint64_t now_ms)
+{
+	union ip_addr k;
+	size_t alen, len;
+
+	if (!alias || !name || (alen = strnlen(alias, DNS_NAME_MAX + 1)) > DNS_NAME_MAX ||
+	    (len = strnlen(name, DNS_NAME_MAX + 1)) > DNS_NAME_MAX) {
+		t->st.refused++;
+		return;
+	}
+	alias_key(t, alias, alen, &k);
+	add(t, DNSBIND_ALIAS, &k, name, len, ttl_s, now_ms);
+	t->st.aliases++;
+}
+
+/* The live entry of (family, addr) at now_ms, or NULL (an expired one is dropped). */
+static const char *lookup(struct dnsbind *t, uint8_t family, const union ip_addr *addr,
+			  uint64_t now_ms)
+{
+	uint32_t bucket, ref = find(t, family, addr, &bucket);
+
 	if (ref && t->e[ref - 1].expires_ms < now_ms) {
 		drop(t, ref - 1);
 		t->st.expired++;
@@ -299,6 +342,29 @@ const char *dnsbind_lookup(struct dnsbind *t, uint8_t family, const union ip_add
 	}
 	t->st.hits++;
 	return t->e[ref - 1].name;
+}
+
+const char *dnsbind_lookup(struct dnsbind *t, uint8_t family, const union ip_addr *addr,
+			   uint64_t now_ms)
+{
+	if (family != 4 && family != 6) {
+		t->st.misses++;
+		return NULL;
+	}
+	return lookup(t, family, addr, now_ms);
+}
+
+const char *dnsbind_alias_lookup(struct dnsbind *t, const char *alias, uint64_t now_ms)
+{
+	union ip_addr k;
+	size_t len = strnlen(alias, DNS_NAME_MAX + 1);
+
+	if (len > DNS_NAME_MAX) {
+		t->st.misses++;
+		return NULL;
+	}
+	alias_key(t, alias, len, &k);
+	return lookup(t, DNSBIND_ALIAS, &k, now_ms);
 }
 
 void dnsbind_clear(struct dnsbind *t)

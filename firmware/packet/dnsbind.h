@@ -10,6 +10,12 @@
  * several names (a CDN edge) is judged by the name most recently answered
  * with it.
  *
+ * The table also holds aliases the answers proved: a query name whose
+ * CNAME chain led to a listed name is bound, as a name, to that listed name
+ * for the TTL (dnsbind_alias_add()), so a flow that names the alias (its SNI
+ * or Host) is known to go to the listed name. Aliases and addresses share
+ * the capacity, the expiry and the replacement rule.
+ *
  * Memory is fixed at dnsbind_new(): capacity entries, each holding its name
  * whole. Names are stored up to DNS_NAME_MAX (253) bytes rather than in
  * shorter slots because a name that did not fit would go unbound, and the
@@ -45,6 +51,7 @@ struct dnsbind_stats {
 	uint64_t replaced_full;  /* live bindings replaced because the table was full */
 	uint64_t expired;        /* bindings dropped at their expiry */
 	uint64_t refused;        /* adds with a family other than 4 and 6 or a name over 253 bytes */
+	uint64_t aliases;        /* dnsbind_alias_add() calls taken (new or updated) */
 	uint64_t hits, misses;   /* lookups */
 	uint32_t active;
 	uint32_t capacity;
@@ -73,6 +80,17 @@ void dnsbind_add(struct dnsbind *t, uint8_t family, const union ip_addr *addr, c
  */
 const char *dnsbind_lookup(struct dnsbind *t, uint8_t family, const union ip_addr *addr,
 			   uint64_t now_ms);
+
+/*
+ * Bind the name alias (normalised, at most DNS_NAME_MAX bytes) to the listed
+ * name it is a CNAME alias of, until now_ms + ttl_s (clamped), as
+ * dnsbind_add() does for an address. A name too long is refused (counted).
+ */
+void dnsbind_alias_add(struct dnsbind *t, const char *alias, const char *name, uint32_t ttl_s,
+		       uint64_t now_ms);
+
+/* The listed name alias is bound to at now_ms, or NULL; valid as dnsbind_lookup()'s. */
+const char *dnsbind_alias_lookup(struct dnsbind *t, const char *alias, uint64_t now_ms);
 
 /* Drop every binding (the counters are kept). */
 void dnsbind_clear(struct dnsbind *t);

@@ -26,8 +26,28 @@
  * - A TCP SYN (without ACK) on a closed flow is a new connection reusing the
  *   ports: the old flow is ended (FLOW_END_IDLE: it is over, as if its short
  *   closed timeout had run) and a fresh one, with a new id and its own
- *   counters and DPI, is started. A SYN on a flow that is still open is kept
- *   in that flow (a retransmitted SYN, or a half-seen teardown).
+ *   counters, DPI and verdict, is started. Closed means FIN both ways or a
+ *   RST, read from the flags (the gateway's own RST sets FLOW_F_RST without
+ *   a packet of the flow passing here, so the LRU class may lag), or a
+ *   block verdict acted on (FLOW_F_ENFORCED): the peers were reset or their
+ *   segments dropped, so the connection is gone, and a SYN on the key is a
+ *   client trying again, maybe for another name. A SYN on a flow that is
+ *   still open is kept in that flow (a retransmitted SYN, or a half-seen
+ *   teardown).
+ * - QUIC has no SYN. A connection starts with a client Initial (long header,
+ *   type Initial, at least 1200 bytes: RFC 9000 14.1) whose Destination
+ *   Connection ID the client chose at random; its later Initials carry the
+ *   same DCID, or after the server's first long-header packet that packet's
+ *   Source Connection ID (RFC 9000 7.2). The flow keeps a 16-bit keyed hash
+ *   of the DCID it expects (quic_cid): an Initial from the initiator with
+ *   another DCID is a new connection on the same ports. A hash collision
+ *   (1 in 65536) keeps a new connection in the old flow, as before; a false
+ *   split (a client retransmitting its first Initial after the server's
+ *   answer) starts a flow that shows the same ClientHello, so it is judged
+ *   the same.
+ * - A flow idle for longer than its class timeout is over even if
+ *   flow_expire() has not run yet (it runs once a second): a packet after
+ *   the gap starts a new flow, for UDP as for the rest.
  *
  * A flow ends once it has been idle for more than its class timeout: idle
  * exactly equal to the timeout is still alive.
@@ -70,6 +90,21 @@ _Static_assert(sizeof(struct flow) <= 248, "struct flow exceeds its budget: 256 
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
+
+/*
+ * QUIC long header (RFC 8999 5.1, RFC 9000 17.2): form and fixed bits, the
+ * version, DCID length and DCID, SCID length and SCID. Initial is type 0 in
+ * version 1 and its drafts (0xff0000xx), type 1 in version 2 (RFC 9369).
+ */
+#define QUIC_LONG 0xc0
+#define QUIC_TYPE(b) (((b) >> 4) & 3)
+#define QUIC_V1 0x00000001u
+#define QUIC_V2 0x6b3343cfu
+#define QUIC_DRAFT_MASK 0xffffff00u
+#define QUIC_DRAFT 0xff000000u
+#define QUIC_CID_MAX 20
+/* Clients pad every datagram with an Initial to this size (RFC 9000 14.1). */
+#define QUIC_MIN_INITIAL 1200
 
 struct flow_table {
 	struct flow *flows;
@@ -249,6 +284,93 @@ static struct flow *flow_alloc(struct flow_table *t)
 	return f;
 }
 
+/* ---------------------------------------------------------------- QUIC */
+
+/*
+ * If p is a QUIC long-header packet, point *dcid and *scid at its
+ * connection ids and return true; *initial says whether it is a client
+ * Initial that may open a connection (type Initial, padded to 1200 bytes).
+ */
+static bool quic_long(const struct pkt *p, const uint8_t **dcid, uint8_t *dlen,
+		      const uint8_t **scid, uint8_t *slen, bool *initial)
+{
+	const uint8_t *b = p->payload;
+	uint32_t n = p->payload_len, v;
+
+	if (p->l4_proto != PROTO_UDP || !b || n < 7 || (b[0] & QUIC_LONG) != QUIC_LONG)
+		return false;
+	v = (uint32_t)b[1] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 8 | b[4];
+	if (v != QUIC_V1 && v != QUIC_V2 && (v & QUIC_DRAFT_MASK) != QUIC_DRAFT)
+		return false;
+	*dlen = b[5];
+	if (*dlen > QUIC_CID_MAX || n < 7u + *dlen)
+		return false;
+	*dcid = b + 6;
+	*slen = b[6 + *dlen];
+	if (*slen > QUIC_CID_MAX || n < 7u + *dlen + *slen)
+		return false;
+	*scid = b + 7 + *dlen;
+	*initial = QUIC_TYPE(b[0]) == (v == QUIC_V2 ? 1 : 0) && n >= QUIC_MIN_INITIAL;
+	return true;
+}
+
+/* The flow's 16-bit connection-id hash: keyed, never 0 (0 = none seen). */
+static uint16_t quic_cid_hash(const struct flow_table *t, const uint8_t *cid, uint8_t len)
+{
+	uint8_t k[1 + QUIC_CID_MAX];
+	uint16_t h;
+
+	k[0] = len;
+	memcpy(k + 1, cid, len);
+	h = (uint16_t)siphash24(t->hash_key, k, 1u + len);
+	return h ? h : 1;
+}
+
+/* Is p an Initial of another QUIC connection than the one f carries? */
+static bool quic_new_connection(const struct flow_table *t, const struct flow *f,
+				const struct pkt *p, bool fwd)
+{
+	const uint8_t *dcid, *scid;
+	uint8_t dlen, slen;
+	bool initial;
+
+	if (!fwd || !f->quic_cid || !quic_long(p, &dcid, &dlen, &scid, &slen, &initial) ||
+	    !initial)
+		return false;
+	return quic_cid_hash(t, dcid, dlen) != f->quic_cid;
+}
+
+/* Note the DCID the initiator's Initials carry (see the top of the file). */
+static void quic_account(const struct flow_table *t, struct flow *f, const struct pkt *p,
+			 enum flow_dir dir)
+{
+	const uint8_t *dcid, *scid;
+	uint8_t dlen, slen;
+	bool initial;
+
+	if (!quic_long(p, &dcid, &dlen, &scid, &slen, &initial))
+		return;
+	if (dir == FLOW_DIR_FWD && initial && !f->quic_cid)
+		f->quic_cid = quic_cid_hash(t, dcid, dlen);
+	else if (dir == FLOW_DIR_REV && f->quic_cid)
+		f->quic_cid = quic_cid_hash(t, scid, slen);
+}
+
+/*
+ * Does p open a new connection on f's key (see the top of the file)? fwd:
+ * p goes from f's initiator to its responder.
+ */
+static bool flow_reused(const struct flow_table *t, const struct flow *f, const struct pkt *p,
+			bool fwd, uint64_t now_ms)
+{
+	if (flow_idle(f, now_ms) > t->timeout_ms[f->lru_class])
+		return true;
+	if (f->key.l4_proto == PROTO_TCP)
+		return (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
+		       (flow_class(f) == FLOW_CLASS_TCP_CLOSED || (f->flags & FLOW_F_ENFORCED));
+	return quic_new_connection(t, f, p, fwd);
+}
+
 /* ---------------------------------------------------------------- API */
 
 const char *flow_end_reason_name(enum flow_end_reason r)
@@ -349,13 +471,14 @@ struct flow *flow_lookup(struct flow_table *t, const struct pkt *p, uint64_t now
 		t->st.max_chain = chain;
 
 	if (ref) {
-		if (f->lru_class != FLOW_CLASS_TCP_CLOSED ||
-		    (p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN) {
-			*dir = src_is_a == (bool)f->init_is_a ? FLOW_DIR_FWD : FLOW_DIR_REV;
+		bool fwd = src_is_a == (bool)f->init_is_a;
+
+		if (!flow_reused(t, f, p, fwd, now_ms)) {
+			*dir = fwd ? FLOW_DIR_FWD : FLOW_DIR_REV;
 			*created = false;
 			return f;
 		}
-		/* A new connection reusing the ports of a closed one. */
+		/* A new connection reusing the ports of one that is over. */
 		flow_end(t, f, FLOW_END_IDLE);
 	}
 
@@ -393,6 +516,8 @@ void flow_account(struct flow_table *t, struct flow *f, const struct pkt *p,
 			f->flags |= dir == FLOW_DIR_FWD ? FLOW_F_FIN_FWD : FLOW_F_FIN_REV;
 		if (p->tcp_flags & TCP_RST)
 			f->flags |= FLOW_F_RST;
+	} else if (f->key.l4_proto == PROTO_UDP) {
+		quic_account(t, f, p, dir);
 	}
 
 	cls = flow_class(f);

@@ -18,6 +18,15 @@
  *
  * After classification a flow costs sizeof(struct flow) (<= 248 bytes, checked
  * at build time) plus 4 bytes of bucket: within the 256-byte budget.
+ *
+ * A key outlives the connections that use it, as in conntrack: a packet
+ * that opens a new connection on the key of a flow whose connection is over
+ * ends that flow and starts a new one, judged from scratch (flow_lookup()).
+ * That is a TCP SYN without ACK once the old connection closed (FIN both
+ * ways, a RST either way, including the gateway's own) or its block verdict
+ * was acted on (FLOW_F_ENFORCED); a QUIC client Initial carrying another
+ * connection id than the flow's; and any packet once the flow has been idle
+ * for longer than its class timeout, even before flow_expire() ran.
  */
 #ifndef TG_FLOW_H
 #define TG_FLOW_H
@@ -87,6 +96,9 @@ struct flow_dpi_result {
 #define FLOW_F_CLASS_CHECKED 0x40 /* policy: protocol, category and JA3 were judged */
 #define FLOW_F_ENFORCED 0x80      /* enforce: the block verdict was acted on (receiver reset) */
 
+/* flow.policy_flags: the policy's own per-flow state (policy.c) */
+#define FLOW_PF_BIND_PENDING 0x01 /* the responder is DNS-bound: judged once the flow shows a name or none comes */
+
 struct flow {
 	struct flow_key key;
 	uint32_t hnext;          /* table-private: bucket chain (index + 1, 0 ends) */
@@ -104,6 +116,13 @@ struct flow {
 	void *dpi;               /* nDPI state while classifying, else NULL */
 	struct flow_dpi_result dpi_result;
 	uint8_t verdict_action;  /* policy: enum bundle_action (block or alert) */
+	uint8_t policy_flags;    /* policy: FLOW_PF_* */
+	/*
+	 * UDP: keyed 16-bit hash of the QUIC connection id the initiator's
+	 * Initial packets carry (its first DCID, then the server's SCID), 0 =
+	 * none seen. An Initial with another one is a new connection.
+	 */
+	uint16_t quic_cid;
 };
 
 typedef void (*flow_end_fn)(struct flow *f, enum flow_end_reason why, void *ctx);

@@ -481,6 +481,8 @@ static void enforce_tcp(struct enforce *e, struct flow *f, const struct pkt *p,
 	}
 	if (reset_receiver)
 		add_rst(e, p, link, frame, ENFORCE_TO_RECEIVER, act);
+	/* The reset ends the connection: a SYN on its ports is a new one (flow.h). */
+	f->flags |= FLOW_F_RST;
 }
 
 /* A blocked DNS query over UDP. */
@@ -501,12 +503,23 @@ static void enforce_dns(struct enforce *e, const struct pkt *p, enum link_type l
 	e->st.dns_answered++;
 }
 
+/*
+ * On port 53 a verdict at stage dns is the verdict of the query just judged
+ * (policy.h): it applies to that query's frame, and nothing else on the
+ * flow (the answers to other queries, bare TCP segments) is held by it.
+ */
+static bool query_verdict_other_frame(const struct flow *f, const struct pkt *p)
+{
+	return f->verdict_stage == POLICY_STAGE_DNS && dns_flow(f) &&
+	       !(p->dport == DNS_PORT && p->payload_len);
+}
+
 void enforce_frame(struct enforce *e, struct flow *f, const struct pkt *p, enum flow_dir dir,
 		   enum link_type link, const uint8_t *frame, uint32_t caplen,
 		   struct enforce_action *act)
 {
 	act->n_frames = 0;
-	if (f->verdict_action != BUNDLE_ACT_BLOCK) {
+	if (f->verdict_action != BUNDLE_ACT_BLOCK || query_verdict_other_frame(f, p)) {
 		act->verdict = ENFORCE_FORWARD;
 		act->final = (f->flags & FLOW_F_DECIDED) && (f->flags & FLOW_F_CLASS_CHECKED) &&
 			     !dns_flow(f);

@@ -4,13 +4,18 @@
  *   flow verdict   frame                          action
  *   none / alert   any                            forward unchanged
  *   block          DNS query (UDP, stage dns)     drop; answer the client: NXDOMAIN,
- *                                                 or the sink address if one is set
+ *                                                 or the sink address if one is set.
+ *                                                 Stage dns on port 53 is the verdict
+ *                                                 of that query alone: every other
+ *                                                 frame of the flow is forwarded
  *   block          TCP, not RST                   drop; RST to the sender; the first
  *                                                 time, if the responder has answered
  *                                                 (it holds a connection), a RST to the
  *                                                 receiver as well. With [enforce]
  *                                                 blocked_address = drop, flows blocked
- *                                                 at stage ip or dns_binding get no RST
+ *                                                 at stage ip or dns_binding get no RST.
+ *                                                 A reset closes the flow (FLOW_F_RST):
+ *                                                 a SYN on its ports starts a new one
  *   block          anything else (QUIC, ICMP...)  drop silently
  *
  * Answers are whole frames built from the offending one: its link-layer

@@ -20,6 +20,16 @@
 #include "packet/dnsbind.h"
 #include "policy/policy.h"
 
+#define DNS_PORT 53
+
+/*
+ * Packets a flow to a DNS-bound address may send before its binding judges
+ * it when it shows no name: a SYN, the handshake's ACK and a ClientHello or
+ * request split over up to six segments (two are usual: a post-quantum key
+ * share makes a ClientHello of about 1.8 KB).
+ */
+#define POLICY_BIND_WAIT 8
+
 /* nDPI 4.2 protocol ids are below 512 and category ids below 256 (custom ones included). */
 #define POLICY_MAX_PROTO_ID 512
 #define POLICY_MAX_CATEGORY_ID 256
@@ -127,6 +137,19 @@ void policy_get_stats(const struct policy *p, struct policy_stats *st)
 	*st = p->st;
 }
 
+/* Port 53: the queries on it are judged one by one, not the flow (policy.h). */
+static bool policy_dns_flow(const struct flow *f)
+{
+	return (f->key.l4_proto == IPPROTO_UDP || f->key.l4_proto == IPPROTO_TCP) &&
+	       (f->key.port_a == DNS_PORT || f->key.port_b == DNS_PORT);
+}
+
+/* The verdict in f is that of the DNS query just judged, not the flow's own. */
+static bool policy_query_verdict(const struct flow *f)
+{
+	return f->verdict_stage == POLICY_STAGE_DNS && policy_dns_flow(f);
+}
+
 /*
  * Record a hit: a block verdict is final, an alert one stands until a block
  * replaces it. Every hit is reported, kept or not, so rules are counted.
@@ -140,7 +163,7 @@ static void policy_hit(struct policy *p, struct flow *f, const struct bundle_met
 		.action = m->action,
 		.stage = (uint8_t)stage,
 	};
-	bool keep = !f->verdict_stage ||
+	bool keep = !f->verdict_stage || policy_query_verdict(f) ||
 		    (f->verdict_action != BUNDLE_ACT_BLOCK && m->action == BUNDLE_ACT_BLOCK);
 
 	if (keep) {
@@ -156,7 +179,7 @@ static void policy_hit(struct policy *p, struct flow *f, const struct bundle_met
 
 static bool policy_final(const struct flow *f)
 {
-	return f->verdict_stage && f->verdict_action == BUNDLE_ACT_BLOCK;
+	return f->verdict_stage && f->verdict_action == BUNDLE_ACT_BLOCK && !policy_query_verdict(f);
 }
 
 /* Look an address up: allow list first (it overrides), then the block list. */
@@ -182,28 +205,83 @@ static void policy_prefix_text(uint8_t ip_version, const struct bundle_match *m,
 	snprintf(buf, len, "%s/%u", addr, m->prefix_len);
 }
 
+enum policy_name_is {
+	NAME_UNLISTED = 0,
+	NAME_LISTED,  /* block or alert entry, *m filled */
+	NAME_ALLOWED, /* an allow entry covers it */
+	NAME_TOO_LONG,
+};
+
 /*
  * A name: allow list first, then the block list. The name is normalised
  * (ASCII lower case, no trailing dot) into norm, so the indicator reported
  * (norm + m->name_off) reads as the listed entry does.
  */
-static bool policy_name(struct policy *p, const char *name, uint64_t wall_s, struct bundle_match *m,
-			char norm[BUNDLE_NAME_MAX + 2])
+static enum policy_name_is policy_name_is(struct policy *p, const char *name, uint64_t wall_s,
+					  struct bundle_match *m, char norm[BUNDLE_NAME_MAX + 2])
 {
 	size_t len = 0;
 
 	for (; len <= BUNDLE_NAME_MAX && name[len]; len++)
 		norm[len] = (char)(name[len] >= 'A' && name[len] <= 'Z' ? name[len] + 32 : name[len]);
-	if (len > BUNDLE_NAME_MAX)
-		return false; /* longer than any domain: nothing can be listed under it */
+	if (len > BUNDLE_NAME_MAX) {
+		norm[0] = '\0';
+		return NAME_TOO_LONG; /* longer than any domain: nothing can be listed under it */
+	}
 	if (len && norm[len - 1] == '.')
 		len--;
 	norm[len] = '\0';
 	if (bundle_lookup_domain(p->bundle, norm, len, wall_s, true, m)) {
 		p->st.allowed++;
-		return false;
+		return NAME_ALLOWED;
 	}
-	return bundle_lookup_domain(p->bundle, norm, len, wall_s, false, m);
+	return bundle_lookup_domain(p->bundle, norm, len, wall_s, false, m) ? NAME_LISTED
+									    : NAME_UNLISTED;
+}
+
+static bool policy_name(struct policy *p, const char *name, uint64_t wall_s, struct bundle_match *m,
+			char norm[BUNDLE_NAME_MAX + 2])
+{
+	return policy_name_is(p, name, wall_s, m, norm) == NAME_LISTED;
+}
+
+
+/*
+ * Can f still show a name of its own (TLS or QUIC SNI, HTTP Host)? TCP and
+ * UDP can, except port 53, whose names are the queries' and not the
+ * server's.
+ */
+static bool policy_may_be_named(const struct flow *f)
+{
+	return (f->key.l4_proto == IPPROTO_TCP || f->key.l4_proto == IPPROTO_UDP) &&
+	       !policy_dns_flow(f);
+}
+
+/*
+ * The listed name an end of f is bound to, or false. Exact entries do not
+ * bind addresses (they name one host, not what else its servers carry), so a
+ * binding whose name is now listed exact-only is not used either.
+ */
+static bool policy_bound(struct policy *p, const struct flow *f, const union ip_addr *end,
+			 uint64_t wall_s, uint64_t now_ms, struct bundle_match *m,
+			 char norm[BUNDLE_NAME_MAX + 2])
+{
+	const char *name = dnsbind_lookup(p->bindings, f->key.ip_version, end, now_ms);
+
+	return name && policy_name(p, name, wall_s, m, norm) && !(m->meta.flags & BUNDLE_F_EXACT);
+}
+
+/* Judge f by the bindings of its ends: the responder first. */
+static void policy_bind_apply(struct policy *p, struct flow *f, uint64_t wall_s, uint64_t now_ms)
+{
+	const union ip_addr *ends[2] = { flow_dst(f), flow_src(f) };
+	struct bundle_match m;
+	char norm[BUNDLE_NAME_MAX + 2];
+
+	f->policy_flags &= (uint8_t)~FLOW_PF_BIND_PENDING;
+	for (int i = 0; i < 2 && !policy_final(f); i++)
+		if (policy_bound(p, f, ends[i], wall_s, now_ms, &m, norm))
+			policy_hit(p, f, &m.meta, POLICY_STAGE_DNS_BINDING, norm + m.name_off);
 }
 
 void policy_flow_start(struct policy *p, struct flow *f, uint64_t wall_s, uint64_t now_ms)
@@ -221,13 +299,71 @@ void policy_flow_start(struct policy *p, struct flow *f, uint64_t wall_s, uint64
 			policy_hit(p, f, &m.meta, POLICY_STAGE_IP, text);
 		}
 	}
-	for (int i = 0; i < 2 && !policy_final(f); i++) {
-		const char *name = dnsbind_lookup(p->bindings, f->key.ip_version, ends[i], now_ms);
+	if (policy_final(f))
+		return;
+	/*
+	 * A flow that may still show its own name is judged by that name, so a
+	 * binding waits (policy_bind_settle()); the rest are judged now.
+	 */
+	if (!policy_may_be_named(f)) {
+		policy_bind_apply(p, f, wall_s, now_ms);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
 		char norm[BUNDLE_NAME_MAX + 2];
 
-		if (name && policy_name(p, name, wall_s, &m, norm))
-			policy_hit(p, f, &m.meta, POLICY_STAGE_DNS_BINDING, norm + m.name_off);
+		if (policy_bound(p, f, ends[i], wall_s, now_ms, &m, norm)) {
+			f->policy_flags |= FLOW_PF_BIND_PENDING;
+			p->st.bind_pending++;
+			return;
+		}
 	}
+}
+
+/*
+ * Could payload be the start of a request that names its server: a TLS
+ * handshake record, a DTLS one, a QUIC long header, or an HTTP request line
+ * (a method of capital letters and a space, or the first letters of one)?
+ */
+static bool policy_named_start(const uint8_t *b, uint32_t n)
+{
+	uint32_t i;
+
+	if (!n)
+		return false;
+	if (b[0] == 0x16)
+		return n < 2 || b[1] == 0x03 || b[1] == 0xfe; /* TLS 3.x, DTLS 254.x */
+	if ((b[0] & 0xc0) == 0xc0)
+		return true; /* QUIC long header; over TCP nothing else starts so and names a host */
+	for (i = 0; i < n && i < 16 && b[i] >= 'A' && b[i] <= 'Z'; i++)
+		;
+	return i > 0 && (i == n || b[i] == ' ');
+}
+
+/*
+ * A pending binding becomes a verdict once it is clear the flow shows no
+ * name: DPI is done without one, the initiator's first bytes are not a
+ * request that names its server, or it has sent POLICY_BIND_WAIT packets
+ * without a name. A flow that showed a name was judged by it (policy_flow_dpi)
+ * and the binding is dropped. pk: the packet just seen, or NULL.
+ */
+static void policy_bind_settle(struct policy *p, struct flow *f, const struct pkt *pk,
+			       uint64_t wall_s, uint64_t now_ms)
+{
+	const char *host;
+	bool fwd;
+
+	if (!(f->policy_flags & FLOW_PF_BIND_PENDING))
+		return;
+	if (policy_final(f) || dpi_host(f, &host) != DPI_HOST_NONE) {
+		f->policy_flags &= (uint8_t)~FLOW_PF_BIND_PENDING;
+		return;
+	}
+	fwd = pk && pk->sport == flow_sport(f) &&
+	      memcmp(pk->src.b, flow_src(f)->b, f->key.ip_version == 4 ? 4 : 16) == 0;
+	if ((f->flags & FLOW_F_DECIDED) || f->packets[FLOW_DIR_FWD] > POLICY_BIND_WAIT ||
+	    (fwd && pk->payload_len && !policy_named_start(pk->payload, pk->payload_len)))
+		policy_bind_apply(p, f, wall_s, now_ms);
 }
 
 static void policy_names_check(struct policy *p, struct flow *f, const struct policy_names *n,
@@ -255,6 +391,35 @@ static void policy_names_check(struct policy *p, struct flow *f, const struct po
 	}
 }
 
+/*
+ * The name a flow shows (SNI, Host; a DNS query name off port 53): listed,
+ * or an alias a DNS answer proved of a listed name (stage dns_binding,
+ * the listed name as indicator), unless an allow entry covers it. The
+ * flow's binding, if any, no longer matters: the flow said where it goes.
+ */
+static void policy_host(struct policy *p, struct flow *f, enum policy_stage stage, const char *host,
+			uint64_t wall_s)
+{
+	struct bundle_match m;
+	char norm[BUNDLE_NAME_MAX + 2], tnorm[BUNDLE_NAME_MAX + 2];
+	const char *target;
+
+	f->policy_flags &= (uint8_t)~FLOW_PF_BIND_PENDING;
+	switch (policy_name_is(p, host, wall_s, &m, norm)) {
+	case NAME_LISTED:
+		policy_hit(p, f, &m.meta, stage, norm + m.name_off);
+		return;
+	case NAME_UNLISTED:
+		/* f->last_ms: the time of the packet that showed the name. */
+		target = norm[0] ? dnsbind_alias_lookup(p->bindings, norm, f->last_ms) : NULL;
+		if (target && policy_name(p, target, wall_s, &m, tnorm))
+			policy_hit(p, f, &m.meta, POLICY_STAGE_DNS_BINDING, tnorm + m.name_off);
+		return;
+	default:
+		return;
+	}
+}
+
 void policy_flow_dpi(struct policy *p, struct flow *f, uint64_t wall_s)
 {
 	static const uint8_t stage_of[] = {
@@ -271,15 +436,17 @@ void policy_flow_dpi(struct policy *p, struct flow *f, uint64_t wall_s)
 		return;
 	if (!(f->flags & FLOW_F_HOST_CHECKED)) {
 		kind = dpi_host(f, &host);
-		if (kind != DPI_HOST_NONE) {
-			char norm[BUNDLE_NAME_MAX + 2];
-
+		if (kind == DPI_HOST_DNS && policy_dns_flow(f)) {
+			/* Port 53: each query is judged on its own (policy_packet). */
 			f->flags |= FLOW_F_HOST_CHECKED;
-			if (!policy_final(f) && policy_name(p, host, wall_s, &m, norm))
-				policy_hit(p, f, &m.meta, (enum policy_stage)stage_of[kind],
-					   norm + m.name_off);
+		} else if (kind != DPI_HOST_NONE) {
+			f->flags |= FLOW_F_HOST_CHECKED;
+			if (!policy_final(f))
+				policy_host(p, f, (enum policy_stage)stage_of[kind], host, wall_s);
 		}
 	}
+	/* At a flow's end, or once DPI is done: the binding of a flow with no name. */
+	policy_bind_settle(p, f, NULL, wall_s, f->last_ms);
 	if (!(f->flags & FLOW_F_DECIDED) || (f->flags & FLOW_F_CLASS_CHECKED))
 		return;
 	f->flags |= FLOW_F_CLASS_CHECKED;
@@ -309,29 +476,97 @@ void policy_flow_dpi(struct policy *p, struct flow *f, uint64_t wall_s)
 }
 
 /*
- * Bind every answered address to the name the client asked for if it is
- * listed (block or alert), else to the first listed CNAME of the chain
- * (a tracker hidden behind a first-party name).
+ * A response: find the first listed name of the chain (the query name, then
+ * the CNAMEs in order). Every name before it on the chain is an alias the
+ * answer proved: learned as that name for the TTL. Every answered address
+ * is bound to it, unless its entry is exact-only: an exact entry names one
+ * host, and the addresses of that host's servers (a CDN's edges) carry
+ * other names too. An allowed name on the chain is no alias.
  */
 static void policy_bind(struct policy *p, const struct dns_msg *msg, uint64_t wall_s,
 			uint64_t now_ms)
 {
+	const char *chain[1 + DNS_MAX_CNAMES];
+	bool allowed[1 + DNS_MAX_CNAMES];
+	unsigned int n = 0, i, at;
 	struct bundle_match m;
 	char norm[BUNDLE_NAME_MAX + 2];
-	const char *name = NULL;
+	uint32_t ttl = UINT32_MAX;
 
-	if (msg->qname[0] && policy_name(p, msg->qname, wall_s, &m, norm))
-		name = msg->qname;
-	for (unsigned int i = 0; !name && i < msg->n_cnames; i++)
-		if (policy_name(p, msg->cnames[i], wall_s, &m, norm))
-			name = msg->cnames[i];
-	if (!name)
+	if (msg->qname[0])
+		chain[n++] = msg->qname;
+	for (i = 0; i < msg->n_cnames; i++)
+		chain[n++] = msg->cnames[i];
+	for (at = 0; at < n; at++) {
+		enum policy_name_is is = policy_name_is(p, chain[at], wall_s, &m, norm);
+
+		if (is == NAME_LISTED)
+			break;
+		allowed[at] = is == NAME_ALLOWED;
+	}
+	if (at == n)
 		return;
-	for (unsigned int i = 0; i < msg->n_answers; i++) {
-		dnsbind_add(p->bindings, msg->answers[i].family, &msg->answers[i].addr, name,
+	for (i = 0; i < msg->n_answers; i++)
+		if (msg->answers[i].ttl < ttl)
+			ttl = msg->answers[i].ttl;
+	if (ttl == UINT32_MAX)
+		ttl = 0; /* no address: the shortest binding time */
+	for (i = 0; i < at; i++) {
+		if (allowed[i])
+			continue;
+		dnsbind_alias_add(p->bindings, chain[i], chain[at], ttl, now_ms);
+		p->st.aliases++;
+	}
+	if (m.meta.flags & BUNDLE_F_EXACT)
+		return;
+	for (i = 0; i < msg->n_answers; i++) {
+		dnsbind_add(p->bindings, msg->answers[i].family, &msg->answers[i].addr, chain[at],
 			    msg->answers[i].ttl, now_ms);
 		p->st.bindings++;
 	}
+}
+
+/* "192.0.2.1:5353" or "[2001:db8::1]:5353" for a log line. */
+static void policy_endpoint_text(const struct pkt *pk, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	inet_ntop(pk->ip_version == 4 ? AF_INET : AF_INET6, pk->src.b, addr, sizeof(addr));
+	snprintf(buf, len, pk->ip_version == 4 ? "%s:%u" : "[%s]:%u", addr, pk->sport);
+}
+
+/*
+ * A message to port 53: if it is a query, its name is judged now, for this
+ * query alone. The verdict lands in f at stage dns and stays there until the
+ * next query replaces it: it tells the enforcer what to do with this frame,
+ * and a blocked query leaves no mark on the flow's later queries or answers.
+ */
+static void policy_query(struct policy *p, struct flow *f, const uint8_t *msg, size_t len,
+			 const struct pkt *pk, uint64_t wall_s)
+{
+	struct bundle_match m;
+	char norm[BUNDLE_NAME_MAX + 2];
+	struct dns_msg dm;
+	enum dns_err err;
+
+	if (policy_query_verdict(f)) {
+		f->verdict_stage = POLICY_STAGE_NONE;
+		f->verdict_rule = 0;
+		f->verdict_action = 0;
+	}
+	err = dns_parse(msg, len, &dm);
+	if (err != DNS_OK || dm.response) {
+		char from[INET6_ADDRSTRLEN + 8];
+
+		p->st.queries_bad++;
+		policy_endpoint_text(pk, from, sizeof(from));
+		log_debug_rl("DNS message from %s to port 53 is no query (%s): passed unjudged", from,
+			     err != DNS_OK ? dns_err_name(err) : "a response");
+		return;
+	}
+	p->st.queries++;
+	if (!policy_final(f) && dm.qname[0] && policy_name(p, dm.qname, wall_s, &m, norm))
+		policy_hit(p, f, &m.meta, POLICY_STAGE_DNS, norm + m.name_off);
 }
 
 void policy_packet(struct policy *p, struct flow *f, const struct pkt *pk, uint64_t wall_s,
@@ -341,13 +576,19 @@ void policy_packet(struct policy *p, struct flow *f, const struct pkt *pk, uint6
 	size_t len = pk->payload_len;
 	struct dns_msg dm;
 
-	(void)f;
-	if (!p->bundle || pk->sport != 53 || !pk->payload_len)
+	if (!p->bundle)
+		return;
+	policy_bind_settle(p, f, pk, wall_s, now_ms);
+	if ((pk->sport != DNS_PORT && pk->dport != DNS_PORT) || !pk->payload_len)
 		return;
 	if (pk->l4_proto == IPPROTO_TCP) {
 		if (dns_tcp_message(pk->payload, pk->payload_len, &msg, &len) != 0)
 			return;
 	} else if (pk->l4_proto != IPPROTO_UDP) {
+		return;
+	}
+	if (pk->dport == DNS_PORT) {
+		policy_query(p, f, msg, len, pk, wall_s);
 		return;
 	}
 	if (dns_parse(msg, len, &dm) != DNS_OK || !dm.response) {
@@ -356,7 +597,7 @@ void policy_packet(struct policy *p, struct flow *f, const struct pkt *pk, uint6
 		return;
 	}
 	p->st.dns_responses++;
-	if (dm.n_answers)
+	if (dm.n_answers || dm.n_cnames)
 		policy_bind(p, &dm, wall_s, now_ms);
 }
 

@@ -4,8 +4,10 @@
  *
  *   stage        evidence                               when
  *   ip           either endpoint's address              first packet
- *   dns_binding  responder address answered for a name   first packet
- *   dns          DNS query name                          the query (first packet)
+ *   dns_binding  an alias of a listed name the flow       its name; with no name, once
+ *                names, or for a flow with no name, the   none is coming (first packet
+ *                address answered for a listed name       for ICMP, port 53 ...)
+ *   dns          DNS query name, each query on its own   the query
  *   sni          TLS / QUIC server name                  the ClientHello
  *   http_host    HTTP Host                               the request
  *   protocol     nDPI protocol (app, then master)        detection
@@ -20,10 +22,19 @@
  * the indicator that matched, so hits are counted per rule even when a flow
  * matches several.
  *
- * DNS responses bind the answered addresses to the query name and to every
- * CNAME in the answer, for the records' TTL, when one of those names is on
- * the block list. A later flow to such an address is judged by the name
- * (stage dns_binding) even if it never shows one (QUIC, ECH, plain IP).
+ * A verdict belongs to the request it judged. On port 53 the flow is not
+ * judged by a DNS name: every query is, on its own, and its verdict (stage
+ * dns in the flow) lasts until the next query replaces it, so the answers to
+ * allowed queries on a flow that carried a blocked one pass untouched.
+ *
+ * DNS responses bind the answered addresses to the first listed name of the
+ * chain (query name, then CNAMEs) for the records' TTL, and learn the names
+ * before it on the chain as aliases of it. A flow is judged by its own name
+ * when it shows one (SNI, Host), and an alias counts as its listed name
+ * (stage dns_binding); the address binding judges only a flow that shows no
+ * name: at its first packet if it cannot (ICMP, port 53...), else once DPI
+ * or its first bytes say none is coming. Exact-only entries bind no
+ * address. docs/policy.md has the trade-off.
  */
 #ifndef TG_POLICY_H
 #define TG_POLICY_H
@@ -70,6 +81,10 @@ struct policy_stats {
 	uint64_t dns_responses; /* responses parsed for bindings */
 	uint64_t dns_bad;       /* responses that did not parse */
 	uint64_t bindings;      /* addresses bound to a listed name */
+	uint64_t aliases;       /* names learned as aliases of a listed name (CNAME chains) */
+	uint64_t bind_pending;  /* flows to a bound address left to be judged by their own name */
+	uint64_t queries;       /* DNS queries judged (each on its own) */
+	uint64_t queries_bad;   /* messages to port 53 that are no parsable query: passed unjudged */
 };
 
 struct policy;

@@ -10,9 +10,10 @@
 # queried name, the HTTP flow with its Host, and the ICMP flow, with packet
 # counts that match what the clients sent. The gateway starts with a bundle
 # already on flash (installed with `townguard bundle install`) listing
-# tracker.office.example: its DNS query gets a verdict, and a later HTTP
-# connection to the address that name resolved to is judged by the DNS
-# binding alone (its Host names something else).
+# tracker.office.example: its DNS query gets a verdict; a later HTTP
+# connection to the address that name resolved to is judged by its own Host
+# (on no list: no verdict), and a TCP connection that names nothing, to the
+# same address, by the DNS binding alone.
 set -euo pipefail
 top=${TOP:-.}
 . "$top/tests/lib.sh"
@@ -69,6 +70,8 @@ ip netns exec "$cli" ping -c 3 -i 0.2 -q 10.77.0.2 >/dev/null
 ip netns exec "$cli" dig +short +tries=1 +time=2 @10.77.0.2 tracker.office.example A | grep -qx 10.77.0.2
 ip netns exec "$cli" curl -sS --max-time 5 -H 'Host: intranet.office.example' \
 	http://10.77.0.2:8080/index.html | grep -q 'hello township'
+# No request line, no name: only the binding can judge it.
+ip netns exec "$cli" bash -c 'exec 3<>/dev/tcp/10.77.0.2/8080; printf "hello\r\n\r\n" >&3; cat <&3 >/dev/null'
 
 sleep 0.5
 kill -TERM "$tgpid"
@@ -90,16 +93,21 @@ tracker = find(l4="UDP", dport=53, host="tracker.office.example")
 assert len(tracker) == 1, tracker
 assert tracker[0]["verdict"] == {"action": "block", "rule": 77, "indicator": "tracker.office.example",
                                  "stage": "dns"}, tracker
-http = sorted(find(l4="TCP", dport=8080, dst="10.77.0.2"), key=lambda f: f["first_ms"])
+http = sorted(find(l4="TCP", dport=8080, dst="10.77.0.2", host="intranet.office.example"),
+              key=lambda f: f["first_ms"])
+raw = find(l4="TCP", dport=8080, dst="10.77.0.2", host=None)
+assert len(raw) == 1 and raw[0]["verdict"] == {"action": "block", "rule": 77,
+    "indicator": "tracker.office.example", "stage": "dns_binding"}, raw
 assert len(http) == 2, f"HTTP flows: {http}"
 for f in http:
     assert f["proto"] == "HTTP" and f["host"] == "intranet.office.example", f
     assert f["src"] == "10.77.0.1", f
 assert http[0]["verdict"] is None, http[0]     # before the listed name was resolved
-assert http[1]["verdict"] == {"action": "block", "rule": 77, "indicator": "tracker.office.example",
-                              "stage": "dns_binding"}, http[1]
+# After it: the address is bound to tracker.office.example, but this flow names
+# its own host, intranet.office.example, which is on no list (docs/policy.md).
+assert http[1]["verdict"] is None, http[1]
 icmp = find(l4="ICMP", dst="10.77.0.2")
 assert len(icmp) == 1 and icmp[0]["proto"] == "ICMP", icmp
 assert icmp[0]["c2s_packets"] == 3 and icmp[0]["s2c_packets"] == 3, icmp
-print("live capture: DNS, HTTP and ICMP flows reported as sent; the flash bundle judged a query and a bound address")
+print("live capture: DNS, HTTP and ICMP flows reported as sent; the flash bundle judged a query, and a named flow to a bound address by its own name")
 PY

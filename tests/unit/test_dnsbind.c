@@ -557,6 +557,38 @@ static void test_matches_naive_reference_model(void **state)
 	}
 }
 
+/*
+ * Aliases: a name bound to the listed name its CNAME chain led to, for the
+ * TTL, in the same table as the addresses and apart from them.
+ */
+static void test_alias_bound_to_its_listed_name_until_ttl(void **state)
+{
+	struct dnsbind *t = table(8);
+	char long_name[DNS_NAME_MAX + 2];
+
+	(void)state;
+	dnsbind_alias_add(t, "alias.example", "tracker.example", TTL(0), 0);
+	add4(t, 0x0a000001, "other.example", TTL(5), 0);
+	assert_string_equal(dnsbind_alias_lookup(t, "alias.example", TTL(0) * SEC),
+			    "tracker.example");
+	assert_null(dnsbind_alias_lookup(t, "alias.example.", 0)); /* normalised names only */
+	assert_null(dnsbind_alias_lookup(t, "other.example", 0));
+	want4(t, 0x0a000001, 0, "other.example");
+	assert_int_equal(stats(t).active, 2);
+	assert_int_equal(stats(t).aliases, 1);
+	/* Bound again: the new target and expiry. */
+	dnsbind_alias_add(t, "alias.example", "ads.example", TTL(3), SEC);
+	assert_string_equal(dnsbind_alias_lookup(t, "alias.example", SEC), "ads.example");
+	assert_non_null(dnsbind_alias_lookup(t, "alias.example", (TTL(3) + 1) * SEC));
+	assert_null(dnsbind_alias_lookup(t, "alias.example", (TTL(3) + 1) * SEC + 1));
+	assert_int_equal(stats(t).active, 1);
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	dnsbind_alias_add(t, long_name, "x.example", TTL(0), 0);
+	assert_int_equal(stats(t).refused, 1);
+	dnsbind_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_clear),
 		cmocka_unit_test(test_many_addresses),
 		cmocka_unit_test(test_matches_naive_reference_model),
+		cmocka_unit_test(test_alias_bound_to_its_listed_name_until_ttl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

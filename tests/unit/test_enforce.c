@@ -392,13 +392,63 @@ static void test_blocked_flows_are_final_except_dns(void **state)
 
 	build(&(struct seg){ .proto = PROTO_UDP, .sport = DNS, .dport = CLIENT_PORT,
 			     .from_server = true }, &fr, &p);
-	mkflow(&f, &p, BUNDLE_ACT_BLOCK, POLICY_STAGE_DNS, 0);
+	mkflow(&f, &p, BUNDLE_ACT_BLOCK, POLICY_STAGE_IP, 0);
 	enforce_frame(&e, &f, &p, FLOW_DIR_REV, LINK_ETHERNET, fr.b, fr.len, &act);
 	assert_int_equal(act.verdict, ENFORCE_DROP);
 	assert_false(act.final);
-	/* a response from the server is dropped, not answered */
+	/* a response from a blocked server is dropped, not answered */
 	assert_int_equal(act.n_frames, 0);
 	assert_int_equal(e.st.dropped, 4);
+}
+
+/*
+ * Stage dns on port 53 is the verdict of the query just judged: the answer
+ * to another query on the flow passes, and so does a bare TCP segment.
+ */
+static void test_query_verdict_holds_only_the_query(void **state)
+{
+	struct enforce_action act;
+	struct enforce e;
+	struct fx_buf fr;
+	struct flow f;
+	struct pkt p;
+
+	(void)state;
+	enforce_init(&e, &no_sink);
+	build(&(struct seg){ .proto = PROTO_UDP, .sport = DNS, .dport = CLIENT_PORT,
+			     .from_server = true }, &fr, &p);
+	mkflow(&f, &p, BUNDLE_ACT_BLOCK, POLICY_STAGE_DNS, 0);
+	enforce_frame(&e, &f, &p, FLOW_DIR_REV, LINK_ETHERNET, fr.b, fr.len, &act);
+	assert_int_equal(act.verdict, ENFORCE_FORWARD);
+	assert_false(act.final);
+	assert_int_equal(act.n_frames, 0);
+
+	build(&(struct seg){ .flags = TCP_ACK, .dport = DNS }, &fr, &p);
+	mkflow(&f, &p, BUNDLE_ACT_BLOCK, POLICY_STAGE_DNS, 0);
+	enforce_frame(&e, &f, &p, FLOW_DIR_FWD, LINK_ETHERNET, fr.b, fr.len, &act);
+	assert_int_equal(act.verdict, ENFORCE_FORWARD);
+	assert_int_equal(e.st.dropped, 0);
+	assert_int_equal(e.st.forwarded, 2);
+}
+
+/* The gateway's own reset ends the connection it cut (a SYN on its ports is a new flow). */
+static void test_reset_closes_the_flow(void **state)
+{
+	static const uint8_t hello[10] = { 0x16, 0x03, 0x01 };
+	struct enforce_action act;
+	struct enforce e;
+	struct fx_buf fr;
+	struct flow f;
+	struct pkt p;
+
+	(void)state;
+	enforce_init(&e, &no_sink);
+	build(&(struct seg){ .flags = TCP_ACK | TCP_PSH, .payload = hello, .payload_len = 10 }, &fr, &p);
+	mkflow(&f, &p, BUNDLE_ACT_BLOCK, POLICY_STAGE_SNI, FLOW_F_REPLY);
+	enforce_frame(&e, &f, &p, FLOW_DIR_FWD, LINK_ETHERNET, fr.b, fr.len, &act);
+	assert_int_equal(act.n_frames, 2);
+	assert_true(f.flags & FLOW_F_RST);
+	assert_true(f.flags & FLOW_F_ENFORCED);
 }
 
 /* ---------------------------------------------------------------- TCP */
@@ -1221,6 +1271,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unblocked_flows_are_forwarded),
 		cmocka_unit_test(test_blocked_flows_are_final_except_dns),
+		cmocka_unit_test(test_query_verdict_holds_only_the_query),
+		cmocka_unit_test(test_reset_closes_the_flow),
 		cmocka_unit_test(test_syn_gets_rst_ack_back),
 		cmocka_unit_test(test_client_hello_resets_both_ends_once),
 		cmocka_unit_test(test_segment_from_the_responder_resets_both_ends),

@@ -608,6 +608,130 @@ static void test_syn_on_open_flow_or_synack_on_closed_flow_keeps_flow(void **sta
 	flow_table_free(t);
 }
 
+/*
+ * The gateway's own reset (enforce sets FLOW_F_RST without a packet of the
+ * flow passing the table) and a block acted on (FLOW_F_ENFORCED) end the
+ * connection: the client's next SYN from the same port starts a new flow,
+ * judged from scratch. A segment that is not a SYN stays in the old flow.
+ */
+static void test_syn_after_the_gateways_reset_or_a_block_starts_a_new_flow(void **state)
+{
+	static const uint8_t cut[] = { FLOW_F_RST, FLOW_F_ENFORCED };
+	struct pkt syn = tcp4(0x0a000001, 40000, 0x0a000002, 443, SYN);
+	struct pkt ack = syn;
+
+	(void)state;
+	ack.tcp_flags = ACK;
+	for (size_t i = 0; i < ARRAY_SIZE(cut); i++) {
+		struct recorder r = { 0 };
+		struct flow_table *t = table_new(64, &r);
+		struct flow *f = see(t, &syn, 0, NULL, NULL);
+		uint32_t old_id = f->id;
+		bool created;
+
+		see(t, &ack, 5, NULL, NULL);
+		f->flags |= cut[i];
+		f->verdict_stage = 4;
+		f->verdict_action = 1;
+		assert_ptr_equal(see(t, &ack, 6, NULL, &created), f);
+		assert_false(created);
+		f = see(t, &syn, 7, NULL, &created);
+		assert_true(created);
+		assert_int_equal(f->id, old_id + 1);
+		assert_int_equal(f->verdict_stage, 0);
+		assert_int_equal(f->verdict_action, 0);
+		assert_int_equal(f->flags, 0);
+		assert_int_equal(r.n, 1);
+		assert_int_equal(r.id[0], old_id);
+		flow_table_free(t);
+	}
+}
+
+/* A datagram after the idle gap starts a new flow even before flow_expire() ran. */
+static void test_udp_after_the_idle_gap_is_a_new_flow(void **state)
+{
+	struct recorder r = { 0 };
+	struct flow_table *t = table_new(64, &r);
+	struct pkt q = pkt4(UDP, 0x0a000001, 5000, 0x0a000002, 9999);
+	struct flow *f = see(t, &q, 0, NULL, NULL);
+	uint32_t id = f->id;
+	bool created;
+
+	(void)state;
+	assert_ptr_equal(see(t, &q, T_UDP, NULL, &created), f); /* idle == timeout: alive */
+	assert_false(created);
+	f = see(t, &q, 2 * T_UDP + 1, NULL, &created);
+	assert_true(created);
+	assert_int_equal(f->id, id + 1);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.why[0], FLOW_END_IDLE);
+	flow_table_free(t);
+}
+
+/* A QUIC v1 long-header packet of type t with the given connection ids, padded to len. */
+static struct pkt quic(uint8_t *buf, size_t len, uint8_t type, const char *dcid, const char *scid,
+		       bool from_server)
+{
+	struct pkt p = pkt4(UDP, 0x0a000001, 50000, 0x0a000002, 443);
+	size_t dl = strlen(dcid), sl = strlen(scid), o = 0;
+
+	if (from_server)
+		p = reply_of(&p);
+	memset(buf, 0, len);
+	buf[o++] = (uint8_t)(0xc0 | type << 4);
+	buf[o++] = 0, buf[o++] = 0, buf[o++] = 0, buf[o++] = 1;
+	buf[o++] = (uint8_t)dl;
+	memcpy(buf + o, dcid, dl);
+	o += dl;
+	buf[o++] = (uint8_t)sl;
+	memcpy(buf + o, scid, sl);
+	p.payload = buf;
+	p.payload_len = (uint32_t)len;
+	return p;
+}
+
+/*
+ * QUIC: the client's Initials carry its first DCID, then the server's SCID;
+ * an Initial with another DCID is a new connection on the same ports. A
+ * small datagram (not padded to 1200 bytes) opens nothing.
+ */
+static void test_quic_initial_with_a_new_connection_id_starts_a_new_flow(void **state)
+{
+	static uint8_t b1[1200], b2[1200], b3[1200], b4[1200], b5[100], b6[1200];
+	struct recorder r = { 0 };
+	struct flow_table *t = table_new(64, &r);
+	struct pkt first = quic(b1, sizeof(b1), 0, "client-dcid-1", "cscid", false);
+	struct pkt server = quic(b2, sizeof(b2), 0, "cscid", "server-cid", true);
+	struct pkt second = quic(b3, sizeof(b3), 0, "server-cid", "cscid", false);
+	struct pkt other = quic(b4, sizeof(b4), 0, "client-dcid-2", "cscid2", false);
+	struct pkt small = quic(b5, sizeof(b5), 0, "client-dcid-3", "x", false);
+	struct pkt handshake = quic(b6, sizeof(b6), 2, "client-dcid-4", "x", false);
+	struct flow *f;
+	uint32_t id;
+	bool created;
+
+	(void)state;
+	f = see(t, &first, 0, NULL, NULL);
+	id = f->id;
+	assert_int_not_equal(f->quic_cid, 0);
+	assert_ptr_equal(see(t, &first, 1, NULL, &created), f); /* retransmitted */
+	assert_false(created);
+	assert_ptr_equal(see(t, &server, 2, NULL, &created), f);
+	assert_ptr_equal(see(t, &second, 3, NULL, &created), f); /* DCID = the server's SCID */
+	assert_false(created);
+	assert_ptr_equal(see(t, &small, 4, NULL, &created), f);
+	assert_ptr_equal(see(t, &handshake, 5, NULL, &created), f);
+	assert_false(created);
+	assert_int_equal(r.n, 0);
+
+	f = see(t, &other, 6, NULL, &created);
+	assert_true(created);
+	assert_int_equal(f->id, id + 1);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], id);
+	flow_table_free(t);
+}
+
 /* ---------------------------------------------------------------- eviction */
 
 static void test_full_table_evicts_least_recently_used_not_oldest(void **state)
@@ -1061,9 +1185,10 @@ static void test_matches_naive_reference_model(void **state)
 		p = random_pkt(6, 3);
 
 		m = model_find(model, n, &p, &mdir);
-		if (m && model_class(m) == FLOW_CLASS_TCP_CLOSED &&
-		    (p.tcp_flags & (SYN | ACK)) == SYN) {
-			m->live = false;  /* port reuse: the old flow ends */
+		if (m && ((model_class(m) == FLOW_CLASS_TCP_CLOSED &&
+			   (p.tcp_flags & (SYN | ACK)) == SYN) ||
+			  now - m->last > timeout[model_class(m)])) {
+			m->live = false;  /* port reuse, or a packet after the idle gap: the old flow ends */
 			m = NULL;
 		}
 		if (!m) {
@@ -1157,6 +1282,9 @@ int main(void)
 		cmocka_unit_test(test_tcp_flags_ignored_for_udp),
 		cmocka_unit_test(test_syn_on_closed_flow_starts_a_new_flow),
 		cmocka_unit_test(test_syn_on_open_flow_or_synack_on_closed_flow_keeps_flow),
+		cmocka_unit_test(test_syn_after_the_gateways_reset_or_a_block_starts_a_new_flow),
+		cmocka_unit_test(test_udp_after_the_idle_gap_is_a_new_flow),
+		cmocka_unit_test(test_quic_initial_with_a_new_connection_id_starts_a_new_flow),
 		cmocka_unit_test(test_full_table_evicts_least_recently_used_not_oldest),
 		cmocka_unit_test(test_eviction_compares_all_classes),
 		cmocka_unit_test(test_on_end_once_per_flow_for_every_reason),

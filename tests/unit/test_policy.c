@@ -20,6 +20,7 @@
 
 #define LOG_MODULE "test"
 #include "core/log.h"
+#include "packet/dns.h"
 #include "packet/dpi.h"
 #include "policy/bundle.h"
 #include "policy/policy.h"
@@ -352,6 +353,375 @@ static void test_no_bundle_no_verdict(void **state)
 	policy_free(p);
 }
 
+/* ---------------------------------------------------------------- DNS */
+
+#define QR 0x8000
+#define CLIENT "192.0.2.10"
+#define RESOLVER "192.0.2.53"
+
+/* A UDP packet between CLIENT:5353 and RESOLVER:53 carrying m. */
+static struct pkt dns_pkt(const struct fx_buf *m, bool from_resolver)
+{
+	struct pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.ip_version = 4;
+	p.l4_proto = 17;
+	assert_int_equal(inet_pton(AF_INET, from_resolver ? RESOLVER : CLIENT, p.src.b), 1);
+	assert_int_equal(inet_pton(AF_INET, from_resolver ? CLIENT : RESOLVER, p.dst.b), 1);
+	p.sport = from_resolver ? 53 : 5353;
+	p.dport = from_resolver ? 5353 : 53;
+	p.payload = m->b;
+	p.payload_len = m->len;
+	return p;
+}
+
+static void dns_flow(struct flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->key.ip_version = 4;
+	f->key.l4_proto = 17;
+	assert_int_equal(inet_pton(AF_INET, CLIENT, f->key.a.b), 1);
+	assert_int_equal(inet_pton(AF_INET, RESOLVER, f->key.b.b), 1);
+	f->key.port_a = 5353;
+	f->key.port_b = 53;
+	f->init_is_a = 1;
+	f->id = 1;
+}
+
+static void dns_query(struct fx_buf *m, uint16_t id, const char *name)
+{
+	m->len = 0;
+	fx_put16(m, id);
+	fx_put16(m, 0x0100);
+	fx_put16(m, 1);
+	fx_put16(m, 0);
+	fx_put16(m, 0);
+	fx_put16(m, 0);
+	fx_dns_name(m, name);
+	fx_put16(m, DNS_TYPE_A);
+	fx_put16(m, DNS_CLASS_IN);
+}
+
+/*
+ * A response for qname: a CNAME chain (NULL-terminated, may be empty), then
+ * one A record a.b.c.d for the last name, TTL 300.
+ */
+static void dns_answer(struct fx_buf *m, const char *qname, const char *const *cnames,
+		       const char *addr)
+{
+	uint32_t owner = 12, n = 1;
+	uint8_t a[4];
+
+	for (const char *const *c = cnames; *c; c++)
+		n++;
+	m->len = 0;
+	fx_put16(m, 0x4242);
+	fx_put16(m, QR | 0x0100 | 0x0080);
+	fx_put16(m, 1);
+	fx_put16(m, n);
+	fx_put16(m, 0);
+	fx_put16(m, 0);
+	fx_dns_name(m, qname);
+	fx_put16(m, DNS_TYPE_A);
+	fx_put16(m, DNS_CLASS_IN);
+	for (const char *const *c = cnames; *c; c++) {
+		fx_put16(m, 0xc000 | owner);
+		fx_put16(m, DNS_TYPE_CNAME);
+		fx_put16(m, DNS_CLASS_IN);
+		fx_put32(m, 300);
+		fx_put16(m, (uint32_t)strlen(*c) + 2);
+		owner = fx_dns_name(m, *c);
+	}
+	fx_put16(m, 0xc000 | owner);
+	fx_put16(m, DNS_TYPE_A);
+	fx_put16(m, DNS_CLASS_IN);
+	fx_put32(m, 300);
+	fx_put16(m, 4);
+	assert_int_equal(inet_pton(AF_INET, addr, a), 1);
+	fx_put(m, a, 4);
+}
+
+/* The resolver's answer crossing the gateway on its own flow, at time 0. */
+static void resolve(struct policy *p, const char *qname, const char *const *cnames, const char *addr)
+{
+	struct fx_buf m;
+	struct flow f;
+	struct pkt pk;
+
+	dns_flow(&f);
+	dns_answer(&m, qname, cnames, addr);
+	pk = dns_pkt(&m, true);
+	policy_packet(p, &f, &pk, NOW, 0);
+}
+
+/*
+ * Every query on a port-53 flow is judged on its own: a blocked one is
+ * blocked (stage dns), the next allowed one on the same flow is not, and
+ * the DNS name nDPI read from the flow's first query judges nothing.
+ */
+static void test_each_dns_query_is_judged_on_its_own(void **state)
+{
+	struct policy *p = new_policy();
+	struct policy_stats st;
+	struct fx_buf m;
+	struct flow f;
+	struct pkt pk;
+	int blocked = 0;
+
+	(void)state;
+	dns_flow(&f);
+	policy_flow_start(p, &f, NOW, 0);
+	decided(&f, P_DNS, P_DNS, "ads.blocked.example");
+	policy_flow_dpi(p, &f, NOW);
+	assert_int_equal(f.verdict_stage, POLICY_STAGE_NONE);
+	for (int i = 0; i < 100; i++) {
+		bool bad = i % 2 == 0;
+
+		dns_query(&m, (uint16_t)i, bad ? "ads.blocked.example" : "fine.example");
+		pk = dns_pkt(&m, false);
+		policy_packet(p, &f, &pk, NOW, (uint64_t)i);
+		if (bad) {
+			assert_verdict(&f, POLICY_STAGE_DNS, R_BLOCK_DOM, BUNDLE_ACT_BLOCK);
+			blocked++;
+		} else {
+			assert_int_equal(f.verdict_stage, POLICY_STAGE_NONE);
+			assert_int_equal(f.verdict_action, 0);
+		}
+		/* The answer to the allowed query changes nothing. */
+		if (!bad) {
+			dns_answer(&m, "fine.example", (const char *const[]){ NULL }, "192.0.2.77");
+			pk = dns_pkt(&m, true);
+			policy_packet(p, &f, &pk, NOW, (uint64_t)i);
+			assert_int_equal(f.verdict_stage, POLICY_STAGE_NONE);
+		}
+	}
+	assert_int_equal(n_hits, blocked);
+	assert_int_equal(hits[0].stage, POLICY_STAGE_DNS);
+	assert_string_equal(hits[0].indicator, "blocked.example");
+	policy_get_stats(p, &st);
+	assert_int_equal(st.queries, 100);
+	assert_int_equal(st.queries_bad, 0);
+	policy_free(p);
+}
+
+/* A message to port 53 that is no query is counted and leaves no verdict. */
+static void test_unparsable_query_clears_the_last_verdict(void **state)
+{
+	struct policy *p = new_policy();
+	struct policy_stats st;
+	struct fx_buf m;
+	struct flow f;
+	struct pkt pk;
+
+	(void)state;
+	dns_flow(&f);
+	dns_query(&m, 1, "blocked.example");
+	pk = dns_pkt(&m, false);
+	policy_packet(p, &f, &pk, NOW, 0);
+	assert_verdict(&f, POLICY_STAGE_DNS, R_BLOCK_DOM, BUNDLE_ACT_BLOCK);
+	m.len = 5;
+	pk = dns_pkt(&m, false);
+	policy_packet(p, &f, &pk, NOW, 1);
+	assert_int_equal(f.verdict_stage, POLICY_STAGE_NONE);
+	policy_get_stats(p, &st);
+	assert_int_equal(st.queries_bad, 1);
+	policy_free(p);
+}
+
+/* A block of the resolver's address is the flow's, and final: queries do not undo it. */
+static void test_blocked_resolver_stays_blocked(void **state)
+{
+	struct policy *p = new_policy();
+	struct fx_buf m;
+	struct flow f;
+	struct pkt pk;
+
+	(void)state;
+	dns_flow(&f);
+	assert_int_equal(inet_pton(AF_INET, "203.0.113.53", f.key.b.b), 1);
+	policy_flow_start(p, &f, NOW, 0);
+	assert_verdict(&f, POLICY_STAGE_IP, R_BLOCK_NET, BUNDLE_ACT_BLOCK);
+	dns_query(&m, 1, "fine.example");
+	pk = dns_pkt(&m, false);
+	memcpy(pk.dst.b, f.key.b.b, 4);
+	policy_packet(p, &f, &pk, NOW, 0);
+	assert_verdict(&f, POLICY_STAGE_IP, R_BLOCK_NET, BUNDLE_ACT_BLOCK);
+	policy_free(p);
+}
+
+/* A TCP packet of flow f (set up by flow_to) from the initiator, carrying payload. */
+static struct pkt fwd_pkt(const struct flow *f, const void *payload, uint32_t len)
+{
+	struct pkt pk;
+
+	memset(&pk, 0, sizeof(pk));
+	pk.ip_version = 4;
+	pk.l4_proto = f->key.l4_proto;
+	pk.src = f->key.a;
+	pk.dst = f->key.b;
+	pk.sport = f->key.port_a;
+	pk.dport = f->key.port_b;
+	pk.payload = payload;
+	pk.payload_len = len;
+	return pk;
+}
+
+/* One packet of f through the judge as the pipeline does it (f->packets counted first). */
+static void step(struct policy *p, struct flow *f, const void *payload, uint32_t len)
+{
+	struct pkt pk = fwd_pkt(f, payload, len);
+
+	f->packets[FLOW_DIR_FWD]++;
+	if (f->packets[FLOW_DIR_FWD] == 1)
+		policy_flow_start(p, f, NOW, 1);
+	policy_flow_dpi(p, f, NOW);
+	policy_packet(p, f, &pk, NOW, 1);
+}
+
+/*
+ * A flow that shows its own name is judged by it, not by the binding of its
+ * address: a neighbour on the same CDN address passes, the listed name and
+ * an alias the answer proved are blocked.
+ */
+static void test_named_flow_is_judged_by_its_own_name(void **state)
+{
+	static const char *const chain[] = { "edge.blocked.example", NULL };
+	struct policy *p = new_policy();
+	struct flow nb, al, own;
+
+	(void)state;
+	resolve(p, "alias.example", chain, "192.0.2.44");
+	/* The SYN passes: the name comes with the ClientHello. */
+	flow_to(&nb, "192.0.2.44");
+	step(p, &nb, NULL, 0);
+	assert_int_equal(nb.verdict_stage, POLICY_STAGE_NONE);
+	assert_true(nb.policy_flags & FLOW_PF_BIND_PENDING);
+	snprintf(nb.dpi_result.host, sizeof(nb.dpi_result.host), "neighbour.example");
+	nb.dpi_result.master = nb.dpi_result.app = P_TLS;
+	step(p, &nb, "\x16\x03\x01", 3);
+	assert_int_equal(nb.verdict_stage, POLICY_STAGE_NONE);
+	assert_false(nb.policy_flags & FLOW_PF_BIND_PENDING);
+	decided(&nb, P_TLS, P_TLS, "neighbour.example");
+	step(p, &nb, "\x17\x03\x03", 3);
+	assert_int_equal(nb.verdict_stage, POLICY_STAGE_NONE);
+	assert_int_equal(n_hits, 0);
+
+	flow_to(&al, "198.18.0.1"); /* an alias is its listed name at any address */
+	step(p, &al, NULL, 0);
+	decided(&al, P_TLS, P_TLS, "Alias.Example");
+	step(p, &al, "\x16\x03\x01", 3);
+	assert_verdict(&al, POLICY_STAGE_DNS_BINDING, R_BLOCK_DOM, BUNDLE_ACT_BLOCK);
+	assert_string_equal(hits[0].indicator, "blocked.example");
+
+	flow_to(&own, "192.0.2.44");
+	step(p, &own, NULL, 0);
+	decided(&own, P_TLS, P_TLS, "www.blocked.example");
+	step(p, &own, "\x16\x03\x01", 3);
+	assert_verdict(&own, POLICY_STAGE_SNI, R_BLOCK_DOM, BUNDLE_ACT_BLOCK);
+	policy_free(p);
+}
+
+/*
+ * A flow to a bound address that shows no name is judged by the binding:
+ * at its first packet if it cannot show one (ICMP), at its first bytes if
+ * they are no request that names a server, once DPI is done otherwise.
+ */
+static void test_unnamed_flow_is_judged_by_the_binding(void **state)
+{
+	static const char *const none[] = { NULL };
+	struct policy *p = new_policy();
+	struct flow icmp, ssh, tls, quiet;
+
+	(void)state;
+	resolve(p, "cdn.blocked.example", none, "192.0.2.45");
+
+	flow_to(&icmp, "192.0.2.45");
+	icmp.key.l4_proto = 1;
+	icmp.key.port_a = icmp.key.port_b = 0;
+	policy_flow_start(p, &icmp, NOW, 1);
+	assert_verdict(&icmp, POLICY_STAGE_DNS_BINDING, R_BLOCK_DOM, BUNDLE_ACT_BLOCK);
+
+	flow_to(&ssh, "192.0.2.45");
+	step(p, &ssh, NULL, 0);
+	step(p, &ssh, NULL, 0);
+	assert_int_equal(ssh.verdict_stage, POLICY_STAGE_NONE);
+	step(p, &ssh, "SSH-2.0-OpenSSH_9.2\r\n", 21);
+	assert_verdict(&ssh, POLICY_STAGE_DNS_BINDING, R_BLOCK_DOM, BUNDLE_ACT_BLOCK);
+	assert_string_equal(hits[1].indicator, "blocked.example");
+
+	/* Looks like TLS but never names a server: judged when DPI is done. */
+	flow_to(&tls, "192.0.2.45");
+	step(p, &tls, NULL, 0);
+	step(p, &tls, "\x16\x03\x01\x02\x00", 5);
+	step(p, &tls, "GET", 3);
+	assert_int_equal(tls.verdict_stage, POLICY_STAGE_NONE);
+	decided(&tls, P_TLS, P_TLS, "");
+	step(p, &tls, "\x17\x03\x03", 3);
+	assert_verdict(&tls, POLICY_STAGE_DNS_BINDING, R_BLOCK_DOM, BUNDLE_ACT_BLOCK);
+
+	/* Or after POLICY_BIND_WAIT packets without a name. */
+	flow_to(&quiet, "192.0.2.45");
+	for (int i = 0; i < 8; i++)
+		step(p, &quiet, "\x16\x03\x01", 3);
+	assert_int_equal(quiet.verdict_stage, POLICY_STAGE_NONE);
+	step(p, &quiet, "\x16\x03\x01", 3);
+	assert_verdict(&quiet, POLICY_STAGE_DNS_BINDING, R_BLOCK_DOM, BUNDLE_ACT_BLOCK);
+	assert_int_equal(n_hits, 4);
+	policy_free(p);
+}
+
+/*
+ * An exact-only entry binds no address: the answer for it leaves its
+ * servers' other names alone, even flows with no name. Its aliases are
+ * learned; an allowed name on the chain is no alias.
+ */
+static void test_exact_entry_binds_only_flows_that_name_it(void **state)
+{
+	static const char *const none[] = { NULL };
+	static const char *const to_exact[] = { "only.example", NULL };
+	static const char *const to_blocked[] = { "edge.blocked.example", NULL };
+	struct policy *p = new_policy();
+	struct policy_stats st;
+	struct flow icmp, sib, self, al, ok;
+
+	(void)state;
+	resolve(p, "only.example", none, "192.0.2.55");
+	policy_get_stats(p, &st);
+	assert_int_equal(st.bindings, 0);
+	flow_to(&icmp, "192.0.2.55");
+	icmp.key.l4_proto = 1;
+	policy_flow_start(p, &icmp, NOW, 1);
+	assert_int_equal(icmp.verdict_stage, POLICY_STAGE_NONE);
+	flow_to(&sib, "192.0.2.55");
+	step(p, &sib, NULL, 0);
+	step(p, &sib, "SSH-2.0-x\r\n", 11);
+	assert_int_equal(sib.verdict_stage, POLICY_STAGE_NONE);
+	decided(&sib, P_TLS, P_TLS, "sibling.example");
+	step(p, &sib, "\x17", 1);
+	assert_int_equal(sib.verdict_stage, POLICY_STAGE_NONE);
+	flow_to(&self, "192.0.2.55");
+	decided(&self, P_TLS, P_TLS, "only.example");
+	step(p, &self, "\x16\x03\x01", 3);
+	assert_verdict(&self, POLICY_STAGE_SNI, R_EXACT, BUNDLE_ACT_BLOCK);
+
+	resolve(p, "cname.example", to_exact, "192.0.2.56");
+	flow_to(&al, "192.0.2.56");
+	decided(&al, P_TLS, P_TLS, "cname.example");
+	step(p, &al, "\x16\x03\x01", 3);
+	assert_verdict(&al, POLICY_STAGE_DNS_BINDING, R_EXACT, BUNDLE_ACT_BLOCK);
+	assert_string_equal(hits[1].indicator, "only.example");
+
+	resolve(p, "ok.blocked.example", to_blocked, "192.0.2.57");
+	flow_to(&ok, "192.0.2.57");
+	decided(&ok, P_TLS, P_TLS, "ok.blocked.example");
+	step(p, &ok, "\x16\x03\x01", 3);
+	assert_int_equal(ok.verdict_stage, POLICY_STAGE_NONE);
+	policy_get_stats(p, &st);
+	assert_int_equal(st.aliases, 1);
+	policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +738,12 @@ int main(void)
 		cmocka_unit_test(test_protocol_entry_matches_at_detection),
 		cmocka_unit_test(test_names_of_other_protocols_are_not_destinations),
 		cmocka_unit_test(test_no_bundle_no_verdict),
+		cmocka_unit_test(test_each_dns_query_is_judged_on_its_own),
+		cmocka_unit_test(test_unparsable_query_clears_the_last_verdict),
+		cmocka_unit_test(test_blocked_resolver_stays_blocked),
+		cmocka_unit_test(test_named_flow_is_judged_by_its_own_name),
+		cmocka_unit_test(test_unnamed_flow_is_judged_by_the_binding),
+		cmocka_unit_test(test_exact_entry_binds_only_flows_that_name_it),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
