@@ -32,7 +32,7 @@ inline_cleanup() {
 inline_lab_up() {
 	[ "$(id -u)" = 0 ] || { echo "skipped: needs root for network namespaces"; exit 77; }
 	work=$(mktemp -d "/tmp/$2.XXXXXX")
-	LAB=${2:0:3}$$
+	LAB=${LAB_PREFIX:-${2:0:3}}$$
 	[ -n "${KEEP:-}" ] || trap inline_cleanup EXIT
 	LAB=$LAB LABDIR=$work/lab "$lab" up --gateway "$1" >"$work/lab-up.log" 2>&1 ||
 		{ cat "$work/lab-up.log"; fail "lab did not come up"; }
