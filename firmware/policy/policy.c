@@ -245,7 +245,6 @@ static bool policy_name(struct policy *p, const char *name, uint64_t wall_s, str
 	return policy_name_is(p, name, wall_s, m, norm) == NAME_LISTED;
 }
 
-
 /*
  * Can f still show a name of its own (TLS or QUIC SNI, HTTP Host)? TCP and
  * UDP can, except port 53, whose names are the queries' and not the
@@ -536,36 +535,19 @@ static void policy_endpoint_text(const struct pkt *pk, char *buf, size_t len)
 }
 
 /*
- * A message to port 53: if it is a query, its name is judged now, for this
- * query alone. The verdict lands in f at stage dns and stays there until the
- * next query replaces it: it tells the enforcer what to do with this frame,
- * and a blocked query leaves no mark on the flow's later queries or answers.
+ * A query to port 53: its name is judged now, for this query alone. The
+ * verdict lands in f at stage dns and stays there until the next message to
+ * port 53 replaces it: it tells the enforcer what to do with this frame, and
+ * a blocked query leaves no mark on the flow's later queries or answers.
  */
-static void policy_query(struct policy *p, struct flow *f, const uint8_t *msg, size_t len,
-			 const struct pkt *pk, uint64_t wall_s)
+static void policy_query(struct policy *p, struct flow *f, const struct dns_msg *dm,
+			 uint64_t wall_s)
 {
 	struct bundle_match m;
 	char norm[BUNDLE_NAME_MAX + 2];
-	struct dns_msg dm;
-	enum dns_err err;
 
-	if (policy_query_verdict(f)) {
-		f->verdict_stage = POLICY_STAGE_NONE;
-		f->verdict_rule = 0;
-		f->verdict_action = 0;
-	}
-	err = dns_parse(msg, len, &dm);
-	if (err != DNS_OK || dm.response) {
-		char from[INET6_ADDRSTRLEN + 8];
-
-		p->st.queries_bad++;
-		policy_endpoint_text(pk, from, sizeof(from));
-		log_debug_rl("DNS message from %s to port 53 is no query (%s): passed unjudged", from,
-			     err != DNS_OK ? dns_err_name(err) : "a response");
-		return;
-	}
 	p->st.queries++;
-	if (!policy_final(f) && dm.qname[0] && policy_name(p, dm.qname, wall_s, &m, norm))
+	if (!policy_final(f) && dm->qname[0] && policy_name(p, dm->qname, wall_s, &m, norm))
 		policy_hit(p, f, &m.meta, POLICY_STAGE_DNS, norm + m.name_off);
 }
 
@@ -575,30 +557,44 @@ void policy_packet(struct policy *p, struct flow *f, const struct pkt *pk, uint6
 	const uint8_t *msg = pk->payload;
 	size_t len = pk->payload_len;
 	struct dns_msg dm;
+	enum dns_err err;
+	char from[INET6_ADDRSTRLEN + 8];
 
 	if (!p->bundle)
 		return;
 	policy_bind_settle(p, f, pk, wall_s, now_ms);
-	if ((pk->sport != DNS_PORT && pk->dport != DNS_PORT) || !pk->payload_len)
+	if ((pk->sport != DNS_PORT && pk->dport != DNS_PORT) || !pk->payload_len ||
+	    (pk->l4_proto != IPPROTO_UDP && pk->l4_proto != IPPROTO_TCP))
 		return;
-	if (pk->l4_proto == IPPROTO_TCP) {
-		if (dns_tcp_message(pk->payload, pk->payload_len, &msg, &len) != 0)
-			return;
-	} else if (pk->l4_proto != IPPROTO_UDP) {
+	/* Whatever it is, the last query's verdict was for the last query. */
+	if (pk->dport == DNS_PORT && policy_query_verdict(f)) {
+		f->verdict_stage = POLICY_STAGE_NONE;
+		f->verdict_rule = 0;
+		f->verdict_action = 0;
+	}
+	if (pk->l4_proto == IPPROTO_TCP && dns_tcp_message(pk->payload, pk->payload_len, &msg, &len) != 0)
+		return;
+	err = dns_parse(msg, len, &dm);
+	if (err == DNS_OK && !dm.response && pk->dport == DNS_PORT) {
+		policy_query(p, f, &dm, wall_s);
 		return;
 	}
+	if (err == DNS_OK && dm.response && pk->sport == DNS_PORT) {
+		p->st.dns_responses++;
+		if (dm.n_answers || dm.n_cnames)
+			policy_bind(p, &dm, wall_s, now_ms);
+		return;
+	}
+	policy_endpoint_text(pk, from, sizeof(from));
 	if (pk->dport == DNS_PORT) {
-		policy_query(p, f, msg, len, pk, wall_s);
-		return;
-	}
-	if (dns_parse(msg, len, &dm) != DNS_OK || !dm.response) {
+		p->st.queries_bad++;
+		log_debug_rl("DNS message from %s to port 53 is no query (%s): passed unjudged", from,
+			     err != DNS_OK ? dns_err_name(err) : "a response");
+	} else {
 		p->st.dns_bad++;
-		log_debug_rl("DNS message from port 53 not parsed as a response");
-		return;
+		log_debug_rl("DNS message from %s (port 53) not parsed as a response (%s)", from,
+			     err != DNS_OK ? dns_err_name(err) : "a query");
 	}
-	p->st.dns_responses++;
-	if (dm.n_answers || dm.n_cnames)
-		policy_bind(p, &dm, wall_s, now_ms);
 }
 
 static void judge_flow_start(void *p, struct flow *f, uint64_t wall_s, uint64_t now_ms)

@@ -550,6 +550,39 @@ static void test_blocked_resolver_stays_blocked(void **state)
 	policy_free(p);
 }
 
+/* Between two resolvers both ports are 53: a response still binds, a query is still judged. */
+static void test_resolver_to_resolver_messages(void **state)
+{
+	static const char *const none[] = { NULL };
+	struct policy *p = new_policy();
+	struct policy_stats st;
+	struct fx_buf m;
+	struct flow f, icmp;
+	struct pkt pk;
+
+	(void)state;
+	dns_flow(&f);
+	f.key.port_a = 53;
+	dns_answer(&m, "x.blocked.example", none, "192.0.2.46");
+	pk = dns_pkt(&m, true);
+	pk.dport = 53;
+	policy_packet(p, &f, &pk, NOW, 0);
+	dns_query(&m, 9, "y.blocked.example");
+	pk = dns_pkt(&m, false);
+	pk.sport = 53;
+	policy_packet(p, &f, &pk, NOW, 0);
+	assert_verdict(&f, POLICY_STAGE_DNS, R_BLOCK_DOM, BUNDLE_ACT_BLOCK);
+	policy_get_stats(p, &st);
+	assert_int_equal(st.dns_responses, 1);
+	assert_int_equal(st.queries, 1);
+	assert_int_equal(st.queries_bad + st.dns_bad, 0);
+	flow_to(&icmp, "192.0.2.46");
+	icmp.key.l4_proto = 1;
+	policy_flow_start(p, &icmp, NOW, 1);
+	assert_verdict(&icmp, POLICY_STAGE_DNS_BINDING, R_BLOCK_DOM, BUNDLE_ACT_BLOCK);
+	policy_free(p);
+}
+
 /* A TCP packet of flow f (set up by flow_to) from the initiator, carrying payload. */
 static struct pkt fwd_pkt(const struct flow *f, const void *payload, uint32_t len)
 {
@@ -741,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_each_dns_query_is_judged_on_its_own),
 		cmocka_unit_test(test_unparsable_query_clears_the_last_verdict),
 		cmocka_unit_test(test_blocked_resolver_stays_blocked),
+		cmocka_unit_test(test_resolver_to_resolver_messages),
 		cmocka_unit_test(test_named_flow_is_judged_by_its_own_name),
 		cmocka_unit_test(test_unnamed_flow_is_judged_by_the_binding),
 		cmocka_unit_test(test_exact_entry_binds_only_flows_that_name_it),
