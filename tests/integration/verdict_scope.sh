@@ -13,6 +13,8 @@
 #     to the same server for allowed.test succeeds (and again 1 s later).
 #   - HTTP: the same with Host http-blocked.test, then another Host, to
 #     10.99.0.5:80 from one client port.
+#   - QUIC: an Initial naming blocked.test dropped; from the same client
+#     port, a new connection's Initial (new DCID) naming allowed.test passes.
 #   - DNS: a blocked query from a fixed client port gets the gateway's
 #     NXDOMAIN; an allowed query from the same port gets the resolver's real
 #     answer; then 100 queries from one port, blocked and allowed in turn,
@@ -114,11 +116,24 @@ check_dns_port_reuse() {
 	echo "ok: $MODE: 100 alternating blocked/allowed queries from one port, all judged right"
 }
 
+# QUIC: an Initial naming blocked.test is dropped; from the same port, an
+# Initial of a new connection (new DCID) naming allowed.test reaches the UDP
+# echo and comes back (tests/lab/quic_initial.py).
+check_quic_port_reuse() {
+	local out
+	out=$(lan /usr/bin/python3 "$top/tests/lab/quic_initial.py" "$CLIENT_IP" "$1" "$ALLOWED_IP" \
+		"$UDP_ECHO_PORT" blocked.test allowed.test blocked.test allowed.test 2>&1)
+	[ "$out" = "$(printf 'blocked.test dropped\nallowed.test echoed\nblocked.test dropped\nallowed.test echoed')" ] ||
+		fail "$MODE: QUIC Initials from port $1: $out"
+	echo "ok: $MODE: QUIC from port $1: blocked.test dropped, then a new connection for allowed.test passed (twice)"
+}
+
 for MODE in bridge nfqueue; do
 	inline_setup
 	inline_start
 	check_tcp_port_reuse 40111
 	check_dns_port_reuse 40222
+	check_quic_port_reuse 40333
 	inline_stop
 	trap - EXIT
 	inline_cleanup
