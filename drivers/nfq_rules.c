@@ -259,16 +259,6 @@ static int nfq_rules_install_one(struct nfq_rules *r, int v6)
 		  */
 		 "-A " NFQ_CHAIN " -p tcp --tcp-flags SYN,ACK SYN -m mark --mark 0x0/%#x"
 		 " -j CONNMARK --set-xmark 0x0/%#x\n"
-		 /*
-		  * The same for QUIC, which has no SYN: a datagram of at least 1200
-		  * bytes of payload whose first byte has the long-header and fixed
-		  * bits (a client Initial is padded so, RFC 9000 14.1). A drop mark
-		  * on a blocked QUIC flow would otherwise hold every new connection
-		  * from the same port until conntrack's UDP timeout; the firmware
-		  * tells a new connection id from the old (packet/flow.c).
-		  */
-		 "-A " NFQ_CHAIN " -p udp -m length --length %s -m u32 --u32 \"%s\""
-		 " -m mark --mark 0x0/%#x -j CONNMARK --set-xmark 0x0/%#x\n"
 		 "-A " NFQ_CHAIN " -m mark ! --mark 0x0/%#x -j CONNMARK --save-mark --mask %#x\n"
 		 "-A " NFQ_CHAIN " -m connmark --mark %#x/%#x -j ACCEPT\n"
 		 "-A " NFQ_CHAIN " -m connmark --mark %#x/%#x -j DROP\n"
@@ -276,17 +266,34 @@ static int nfq_rules_install_one(struct nfq_rules *r, int v6)
 		 "-A " NFQ_CHAIN " -m mark --mark %#x/%#x -j DROP\n"
 		 "-A " NFQ_CHAIN " -j NFQUEUE --queue-num %u --queue-bypass\n"
 		 "COMMIT\n",
-		 NFQ_MARK_MASK, NFQ_MARK_MASK,
-		 /* IP length: header, UDP header, 1200; u32: the first payload byte */
-		 v6 ? "1248:65535" : "1228:65535",
-		 v6 ? "48>>24&0xC0=0xC0" : "0>>22&0x3C@8>>24&0xC0=0xC0", NFQ_MARK_MASK,
-		 NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_ACCEPT,
+		 NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_ACCEPT,
 		 NFQ_MARK_MASK, NFQ_MARK_DROP,
 		 NFQ_MARK_MASK, NFQ_MARK_ACCEPT, NFQ_MARK_MASK, NFQ_MARK_DROP, NFQ_MARK_MASK,
 		 r->queue);
 	ret = nfq_restore(v6, rules, false);
 	if (ret < 0)
 		return ret;
+	/*
+	 * The same for QUIC, which has no SYN: a datagram of at least 1200 bytes
+	 * of payload whose first byte has the long-header and fixed bits (a
+	 * client Initial is padded so, RFC 9000 14.1; IPv6: no extension
+	 * headers). A drop mark on a blocked QUIC flow would otherwise hold
+	 * every new connection from the same port until conntrack's UDP timeout;
+	 * the firmware tells a new connection id from the old (packet/flow.c).
+	 * Inserted on its own: a kernel without xt_u32 still gets the chain.
+	 */
+	snprintf(rules, sizeof(rules),
+		 "*mangle\n"
+		 "-I " NFQ_CHAIN " 1 -p udp -m length --length %s -m u32 --u32 \"%s\""
+		 " -m mark --mark 0x0/%#x -j CONNMARK --set-xmark 0x0/%#x\n"
+		 "COMMIT\n",
+		 v6 ? "1248:65535" : "1228:65535", /* IP and UDP headers, 1200 */
+		 v6 ? "48>>24&0xC0=0xC0" : "0>>22&0x3C@8>>24&0xC0=0xC0", /* first payload byte */
+		 NFQ_MARK_MASK, NFQ_MARK_MASK);
+	if (nfq_restore(v6, rules, true) < 0)
+		log_warn("%s: no QUIC Initial rule (xt_u32 or xt_length missing?): a new QUIC "
+			 "connection on the ports of a blocked one is dropped until conntrack forgets it",
+			 nfq_ipt(v6, false));
 
 	ret = nfq_jump_present(v6, r->bridge);
 	if (ret != 0)
