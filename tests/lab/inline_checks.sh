@@ -8,7 +8,8 @@
 #   blocked.test        rule 101  by name: DNS answered by the gateway, SNI reset
 #   http-blocked.test   rule 102  by name: HTTP Host reset
 #   bound.test          rule 103  by name; reached as alias.test (CNAME), so only
-#                                 the DNS binding of its address can catch it
+#                                 the DNS answer, which proved alias.test an alias
+#                                 of it, can catch it (stage dns_binding)
 #   10.99.0.3/32        rule 104  by address (ip-blocked.test): SYN reset
 # allowed.test is on no list.
 
@@ -184,7 +185,7 @@ check_blocked() {
 	expect_fast_failure "blocked address" ip-blocked.test 443 https "$IPBLOCK_IP"
 
 	# alias.test is not listed, but its answer's CNAME bound.test is: the
-	# address it resolves to is bound to the blocked name.
+	# answer proved alias.test an alias of the blocked name.
 	out=$(lan dig +short +tries=1 +time=2 @"$DNS_IP" alias.test A)
 	grep -qx "$BOUND_IP" <<<"$out" || fail "alias.test did not resolve to $BOUND_IP: $out"
 	expect_fast_failure "name blocked by DNS binding" alias.test 443 https "$BOUND_IP"
