@@ -57,22 +57,36 @@ static void gw_addr(char *buf, size_t len, const union ip_addr *a, int version)
 	inet_ntop(version == 4 ? AF_INET : AF_INET6, a->b, buf, (socklen_t)len);
 }
 
+void gw_log_verdict(struct gateway *g, const char *what, const struct flow *f,
+		    const struct policy_hit *hit)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+	if (!g->live)
+		return;
+	gw_addr(src, sizeof(src), flow_src(f), f->key.ip_version);
+	gw_addr(dst, sizeof(dst), flow_dst(f), f->key.ip_version);
+	if (!what)
+		what = bundle_action_name((enum bundle_action)(hit ? hit->action : f->verdict_action));
+	log_info("%s %s:%u -> %s:%u (%s) at %s \"%s\" (rule %u)", what, src, flow_sport(f), dst,
+		 flow_dport(f), f->key.l4_proto == 6 ? "tcp" : f->key.l4_proto == 17 ? "udp" : "ip",
+		 policy_stage_name((enum policy_stage)(hit ? hit->stage : f->verdict_stage)),
+		 hit ? hit->indicator : "", hit ? hit->rule : f->verdict_rule);
+}
+
 static void gw_hit(const struct policy_hit *hit, void *ctx)
 {
 	struct gateway *g = ctx;
-	const struct flow *f = hit->flow;
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
 	report_hit(&g->rep, hit);
-	if (!g->live)
+	/* Re-judging logs the flow once it knows what changed (gateway_rejudge.c). */
+	if (g->rejudging) {
+		g->rejudge_hit = *hit;
+		g->rejudge_hit_set = true;
 		return;
+	}
 	/* One line per judged flow: what a technician or the SOC reads first. */
-	gw_addr(src, sizeof(src), flow_src(f), f->key.ip_version);
-	gw_addr(dst, sizeof(dst), flow_dst(f), f->key.ip_version);
-	log_info("%s %s:%u -> %s:%u (%s) at %s \"%s\" (rule %u)",
-		 bundle_action_name((enum bundle_action)hit->action), src, flow_sport(f), dst,
-		 flow_dport(f), f->key.l4_proto == 6 ? "tcp" : f->key.l4_proto == 17 ? "udp" : "ip",
-		 policy_stage_name((enum policy_stage)hit->stage), hit->indicator, hit->rule);
+	gw_log_verdict(g, NULL, hit->flow, hit);
 }
 
 /* ------------------------------------------------------------ the blocklist */
@@ -87,6 +101,7 @@ void gw_use_bundle(struct gateway *g, struct bundle *b)
 	policy_set_bundle(g->policy, b);
 	bundle_close(g->bundle);
 	g->bundle = b;
+	gw_rejudge(g);
 }
 
 /*

@@ -9,6 +9,7 @@
  *                    ports opened and reopened, link messages
  *   gateway_mgmt.c   the management netif (lwIP) and the uplink's callbacks
  *   gateway_nfq.c    nfqueue mode: the inline driver's packets judged
+ *   gateway_rejudge.c  a new blocklist applied to the open flows
  */
 #ifndef TG_GATEWAY_PRIV_H
 #define TG_GATEWAY_PRIV_H
@@ -24,6 +25,7 @@
 #include "core/port.h"
 #include "packet/pipeline.h"
 #include "policy/enforce.h"
+#include "policy/policy.h"
 
 /* A port that failed (interface gone) is tried again this often. */
 #define GW_REOPEN_MS 2000
@@ -50,6 +52,8 @@ struct gw_stats {
 	uint64_t not_ip;      /* bridge/nfqueue: non-IP frames, passed */
 	uint64_t tx_errors;
 	uint64_t reloads, reload_errors;
+	uint64_t rejudged, cut, lifted;   /* open flows judged again on a swap; cut; unblocked */
+	uint64_t ct_forgotten, ct_errors; /* nfqueue: offload marks cleared for them; failures */
 };
 
 struct gateway {
@@ -78,10 +82,25 @@ struct gateway {
 	struct gw_stats st;
 	bool live;
 	int io_error;
+	bool rejudging;                /* gw_rejudge() is walking the flows */
+	bool rejudge_hit_set;
+	struct policy_hit rejudge_hit; /* the hit of the flow being judged again */
 };
 
 /* gateway.c */
+/* Put b in force (g owns it from now on) and judge the open flows again. */
 void gw_use_bundle(struct gateway *g, struct bundle *b);
+/*
+ * The one log line of a judged flow: "<what> src:port -> dst:port (proto) at
+ * <stage> "<indicator>" (rule N)"; what NULL = the hit's action; hit NULL =
+ * the flow's own verdict, without the indicator.
+ */
+void gw_log_verdict(struct gateway *g, const char *what, const struct flow *f,
+		    const struct policy_hit *hit);
+
+/* gateway_rejudge.c */
+/* Every open flow judged against the bundle in force; what changed is acted on. */
+void gw_rejudge(struct gateway *g);
 
 /* gateway_data.c */
 /*

@@ -229,6 +229,7 @@ static void flow_end(struct flow_table *t, struct flow *f, enum flow_end_reason 
 	t->st.active--;
 	bucket_unlink(t, f);
 	lru_unlink(t, f);
+	f->lru_class = FLOW_CLASS_MAX; /* on no list: free, for flow_walk() */
 	f->hnext = t->free_head;
 	t->free_head = flow_ref(t, f);
 }
@@ -433,6 +434,25 @@ void flow_end_all(struct flow_table *t)
 void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *st)
 {
 	*st = t->st;
+}
+
+/*
+ * Records [0, used) were handed out; the free ones among them are marked
+ * by lru_class FLOW_CLASS_MAX (flow_end()). Walking the array rather than
+ * the LRU lists keeps a sliced walk stable: a packet moves its flow within
+ * the lists, never within the array.
+ */
+bool flow_walk(struct flow_table *t, uint32_t *cursor, uint32_t max, flow_walk_fn fn, void *ctx)
+{
+	uint32_t i = *cursor, end = t->used;
+
+	if (max && end - i > max && i < end)
+		end = i + max;
+	for (; i < end; i++)
+		if (t->flows[i].lru_class != FLOW_CLASS_MAX)
+			fn(&t->flows[i], ctx);
+	*cursor = i;
+	return i >= t->used;
 }
 
 const union ip_addr *flow_src(const struct flow *f)

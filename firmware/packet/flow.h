@@ -153,6 +153,18 @@ void flow_end_all(struct flow_table *t);
 
 void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *st);
 
+typedef void (*flow_walk_fn)(struct flow *f, void *ctx);
+
+/*
+ * Call fn for every live flow, in record order, from record *cursor on (0
+ * starts a walk), examining at most max records (0: all of them); *cursor
+ * is left where the next slice goes on. Returns true once the walk has
+ * passed the last record. A walk in slices sees once every flow that lives
+ * throughout it; a flow created between slices may or may not be seen.
+ * fn may change the flow's verdict and flags but must not call the table.
+ */
+bool flow_walk(struct flow_table *t, uint32_t *cursor, uint32_t max, flow_walk_fn fn, void *ctx);
+
 /* Initiator / responder endpoints of f. */
 const union ip_addr *flow_src(const struct flow *f);
 const union ip_addr *flow_dst(const struct flow *f);

@@ -1,0 +1,130 @@
+/*
+ * A new blocklist applies to the flows already open (gateway_priv.h): when
+ * a bundle is swapped in (start, SIGHUP, `bundle install`, over the air),
+ * every live flow is judged again against it (policy_rejudge()) and what
+ * changed is acted on:
+ *
+ *   now blocked   logged once ("cut", with the rule and indicator). The
+ *                 flow's next frame, in either direction, is dropped and
+ *                 answered as any blocked frame is (enforce.h: a RST to
+ *                 both ends for TCP, at the sequence numbers that frame
+ *                 carries; nothing for the rest). In nfqueue mode the
+ *                 connection's offload mark is cleared first (inline
+ *                 forget), so a connection the kernel was passing on its
+ *                 own is queued again: its next packet is reset, and the
+ *                 drop verdict is saved in conntrack, where it sticks.
+ *   no longer     logged ("lifted"); in nfqueue mode the drop mark is
+ *   blocked       cleared too, so the next packet is judged and passes.
+ *   unchanged     nothing: an allowed flow is not touched.
+ *
+ * Why the cut waits for the flow's next frame: a RST the host accepts
+ * needs the exact next sequence number of each direction and the frame's
+ * link-layer header, 20 bytes per flow that the flow record's budget
+ * (flow.c, 248 bytes) does not have, and in nfqueue mode the numbers of an
+ * offloaded flow are stale anyway. A frame of the flow carries all of it,
+ * and until one comes the flow carries nothing: no byte of a newly blocked
+ * flow crosses the gateway after the swap.
+ *
+ * The walk runs to the end on the loop: it costs well under the 50 ms
+ * budget for 100k flows (docs/benchmarks.md), so frames wait at most that
+ * long and no flow is left judged by the old list once the swap returns.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#define LOG_MODULE "gateway"
+#include "app/gateway_priv.h"
+#include "core/log.h"
+#include "policy/policy.h"
+
+struct gw_rejudge {
+	struct gateway *g;
+	uint64_t wall_s, now_ms;
+	uint32_t flows, cut, lifted;
+};
+
+static void gw_rejudge_forget(struct gateway *g, const struct flow *f)
+{
+	struct inline_tuple t = {
+		.ip_version = f->key.ip_version,
+		.l4_proto = f->key.l4_proto,
+		.sport = flow_sport(f),
+		.dport = flow_dport(f),
+	};
+	int ret;
+
+	if (!g->nfq.ops || (f->key.l4_proto != IPPROTO_TCP && f->key.l4_proto != IPPROTO_UDP))
+		return;
+	memcpy(t.src, flow_src(f)->b, sizeof(t.src));
+	memcpy(t.dst, flow_dst(f)->b, sizeof(t.dst));
+	ret = inline_forget(&g->nfq, &t);
+	if (ret == 0)
+		g->st.ct_forgotten++;
+	else if (ret != -ENOENT)
+		g->st.ct_errors++;
+}
+
+static void gw_rejudge_flow(struct flow *f, void *c)
+{
+	struct gw_rejudge *rj = c;
+	struct gateway *g = rj->g;
+	/* What the flow was blocked by, for the "lifted" line. */
+	uint32_t was_rule = f->verdict_rule;
+	uint8_t was_stage = f->verdict_stage;
+	enum policy_rejudge_result r;
+
+	rj->flows++;
+	g->rejudge_hit_set = false;
+	r = policy_rejudge(g->policy, f, rj->wall_s, rj->now_ms);
+	switch (r) {
+	case POLICY_REJUDGE_BLOCKED:
+		rj->cut++;
+		gw_log_verdict(g, "cut", f, g->rejudge_hit_set ? &g->rejudge_hit : NULL);
+		gw_rejudge_forget(g, f);
+		break;
+	case POLICY_REJUDGE_LIFTED:
+		rj->lifted++;
+		g->rejudge_hit = (struct policy_hit){ .flow = f, .rule = was_rule,
+						      .action = BUNDLE_ACT_BLOCK, .stage = was_stage };
+		gw_log_verdict(g, "lifted", f, &g->rejudge_hit);
+		gw_rejudge_forget(g, f);
+		break;
+	case POLICY_REJUDGE_SAME:
+		/* A new alert, or a block by another rule: reported as the packet path would. */
+		if (g->rejudge_hit_set)
+			gw_log_verdict(g, NULL, f, &g->rejudge_hit);
+		break;
+	}
+}
+
+static uint64_t gw_rejudge_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void gw_rejudge(struct gateway *g)
+{
+	struct gw_rejudge rj = { .g = g };
+	uint32_t cursor = 0;
+	uint64_t t0;
+
+	if (!g->pl.flows)
+		return;
+	rj.now_ms = g->live ? loop_now_ms() : g->pl.now_ms;
+	rj.wall_s = (uint64_t)((int64_t)rj.now_ms + g->pl.epoch_offset_ms) / 1000u;
+	t0 = gw_rejudge_mono_us();
+	g->rejudging = true;
+	flow_walk(g->pl.flows, &cursor, 0, gw_rejudge_flow, &rj);
+	g->rejudging = false;
+	g->st.rejudged += rj.flows;
+	g->st.cut += rj.cut;
+	g->st.lifted += rj.lifted;
+	if (rj.flows)
+		log_info("new blocklist: %u open flows judged again in %.1f ms: %u cut, %u lifted",
+			 rj.flows, (double)(gw_rejudge_mono_us() - t0) / 1000.0, rj.cut, rj.lifted);
+}
