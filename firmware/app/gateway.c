@@ -216,6 +216,8 @@ static int gw_init(struct gateway *g, struct gateway_opts *o, bool live)
 	g->policy = policy_new(g->pl.dpi, gw_hit, g);
 	if (!g->policy)
 		return -1;
+	if (live && neigh_init(&g->neigh) < 0)
+		return -1;
 	pipeline_set_judge(&g->pl, &policy_judge, g->policy);
 	if (o->bundle)
 		return gw_bundle_file(g, o->bundle);
@@ -243,6 +245,7 @@ static void gw_uninit(struct gateway *g)
 	bundle_close(g->bundle);
 	g->bundle = NULL;
 	report_free(&g->rep);
+	neigh_free(&g->neigh);
 }
 
 static double gw_mono_seconds(void)
@@ -533,6 +536,7 @@ int gateway_run(struct gateway_opts *o)
 	}
 	gw_stop_mode(g);
 	gw_log_totals(g);
+	gw_rejudge_log_totals(g);
 	gw_write_totals(g, gw_mono_seconds() - t0);
 	if (g->io_error)
 		ret = 1;

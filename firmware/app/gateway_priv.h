@@ -19,6 +19,7 @@
 
 #include "app/fdb.h"
 #include "app/gateway.h"
+#include "app/neigh.h"
 #include "app/report.h"
 #include "core/inline.h"
 #include "core/loop.h"
@@ -54,6 +55,7 @@ struct gw_stats {
 	uint64_t reloads, reload_errors;
 	uint64_t rejudged, cut, lifted;   /* open flows judged again on a swap; cut; unblocked */
 	uint64_t ct_forgotten, ct_errors; /* nfqueue: offload marks cleared for them; failures */
+	uint64_t cut_rst, cut_later;      /* cut TCP flows reset at once; left to their next frame */
 };
 
 struct gateway {
@@ -82,6 +84,7 @@ struct gateway {
 	struct gw_stats st;
 	bool live;
 	int io_error;
+	struct neigh neigh;            /* inline modes: where each address is, for a cut's RST */
 	bool rejudging;                /* gw_rejudge() is walking the flows */
 	bool rejudge_hit_set;
 	struct policy_hit rejudge_hit; /* the hit of the flow being judged again */
@@ -101,6 +104,8 @@ void gw_log_verdict(struct gateway *g, const char *what, const struct flow *f,
 /* gateway_rejudge.c */
 /* Every open flow judged against the bundle in force; what changed is acted on. */
 void gw_rejudge(struct gateway *g);
+/* The "stopped:" line of re-judging's counters, when there was a swap with open flows. */
+void gw_rejudge_log_totals(const struct gateway *g);
 
 /* gateway_data.c */
 /*

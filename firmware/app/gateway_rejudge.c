@@ -4,11 +4,14 @@
  * every live flow is judged again against it (policy_rejudge()) and what
  * changed is acted on:
  *
- *   now blocked   logged once ("cut", with the rule and indicator). The
- *                 flow's next frame, in either direction, is dropped and
- *                 answered as any blocked frame is (enforce.h: a RST to
- *                 both ends for TCP, at the sequence numbers that frame
- *                 carries; nothing for the rest). In nfqueue mode the
+ *   now blocked   logged once ("cut", with the rule and indicator). A TCP
+ *                 flow's initiator gets a RST at once, built from the flow
+ *                 record (the responder's next sequence number) and the
+ *                 neighbour table (its MAC and port). The flow's next
+ *                 frame, in either direction, is dropped and answered as
+ *                 any blocked frame is (enforce.h: RSTs to both ends at the
+ *                 numbers that frame carries; nothing for UDP and the
+ *                 rest), which resets the responder. In nfqueue mode the
  *                 connection's offload mark is cleared first (inline
  *                 forget), so a connection the kernel was passing on its
  *                 own is queued again: its next packet is reset, and the
@@ -17,13 +20,19 @@
  *   blocked       cleared too, so the next packet is judged and passes.
  *   unchanged     nothing: an allowed flow is not touched.
  *
- * Why the cut waits for the flow's next frame: a RST the host accepts
- * needs the exact next sequence number of each direction and the frame's
- * link-layer header, 20 bytes per flow that the flow record's budget
- * (flow.c, 248 bytes) does not have, and in nfqueue mode the numbers of an
- * offloaded flow are stale anyway. A frame of the flow carries all of it,
- * and until one comes the flow carries nothing: no byte of a newly blocked
- * flow crosses the gateway after the swap.
+ * Why only the initiator is reset from the record: a RST each way needs
+ * both directions' next sequence numbers, and the flow record's budget
+ * (flow.c: 248 bytes) had room for one (4 bytes). The initiator is the
+ * office's host, whose application must learn at once that the connection
+ * is gone; the responder is on the far side and always sends again, and
+ * that frame, dropped, carries the exact numbers for its own RST. The
+ * MACs come from a table by address (neigh.h) rather than the record, for
+ * the same reason. In nfqueue mode an offloaded flow's record is stale
+ * (the kernel forwarded its segments): the RST is then out of the
+ * initiator's window and ignored, so an ACK probe follows it, which the
+ * initiator answers at once with its exact numbers; that answer is queued
+ * again (the mark was cleared) and cut like any blocked packet. Until a
+ * frame comes, nothing of a newly blocked flow crosses the gateway.
  *
  * The walk runs to the end on the loop: it costs well under the 50 ms
  * budget for 100k flows (docs/benchmarks.md), so frames wait at most that
@@ -66,6 +75,50 @@ static void gw_rejudge_forget(struct gateway *g, const struct flow *f)
 		g->st.ct_errors++;
 }
 
+/*
+ * A newly blocked TCP flow: a RST to its initiator at once, from the
+ * responder, at the number the initiator expects (enforce_build_cut()),
+ * out of the port the initiator was heard on. The responder is reset by
+ * the flow's next frame, which it is bound to send (data, a retransmission
+ * or a window probe) and which the gateway drops. Without both ends in
+ * the neighbour table the whole cut waits for that frame.
+ */
+static int gw_rejudge_send(struct gateway *g, uint32_t port, const uint8_t *frame, uint32_t len)
+{
+	int ret = -ENODEV;
+
+	if (g->nfq.ops)
+		ret = inline_inject(&g->nfq, port, frame, len);
+	else if (port < GW_PORTS && g->ports[port].is_open)
+		ret = port_tx(&g->ports[port].port, frame, len);
+	if (ret < 0)
+		g->st.tx_errors++;
+	return ret;
+}
+
+static void gw_rejudge_cut(struct gateway *g, const struct flow *f)
+{
+	const struct neigh_entry *to, *from;
+	uint8_t frame[ENFORCE_FRAME_MAX];
+	uint32_t len;
+
+	if (f->key.l4_proto != IPPROTO_TCP)
+		return;
+	to = neigh_lookup(&g->neigh, f->key.ip_version, flow_src(f), f->key.vlan);
+	from = neigh_lookup(&g->neigh, f->key.ip_version, flow_dst(f), f->key.vlan);
+	len = to && from && to->port != from->port ?
+		      enforce_build_cut(f, to->mac, from->mac, false, frame) : 0;
+	if (!len || gw_rejudge_send(g, to->port, frame, len) < 0) {
+		g->st.cut_later++;
+		return;
+	}
+	g->enf.st.rst_sent++;
+	g->st.cut_rst++;
+	/* nfqueue: the record may be stale; the probe's answer is queued (mark cleared) and cut. */
+	if (g->nfq.ops && (len = enforce_build_cut(f, to->mac, from->mac, true, frame)))
+		gw_rejudge_send(g, to->port, frame, len);
+}
+
 static void gw_rejudge_flow(struct flow *f, void *c)
 {
 	struct gw_rejudge *rj = c;
@@ -83,6 +136,7 @@ static void gw_rejudge_flow(struct flow *f, void *c)
 		rj->cut++;
 		gw_log_verdict(g, "cut", f, g->rejudge_hit_set ? &g->rejudge_hit : NULL);
 		gw_rejudge_forget(g, f);
+		gw_rejudge_cut(g, f);
 		break;
 	case POLICY_REJUDGE_LIFTED:
 		rj->lifted++;
@@ -127,4 +181,18 @@ void gw_rejudge(struct gateway *g)
 	if (rj.flows)
 		log_info("new blocklist: %u open flows judged again in %.1f ms: %u cut, %u lifted",
 			 rj.flows, (double)(gw_rejudge_mono_us() - t0) / 1000.0, rj.cut, rj.lifted);
+}
+
+void gw_rejudge_log_totals(const struct gateway *g)
+{
+	const struct gw_stats *st = &g->st;
+
+	if (!st->rejudged)
+		return;
+	log_info("stopped: %llu open flows judged again on swaps: %llu cut (%llu TCP reset at once, "
+		 "%llu at their next frame), %llu lifted; %llu conntrack marks cleared, %llu errors",
+		 (unsigned long long)st->rejudged, (unsigned long long)st->cut,
+		 (unsigned long long)st->cut_rst, (unsigned long long)st->cut_later,
+		 (unsigned long long)st->lifted, (unsigned long long)st->ct_forgotten,
+		 (unsigned long long)st->ct_errors);
 }

@@ -378,6 +378,22 @@ struct flow *flow_lookup(struct flow_table *t, const struct pkt *p, uint64_t now
 	return f;
 }
 
+/*
+ * The responder's next sequence number: the end of its furthest segment
+ * (serial arithmetic, RFC 1982), so a retransmission or a segment that
+ * arrives late does not move it back. The payload is what the frame holds:
+ * inline modes see whole frames.
+ */
+static void flow_track_rev_seq(struct flow *f, const struct pkt *p)
+{
+	const uint8_t *th = p->l4;
+	uint32_t end = ((uint32_t)th[4] << 24 | (uint32_t)th[5] << 16 | (uint32_t)th[6] << 8 | th[7]) +
+		       p->payload_len + !!(p->tcp_flags & TCP_SYN) + !!(p->tcp_flags & TCP_FIN);
+
+	if (f->packets[FLOW_DIR_REV] == 1 || (int32_t)(end - f->rev_next_seq) > 0)
+		f->rev_next_seq = end;
+}
+
 void flow_account(struct flow_table *t, struct flow *f, const struct pkt *p,
 		  enum flow_dir dir, uint64_t now_ms)
 {
@@ -394,6 +410,8 @@ void flow_account(struct flow_table *t, struct flow *f, const struct pkt *p,
 			f->flags |= dir == FLOW_DIR_FWD ? FLOW_F_FIN_FWD : FLOW_F_FIN_REV;
 		if (p->tcp_flags & TCP_RST)
 			f->flags |= FLOW_F_RST;
+		if (dir == FLOW_DIR_REV && p->l4 && p->l4_len >= 8 && !(p->tcp_flags & TCP_RST))
+			flow_track_rev_seq(f, p);
 	}
 
 	cls = flow_class(f);

@@ -104,6 +104,13 @@ struct flow {
 	void *dpi;               /* nDPI state while classifying, else NULL */
 	struct flow_dpi_result dpi_result;
 	uint8_t verdict_action;  /* policy: enum bundle_action (block or alert) */
+	/*
+	 * TCP: the sequence number after the responder's furthest segment, i.e.
+	 * what the initiator expects next: a RST from the responder at this
+	 * number cuts the flow at once when a new list blocks it
+	 * (enforce_build_cut()). Valid once packets[FLOW_DIR_REV] > 0.
+	 */
+	uint32_t rev_next_seq;
 };
 
 typedef void (*flow_end_fn)(struct flow *f, enum flow_end_reason why, void *ctx);

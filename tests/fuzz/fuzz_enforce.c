@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.key = { .l4_proto = p.l4_proto, .port_a = p.sport, .port_b = p.dport },
 		};
 		enforce_frame(&e, &f, &p, (enum flow_dir)dir, link, frame, caplen, &act);
-		if (act.verdict != ENFORCE_DROP || act.n_frames > 2)
+		if (act.verdict != ENFORCE_DROP || act.n_frames > 3)
 			abort();
 		for (unsigned int i = 0; i < act.n_frames; i++)
 			check_answer(&act.frames[i], link, &p);

@@ -21,10 +21,12 @@
 #include <cmocka.h>
 
 #define LOG_MODULE "test"
+#include "core/csum.h"
 #include "core/log.h"
 #include "packet/dpi.h"
 #include "packet/flow.h"
 #include "policy/bundle.h"
+#include "policy/enforce.h"
 #include "policy/policy.h"
 
 #include "fixtures.h"
@@ -483,6 +485,167 @@ static void test_no_bundle_lifts_every_block(void **state)
 	policy_free(p);
 }
 
+/* ---------------------------------------------------------------- the cut */
+
+static uint32_t seq_of(const uint8_t *frame, uint32_t len, uint8_t *flags)
+{
+	struct pkt q;
+
+	assert_int_equal(decode_packet(LINK_ETHERNET, frame, len, len, &q), DECODE_OK);
+	*flags = q.tcp_flags;
+	return fx_rd32(q.l4 + 4);
+}
+
+/*
+ * A flow cut while its client's window is closed (a slow reader, or an
+ * nfqueue flow handed back by the kernel) first shows a zero-window probe
+ * from the server, one below the client's next number: the client gets a
+ * RST at both numbers, the server one at its own acknowledgment number.
+ */
+static void test_cut_at_a_window_probe_resets_the_client_at_its_next_number(void **state)
+{
+	static const uint8_t server[4] = { 198, 51, 100, 20 }, client[4] = { 192, 0, 2, 10 };
+	struct enforce_config ec = { .blocked_address = ENFORCE_ADDR_RESET };
+	struct fx_buf fr = { .len = 0 };
+	struct enforce_action act;
+	struct enforce e;
+	uint32_t ip, tcp;
+	uint8_t flags;
+	struct flow f;
+	struct pkt p;
+
+	(void)state;
+	fx_eth(&fr, ETHERTYPE_IPV4);
+	ip = fx_ip4(&fr, 6, server, client);
+	tcp = fx_tcp(&fr, 443, 40000, 0x10 /* ACK */, 0);
+	fx_wr32(fr.b + tcp + 4, 1788202); /* snd_una - 1 */
+	fx_wr32(fr.b + tcp + 8, 703);
+	fx_end_ip4(&fr, ip);
+	assert_int_equal(decode_packet(LINK_ETHERNET, fr.b, fr.len, fr.len, &p), DECODE_OK);
+	flow_to(&f, "198.51.100.20");
+	f.flags |= FLOW_F_REPLY;
+	f.verdict_stage = POLICY_STAGE_IP;
+	f.verdict_action = BUNDLE_ACT_BLOCK;
+	enforce_init(&e, &ec);
+	enforce_frame(&e, &f, &p, FLOW_DIR_REV, LINK_ETHERNET, fr.b, fr.len, &act);
+	assert_int_equal(act.verdict, ENFORCE_DROP);
+	assert_int_equal(act.n_frames, 3);
+	assert_int_equal(act.frames[0].to, ENFORCE_TO_SENDER);
+	assert_int_equal(seq_of(act.frames[0].data, act.frames[0].len, &flags), 703);
+	assert_int_equal(act.frames[1].to, ENFORCE_TO_RECEIVER);
+	assert_int_equal(seq_of(act.frames[1].data, act.frames[1].len, &flags), 1788202);
+	assert_int_equal(act.frames[2].to, ENFORCE_TO_RECEIVER);
+	assert_int_equal(seq_of(act.frames[2].data, act.frames[2].len, &flags), 1788203);
+	assert_int_equal(flags, 0x14 /* RST|ACK */);
+	assert_int_equal(e.st.rst_sent, 3);
+
+	/* A segment with data starts exactly where the receiver expects: one RST each. */
+	memset(&f, 0, sizeof(f));
+	fr.len = 0;
+	fx_eth(&fr, ETHERTYPE_IPV4);
+	ip = fx_ip4(&fr, 6, server, client);
+	tcp = fx_tcp(&fr, 443, 40000, 0x10, 0);
+	fx_wr32(fr.b + tcp + 4, 1788203);
+	fx_data(&fr, 100);
+	fx_end_ip4(&fr, ip);
+	assert_int_equal(decode_packet(LINK_ETHERNET, fr.b, fr.len, fr.len, &p), DECODE_OK);
+	flow_to(&f, "198.51.100.20");
+	f.flags |= FLOW_F_REPLY;
+	f.verdict_stage = POLICY_STAGE_IP;
+	f.verdict_action = BUNDLE_ACT_BLOCK;
+	enforce_frame(&e, &f, &p, FLOW_DIR_REV, LINK_ETHERNET, fr.b, fr.len, &act);
+	assert_int_equal(act.n_frames, 2);
+	assert_int_equal(seq_of(act.frames[1].data, act.frames[1].len, &flags), 1788203);
+}
+
+/* A TCP segment server:443 -> client:40000 (or back), VLAN 7, decoded into p. */
+static void segment(struct fx_buf *fr, struct pkt *p, bool from_server, uint8_t flags,
+		    uint32_t seq, uint32_t payload)
+{
+	static const uint8_t server[4] = { 198, 51, 100, 20 }, client[4] = { 192, 0, 2, 10 };
+	uint32_t ip, tcp;
+
+	fr->len = 0;
+	fx_eth(fr, ETHERTYPE_8021Q);
+	fx_tag(fr, 7, ETHERTYPE_IPV4);
+	ip = fx_ip4(fr, 6, from_server ? server : client, from_server ? client : server);
+	tcp = fx_tcp(fr, from_server ? 443 : 40000, from_server ? 40000 : 443, flags, 0);
+	fx_wr32(fr->b + tcp + 4, seq);
+	if (payload)
+		fx_data(fr, payload);
+	fx_end_ip4(fr, ip);
+	assert_int_equal(decode_packet(LINK_ETHERNET, fr->b, fr->len, fr->len, p), DECODE_OK);
+}
+
+/*
+ * The record keeps the responder's furthest sequence number (a
+ * retransmission does not move it back), and the cut RST built from it
+ * goes from the responder to the initiator, on the flow's VLAN, at exactly
+ * that number.
+ */
+static void test_cut_rst_from_the_record_is_at_the_initiators_next_number(void **state)
+{
+	static const uint8_t client_mac[6] = { 2, 0, 0, 0, 0, 0x10 }, router_mac[6] = { 2, 0, 0, 0, 0, 1 };
+	struct flow_table_config cfg = { .capacity = 16 };
+	struct flow_table *t = flow_table_new(&cfg);
+	uint8_t out[ENFORCE_FRAME_MAX];
+	struct fx_buf fr;
+	enum flow_dir dir;
+	struct flow *f;
+	bool created;
+	struct pkt p, q;
+	uint32_t len;
+
+	(void)state;
+	assert_non_null(t);
+	segment(&fr, &p, false, 0x02 /* SYN */, 5000, 0);
+	f = flow_lookup(t, &p, 0, &dir, &created);
+	flow_account(t, f, &p, dir, 0);
+	/* The responder has sent nothing: there is no number to cut at. */
+	assert_int_equal(enforce_build_cut(f, client_mac, router_mac, false, out), 0);
+	segment(&fr, &p, true, 0x12 /* SYN|ACK */, 1000, 0);
+	assert_ptr_equal(flow_lookup(t, &p, 1, &dir, &created), f);
+	assert_int_equal(dir, FLOW_DIR_REV);
+	flow_account(t, f, &p, dir, 1);
+	assert_int_equal(f->rev_next_seq, 1001);
+	segment(&fr, &p, true, 0x18, 1001, 100);
+	flow_account(t, f, &p, FLOW_DIR_REV, 2);
+	segment(&fr, &p, true, 0x18, 1101, 50);
+	flow_account(t, f, &p, FLOW_DIR_REV, 3);
+	segment(&fr, &p, true, 0x18, 1001, 100); /* a retransmission */
+	flow_account(t, f, &p, FLOW_DIR_REV, 4);
+	segment(&fr, &p, false, 0x10, 5001, 10); /* the initiator's own data moves nothing */
+	flow_account(t, f, &p, FLOW_DIR_FWD, 5);
+	assert_int_equal(f->rev_next_seq, 1151);
+
+	len = enforce_build_cut(f, client_mac, router_mac, false, out);
+	assert_int_equal(len, 60); /* 18 + 20 + 20 = 58, padded */
+	assert_int_equal(decode_packet(LINK_ETHERNET, out, len, len, &q), DECODE_OK);
+	assert_memory_equal(out, client_mac, 6);
+	assert_memory_equal(out + 6, router_mac, 6);
+	assert_int_equal(q.vlan, 7);
+	assert_int_equal(fx_rd32(q.src.b), 0xc6336414); /* 198.51.100.20 */
+	assert_int_equal(fx_rd32(q.dst.b), 0xc000020a); /* 192.0.2.10 */
+	assert_int_equal(q.sport, 443);
+	assert_int_equal(q.dport, 40000);
+	assert_int_equal(q.tcp_flags, 0x04 /* RST */);
+	assert_int_equal(fx_rd32(q.l4 + 4), 1151);
+	/* The checksums are right: the IPv4 header sums to zero. */
+	assert_int_equal(csum_fold(csum_add(0, q.l3, 20)), 0);
+
+	/* The probe: the same segment as a bare ACK. */
+	len = enforce_build_cut(f, client_mac, router_mac, true, out);
+	assert_int_equal(decode_packet(LINK_ETHERNET, out, len, len, &q), DECODE_OK);
+	assert_int_equal(q.tcp_flags, 0x10 /* ACK */);
+	assert_int_equal(fx_rd32(q.l4 + 4), 1151);
+
+	/* Not TCP: nothing to build. */
+	f->key.l4_proto = 17;
+	assert_int_equal(enforce_build_cut(f, client_mac, router_mac, false, out), 0);
+	f->key.l4_proto = 6;
+	flow_table_free(t);
+}
+
 /* ---------------------------------------------------------------- flow_walk */
 
 struct walk_seen {
@@ -570,6 +733,8 @@ int main(void)
 		cmocka_unit_test(test_flow_mid_dpi_is_judged_on_what_it_has_shown),
 		cmocka_unit_test(test_binding_learned_under_the_old_list_judges_by_the_new_one),
 		cmocka_unit_test(test_no_bundle_lifts_every_block),
+		cmocka_unit_test(test_cut_at_a_window_probe_resets_the_client_at_its_next_number),
+		cmocka_unit_test(test_cut_rst_from_the_record_is_at_the_initiators_next_number),
 		cmocka_unit_test(test_walk_in_slices_sees_every_live_flow_once_and_no_ended_one),
 	};
 
