@@ -57,6 +57,11 @@ static void gw_addr(char *buf, size_t len, const union ip_addr *a, int version)
 	inet_ntop(version == 4 ? AF_INET : AF_INET6, a->b, buf, (socklen_t)len);
 }
 
+static const char *gw_proto_name(const struct flow *f)
+{
+	return f->key.l4_proto == 6 ? "tcp" : f->key.l4_proto == 17 ? "udp" : "ip";
+}
+
 void gw_log_verdict(struct gateway *g, const char *what, const struct flow *f,
 		    const struct policy_hit *hit)
 {
@@ -68,10 +73,15 @@ void gw_log_verdict(struct gateway *g, const char *what, const struct flow *f,
 	gw_addr(dst, sizeof(dst), flow_dst(f), f->key.ip_version);
 	if (!what)
 		what = bundle_action_name((enum bundle_action)(hit ? hit->action : f->verdict_action));
-	log_info("%s %s:%u -> %s:%u (%s) at %s \"%s\" (rule %u)", what, src, flow_sport(f), dst,
-		 flow_dport(f), f->key.l4_proto == 6 ? "tcp" : f->key.l4_proto == 17 ? "udp" : "ip",
-		 policy_stage_name((enum policy_stage)(hit ? hit->stage : f->verdict_stage)),
-		 hit ? hit->indicator : "", hit ? hit->rule : f->verdict_rule);
+	if (hit && hit->indicator[0])
+		log_info("%s %s:%u -> %s:%u (%s) at %s \"%s\" (rule %u)", what, src, flow_sport(f), dst,
+			 flow_dport(f), gw_proto_name(f), policy_stage_name((enum policy_stage)hit->stage),
+			 hit->indicator, hit->rule);
+	else
+		log_info("%s %s:%u -> %s:%u (%s) at %s (rule %u)", what, src, flow_sport(f), dst,
+			 flow_dport(f), gw_proto_name(f),
+			 policy_stage_name((enum policy_stage)(hit ? hit->stage : f->verdict_stage)),
+			 hit ? hit->rule : f->verdict_rule);
 }
 
 static void gw_hit(const struct policy_hit *hit, void *ctx)
@@ -536,7 +546,7 @@ int gateway_run(struct gateway_opts *o)
 	}
 	gw_stop_mode(g);
 	gw_log_totals(g);
-	gw_rejudge_log_totals(g);
+	gw_rejudge_stop(g);
 	gw_write_totals(g, gw_mono_seconds() - t0);
 	if (g->io_error)
 		ret = 1;

@@ -85,7 +85,16 @@ struct gateway {
 	bool live;
 	int io_error;
 	struct neigh neigh;            /* inline modes: where each address is, for a cut's RST */
-	bool rejudging;                /* gw_rejudge() is walking the flows */
+	/* A new list applied to the open flows, in slices (gateway_rejudge.c). */
+	struct loop_timer rejudge_timer;
+	uint32_t rejudge_cursor;       /* the walk's next record */
+	bool rejudge_active;           /* a walk is under way */
+	struct gw_rejudge_walk {
+		uint64_t start_us;
+		uint32_t flows, cut, lifted, slices;
+		uint32_t longest_us;   /* the longest slice: the longest a frame waited */
+	} rejudge_walk;
+	bool rejudging;                /* inside a slice */
 	bool rejudge_hit_set;
 	struct policy_hit rejudge_hit; /* the hit of the flow being judged again */
 };
@@ -96,16 +105,20 @@ void gw_use_bundle(struct gateway *g, struct bundle *b);
 /*
  * The one log line of a judged flow: "<what> src:port -> dst:port (proto) at
  * <stage> "<indicator>" (rule N)"; what NULL = the hit's action; hit NULL =
- * the flow's own verdict, without the indicator.
+ * the flow's own verdict; no indicator part when there is none.
  */
 void gw_log_verdict(struct gateway *g, const char *what, const struct flow *f,
 		    const struct policy_hit *hit);
 
 /* gateway_rejudge.c */
-/* Every open flow judged against the bundle in force; what changed is acted on. */
+/*
+ * Every open flow judged against the bundle in force, what changed acted on:
+ * in slices of at most GW_REJUDGE_SLICE_US on the loop (live modes), all at
+ * once otherwise. A swap during a walk starts it again from the first flow.
+ */
 void gw_rejudge(struct gateway *g);
-/* The "stopped:" line of re-judging's counters, when there was a swap with open flows. */
-void gw_rejudge_log_totals(const struct gateway *g);
+/* At stop: an unfinished walk is dropped; the "stopped:" line of its counters. */
+void gw_rejudge_stop(struct gateway *g);
 
 /* gateway_data.c */
 /*

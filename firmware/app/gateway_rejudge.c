@@ -34,9 +34,15 @@
  * again (the mark was cleared) and cut like any blocked packet. Until a
  * frame comes, nothing of a newly blocked flow crosses the gateway.
  *
- * The walk runs to the end on the loop: it costs well under the 50 ms
- * budget for 100k flows (docs/benchmarks.md), so frames wait at most that
- * long and no flow is left judged by the old list once the swap returns.
+ * The walk is sliced: judging a flow costs a few bundle lookups (its name,
+ * both addresses, each against the allow and the block list), about 1-1.5
+ * us with a 1M + 1M bundle, so 100k flows take 100-150 ms on a small board
+ * (docs/benchmarks.md): in one go, every frame arriving meanwhile would
+ * wait that long. A slice ends after GW_REJUDGE_SLICE_US, the loop serves
+ * the frames that came, and a 0 ms timer goes on where it stopped
+ * (flow_walk()'s cursor is a record index, stable while packets move flows
+ * in the LRU lists). A flow not reached yet keeps its verdict for at most
+ * the walk's length; a flow created meanwhile was judged by the new list.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,6 +53,13 @@
 #include "app/gateway_priv.h"
 #include "core/log.h"
 #include "policy/policy.h"
+
+/*
+ * At most this long on the loop per slice, so no frame waits longer for a
+ * swap; checked every GW_REJUDGE_CHUNK records (about 1.5 ms of work).
+ */
+#define GW_REJUDGE_SLICE_US 5000
+#define GW_REJUDGE_CHUNK 1024
 
 struct gw_rejudge {
 	struct gateway *g;
@@ -75,14 +88,6 @@ static void gw_rejudge_forget(struct gateway *g, const struct flow *f)
 		g->st.ct_errors++;
 }
 
-/*
- * A newly blocked TCP flow: a RST to its initiator at once, from the
- * responder, at the number the initiator expects (enforce_build_cut()),
- * out of the port the initiator was heard on. The responder is reset by
- * the flow's next frame, which it is bound to send (data, a retransmission
- * or a window probe) and which the gateway drops. Without both ends in
- * the neighbour table the whole cut waits for that frame.
- */
 static int gw_rejudge_send(struct gateway *g, uint32_t port, const uint8_t *frame, uint32_t len)
 {
 	int ret = -ENODEV;
@@ -96,18 +101,31 @@ static int gw_rejudge_send(struct gateway *g, uint32_t port, const uint8_t *fram
 	return ret;
 }
 
+/*
+ * A newly blocked TCP flow: a RST to its initiator at once, from the
+ * responder, at the number the initiator expects (enforce_build_cut()),
+ * out of the port the initiator was heard on. The responder is reset by
+ * the flow's next frame, which it is bound to send (data, a retransmission
+ * or a window probe) and which the gateway drops. Without both ends in
+ * the neighbour table the whole cut waits for that frame. [enforce]
+ * blocked_address = drop keeps flows blocked by address silent, as the
+ * packet path does.
+ */
 static void gw_rejudge_cut(struct gateway *g, const struct flow *f)
 {
 	const struct neigh_entry *to, *from;
 	uint8_t frame[ENFORCE_FRAME_MAX];
-	uint32_t len;
+	uint32_t len = 0;
 
 	if (f->key.l4_proto != IPPROTO_TCP)
 		return;
+	if (g->enf.cfg.blocked_address == ENFORCE_ADDR_DROP &&
+	    (f->verdict_stage == POLICY_STAGE_IP || f->verdict_stage == POLICY_STAGE_DNS_BINDING))
+		return;
 	to = neigh_lookup(&g->neigh, f->key.ip_version, flow_src(f), f->key.vlan);
 	from = neigh_lookup(&g->neigh, f->key.ip_version, flow_dst(f), f->key.vlan);
-	len = to && from && to->port != from->port ?
-		      enforce_build_cut(f, to->mac, from->mac, false, frame) : 0;
+	if (to && from && to->port != from->port)
+		len = enforce_build_cut(f, to->mac, from->mac, false, frame);
 	if (!len || gw_rejudge_send(g, to->port, frame, len) < 0) {
 		g->st.cut_later++;
 		return;
@@ -161,32 +179,88 @@ static uint64_t gw_rejudge_mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/*
+ * One slice: records in chunks of GW_REJUDGE_CHUNK until the walk ends or
+ * GW_REJUDGE_SLICE_US have gone; then the loop serves the frames that came
+ * meanwhile and a 0 ms timer goes on. Returns true when the walk is done.
+ */
+static bool gw_rejudge_slice(struct gateway *g, bool whole)
+{
+	struct gw_rejudge_walk *w = &g->rejudge_walk;
+	struct gw_rejudge rj = { .g = g };
+	uint64_t t0 = gw_rejudge_mono_us(), took;
+	bool done;
+
+	rj.now_ms = g->live ? loop_now_ms() : g->pl.now_ms;
+	rj.wall_s = (uint64_t)((int64_t)rj.now_ms + g->pl.epoch_offset_ms) / 1000u;
+	g->rejudging = true;
+	do
+		done = flow_walk(g->pl.flows, &g->rejudge_cursor, GW_REJUDGE_CHUNK, gw_rejudge_flow, &rj);
+	while (!done && (whole || gw_rejudge_mono_us() - t0 < GW_REJUDGE_SLICE_US));
+	g->rejudging = false;
+	took = gw_rejudge_mono_us() - t0;
+	w->flows += rj.flows;
+	w->cut += rj.cut;
+	w->lifted += rj.lifted;
+	w->slices++;
+	if (took > w->longest_us)
+		w->longest_us = (uint32_t)took;
+	return done;
+}
+
+static void gw_rejudge_done(struct gateway *g)
+{
+	const struct gw_rejudge_walk *w = &g->rejudge_walk;
+
+	g->rejudge_active = false;
+	g->st.rejudged += w->flows;
+	g->st.cut += w->cut;
+	g->st.lifted += w->lifted;
+	if (w->flows)
+		log_info("new blocklist: %u open flows judged again in %.1f ms (%u slices, the longest "
+			 "%.1f ms): %u cut, %u lifted",
+			 w->flows, (double)(gw_rejudge_mono_us() - w->start_us) / 1000.0, w->slices,
+			 (double)w->longest_us / 1000.0, w->cut, w->lifted);
+}
+
+static void gw_rejudge_more(struct loop_timer *t)
+{
+	struct gateway *g = container_of(t, struct gateway, rejudge_timer);
+
+	if (!g->rejudge_active)
+		return;
+	if (gw_rejudge_slice(g, false))
+		gw_rejudge_done(g);
+	else
+		loop_timer_set(g->loop, &g->rejudge_timer, 0);
+}
+
 void gw_rejudge(struct gateway *g)
 {
-	struct gw_rejudge rj = { .g = g };
-	uint32_t cursor = 0;
-	uint64_t t0;
+	bool sliced = g->live && g->loop;
 
 	if (!g->pl.flows)
 		return;
-	rj.now_ms = g->live ? loop_now_ms() : g->pl.now_ms;
-	rj.wall_s = (uint64_t)((int64_t)rj.now_ms + g->pl.epoch_offset_ms) / 1000u;
-	t0 = gw_rejudge_mono_us();
-	g->rejudging = true;
-	flow_walk(g->pl.flows, &cursor, 0, gw_rejudge_flow, &rj);
-	g->rejudging = false;
-	g->st.rejudged += rj.flows;
-	g->st.cut += rj.cut;
-	g->st.lifted += rj.lifted;
-	if (rj.flows)
-		log_info("new blocklist: %u open flows judged again in %.1f ms: %u cut, %u lifted",
-			 rj.flows, (double)(gw_rejudge_mono_us() - t0) / 1000.0, rj.cut, rj.lifted);
+	if (g->rejudge_active)
+		log_info("new blocklist during a walk: judging the open flows again from the first");
+	g->rejudge_walk = (struct gw_rejudge_walk){ .start_us = gw_rejudge_mono_us() };
+	g->rejudge_cursor = 0;
+	g->rejudge_active = true;
+	if (gw_rejudge_slice(g, !sliced)) {
+		gw_rejudge_done(g);
+		return;
+	}
+	g->rejudge_timer.cb = gw_rejudge_more;
+	loop_timer_set(g->loop, &g->rejudge_timer, 0);
 }
 
-void gw_rejudge_log_totals(const struct gateway *g)
+void gw_rejudge_stop(struct gateway *g)
 {
 	const struct gw_stats *st = &g->st;
 
+	if (g->rejudge_active && g->loop)
+		loop_timer_cancel(g->loop, &g->rejudge_timer);
+	g->rejudge_active = false;
 	if (!st->rejudged)
 		return;
 	log_info("stopped: %llu open flows judged again on swaps: %llu cut (%llu TCP reset at once, "

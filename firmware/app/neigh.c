@@ -48,7 +48,7 @@ void neigh_learn(struct neigh *n, const struct pkt *p, const uint8_t *frame, uin
 	struct neigh_entry *e;
 
 	if (!n->e || (p->ip_version != 4 && p->ip_version != 6) || p->tunnel != TUNNEL_NONE ||
-	    p->inner || p->vlan_tags > 1 || p->l3 != frame + 14 + 4u * p->vlan_tags)
+	    p->inner || p->vlan_tags > 1 || p->l3 != frame + 14 + (size_t)4 * p->vlan_tags)
 		return;
 	/* A group or all-zero source says nothing about where a host is. */
 	if ((mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
@@ -71,7 +71,7 @@ const struct neigh_entry *neigh_lookup(const struct neigh *n, uint8_t ip_version
 	if (!n->e || (ip_version != 4 && ip_version != 6))
 		return NULL;
 	e = &n->e[neigh_slot(n, ip_version, addr, vlan)];
-	if (e->ip_version != ip_version || e->vlan != vlan || memcmp(e->addr.b, addr->b, alen))
+	if (e->ip_version != ip_version || e->vlan != vlan || memcmp(e->addr.b, addr->b, alen) != 0)
 		return NULL;
 	return e;
 }
