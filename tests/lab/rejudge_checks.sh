@@ -2,9 +2,9 @@
 # tests/integration/rejudge_bridge.sh and rejudge_nfqueue.sh (sourced; the
 # caller sets MODE). Built on inline_checks.sh's lab, bundle and gateway.
 #
-# Three HTTPS downloads of the lab's 4 MiB file, slowed with --limit-rate
-# so they last seconds, are open while three bundles are swapped in, each
-# by `townguard bundle install` and SIGHUP:
+# Three HTTPS downloads of the lab's 4 MiB file, read slowly so they last
+# seconds (tests/lab/slow_get.py), are open while three bundles are swapped
+# in, each by `townguard bundle install` and SIGHUP:
 #
 #   download    name, address                  cut by
 #   keep        allowed.test, 10.99.0.2        nothing: byte-identical across all three swaps
@@ -18,12 +18,13 @@
 
 . "${TOP:-.}/tests/lab/inline_checks.sh"
 
-RATE=${RATE:-200k}      # 4 MiB at 200 KiB/s: about 20 s (the cut ones stop long before)
+RATE=${RATE:-300000}    # bytes/s: 4 MiB in about 14 s (the cut ones stop long before)
 
-# download NAME HOST ADDR: a slowed HTTPS download in the background.
+# download NAME HOST ADDR: a slow HTTPS download in the background
+# (tests/lab/slow_get.py: paced reads, a small receive buffer).
 download() {
-	( lan curl -sS --max-time 30 --limit-rate "$RATE" --cacert "$CA" --resolve "$2:443:$3" \
-		-o "$work/$1.bin" "https://$2/big.bin" 2>"$work/$1.err"
+	( lan /usr/bin/python3 "$top/tests/lab/slow_get.py" "$2" "$3" "$CA" "$work/$1.bin" "$RATE" \
+		2>"$work/$1.err"
 	  echo "$? $(date +%s.%N)" >"$work/$1.done" ) &
 }
 
@@ -44,8 +45,8 @@ swap() {
 
 # expect_cut NAME ADDR WHAT: the client's connection to ADDR:443 was reset
 # within 1 s of the last swap (its socket left ESTABLISHED: the kernel's
-# view, not curl's, which may be sleeping in --limit-rate), and the download
-# then ended in error, short of the whole file.
+# view, not the reader's, which may be sleeping between reads), and the
+# download then ended in error, short of the whole file.
 expect_cut() {
 	local rc at size closed_at
 	conn_open() { lan ss -Htn state established dst "$1" dport = :443 | grep -q .; }
@@ -57,13 +58,14 @@ expect_cut() {
 	closed_at=$(date +%s.%N)
 	awk -v a="$closed_at" -v s="$swapped_at" 'BEGIN { exit !(a - s < 1.0) }' ||
 		fail "$3: cut $(calc "$closed_at - $swapped_at" %.3f) s after the swap, not within 1 s"
-	wait_for 10 test -s "$work/$1.done" || fail "$3: curl still running 10 s after the cut"
+	wait_for 5 test -s "$work/$1.done" || fail "$3: the reader still running 5 s after the cut"
 	read -r rc at <"$work/$1.done"
 	size=$(stat -c %s "$work/$1.bin" 2>/dev/null || echo 0)
 	[ "$rc" != 0 ] || fail "$3: the download completed ($size bytes)"
+	grep -q 'ConnectionResetError' "$work/$1.err" || fail "$3: not ended by a reset: $(cat "$work/$1.err")"
 	[ "$size" -lt "$FILE_SIZE" ] || fail "$3: the whole file arrived"
 	echo "ok: $3: connection reset $(calc "$closed_at - $swapped_at" %.3f) s after the swap" \
-		"(curl exit $rc, $size of $FILE_SIZE bytes: $(head -c 100 "$work/$1.err"))"
+		"($size of $FILE_SIZE bytes: $(head -c 100 "$work/$1.err"))"
 }
 
 # expect_logged_once PATTERN: exactly one log line matches.
@@ -111,7 +113,7 @@ rejudge_checks() {
 
 	wait_for 30 test -s "$work/keep.done" || fail "the allowed download did not finish"
 	read -r rc _ <"$work/keep.done"
-	[ "$rc" = 0 ] || fail "the allowed download failed (curl exit $rc: $(cat "$work/keep.err"))"
+	[ "$rc" = 0 ] || fail "the allowed download failed: $(cat "$work/keep.err")"
 	sum=$(sha256sum <"$work/keep.bin" | cut -d' ' -f1)
 	[ "$sum" = "$FILE_SHA256" ] || fail "the allowed download differs after three swaps ($sum)"
 	echo "ok: allowed download open across three swaps, byte-identical"
