@@ -99,9 +99,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_answer(&act.frames[i], link, &p);
 		if (act.n_frames && act.frames[0].to != ENFORCE_TO_SENDER)
 			abort();
+		if (act.n_frames == 3 && (act.frames[1].to != ENFORCE_TO_RECEIVER ||
+					  act.frames[2].to != ENFORCE_TO_RECEIVER))
+			abort();
 	}
+	/* At most three answers a frame: RST to the sender, one or two to the receiver. */
 	if (e.st.dropped != 2 ||
-	    e.st.rst_sent + e.st.dns_answered + e.st.no_answer > 4)
+	    e.st.rst_sent + e.st.dns_answered + e.st.no_answer > 6)
 		abort();
 out:
 	free(frame);
