@@ -799,6 +799,14 @@ static int nfq_forget(struct inline_dev *dev, const struct inline_tuple *t)
 	return nfq_ct_forget(q->ct, t);
 }
 
+static int nfq_sweep(struct inline_dev *dev, bool (*fn)(const struct inline_tuple *t, void *ctx),
+		     void *ctx)
+{
+	const struct nfq *q = dev->priv;
+
+	return nfq_ct_sweep(q->ct, fn, ctx);
+}
+
 static const struct inline_ops nfq_ops = {
 	.name = "nfqueue",
 	.open = nfq_open,
@@ -809,5 +817,6 @@ static const struct inline_ops nfq_ops = {
 	.stats = nfq_get_stats,
 	.close = nfq_close,
 	.forget = nfq_forget,
+	.sweep = nfq_sweep,
 };
 INLINE_DRIVER_REGISTER(nfq_ops);

@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include <netlink/addr.h>
@@ -133,4 +134,95 @@ int nfq_ct_forget(struct nfq_ct *c, const struct inline_tuple *t)
 		return link_nl_errno(ret);
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------ sweep */
+
+struct nfq_ct_sweep {
+	bool (*fn)(const struct inline_tuple *t, void *ctx);
+	void *ctx;
+	struct inline_tuple *hit;  /* tuples to clear after the dump */
+	size_t n, cap;
+	int err;
+};
+
+/* A conntrack address into 16 bytes; false if it is not one of the family's. */
+static bool nfq_ct_addr(struct nl_addr *a, uint8_t out[16], unsigned int alen)
+{
+	if (!a || nl_addr_get_len(a) != alen)
+		return false;
+	memset(out, 0, 16);
+	memcpy(out, nl_addr_get_binary_addr(a), alen);
+	return true;
+}
+
+static int nfq_ct_sweep_one(struct nl_msg *msg, void *arg)
+{
+	struct nfq_ct_sweep *sw = arg;
+	struct inline_tuple t = { 0 };
+	struct nfnl_ct *ct;
+	unsigned int alen;
+	uint8_t proto;
+
+	if (nfnlmsg_ct_parse(nlmsg_hdr(msg), &ct) < 0)
+		return NL_SKIP;
+	proto = nfnl_ct_get_proto(ct);
+	alen = nfnl_ct_get_family(ct) == AF_INET ? 4 : 16;
+	t.ip_version = alen == 4 ? 4 : 6;
+	t.l4_proto = proto;
+	/* A TCP connection that is closing or closed passes nothing more. */
+	if ((nfnl_ct_get_mark(ct) & NFQ_MARK_MASK) == NFQ_MARK_ACCEPT &&
+	    (proto == IPPROTO_UDP ||
+	     (proto == IPPROTO_TCP && nfnl_ct_get_tcp_state(ct) == TCP_CONNTRACK_ESTABLISHED)) &&
+	    nfq_ct_addr(nfnl_ct_get_src(ct, 0), t.src, alen) &&
+	    nfq_ct_addr(nfnl_ct_get_dst(ct, 0), t.dst, alen)) {
+		t.sport = nfnl_ct_get_src_port(ct, 0);
+		t.dport = nfnl_ct_get_dst_port(ct, 0);
+		if (sw->fn(&t, sw->ctx)) {
+			if (sw->n == sw->cap) {
+				size_t cap = sw->cap ? 2 * sw->cap : 64;
+				struct inline_tuple *h = realloc(sw->hit, cap * sizeof(*h));
+
+				if (!h) {
+					sw->err = -ENOMEM;
+					nfnl_ct_put(ct);
+					return NL_STOP;
+				}
+				sw->hit = h;
+				sw->cap = cap;
+			}
+			sw->hit[sw->n++] = t;
+		}
+	}
+	nfnl_ct_put(ct);
+	return NL_OK;
+}
+
+int nfq_ct_sweep(struct nfq_ct *c, bool (*fn)(const struct inline_tuple *t, void *ctx), void *ctx)
+{
+	struct nfq_ct_sweep sw = { .fn = fn, .ctx = ctx };
+	struct nl_cb *cb;
+	int ret, cleared = 0;
+
+	if (!c)
+		return -EOPNOTSUPP;
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, nfq_ct_sweep_one, &sw);
+	ret = nfnl_ct_dump_request(c->sk);
+	if (ret >= 0)
+		ret = nl_recvmsgs(c->sk, cb);
+	nl_cb_put(cb);
+	if (ret < 0) {
+		log_warn("conntrack: cannot list the connections: %s", nl_geterror(ret));
+		free(sw.hit);
+		return link_nl_errno(ret);
+	}
+	/* The dump is over: the socket is free for the changes. */
+	for (size_t i = 0; i < sw.n; i++)
+		if (nfq_ct_clear(c, &sw.hit[i], false) == 0)
+			cleared++;
+	free(sw.hit);
+	return sw.err ? sw.err : cleared;
 }

@@ -24,4 +24,13 @@ void nfq_ct_close(struct nfq_ct *ct);
  */
 int nfq_ct_forget(struct nfq_ct *ct, const struct inline_tuple *t);
 
+/*
+ * Dump the kernel's connections; for each one offloaded as accepted (mark
+ * bits NFQ_MARK_ACCEPT: UDP, and TCP in state ESTABLISHED) call fn with its
+ * original tuple, and clear the
+ * mark of those fn returns true for. Returns how many were cleared, or
+ * -errno.
+ */
+int nfq_ct_sweep(struct nfq_ct *ct, bool (*fn)(const struct inline_tuple *t, void *ctx), void *ctx);
+
 #endif

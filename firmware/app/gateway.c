@@ -88,7 +88,9 @@ static void gw_hit(const struct policy_hit *hit, void *ctx)
 {
 	struct gateway *g = ctx;
 
-	report_hit(&g->rep, hit);
+	/* A record made to judge a kernel connection is no flow of the report's. */
+	if (!g->rejudge_sweeping)
+		report_hit(&g->rep, hit);
 	/* Re-judging logs the flow once it knows what changed (gateway_rejudge.c). */
 	if (g->rejudging) {
 		g->rejudge_hit = *hit;

@@ -95,6 +95,7 @@ struct gateway {
 		uint32_t longest_us;   /* the longest slice: the longest a frame waited */
 	} rejudge_walk;
 	bool rejudging;                /* inside a slice */
+	bool rejudge_sweeping;         /* judging kernel connections on records made for it */
 	bool rejudge_hit_set;
 	struct policy_hit rejudge_hit; /* the hit of the flow being judged again */
 };

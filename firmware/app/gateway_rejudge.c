@@ -20,6 +20,10 @@
  *   blocked       cleared too, so the next packet is judged and passes.
  *   unchanged     nothing: an allowed flow is not touched.
  *
+ * In nfqueue mode the kernel's accepted connections without a flow record
+ * (idle in the table past its timeout while the kernel passed them) are
+ * judged too, by address and DNS binding (gw_rejudge_sweep()).
+ *
  * Why only the initiator is reset from the record: a RST each way needs
  * both directions' next sequence numbers, and the flow record's budget
  * (flow.c: 248 bytes) had room for one (4 bytes). The initiator is the
@@ -235,12 +239,82 @@ static void gw_rejudge_more(struct loop_timer *t)
 		loop_timer_set(g->loop, &g->rejudge_timer, 0);
 }
 
+/*
+ * nfqueue: a connection the kernel has passed on its own for longer than
+ * the flow table's idle timeout has no flow record left (the firmware saw
+ * none of its packets), so the walk cannot reach it. Each such connection
+ * is judged by what its tuple shows, its addresses and the DNS bindings,
+ * on a record made for the purpose; a blocked one has its mark cleared, so
+ * its next packet is queued, judged again as a new flow and reset.
+ */
+struct gw_rejudge_sweep {
+	struct gateway *g;
+	uint64_t wall_s, now_ms;
+	uint32_t seen, cut;
+};
+
+static bool gw_rejudge_sweep_one(const struct inline_tuple *t, void *c)
+{
+	struct gw_rejudge_sweep *sw = c;
+	struct gateway *g = sw->g;
+	struct pkt p = { .ip_version = t->ip_version, .l4_proto = t->l4_proto,
+			 .sport = t->sport, .dport = t->dport };
+	struct flow f;
+
+	/* A connection with a flow record is the walk's. */
+	memcpy(p.src.b, t->src, sizeof(p.src.b));
+	memcpy(p.dst.b, t->dst, sizeof(p.dst.b));
+	if (flow_find(g->pl.flows, &p))
+		return false;
+	sw->seen++;
+	memset(&f, 0, sizeof(f));
+	f.key.ip_version = t->ip_version;
+	f.key.l4_proto = t->l4_proto;
+	memcpy(f.key.a.b, t->src, sizeof(f.key.a.b));
+	memcpy(f.key.b.b, t->dst, sizeof(f.key.b.b));
+	f.key.port_a = t->sport;
+	f.key.port_b = t->dport;
+	f.init_is_a = 1;
+	g->rejudge_hit_set = false;
+	if (policy_rejudge(g->policy, &f, sw->wall_s, sw->now_ms) != POLICY_REJUDGE_BLOCKED)
+		return false;
+	sw->cut++;
+	gw_log_verdict(g, "cut (kernel connection)", &f, g->rejudge_hit_set ? &g->rejudge_hit : NULL);
+	return true;
+}
+
+static void gw_rejudge_sweep(struct gateway *g)
+{
+	struct gw_rejudge_sweep sw = { .g = g };
+	uint64_t t0 = gw_rejudge_mono_us();
+	int ret;
+
+	sw.now_ms = loop_now_ms();
+	sw.wall_s = (uint64_t)((int64_t)sw.now_ms + g->pl.epoch_offset_ms) / 1000u;
+	g->rejudging = g->rejudge_sweeping = true;
+	ret = inline_sweep(&g->nfq, gw_rejudge_sweep_one, &sw);
+	g->rejudging = g->rejudge_sweeping = false;
+	if (ret < 0) {
+		if (ret != -EOPNOTSUPP)
+			g->st.ct_errors++;
+		return;
+	}
+	g->st.ct_forgotten += (uint64_t)ret;
+	g->st.cut += sw.cut;
+	if (sw.seen)
+		log_info("new blocklist: %u connections the kernel passes without a flow record judged "
+			 "by address in %.1f ms: %u cut",
+			 sw.seen, (double)(gw_rejudge_mono_us() - t0) / 1000.0, sw.cut);
+}
+
 void gw_rejudge(struct gateway *g)
 {
 	bool sliced = g->live && g->loop;
 
 	if (!g->pl.flows)
 		return;
+	if (g->nfq.ops)
+		gw_rejudge_sweep(g);
 	if (g->rejudge_active)
 		log_info("new blocklist during a walk: judging the open flows again from the first");
 	g->rejudge_walk = (struct gw_rejudge_walk){ .start_us = gw_rejudge_mono_us() };

@@ -96,6 +96,16 @@ struct inline_ops {
 	 */
 	int (*forget)(struct inline_dev *dev, const struct inline_tuple *t);
 	/*
+	 * Optional (NULL: the driver cannot). Call fn for every connection the
+	 * kernel passes on its own (offloaded as accepted), by its tuple, and
+	 * forget the offload verdict of each one fn returns true for (as
+	 * forget() does): what a new blocklist needs for the connections the
+	 * firmware no longer has a flow record of. Returns how many were
+	 * forgotten, or -errno.
+	 */
+	int (*sweep)(struct inline_dev *dev, bool (*fn)(const struct inline_tuple *t, void *ctx),
+		     void *ctx);
+	/*
 	 * Release everything open() acquired, leaving the kernel forwarding on
 	 * its own; what is still queued is let through.
 	 */
@@ -140,6 +150,11 @@ static inline void inline_stats(struct inline_dev *d, struct inline_stats *st)
 static inline int inline_forget(struct inline_dev *d, const struct inline_tuple *t)
 {
 	return d->ops->forget ? d->ops->forget(d, t) : -EOPNOTSUPP;
+}
+static inline int inline_sweep(struct inline_dev *d,
+			       bool (*fn)(const struct inline_tuple *t, void *ctx), void *ctx)
+{
+	return d->ops->sweep ? d->ops->sweep(d, fn, ctx) : -EOPNOTSUPP;
 }
 
 #endif

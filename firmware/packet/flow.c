@@ -378,6 +378,20 @@ struct flow *flow_lookup(struct flow_table *t, const struct pkt *p, uint64_t now
 	return f;
 }
 
+struct flow *flow_find(struct flow_table *t, const struct pkt *p)
+{
+	struct flow_key k;
+	struct flow *f;
+
+	flow_key_make(&k, p);
+	for (uint32_t ref = t->buckets[flow_bucket(t, &k)]; ref; ref = f->hnext) {
+		f = flow_at(t, ref);
+		if (memcmp(&f->key, &k, sizeof(k)) == 0)
+			return f;
+	}
+	return NULL;
+}
+
 /*
  * The responder's next sequence number: the end of its furthest segment
  * (serial arithmetic, RFC 1982), so a retransmission or a segment that

@@ -148,6 +148,9 @@ void flow_table_free(struct flow_table *t);
 struct flow *flow_lookup(struct flow_table *t, const struct pkt *p, uint64_t now_ms,
 			 enum flow_dir *dir, bool *created);
 
+/* The flow of p if there is one: no flow is created, nothing counted. */
+struct flow *flow_find(struct flow_table *t, const struct pkt *p);
+
 /* Count p in f (packets, bytes, time, TCP FIN/RST) and refresh its LRU position. */
 void flow_account(struct flow_table *t, struct flow *f, const struct pkt *p,
 		  enum flow_dir dir, uint64_t now_ms);
