@@ -712,6 +712,30 @@ static void test_walk_in_slices_sees_every_live_flow_once_and_no_ended_one(void 
 	for (uint32_t id = 21; id <= 53; id++)
 		assert_int_equal(seen.count[id], 1);
 
+	/* flow_find(): the live flow of a packet, either way; nothing created for another. */
+	{
+		struct flow_table_stats st0, st1;
+		struct pkt p;
+
+		flow_table_get_stats(t, &st0);
+		memset(&p, 0, sizeof(p));
+		p.ip_version = 4;
+		p.l4_proto = 17;
+		p.src = fx_v4(0xc6336401);
+		p.dst = fx_v4(0xc0000200 + 30);
+		p.sport = 443;
+		p.dport = 40030;
+		assert_non_null(flow_find(t, &p));
+		assert_int_equal(flow_find(t, &p)->id, 31);
+		p.dport = 40031 + 100;
+		assert_null(flow_find(t, &p));
+		p.dst = fx_v4(0xc0000200 + 5); /* ended */
+		p.dport = 40005;
+		assert_null(flow_find(t, &p));
+		flow_table_get_stats(t, &st1);
+		assert_int_equal(st1.created, st0.created);
+	}
+
 	/* In one go (max 0), from the start again. */
 	memset(&seen, 0, sizeof(seen));
 	cursor = 0;
