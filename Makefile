@@ -268,7 +268,13 @@ $(O)/bench/ndpi-hosts-bench: tests/bench/ndpi_hosts_bench.c tests/bench/bench_ut
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(shell pkg-config --cflags libndpi libnl-3.0) $(LDFLAGS) \
 		-o $@ $< $(shell pkg-config --libs libndpi)
 
-bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench
+# Re-judging the open flows on a swap: the firmware's flow table and policy, linked whole.
+$(O)/bench/rejudge-bench: $(O)/obj/tests/bench/rejudge_bench.o $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench
 	$(Q)BUILD=$(O) tests/bench/run
 
 run: all

@@ -75,6 +75,7 @@
 #include "core/inline.h"
 #include "core/siphash.h"
 #include "link.h"
+#include "nfq_ct.h"
 #include "nfq_rules.h"
 
 /* Largest IP packet the kernel copies to us (NFQNL_MAX_COPY_RANGE). */
@@ -131,6 +132,7 @@ struct nfq {
 	struct nfq_mac_slot macs[NFQ_MAC_SLOTS];
 	uint8_t *rxbuf;
 	uint8_t frame[ETH_HLEN + NFQ_COPY_RANGE];
+	struct nfq_ct *ct;                 /* offload marks taken back (nfq_ct.c), NULL if none */
 };
 
 /* What nlmsg_parse() checks before the packet path reads an attribute. */
@@ -425,6 +427,7 @@ static int nfq_open(struct inline_dev *dev, const struct inline_config *cfg)
 	if (q->setup_accepted)
 		log_info("queue %u: %u packets that came during setup were accepted unseen",
 			 q->queue_num, q->setup_accepted);
+	q->ct = nfq_ct_open();
 	dev->priv = q;
 	return 0;
 
@@ -783,9 +786,25 @@ static void nfq_close(struct inline_dev *dev)
 	if (q->pkt_fd >= 0)
 		close(q->pkt_fd);
 	nfq_rules_bridge_remove(&q->kr);
+	nfq_ct_close(q->ct);
 	free(q->rxbuf);
 	free(q);
 	dev->priv = NULL;
+}
+
+static int nfq_forget(struct inline_dev *dev, const struct inline_tuple *t)
+{
+	const struct nfq *q = dev->priv;
+
+	return nfq_ct_forget(q->ct, t);
+}
+
+static int nfq_sweep(struct inline_dev *dev, bool (*fn)(const struct inline_tuple *t, void *ctx),
+		     void *ctx)
+{
+	const struct nfq *q = dev->priv;
+
+	return nfq_ct_sweep(q->ct, fn, ctx);
 }
 
 static const struct inline_ops nfq_ops = {
@@ -797,5 +816,7 @@ static const struct inline_ops nfq_ops = {
 	.inject = nfq_inject,
 	.stats = nfq_get_stats,
 	.close = nfq_close,
+	.forget = nfq_forget,
+	.sweep = nfq_sweep,
 };
 INLINE_DRIVER_REGISTER(nfq_ops);

@@ -57,22 +57,48 @@ static void gw_addr(char *buf, size_t len, const union ip_addr *a, int version)
 	inet_ntop(version == 4 ? AF_INET : AF_INET6, a->b, buf, (socklen_t)len);
 }
 
+static const char *gw_proto_name(const struct flow *f)
+{
+	return f->key.l4_proto == 6 ? "tcp" : f->key.l4_proto == 17 ? "udp" : "ip";
+}
+
+void gw_log_verdict(struct gateway *g, const char *what, const struct flow *f,
+		    const struct policy_hit *hit)
+{
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+	if (!g->live)
+		return;
+	gw_addr(src, sizeof(src), flow_src(f), f->key.ip_version);
+	gw_addr(dst, sizeof(dst), flow_dst(f), f->key.ip_version);
+	if (!what)
+		what = bundle_action_name((enum bundle_action)(hit ? hit->action : f->verdict_action));
+	if (hit && hit->indicator[0])
+		log_info("%s %s:%u -> %s:%u (%s) at %s \"%s\" (rule %u)", what, src, flow_sport(f), dst,
+			 flow_dport(f), gw_proto_name(f), policy_stage_name((enum policy_stage)hit->stage),
+			 hit->indicator, hit->rule);
+	else
+		log_info("%s %s:%u -> %s:%u (%s) at %s (rule %u)", what, src, flow_sport(f), dst,
+			 flow_dport(f), gw_proto_name(f),
+			 policy_stage_name((enum policy_stage)(hit ? hit->stage : f->verdict_stage)),
+			 hit ? hit->rule : f->verdict_rule);
+}
+
 static void gw_hit(const struct policy_hit *hit, void *ctx)
 {
 	struct gateway *g = ctx;
-	const struct flow *f = hit->flow;
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
-	report_hit(&g->rep, hit);
-	if (!g->live)
+	/* A record made to judge a kernel connection is no flow of the report's. */
+	if (!g->rejudge_sweeping)
+		report_hit(&g->rep, hit);
+	/* Re-judging logs the flow once it knows what changed (gateway_rejudge.c). */
+	if (g->rejudging) {
+		g->rejudge_hit = *hit;
+		g->rejudge_hit_set = true;
 		return;
+	}
 	/* One line per judged flow: what a technician or the SOC reads first. */
-	gw_addr(src, sizeof(src), flow_src(f), f->key.ip_version);
-	gw_addr(dst, sizeof(dst), flow_dst(f), f->key.ip_version);
-	log_info("%s %s:%u -> %s:%u (%s) at %s \"%s\" (rule %u)",
-		 bundle_action_name((enum bundle_action)hit->action), src, flow_sport(f), dst,
-		 flow_dport(f), f->key.l4_proto == 6 ? "tcp" : f->key.l4_proto == 17 ? "udp" : "ip",
-		 policy_stage_name((enum policy_stage)hit->stage), hit->indicator, hit->rule);
+	gw_log_verdict(g, NULL, hit->flow, hit);
 }
 
 /* ------------------------------------------------------------ the blocklist */
@@ -87,6 +113,7 @@ void gw_use_bundle(struct gateway *g, struct bundle *b)
 	policy_set_bundle(g->policy, b);
 	bundle_close(g->bundle);
 	g->bundle = b;
+	gw_rejudge(g);
 }
 
 /*
@@ -201,6 +228,8 @@ static int gw_init(struct gateway *g, struct gateway_opts *o, bool live)
 	g->policy = policy_new(g->pl.dpi, gw_hit, g);
 	if (!g->policy)
 		return -1;
+	if (live && neigh_init(&g->neigh) < 0)
+		return -1;
 	pipeline_set_judge(&g->pl, &policy_judge, g->policy);
 	if (o->bundle)
 		return gw_bundle_file(g, o->bundle);
@@ -228,6 +257,7 @@ static void gw_uninit(struct gateway *g)
 	bundle_close(g->bundle);
 	g->bundle = NULL;
 	report_free(&g->rep);
+	neigh_free(&g->neigh);
 }
 
 static double gw_mono_seconds(void)
@@ -518,6 +548,7 @@ int gateway_run(struct gateway_opts *o)
 	}
 	gw_stop_mode(g);
 	gw_log_totals(g);
+	gw_rejudge_stop(g);
 	gw_write_totals(g, gw_mono_seconds() - t0);
 	if (g->io_error)
 		ret = 1;

@@ -91,6 +91,8 @@ static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *c
 		return;
 	}
 	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, &res, &act);
+	if (res.flow)
+		neigh_learn(&g->neigh, &res.pkt, fr->data, (uint32_t)in);
 	for (int i = 0; i < act.n_frames; i++)
 		gw_port_tx(g, act.frames[i].to == ENFORCE_TO_SENDER ? in : out, act.frames[i].data,
 			   act.frames[i].len);

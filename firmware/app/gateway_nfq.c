@@ -24,6 +24,8 @@ static void gw_nfq_rx(struct inline_dev *dev, const struct inline_packet *pk, vo
 	enum inline_verdict v;
 
 	gw_judge(g, LINK_ETHERNET, pk->frame, pk->len, pk->len, &res, &act);
+	if (res.flow)
+		neigh_learn(&g->neigh, &res.pkt, pk->frame, pk->in_ifindex);
 	for (int i = 0; i < act.n_frames; i++) {
 		uint32_t ifindex = act.frames[i].to == ENFORCE_TO_SENDER ? pk->in_ifindex
 									 : pk->out_ifindex;

@@ -9,6 +9,7 @@
  *                    ports opened and reopened, link messages
  *   gateway_mgmt.c   the management netif (lwIP) and the uplink's callbacks
  *   gateway_nfq.c    nfqueue mode: the inline driver's packets judged
+ *   gateway_rejudge.c  a new blocklist applied to the open flows
  */
 #ifndef TG_GATEWAY_PRIV_H
 #define TG_GATEWAY_PRIV_H
@@ -18,12 +19,14 @@
 
 #include "app/fdb.h"
 #include "app/gateway.h"
+#include "app/neigh.h"
 #include "app/report.h"
 #include "core/inline.h"
 #include "core/loop.h"
 #include "core/port.h"
 #include "packet/pipeline.h"
 #include "policy/enforce.h"
+#include "policy/policy.h"
 
 /* A port that failed (interface gone) is tried again this often. */
 #define GW_REOPEN_MS 2000
@@ -50,6 +53,9 @@ struct gw_stats {
 	uint64_t not_ip;      /* bridge/nfqueue: non-IP frames, passed */
 	uint64_t tx_errors;
 	uint64_t reloads, reload_errors;
+	uint64_t rejudged, cut, lifted;   /* open flows judged again on a swap; cut; unblocked */
+	uint64_t ct_forgotten, ct_errors; /* nfqueue: offload marks cleared for them; failures */
+	uint64_t cut_rst, cut_later;      /* cut TCP flows reset at once; left to their next frame */
 };
 
 struct gateway {
@@ -78,10 +84,42 @@ struct gateway {
 	struct gw_stats st;
 	bool live;
 	int io_error;
+	struct neigh neigh;            /* inline modes: where each address is, for a cut's RST */
+	/* A new list applied to the open flows, in slices (gateway_rejudge.c). */
+	struct loop_timer rejudge_timer;
+	uint32_t rejudge_cursor;       /* the walk's next record */
+	bool rejudge_active;           /* a walk is under way */
+	struct gw_rejudge_walk {
+		uint64_t start_us;
+		uint32_t flows, cut, lifted, slices;
+		uint32_t longest_us;   /* the longest slice: the longest a frame waited */
+	} rejudge_walk;
+	bool rejudging;                /* inside a slice */
+	bool rejudge_sweeping;         /* judging kernel connections on records made for it */
+	bool rejudge_hit_set;
+	struct policy_hit rejudge_hit; /* the hit of the flow being judged again */
 };
 
 /* gateway.c */
+/* Put b in force (g owns it from now on) and judge the open flows again. */
 void gw_use_bundle(struct gateway *g, struct bundle *b);
+/*
+ * The one log line of a judged flow: "<what> src:port -> dst:port (proto) at
+ * <stage> "<indicator>" (rule N)"; what NULL = the hit's action; hit NULL =
+ * the flow's own verdict; no indicator part when there is none.
+ */
+void gw_log_verdict(struct gateway *g, const char *what, const struct flow *f,
+		    const struct policy_hit *hit);
+
+/* gateway_rejudge.c */
+/*
+ * Every open flow judged against the bundle in force, what changed acted on:
+ * in slices of at most GW_REJUDGE_SLICE_US on the loop (live modes), all at
+ * once otherwise. A swap during a walk starts it again from the first flow.
+ */
+void gw_rejudge(struct gateway *g);
+/* At stop: an unfinished walk is dropped; the "stopped:" line of its counters. */
+void gw_rejudge_stop(struct gateway *g);
 
 /* gateway_data.c */
 /*

@@ -12,6 +12,7 @@
 #ifndef TG_INLINE_H
 #define TG_INLINE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -52,6 +53,14 @@ struct inline_stats {
 	uint64_t rx_overruns;                 /* of them: the socket overflowed */
 };
 
+/* A connection as the kernel tracks it: the tuple of its first packet. */
+struct inline_tuple {
+	uint8_t ip_version;        /* 4 or 6 */
+	uint8_t l4_proto;          /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t sport, dport;     /* host order */
+	uint8_t src[16], dst[16];  /* IPv4 in the first 4 bytes */
+};
+
 /* inline_verdict() must be called for each packet, in or after the callback. */
 typedef void (*inline_rx_fn)(struct inline_dev *dev, const struct inline_packet *pkt, void *ctx);
 
@@ -77,6 +86,25 @@ struct inline_ops {
 	int (*inject)(struct inline_dev *dev, uint32_t ifindex, const uint8_t *frame, uint32_t len);
 	/* Fill counters. */
 	void (*stats)(struct inline_dev *dev, struct inline_stats *st);
+	/*
+	 * Optional (NULL: the driver cannot). Forget the offload verdict of
+	 * connection t (either direction of the tuple), so that the kernel
+	 * queues its next packet again instead of passing or dropping it on
+	 * its own: what a new blocklist needs for the connections it judges
+	 * differently. Returns 0, -ENOENT if the kernel tracks no such
+	 * connection (its packets are queued anyway), or -errno.
+	 */
+	int (*forget)(struct inline_dev *dev, const struct inline_tuple *t);
+	/*
+	 * Optional (NULL: the driver cannot). Call fn for every connection the
+	 * kernel passes on its own (offloaded as accepted), by its tuple, and
+	 * forget the offload verdict of each one fn returns true for (as
+	 * forget() does): what a new blocklist needs for the connections the
+	 * firmware no longer has a flow record of. Returns how many were
+	 * forgotten, or -errno.
+	 */
+	int (*sweep)(struct inline_dev *dev, bool (*fn)(const struct inline_tuple *t, void *ctx),
+		     void *ctx);
 	/*
 	 * Release everything open() acquired, leaving the kernel forwarding on
 	 * its own; what is still queued is let through.
@@ -118,6 +146,15 @@ static inline int inline_inject(struct inline_dev *d, uint32_t ifindex, const ui
 static inline void inline_stats(struct inline_dev *d, struct inline_stats *st)
 {
 	d->ops->stats(d, st);
+}
+static inline int inline_forget(struct inline_dev *d, const struct inline_tuple *t)
+{
+	return d->ops->forget ? d->ops->forget(d, t) : -EOPNOTSUPP;
+}
+static inline int inline_sweep(struct inline_dev *d,
+			       bool (*fn)(const struct inline_tuple *t, void *ctx), void *ctx)
+{
+	return d->ops->sweep ? d->ops->sweep(d, fn, ctx) : -EOPNOTSUPP;
 }
 
 #endif

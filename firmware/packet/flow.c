@@ -264,6 +264,7 @@ static void flow_end(struct flow_table *t, struct flow *f, enum flow_end_reason 
 	t->st.active--;
 	bucket_unlink(t, f);
 	lru_unlink(t, f);
+	f->lru_class = FLOW_CLASS_MAX; /* on no list: free, for flow_walk() */
 	f->hnext = t->free_head;
 	t->free_head = flow_ref(t, f);
 }
@@ -500,6 +501,36 @@ struct flow *flow_lookup(struct flow_table *t, const struct pkt *p, uint64_t now
 	return f;
 }
 
+struct flow *flow_find(struct flow_table *t, const struct pkt *p)
+{
+	struct flow_key k;
+	struct flow *f;
+
+	flow_key_make(&k, p);
+	for (uint32_t ref = t->buckets[flow_bucket(t, &k)]; ref; ref = f->hnext) {
+		f = flow_at(t, ref);
+		if (memcmp(&f->key, &k, sizeof(k)) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+/*
+ * The responder's next sequence number: the end of its furthest segment
+ * (serial arithmetic, RFC 1982), so a retransmission or a segment that
+ * arrives late does not move it back. The payload is what the frame holds:
+ * inline modes see whole frames.
+ */
+static void flow_track_rev_seq(struct flow *f, const struct pkt *p)
+{
+	const uint8_t *th = p->l4;
+	uint32_t end = ((uint32_t)th[4] << 24 | (uint32_t)th[5] << 16 | (uint32_t)th[6] << 8 | th[7]) +
+		       p->payload_len + !!(p->tcp_flags & TCP_SYN) + !!(p->tcp_flags & TCP_FIN);
+
+	if (f->packets[FLOW_DIR_REV] == 1 || (int32_t)(end - f->rev_next_seq) > 0)
+		f->rev_next_seq = end;
+}
+
 void flow_account(struct flow_table *t, struct flow *f, const struct pkt *p,
 		  enum flow_dir dir, uint64_t now_ms)
 {
@@ -516,6 +547,8 @@ void flow_account(struct flow_table *t, struct flow *f, const struct pkt *p,
 			f->flags |= dir == FLOW_DIR_FWD ? FLOW_F_FIN_FWD : FLOW_F_FIN_REV;
 		if (p->tcp_flags & TCP_RST)
 			f->flags |= FLOW_F_RST;
+		if (dir == FLOW_DIR_REV && p->l4 && p->l4_len >= 8 && !(p->tcp_flags & TCP_RST))
+			flow_track_rev_seq(f, p);
 	} else if (f->key.l4_proto == PROTO_UDP) {
 		quic_account(t, f, p, dir);
 	}
@@ -558,6 +591,25 @@ void flow_end_all(struct flow_table *t)
 void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *st)
 {
 	*st = t->st;
+}
+
+/*
+ * Records [0, used) were handed out; the free ones among them are marked
+ * by lru_class FLOW_CLASS_MAX (flow_end()). Walking the array rather than
+ * the LRU lists keeps a sliced walk stable: a packet moves its flow within
+ * the lists, never within the array.
+ */
+bool flow_walk(struct flow_table *t, uint32_t *cursor, uint32_t max, flow_walk_fn fn, void *ctx)
+{
+	uint32_t i = *cursor, end = t->used;
+
+	if (max && end - i > max && i < end)
+		end = i + max;
+	for (; i < end; i++)
+		if (t->flows[i].lru_class != FLOW_CLASS_MAX)
+			fn(&t->flows[i], ctx);
+	*cursor = i;
+	return i >= t->used;
 }
 
 const union ip_addr *flow_src(const struct flow *f)

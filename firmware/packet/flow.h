@@ -108,21 +108,30 @@ struct flow {
 	uint8_t lru_class;       /* table-private: enum flow_class_id */
 	uint8_t init_is_a;       /* 1 if the initiator is endpoint a of the key */
 	uint8_t flags;           /* FLOW_F_* */
-	uint8_t verdict_stage;   /* policy: enum policy_stage, 0 = no verdict */
+	/* policy: enum policy_stage (0 = no verdict) and enum bundle_action (block or alert) */
+	uint8_t verdict_stage : 4, verdict_action : 4;
 	uint32_t verdict_rule;   /* policy: rule id from the bundle (the indicator is reported when taken) */
 	uint32_t packets[2];     /* by enum flow_dir */
 	uint64_t bytes[2];       /* wire bytes by enum flow_dir */
 	uint64_t first_ms, last_ms;
 	void *dpi;               /* nDPI state while classifying, else NULL */
 	struct flow_dpi_result dpi_result;
-	uint8_t verdict_action;  /* policy: enum bundle_action (block or alert) */
 	uint8_t policy_flags;    /* policy: FLOW_PF_* */
-	/*
-	 * UDP: keyed 16-bit hash of the QUIC connection id the initiator's
-	 * Initial packets carry (its first DCID, then the server's SCID), 0 =
-	 * none seen. An Initial with another one is a new connection.
-	 */
-	uint16_t quic_cid;
+	union {
+		/*
+		 * UDP: keyed 16-bit hash of the QUIC connection id the initiator's
+		 * Initial packets carry (its first DCID, then the server's SCID), 0 =
+		 * none seen. An Initial with another one is a new connection.
+		 */
+		uint16_t quic_cid;
+		/*
+		 * TCP: the sequence number after the responder's furthest segment, i.e.
+		 * what the initiator expects next: a RST from the responder at this
+		 * number cuts the flow at once when a new list blocks it
+		 * (enforce_build_cut()). Valid once packets[FLOW_DIR_REV] > 0.
+		 */
+		uint32_t rev_next_seq;
+	};
 };
 
 typedef void (*flow_end_fn)(struct flow *f, enum flow_end_reason why, void *ctx);
@@ -160,6 +169,9 @@ void flow_table_free(struct flow_table *t);
 struct flow *flow_lookup(struct flow_table *t, const struct pkt *p, uint64_t now_ms,
 			 enum flow_dir *dir, bool *created);
 
+/* The flow of p if there is one: no flow is created, nothing counted. */
+struct flow *flow_find(struct flow_table *t, const struct pkt *p);
+
 /* Count p in f (packets, bytes, time, TCP FIN/RST) and refresh its LRU position. */
 void flow_account(struct flow_table *t, struct flow *f, const struct pkt *p,
 		  enum flow_dir dir, uint64_t now_ms);
@@ -171,6 +183,18 @@ uint32_t flow_expire(struct flow_table *t, uint64_t now_ms);
 void flow_end_all(struct flow_table *t);
 
 void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *st);
+
+typedef void (*flow_walk_fn)(struct flow *f, void *ctx);
+
+/*
+ * Call fn for every live flow, in record order, from record *cursor on (0
+ * starts a walk), examining at most max records (0: all of them); *cursor
+ * is left where the next slice goes on. Returns true once the walk has
+ * passed the last record. A walk in slices sees once every flow that lives
+ * throughout it; a flow created between slices may or may not be seen.
+ * fn may change the flow's verdict and flags but must not call the table.
+ */
+bool flow_walk(struct flow_table *t, uint32_t *cursor, uint32_t max, flow_walk_fn fn, void *ctx);
 
 /* Initiator / responder endpoints of f. */
 const union ip_addr *flow_src(const struct flow *f);

@@ -294,8 +294,18 @@ static uint32_t tcp_seg_len(const struct pkt *p)
 	return n + !!(p->tcp_flags & TCP_SYN) + !!(p->tcp_flags & TCP_FIN);
 }
 
+/* enforce_build_rst(), the RST toward the receiver at the segment's seq + seq_adj. */
+static uint32_t rst_build(const struct pkt *p, enum link_type link, const uint8_t *frame,
+			  enum enforce_to to, uint32_t seq_adj, uint8_t *out);
+
 uint32_t enforce_build_rst(const struct pkt *p, enum link_type link, const uint8_t *frame,
 			   enum enforce_to to, uint8_t *out)
+{
+	return rst_build(p, link, frame, to, 0, out);
+}
+
+static uint32_t rst_build(const struct pkt *p, enum link_type link, const uint8_t *frame,
+			  enum enforce_to to, uint32_t seq_adj, uint8_t *out)
 {
 	uint32_t seg_seq, seg_ack, seq = 0, ack = 0;
 	bool has_ack = p->tcp_flags & TCP_ACK;
@@ -322,7 +332,7 @@ uint32_t enforce_build_rst(const struct pkt *p, enum link_type link, const uint8
 	} else {
 		put16(th, p->sport);
 		put16(th + 2, p->dport);
-		seq = seg_seq + !!(p->tcp_flags & TCP_SYN);
+		seq = seg_seq + !!(p->tcp_flags & TCP_SYN) + seq_adj;
 		if (has_ack) {
 			ack = seg_ack;
 			flags |= TCP_ACK;
@@ -332,6 +342,42 @@ uint32_t enforce_build_rst(const struct pkt *p, enum link_type link, const uint8
 	put32(th + 8, ack);
 	th[12] = (TCP_HLEN / 4) << 4;
 	th[13] = flags;
+	put16(th + 14, 0); /* window */
+	put16(th + 16, 0); /* checksum */
+	put16(th + 18, 0); /* urgent pointer */
+	return answer_finish(&a, IPPROTO_TCP, TCP_HLEN, 16);
+}
+
+uint32_t enforce_build_cut(const struct flow *f, const uint8_t to_mac[6], const uint8_t from_mac[6],
+			   bool probe, uint8_t *out)
+{
+	struct pkt p = { .ip_version = f->key.ip_version, .l4_proto = IPPROTO_TCP };
+	struct answer a = { .out = out, .p = &p, .to = ENFORCE_TO_RECEIVER, .ethernet = true };
+	uint8_t *th;
+
+	if (f->key.l4_proto != IPPROTO_TCP || !f->packets[FLOW_DIR_REV] ||
+	    (p.ip_version != 4 && p.ip_version != 6))
+		return 0;
+	/* As a frame from the responder to the initiator: answer_finish() fills in the rest. */
+	p.src = *flow_dst(f);
+	p.dst = *flow_src(f);
+	memcpy(out, to_mac, ETH_ALEN);
+	memcpy(out + ETH_ALEN, from_mac, ETH_ALEN);
+	a.l3_off = ETH_HLEN;
+	if (f->key.vlan) {
+		put16(out + 12, ETHERTYPE_8021Q);
+		put16(out + 14, f->key.vlan & 0x0fff);
+		a.l3_off += VLAN_HLEN;
+	}
+	put16(out + a.l3_off - 2, p.ip_version == 4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6);
+	a.l4_off = a.l3_off + (p.ip_version == 4 ? IPV4_HLEN : IPV6_HLEN);
+	th = out + a.l4_off;
+	put16(th, flow_dport(f));
+	put16(th + 2, flow_sport(f));
+	put32(th + 4, f->rev_next_seq);
+	put32(th + 8, 0);
+	th[12] = (TCP_HLEN / 4) << 4;
+	th[13] = probe ? TCP_ACK : TCP_RST;
 	put16(th + 14, 0); /* window */
 	put16(th + 16, 0); /* checksum */
 	put16(th + 18, 0); /* urgent pointer */
@@ -479,10 +525,28 @@ static void enforce_tcp(struct enforce *e, struct flow *f, const struct pkt *p,
 		e->st.no_answer++;
 		return;
 	}
-	if (reset_receiver)
-		add_rst(e, p, link, frame, ENFORCE_TO_RECEIVER, act);
 	/* The reset ends the connection: a SYN on its ports is a new one (flow.h). */
 	f->flags |= FLOW_F_RST;
+	if (!reset_receiver || !add_rst(e, p, link, frame, ENFORCE_TO_RECEIVER, act))
+		return;
+	/*
+	 * A segment that occupies no sequence space may be a keepalive or a
+	 * zero-window probe, sent one below what the receiver expects
+	 * (snd_una - 1): the receiver accepts a RST only at exactly its next
+	 * number, so it gets one at that number too. This is what cuts a flow
+	 * blocked while its receiver's window was closed (a slow reader, an
+	 * offloaded flow handed back by a new list).
+	 */
+	if (!(p->tcp_flags & TCP_ACK) || tcp_seg_len(p))
+		return;
+	act->frames[act->n_frames].len =
+		rst_build(p, link, frame, ENFORCE_TO_RECEIVER, 1, act->frames[act->n_frames].data);
+	if (!act->frames[act->n_frames].len)
+		return;
+	act->frames[act->n_frames].to = ENFORCE_TO_RECEIVER;
+	act->frames[act->n_frames].kind = ENFORCE_RST;
+	act->n_frames++;
+	e->st.rst_sent++;
 }
 
 /* A blocked DNS query over UDP. */

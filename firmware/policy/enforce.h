@@ -11,7 +11,8 @@
  *   block          TCP, not RST                   drop; RST to the sender; the first
  *                                                 time, if the responder has answered
  *                                                 (it holds a connection), a RST to the
- *                                                 receiver as well. With [enforce]
+ *                                                 receiver as well (two, at seq and
+ *                                                 seq + 1, for an empty segment). With [enforce]
  *                                                 blocked_address = drop, flows blocked
  *                                                 at stage ip or dns_binding get no RST.
  *                                                 A reset closes the flow (FLOW_F_RST):
@@ -84,7 +85,7 @@ struct enforce_action {
 	 */
 	bool final;
 	uint8_t n_frames;
-	struct enforce_frame frames[2];
+	struct enforce_frame frames[3];
 };
 
 struct enforce_stats {
@@ -107,7 +108,10 @@ void enforce_init(struct enforce *e, const struct enforce_config *cfg);
  * gain FLOW_F_ENFORCED), p the decoded packet, dir its direction in f, frame
  * and caplen the bytes as received on a link of type link. Fills *act:
  * frames[0] is the answer to the sender (RST or DNS answer), frames[1] the
- * RST to the receiver when there is one. A blocked DNS query is answered
+ * RST to the receiver when there is one, and frames[2] a second RST to the
+ * receiver one number higher when the segment occupied no sequence space
+ * (it may be a keepalive or window probe, sent one below the receiver's
+ * next number). A blocked DNS query is answered
  * only over UDP and only when the flow was blocked at stage dns; TCP to port
  * 53 is reset like any TCP.
  */
@@ -149,5 +153,24 @@ uint32_t enforce_build_rst(const struct pkt *p, enum link_type link, const uint8
 			   enum enforce_to to, uint8_t *out);
 uint32_t enforce_build_dns(const struct enforce_config *cfg, const struct pkt *p,
 			   enum link_type link, const uint8_t *frame, uint8_t *out, uint8_t *kind);
+
+/*
+ * The RST that cuts an open TCP flow from its record alone, when a new
+ * list blocks it and no frame of it is at hand: an Ethernet frame to_mac
+ * <- from_mac (with an 802.1Q tag when the flow has a VLAN), a fresh IP
+ * header from the responder to the initiator, and a bare RST (window 0)
+ * from the responder's port at f->rev_next_seq: exactly the number the
+ * initiator accepts a RST at. Writes out[ENFORCE_FRAME_MAX]; returns the
+ * length, or 0 if f is not TCP or the responder has sent nothing yet. The
+ * responder is reset by the next frame of the flow (enforce_frame()).
+ *
+ * With probe set, the same segment is a bare ACK instead: for a record
+ * whose numbers may be stale (nfqueue: the kernel forwarded the flow's
+ * later segments), a segment outside the initiator's window that it
+ * answers at once with an ACK carrying its exact numbers (RFC 793 3.9),
+ * and that answer, dropped, resets both ends.
+ */
+uint32_t enforce_build_cut(const struct flow *f, const uint8_t to_mac[6], const uint8_t from_mac[6],
+			   bool probe, uint8_t *out);
 
 #endif

@@ -150,6 +150,73 @@ static bool policy_query_verdict(const struct flow *f)
 	return f->verdict_stage == POLICY_STAGE_DNS && policy_dns_flow(f);
 }
 
+/* ------------------------------------------------------------ re-judging on a swap */
+
+struct policy_rejudge_ctx {
+	struct policy_hit hit;   /* the hit the verdict now rests on */
+	bool have;
+};
+
+/* While re-judging: keep the hit the flow's verdict was taken from, report nothing yet. */
+static void policy_rejudge_hit(const struct policy_hit *hit, void *c)
+{
+	struct policy_rejudge_ctx *rc = c;
+	const struct flow *f = hit->flow;
+
+	if (hit->rule == f->verdict_rule && hit->stage == f->verdict_stage &&
+	    hit->action == f->verdict_action) {
+		rc->hit = *hit;
+		rc->have = true;
+	}
+}
+
+/*
+ * Run the same stages as the packet path (policy_flow_start(),
+ * policy_flow_dpi()) on a flow whose verdict was cleared, with the hit
+ * callback and the counters set aside, so the rules these functions apply
+ * are the ones re-judging applies.
+ */
+enum policy_rejudge_result policy_rejudge(struct policy *p, struct flow *f, uint64_t wall_s,
+					  uint64_t now_ms)
+{
+	bool was_blocked = f->verdict_stage && f->verdict_action == BUNDLE_ACT_BLOCK;
+	uint8_t old_stage = f->verdict_stage, old_action = f->verdict_action;
+	uint32_t old_rule = f->verdict_rule;
+	struct policy_stats st = p->st;
+	struct policy_rejudge_ctx rc = { .have = false };
+	policy_hit_fn on_hit = p->on_hit;
+	void *ctx = p->ctx;
+	bool blocked;
+
+	f->verdict_stage = POLICY_STAGE_NONE;
+	f->verdict_action = 0;
+	f->verdict_rule = 0;
+	f->flags &= (uint8_t)~(FLOW_F_HOST_CHECKED | FLOW_F_CLASS_CHECKED);
+	p->on_hit = policy_rejudge_hit;
+	p->ctx = &rc;
+	policy_flow_start(p, f, wall_s, now_ms);
+	policy_flow_dpi(p, f, wall_s);
+	p->on_hit = on_hit;
+	p->ctx = ctx;
+	st.allowed = p->st.allowed;
+	p->st = st;
+
+	blocked = f->verdict_stage && f->verdict_action == BUNDLE_ACT_BLOCK;
+	if (rc.have && (f->verdict_stage != old_stage || f->verdict_action != old_action ||
+			f->verdict_rule != old_rule)) {
+		p->st.hits[rc.hit.stage]++;
+		if (p->on_hit)
+			p->on_hit(&rc.hit, p->ctx);
+	}
+	if (was_blocked == blocked)
+		return POLICY_REJUDGE_SAME;
+	if (!blocked) {
+		f->flags &= (uint8_t)~FLOW_F_ENFORCED;
+		return POLICY_REJUDGE_LIFTED;
+	}
+	return POLICY_REJUDGE_BLOCKED;
+}
+
 /*
  * Record a hit: a block verdict is final, an alert one stands until a block
  * replaces it. Every hit is reported, kept or not, so rules are counted.

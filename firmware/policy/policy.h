@@ -110,6 +110,28 @@ void policy_packet(struct policy *p, struct flow *f, const struct pkt *pk, uint6
 
 void policy_get_stats(const struct policy *p, struct policy_stats *st);
 
+/* What a new bundle did to a flow's verdict (policy_rejudge()). */
+enum policy_rejudge_result {
+	POLICY_REJUDGE_SAME = 0, /* blocked before and now, or not blocked before and now */
+	POLICY_REJUDGE_BLOCKED,  /* not blocked before, blocked now: the flow must be cut */
+	POLICY_REJUDGE_LIFTED,   /* blocked before, not now: its frames pass again */
+};
+
+/*
+ * Judge a live flow again, from scratch, against the bundle in force (set
+ * with policy_set_bundle()), with every piece of evidence it has shown so
+ * far: its addresses and the DNS bindings (stages ip, dns_binding), its
+ * recorded name (dns, sni, http_host) and, once DPI has decided, protocol,
+ * category and JA3. The earlier verdict is dropped first: a block the new
+ * list no longer has is lifted (FLOW_F_ENFORCED cleared, so a later block
+ * resets again). A flow still in DPI is judged on what it has shown and
+ * judged on by the packet path as usual. Hits are reported through the hit
+ * callback (and counted) only when the verdict differs from the earlier
+ * one, so re-judging does not count a rule twice for one flow.
+ */
+enum policy_rejudge_result policy_rejudge(struct policy *p, struct flow *f, uint64_t wall_s,
+					  uint64_t now_ms);
+
 /* The three calls above as the packet path's judge: pipeline_set_judge(pl, &policy_judge, p). */
 extern const struct pipeline_judge policy_judge;
 

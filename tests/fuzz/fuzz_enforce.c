@@ -93,15 +93,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.key = { .l4_proto = p.l4_proto, .port_a = p.sport, .port_b = p.dport },
 		};
 		enforce_frame(&e, &f, &p, (enum flow_dir)dir, link, frame, caplen, &act);
-		if (act.verdict != ENFORCE_DROP || act.n_frames > 2)
+		if (act.verdict != ENFORCE_DROP || act.n_frames > 3)
 			abort();
 		for (unsigned int i = 0; i < act.n_frames; i++)
 			check_answer(&act.frames[i], link, &p);
 		if (act.n_frames && act.frames[0].to != ENFORCE_TO_SENDER)
 			abort();
+		if (act.n_frames == 3 && (act.frames[1].to != ENFORCE_TO_RECEIVER ||
+					  act.frames[2].to != ENFORCE_TO_RECEIVER))
+			abort();
 	}
+	/* At most three answers a frame: RST to the sender, one or two to the receiver. */
 	if (e.st.dropped != 2 ||
-	    e.st.rst_sent + e.st.dns_answered + e.st.no_answer > 4)
+	    e.st.rst_sent + e.st.dns_answered + e.st.no_answer > 6)
 		abort();
 out:
 	free(frame);

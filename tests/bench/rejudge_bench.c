@@ -1,0 +1,238 @@
+/*
+ * Re-judging on a bundle swap (docs/benchmarks.md): the time to judge every
+ * open flow again against a new bundle, as gw_use_bundle() does on SIGHUP,
+ * `bundle install` or over the air, with the firmware's own code
+ * (flow_walk() + policy_rejudge()), sliced as the gateway slices it on its
+ * event loop: the longest slice is the longest any frame waits for it.
+ *
+ *   rejudge-bench BUNDLE HUB-PUB REGION Q-DOMAINS Q-IPV4 [FLOWS] [PASSES]
+ *
+ * FLOWS (default 100000) TCP flows are opened in a flow table of the
+ * default capacity, one per lookup name and address of the query files
+ * (half of each listed, tests/bench/gen_blocklist.py): LAN host
+ * 10.x.y.z:port -> the address, port 443, decided by DPI as TLS with the
+ * name as SNI, so each is judged at stages ip, dns_binding, sni, protocol,
+ * category and JA3. They are judged under no bundle, then the bundle is
+ * swapped in and every flow judged again (the "swap" figure: many are cut),
+ * then the same bundle again PASSES times (default 5; the "again" figure:
+ * nothing changes). The anchor, from the same run: the bundle lookups alone
+ * that any re-judging must make for those flows (the name, both addresses,
+ * each against the allow list and the block list), without the flow table.
+ *
+ * Output, one "key=value ..." record per line, for tests/bench/run:
+ *   rejudge flows= swap_ms= cut= slices= longest_slice_ms= again_ms= lookups_ms= rss_kb=
+ * swap_ms is the whole walk, longest_slice_ms the longest slice of all the
+ * walks; again_ms and lookups_ms are medians of PASSES. Exit 1 on any failure.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+
+#include "bench_util.h"
+#include "packet/dpi.h"
+#include "packet/flow.h"
+#include "policy/bundle.h"
+#include "policy/policy.h"
+
+#define P_TLS 91
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *out = malloc(65536);
+
+	if (!f || !out) {
+		fprintf(stderr, "cannot read %s\n", path);
+		if (f)
+			fclose(f);
+		free(out);
+		return NULL;
+	}
+	*len = fread(out, 1, 65536, f);
+	fclose(f);
+	return out;
+}
+
+struct walk {
+	struct policy *p;
+	uint64_t wall_s;
+	uint32_t cut, lifted;
+};
+
+static void rejudge_one(struct flow *f, void *c)
+{
+	struct walk *w = c;
+
+	switch (policy_rejudge(w->p, f, w->wall_s, 0)) {
+	case POLICY_REJUDGE_BLOCKED:
+		w->cut++;
+		break;
+	case POLICY_REJUDGE_LIFTED:
+		w->lifted++;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * The walk as the gateway slices it (firmware/app/gateway_rejudge.c:
+ * GW_REJUDGE_CHUNK records at a time, a slice ends after
+ * GW_REJUDGE_SLICE_US): returns the whole walk's time in ms and sets
+ * *longest_ms to the longest slice, the longest a frame waits.
+ */
+#define CHUNK 1024
+#define SLICE_S 0.005
+
+static double walk_ms(struct flow_table *t, struct walk *w, double *longest_ms, uint32_t *slices)
+{
+	uint32_t cursor = 0;
+	double t0 = bench_now(), s0, took;
+	bool done = false;
+
+	*longest_ms = 0;
+	*slices = 0;
+	while (!done) {
+		s0 = bench_now();
+		do
+			done = flow_walk(t, &cursor, CHUNK, rejudge_one, w);
+		while (!done && bench_now() - s0 < SLICE_S);
+		took = (bench_now() - s0) * 1000.0;
+		if (took > *longest_ms)
+			*longest_ms = took;
+		(*slices)++;
+	}
+	return (bench_now() - t0) * 1000.0;
+}
+
+int main(int argc, char **argv)
+{
+	struct flow_table *t;
+	struct bench_lines names, addrs;
+	struct bundle *b;
+	struct policy *p;
+	struct dpi *dpi;
+	struct walk w = { 0 };
+	uint8_t *pub, (*ip4)[4];
+	size_t pub_len, n;
+	uint32_t flows = argc > 6 ? (uint32_t)strtoul(argv[6], NULL, 10) : 100000;
+	int passes = argc > 7 ? atoi(argv[7]) : 5;
+	double swap_ms, swap_slice_ms, slice_ms, *again, *look;
+	uint32_t slices, slices_again = 0;
+	uint64_t now = (uint64_t)time(NULL);
+	volatile uint32_t hits = 0;
+
+	if (argc < 6 || passes < 1) {
+		fprintf(stderr, "usage: %s BUNDLE HUB-PUB REGION Q-DOMAINS Q-IPV4 [FLOWS] [PASSES]\n", argv[0]);
+		return 1;
+	}
+	pub = read_file(argv[2], &pub_len);
+	if (!pub || bundle_open_file(argv[1], &b) != BUNDLE_OK ||
+	    bundle_check(b, pub, pub_len, argv[3], 0, now, 300) != BUNDLE_OK) {
+		fprintf(stderr, "bundle %s does not open or check\n", argv[1]);
+		return 1;
+	}
+	if (bench_read_lines(argv[4], &names) || bench_read_lines(argv[5], &addrs)) {
+		fprintf(stderr, "cannot read the query files\n");
+		return 1;
+	}
+	n = names.n < addrs.n ? names.n : addrs.n;
+	if (n < flows) {
+		fprintf(stderr, "%zu queries, fewer than %u flows\n", n, flows);
+		return 1;
+	}
+	ip4 = calloc(flows, sizeof(*ip4));
+	again = calloc((size_t)passes, sizeof(*again));
+	look = calloc((size_t)passes, sizeof(*look));
+	dpi = dpi_new(NULL, NULL);
+	t = flow_table_new(NULL);
+	p = dpi ? policy_new(dpi, NULL, NULL) : NULL;
+	if (!ip4 || !again || !look || !t || !p) {
+		fprintf(stderr, "out of memory\n");
+		return 1;
+	}
+
+	/* The open flows, judged under no list: the packet path's verdicts. */
+	for (uint32_t i = 0; i < flows; i++) {
+		struct pkt pk = { .ip_version = 4, .l4_proto = 6, .tcp_flags = 0x02, .wire_len = 60 };
+		enum flow_dir dir;
+		bool created;
+		struct flow *f;
+
+		if (inet_pton(AF_INET, addrs.line[i], ip4[i]) != 1) {
+			fprintf(stderr, "%s: not an IPv4 address: %s\n", argv[5], addrs.line[i]);
+			return 1;
+		}
+		pk.src.b[0] = 10;
+		pk.src.b[1] = (uint8_t)(i >> 16);
+		pk.src.b[2] = (uint8_t)(i >> 8);
+		pk.src.b[3] = (uint8_t)i;
+		memcpy(pk.dst.b, ip4[i], 4);
+		pk.sport = (uint16_t)(1024 + i % 60000);
+		pk.dport = 443;
+		f = flow_lookup(t, &pk, 0, &dir, &created);
+		if (!f || !created) {
+			fprintf(stderr, "flow %u not created\n", i);
+			return 1;
+		}
+		flow_account(t, f, &pk, dir, 0);
+		f->flags |= FLOW_F_DECIDED;
+		f->dpi_result.master = P_TLS;
+		f->dpi_result.app = P_TLS;
+		snprintf(f->dpi_result.host, sizeof(f->dpi_result.host), "%s", names.line[i]);
+		policy_flow_start(p, f, now, 0);
+		policy_flow_dpi(p, f, now);
+	}
+
+	/* The swap, then the same list again. */
+	policy_set_bundle(p, b);
+	w.p = p;
+	w.wall_s = now;
+	swap_ms = walk_ms(t, &w, &swap_slice_ms, &slices);
+	if (!w.cut) {
+		fprintf(stderr, "the swap cut no flow: the query files list nothing\n");
+		return 1;
+	}
+	for (int i = 0; i < passes; i++) {
+		struct walk w2 = { .p = p, .wall_s = now };
+
+		again[i] = walk_ms(t, &w2, &slice_ms, &slices_again);
+		if (slice_ms > swap_slice_ms)
+			swap_slice_ms = slice_ms;
+		if (w2.cut || w2.lifted) {
+			fprintf(stderr, "the same list again changed %u verdicts\n", w2.cut + w2.lifted);
+			return 1;
+		}
+	}
+
+	/* The anchor: the lookups alone, name and both addresses, allow then block. */
+	for (int i = 0; i < passes; i++) {
+		double t0 = bench_now();
+		struct bundle_match m;
+
+		for (uint32_t j = 0; j < flows; j++) {
+			const uint8_t lan[4] = { 10, (uint8_t)(j >> 16), (uint8_t)(j >> 8), (uint8_t)j };
+
+			hits += bundle_lookup_domain(b, names.line[j], names.len[j], now, true, &m);
+			hits += bundle_lookup_domain(b, names.line[j], names.len[j], now, false, &m);
+			hits += bundle_lookup_ipv4(b, ip4[j], now, true, &m);
+			hits += bundle_lookup_ipv4(b, ip4[j], now, false, &m);
+			hits += bundle_lookup_ipv4(b, lan, now, true, &m);
+			hits += bundle_lookup_ipv4(b, lan, now, false, &m);
+		}
+		look[i] = (bench_now() - t0) * 1000.0;
+	}
+	printf("rejudge flows=%u swap_ms=%.3f cut=%u slices=%u longest_slice_ms=%.3f again_ms=%.3f "
+	       "lookups_ms=%.3f rss_kb=%ld\n",
+	       flows, swap_ms, w.cut, slices, swap_slice_ms, bench_median(again, (size_t)passes),
+	       bench_median(look, (size_t)passes), bench_status_kb("VmHWM"));
+
+	policy_free(p);
+	flow_table_free(t);
+	dpi_free(dpi);
+	bundle_close(b);
+	free(ip4);
+	free(again);
+	free(look);
+	free(pub);
+	return hits ? 0 : 1;
+}
