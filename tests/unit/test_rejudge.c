@@ -456,7 +456,7 @@ static void test_binding_learned_under_the_old_list_judges_by_the_new_one(void *
 	(void)state;
 	dns_answer(p, "bound.example", "192.0.2.44", 1000);
 	flow_to(&f, "192.0.2.44");
-	f.key.l4_proto = 17; /* QUIC without a name the gateway can read */
+	f.key.l4_proto = 1; /* ICMP: never shows a name, judged by the binding at once */
 	policy_flow_start(p, &f, NOW, 2000);
 	assert_verdict(&f, POLICY_STAGE_DNS_BINDING, R_BOUND_DOM, BUNDLE_ACT_BLOCK);
 	swap(p);
