@@ -52,6 +52,7 @@ struct pcap_port {
 	pcap_t *pcap;
 	bool live;
 	struct pcap_tx *tx; /* allocated at the first queued frame */
+	uint64_t tx_batches, tx_batched; /* sendmmsg calls, and the frames they sent */
 };
 
 struct pcap_rx_ctx {
@@ -287,6 +288,8 @@ static int pcap_port_tx_flush(struct port *port)
 		if (r > 0) {
 			i += (uint32_t)r;
 			port->st.tx_frames += (uint64_t)r;
+			pp->tx_batches++;
+			pp->tx_batched += (uint64_t)r;
 			continue;
 		}
 		if (r < 0 && errno == EINTR)
@@ -382,6 +385,9 @@ static void pcap_port_close(struct port *port)
 	if (!pp)
 		return;
 	pcap_port_tx_flush(port);
+	if (pp->tx_batches)
+		log_info("%s: sent %llu queued frames in %llu system calls", port->name,
+			 (unsigned long long)pp->tx_batched, (unsigned long long)pp->tx_batches);
 	pcap_close(pp->pcap);
 	free(pp->tx);
 	free(pp);
