@@ -44,6 +44,27 @@ static void gw_port_tx(struct gateway *g, int idx, const uint8_t *data, uint32_t
 		g->st.tx_errors++;
 }
 
+/*
+ * A forwarded frame joins the port's send queue; gw_port_readable() flushes
+ * every port at the end of the burst (one system call per port and burst).
+ * Frames sent with gw_port_tx() leave after what is queued, so the order
+ * on each port is the order of the calls.
+ */
+static void gw_port_txq(struct gateway *g, int idx, const uint8_t *data, uint32_t len)
+{
+	struct gw_port *gp = &g->ports[idx];
+	int r = gp->is_open ? port_tx_queue(&gp->port, data, len) : -ENETDOWN;
+
+	g->st.tx_errors += r < 0 ? 1u : (uint64_t)r;
+}
+
+static void gw_ports_flush(struct gateway *g)
+{
+	for (int i = 0; i < GW_PORTS; i++)
+		if (g->ports[i].is_open)
+			g->st.tx_errors += (uint64_t)port_tx_flush(&g->ports[i].port);
+}
+
 void gw_judge(struct gateway *g, enum link_type link, const uint8_t *data, uint32_t caplen,
 	      uint32_t wirelen, struct pipeline_result *res, struct enforce_action *act)
 {
@@ -95,7 +116,7 @@ static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *c
 		gw_port_tx(g, act.frames[i].to == ENFORCE_TO_SENDER ? in : out, act.frames[i].data,
 			   act.frames[i].len);
 	if (act.verdict == ENFORCE_FORWARD) {
-		gw_port_tx(g, out, fr->data, fr->caplen);
+		gw_port_txq(g, out, fr->data, fr->caplen);
 		g->st.forwarded++;
 	}
 }
@@ -135,6 +156,7 @@ static void gw_port_readable(struct loop_fd *lfd, unsigned int events)
 
 	(void)events;
 	n = port_rx_burst(&gp->port, fn, g, GW_RX_BURST);
+	gw_ports_flush(g);
 	if (n < 0) {
 		log_err("%s: port failed (%s): closed, trying again every %d s", gp->name,
 			strerror(-n), GW_REOPEN_MS / 1000);
