@@ -431,6 +431,13 @@ static int gw_start_mode(struct gateway *g)
 		names[n_names++] = g->ports[GW_MGMT].name;
 	gw_watch_links(g, names, n_names);
 
+	/* Both inline modes hold a request until its name is judged (packet/hold.h). */
+	g->hold = hold_new(NULL);
+	if (!g->hold) {
+		log_err("cannot allocate the hold pool of %u KiB", CONFIG_HOLD_POOL_KB);
+		return -ENOMEM;
+	}
+	g->hold_timer.cb = gw_hold_expire;
 	if (cfg->gateway.mode == TG_MODE_NFQUEUE) {
 		ret = gw_nfq_start(g);
 		return ret < 0 ? ret : gw_mgmt_start(g);
@@ -454,6 +461,7 @@ static int gw_start_mode(struct gateway *g)
 static void gw_stop_mode(struct gateway *g)
 {
 	loop_timer_cancel(g->loop, &g->reopen);
+	gw_hold_flush(g); /* while the ports are open: held frames go out */
 	gw_mgmt_stop(g);
 	gw_port_close(&g->ports[GW_MGMT]);
 	for (int i = 0; i < g->n_ports; i++)
@@ -474,6 +482,20 @@ static void gw_log_totals(struct gateway *g)
 		 (unsigned long long)(e->dropped + g->st.malformed),
 		 (unsigned long long)g->st.malformed, (unsigned long long)e->rst_sent,
 		 (unsigned long long)e->dns_answered, (unsigned long long)g->st.tx_errors);
+	if (g->hold) {
+		struct hold_stats hs;
+
+		hold_get_stats(g->hold, &hs);
+		log_info("hold: %llu flows held (%llu frames, %llu retransmissions dropped), "
+			 "%llu released, %llu dropped; %llu names read, %llu without a name; "
+			 "given up: %llu on time, %llu on size; %llu conflicts, %llu not held (pool full)",
+			 (unsigned long long)hs.holds, (unsigned long long)hs.frames,
+			 (unsigned long long)hs.dups, (unsigned long long)hs.released,
+			 (unsigned long long)hs.dropped, (unsigned long long)hs.names,
+			 (unsigned long long)hs.noname, (unsigned long long)hs.giveup_time,
+			 (unsigned long long)hs.giveup_size, (unsigned long long)hs.conflicts,
+			 (unsigned long long)hs.pool_full);
+	}
 }
 
 int gateway_run(struct gateway_opts *o)
@@ -522,6 +544,7 @@ int gateway_run(struct gateway_opts *o)
 	if (g->io_error)
 		ret = 1;
 	loop_signal_del(g->loop, &g->sig);
+	hold_free(g->hold);
 	gw_uninit(g);
 	loop_free(g->loop);
 	free(g);
@@ -529,6 +552,7 @@ int gateway_run(struct gateway_opts *o)
 
 out_mode:
 	gw_stop_mode(g);
+	hold_free(g->hold);
 	loop_signal_del(g->loop, &g->sig);
 out_uninit:
 	gw_uninit(g);
