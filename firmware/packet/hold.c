@@ -172,6 +172,8 @@ static int http_method(const uint8_t *p, size_t len)
 {
 	int best = -1;
 
+	if (!len)
+		return 0;
 	for (size_t i = 0; i < ARRAY_SIZE(http_methods); i++) {
 		size_t mlen = strlen(http_methods[i]), n = len < mlen ? len : mlen;
 
