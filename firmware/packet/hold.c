@@ -120,11 +120,12 @@ struct hold *hold_new(const struct hold_config *cfg)
 		return NULL;
 	}
 	for (uint32_t i = 0; i < h->n_slots; i++) {
-		uint8_t *m = h->mem + (size_t)i * 4 * h->flow_bytes;
+		size_t fb = h->flow_bytes;
+		uint8_t *m = h->mem + (size_t)i * 4 * fb;
 
 		h->slots[i].data = m;
-		h->slots[i].store = m + h->flow_bytes;
-		h->slots[i].scratch = m + 3 * h->flow_bytes;
+		h->slots[i].store = m + fb;
+		h->slots[i].scratch = m + 3 * fb;
 	}
 	h->st.slots = h->n_slots;
 	return h;
@@ -292,7 +293,7 @@ static int spans_compare(const struct hold_slot *s, uint32_t lo, uint32_t hi, co
 
 		if (a >= b)
 			continue;
-		if (memcmp(s->data + a, d + (a - lo), b - a))
+		if (memcmp(s->data + a, d + (a - lo), b - a) != 0)
 			return -1;
 		covered += b - a;
 	}
@@ -623,10 +624,8 @@ enum hold_parse hold_parse_tls(const uint8_t *buf, size_t len, uint8_t *scratch,
 		while (pos < len) {
 			size_t rlen, take;
 
-			if (len - pos < TLS_RECORD_HLEN) {
-				whole = false;
-				break;
-			}
+			if (len - pos < TLS_RECORD_HLEN)
+				break; /* the next record's header is still to come */
 			if (buf[pos] != TLS_RECORD_HANDSHAKE || buf[pos + 1] != 3)
 				break;
 			rlen = rd16(buf + pos + 3);
