@@ -438,6 +438,13 @@ static int gw_start_mode(struct gateway *g)
 		return -ENOMEM;
 	}
 	g->hold_timer.cb = gw_hold_expire;
+	{
+		struct hold_stats hs;
+
+		hold_get_stats(g->hold, &hs);
+		log_info("hold: up to %u flows at once, %u bytes and %u ms each", hs.slots,
+			 CONFIG_HOLD_FLOW_BYTES, CONFIG_HOLD_TIME_MS);
+	}
 	if (cfg->gateway.mode == TG_MODE_NFQUEUE) {
 		ret = gw_nfq_start(g);
 		return ret < 0 ? ret : gw_mgmt_start(g);

@@ -7,10 +7,11 @@
  * - The pool is one allocation at start: CONFIG_HOLD_POOL_KB divided into
  *   slots of four CONFIG_HOLD_FLOW_BYTES buffers each (the reassembled
  *   bytes, two for the frames themselves with their headers, and one to
- *   join a ClientHello split across TLS records). 512 KiB of 4 KiB flows:
- *   31 slots. Holds are few and short (a slot lives for one round trip of a
- *   client's first flight), so slots are found by a scan, and only while
- *   some flow is held (h->active); a flow with no hold costs one test.
+ *   join a ClientHello split across TLS records) and 1.2 KiB of
+ *   bookkeeping: 512 KiB of 4 KiB flows is 29 slots. Holds are few and
+ *   short (a slot lives for one round trip of a client's first flight), so
+ *   slots are found by a scan, and only while some flow is held
+ *   (h->active); a flow with no hold costs one test.
  * - Coverage is a sorted list of disjoint byte ranges, at most one per held
  *   frame: a retransmission is a range already covered, an overlap is
  *   compared byte for byte before anything is copied.
