@@ -45,6 +45,10 @@
 
 /* A QUIC long header: form and fixed bits (RFC 9000 17.2). */
 #define QUIC_LONG_HEADER 0xc0
+/* A client pads every datagram with an Initial to at least this (RFC 9000 14.1). */
+#define QUIC_INITIAL_MIN 1200
+#define QUIC_V1 0x00000001u
+#define QUIC_V2 0x6b3343cfu /* RFC 9369: its Initial is long-header type 1 */
 
 struct hold_span {
 	uint32_t lo, hi; /* [lo, hi) from the base */
@@ -188,6 +192,22 @@ static int http_method(const uint8_t *p, size_t len)
 	return best;
 }
 
+/*
+ * A client's QUIC Initial: long header, version 1 or 2 with its Initial
+ * type, a padded datagram. Other UDP to port 443 (VPNs, games, a sender of
+ * random bytes) is never held, so it never waits.
+ */
+static bool quic_initial(const uint8_t *p, uint32_t len)
+{
+	uint32_t version, type;
+
+	if (len < QUIC_INITIAL_MIN || (p[0] & QUIC_LONG_HEADER) != QUIC_LONG_HEADER)
+		return false;
+	version = rd32(p + 1);
+	type = (p[0] >> 4) & 3;
+	return (version == QUIC_V1 && type == 0) || (version == QUIC_V2 && type == 1);
+}
+
 static bool web_port(uint16_t port)
 {
 	return port == 80 || port == 443 || port == 8080 || port == 8443;
@@ -205,7 +225,7 @@ bool hold_candidate(const struct hold *h, const struct flow *f, const struct pkt
 			http_method(p->payload, p->payload_len) == 1);
 	if (p->l4_proto == IPPROTO_UDP)
 		return p->dport == 443 && !(f->flags & FLOW_F_DECIDED) &&
-		       (p->payload[0] & QUIC_LONG_HEADER) == QUIC_LONG_HEADER;
+		       quic_initial(p->payload, p->payload_len);
 	return false;
 }
 

@@ -116,8 +116,8 @@ bool hold_active(const struct hold *h, const struct flow *f);
 /*
  * Would frame p (direction dir of f) start a hold: a client segment with
  * payload on a TCP flow to port 80, 443, 8080 or 8443 or whose payload
- * starts like a TLS handshake or an HTTP request, or a QUIC long-header
- * packet to UDP port 443 that DPI has not decided; the name not judged yet
+ * starts like a TLS handshake or an HTTP request, or a QUIC v1 or v2
+ * Initial (padded to 1200 bytes) to UDP port 443 that DPI has not decided; the name not judged yet
  * (FLOW_F_HOST_CHECKED clear), among the flow's first HOLD_START_PACKETS
  * client packets, and not a flow whose hold already ended.
  */

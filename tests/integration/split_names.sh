@@ -81,7 +81,7 @@ for MODE in bridge nfqueue; do
 	inline_stop
 	grep -q 'at sni "blocked.test" (rule 101)' "$work/tg.log" || fail "$MODE: no SNI hit logged"
 	grep -q 'at http_host "blocked.test" (rule 101)' "$work/tg.log" || fail "$MODE: no Host hit logged"
-	line=$(grep 'hold: ' "$work/tg.log") || fail "$MODE: no hold counters"
+	line=$(grep 'hold: [0-9]* flows held' "$work/tg.log") || fail "$MODE: no hold counters"
 	echo "$MODE: $line"
 	held=$(sed -n 's/.*hold: \([0-9]*\) flows held.*/\1/p' <<<"$line")
 	[ "${held:-0}" -ge 8 ] || fail "$MODE: $held flows held, 8 splits sent"

@@ -450,6 +450,55 @@ static void a_first_segment_that_is_no_request_ends_the_hold_at_once(void **stat
 	hold_free(h);
 }
 
+/* A UDP datagram of n bytes to port 443 starting with head[0..hn). */
+static void udp_make(struct seg *s, const uint8_t *head, uint32_t hn, uint32_t n)
+{
+	uint32_t ip, udp;
+
+	memset(&s->fb, 0, sizeof(s->fb));
+	fx_eth(&s->fb, 0x0800);
+	ip = fx_ip4(&s->fb, UDP, cli, srv);
+	udp = fx_udp(&s->fb, 40000, 443);
+	fx_put(&s->fb, NULL, n);
+	memcpy(s->fb.b + udp + 8, head, hn);
+	fx_set16(&s->fb, udp + 4, 8 + n);
+	fx_end_ip4(&s->fb, ip);
+	assert_int_equal(decode_packet(LINK_ETHERNET, s->fb.b, s->fb.len, s->fb.len, &s->p), DECODE_OK);
+}
+
+static void quic_initials_are_held_until_the_mode_ends_it_and_other_udp_never(void **state)
+{
+	static const uint8_t v1[5] = { 0xc3, 0, 0, 0, 1 }, v1_handshake[5] = { 0xe3, 0, 0, 0, 1 };
+	struct hold *h = new_hold(2);
+	struct flow f;
+	struct seg s;
+	struct got g = { 0 };
+
+	(void)state;
+	new_flow(&f, 1);
+	f.key.l4_proto = UDP;
+	f.packets[FLOW_DIR_FWD] = 1;
+	udp_make(&s, v1, sizeof(v1), 1100); /* not padded: no client Initial */
+	assert_false(hold_candidate(h, &f, &s.p, FLOW_DIR_FWD));
+	udp_make(&s, v1_handshake, sizeof(v1_handshake), 1200);
+	assert_false(hold_candidate(h, &f, &s.p, FLOW_DIR_FWD));
+	udp_make(&s, v1, sizeof(v1), 1200);
+	assert_true(hold_candidate(h, &f, &s.p, FLOW_DIR_FWD));
+	assert_int_equal(hold_frame(h, &f, &s.p, FLOW_DIR_FWD, s.fb.b, s.fb.len, 1, NULL, 0), HOLD_HELD);
+	assert_null(hold_name(h, &f, NULL)); /* nDPI reads QUIC's name, not the hold */
+	/* frames of 2 x FLOW_BYTES at most: the second Initial of this size is one too many */
+	assert_int_equal(hold_frame(h, &f, &s.p, FLOW_DIR_FWD, s.fb.b, s.fb.len, 2, NULL, 0), HOLD_GIVEUP);
+	hold_end(h, &f, true, record, &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.tag[0], 1);
+	f.flags |= FLOW_F_DECIDED;
+	new_flow(&f, 2);
+	f.key.l4_proto = UDP;
+	f.flags |= FLOW_F_DECIDED;
+	assert_false(hold_candidate(h, &f, &s.p, FLOW_DIR_FWD));
+	hold_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +515,7 @@ int main(void)
 		cmocka_unit_test(a_full_pool_holds_no_new_flow_and_keeps_the_held_ones),
 		cmocka_unit_test(only_early_client_requests_on_web_ports_or_with_a_web_start_are_held),
 		cmocka_unit_test(a_first_segment_that_is_no_request_ends_the_hold_at_once),
+		cmocka_unit_test(quic_initials_are_held_until_the_mode_ends_it_and_other_udp_never),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
