@@ -431,20 +431,9 @@ static int gw_start_mode(struct gateway *g)
 		names[n_names++] = g->ports[GW_MGMT].name;
 	gw_watch_links(g, names, n_names);
 
-	/* Both inline modes hold a request until its name is judged (packet/hold.h). */
-	g->hold = hold_new(NULL);
-	if (!g->hold) {
-		log_err("cannot allocate the hold pool of %u KiB", CONFIG_HOLD_POOL_KB);
-		return -ENOMEM;
-	}
-	g->hold_timer.cb = gw_hold_expire;
-	{
-		struct hold_stats hs;
-
-		hold_get_stats(g->hold, &hs);
-		log_info("hold: up to %u flows at once, %u bytes and %u ms each", hs.slots,
-			 CONFIG_HOLD_FLOW_BYTES, CONFIG_HOLD_TIME_MS);
-	}
+	ret = gw_hold_start(g);
+	if (ret < 0)
+		return ret;
 	if (cfg->gateway.mode == TG_MODE_NFQUEUE) {
 		ret = gw_nfq_start(g);
 		return ret < 0 ? ret : gw_mgmt_start(g);
@@ -489,20 +478,7 @@ static void gw_log_totals(struct gateway *g)
 		 (unsigned long long)(e->dropped + g->st.malformed),
 		 (unsigned long long)g->st.malformed, (unsigned long long)e->rst_sent,
 		 (unsigned long long)e->dns_answered, (unsigned long long)g->st.tx_errors);
-	if (g->hold) {
-		struct hold_stats hs;
-
-		hold_get_stats(g->hold, &hs);
-		log_info("hold: %llu flows held (%llu frames, %llu retransmissions dropped), "
-			 "%llu released, %llu dropped; %llu names read, %llu without a name; "
-			 "given up: %llu on time, %llu on size; %llu conflicts, %llu not held (pool full)",
-			 (unsigned long long)hs.holds, (unsigned long long)hs.frames,
-			 (unsigned long long)hs.dups, (unsigned long long)hs.released,
-			 (unsigned long long)hs.dropped, (unsigned long long)hs.names,
-			 (unsigned long long)hs.noname, (unsigned long long)hs.giveup_time,
-			 (unsigned long long)hs.giveup_size, (unsigned long long)hs.conflicts,
-			 (unsigned long long)hs.pool_full);
-	}
+	gw_hold_log_totals(g);
 }
 
 int gateway_run(struct gateway_opts *o)

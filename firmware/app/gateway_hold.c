@@ -11,6 +11,7 @@
  * says how a frame leaves (struct gw_hold_ops): bridge mode sends copies
  * out of a port, nfqueue mode gives the deferred verdicts.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -93,6 +94,40 @@ void gw_hold_flush(struct gateway *g)
 	hold_expire(g->hold, UINT64_MAX / 2, gw_hold_out, &hc);
 	if (g->loop)
 		loop_timer_cancel(g->loop, &g->hold_timer);
+}
+
+int gw_hold_start(struct gateway *g)
+{
+	struct hold_stats hs;
+
+	g->hold = hold_new(NULL);
+	if (!g->hold) {
+		log_err("cannot allocate the hold pool of %u KiB", CONFIG_HOLD_POOL_KB);
+		return -ENOMEM;
+	}
+	g->hold_timer.cb = gw_hold_expire;
+	hold_get_stats(g->hold, &hs);
+	log_info("hold: up to %u flows at once, %u bytes and %u ms each", hs.slots,
+		 CONFIG_HOLD_FLOW_BYTES, CONFIG_HOLD_TIME_MS);
+	return 0;
+}
+
+void gw_hold_log_totals(struct gateway *g)
+{
+	struct hold_stats hs;
+
+	if (!g->hold)
+		return;
+	hold_get_stats(g->hold, &hs);
+	log_info("hold: %llu flows held (%llu frames, %llu retransmissions dropped), "
+		 "%llu released, %llu dropped; %llu names read, %llu without a name; "
+		 "given up: %llu on time, %llu on size; %llu conflicts, %llu not held (pool full)",
+		 (unsigned long long)hs.holds, (unsigned long long)hs.frames,
+		 (unsigned long long)hs.dups, (unsigned long long)hs.released,
+		 (unsigned long long)hs.dropped, (unsigned long long)hs.names,
+		 (unsigned long long)hs.noname, (unsigned long long)hs.giveup_time,
+		 (unsigned long long)hs.giveup_size, (unsigned long long)hs.conflicts,
+		 (unsigned long long)hs.pool_full);
 }
 
 enum gw_hold_step gw_hold(struct gateway *g, const struct gw_hold_ops *ops,

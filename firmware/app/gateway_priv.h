@@ -136,6 +136,10 @@ enum gw_hold_step {
 enum gw_hold_step gw_hold(struct gateway *g, const struct gw_hold_ops *ops,
 			  const struct pipeline_result *res, const struct enforce_action *act,
 			  const uint8_t *frame, uint32_t len, uint32_t tag, const uint32_t aux[2]);
+/* Both inline modes: the hold pool (Kconfig HOLD_*), logged. Returns 0 or -ENOMEM. */
+int gw_hold_start(struct gateway *g);
+/* The hold's counters, one log line at stop. */
+void gw_hold_log_totals(struct gateway *g);
 /* g->hold_timer's callback: holds past their time are let go. */
 void gw_hold_expire(struct loop_timer *t);
 /* Let every held frame go (the mode stops). */
