@@ -78,6 +78,35 @@ void gw_judge(struct gateway *g, enum link_type link, const uint8_t *data, uint3
 		act->verdict = ENFORCE_DROP;
 }
 
+static void gw_bridge_hold_pass(struct gateway *g, const struct hold_frame *fr)
+{
+	gw_port_tx(g, (int)fr->aux[0] ^ 1, fr->data, fr->len);
+	g->st.forwarded++;
+}
+
+static void gw_bridge_hold_drop(struct gateway *g, const struct hold_frame *fr)
+{
+	(void)g;
+	(void)fr;
+}
+
+static void gw_bridge_hold_answer(struct gateway *g, const struct enforce_action *act,
+				  const struct hold_frame *fr)
+{
+	int in = (int)fr->aux[0];
+
+	for (int i = 0; i < act->n_frames; i++)
+		gw_port_tx(g, act->frames[i].to == ENFORCE_TO_SENDER ? in : in ^ 1,
+			   act->frames[i].data, act->frames[i].len);
+}
+
+/* Held frames are copies, sent on out of the other port (aux[0]: the port they came in on). */
+static const struct gw_hold_ops gw_bridge_hold_ops = {
+	.pass = gw_bridge_hold_pass,
+	.drop = gw_bridge_hold_drop,
+	.answer = gw_bridge_hold_answer,
+};
+
 static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *ctx)
 {
 	struct gw_port *gp = container_of(port, struct gw_port, port);
@@ -112,6 +141,9 @@ static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *c
 		return;
 	}
 	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, &res, &act);
+	if (gw_hold(g, &gw_bridge_hold_ops, &res, &act, fr->data, fr->caplen, 0,
+		    (const uint32_t[2]){ (uint32_t)in, 0 }) != GW_HOLD_NO)
+		return;
 	for (int i = 0; i < act.n_frames; i++)
 		gw_port_tx(g, act.frames[i].to == ENFORCE_TO_SENDER ? in : out, act.frames[i].data,
 			   act.frames[i].len);
