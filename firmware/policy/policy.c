@@ -477,16 +477,13 @@ void policy_flow_dpi(struct policy *p, struct flow *f, uint64_t wall_s)
 void policy_flow_name(struct policy *p, struct flow *f, enum dpi_host_kind kind, const char *name,
 		      uint64_t wall_s)
 {
-	struct bundle_match m;
-	char norm[BUNDLE_NAME_MAX + 2];
-
 	if (!p->bundle || (f->flags & FLOW_F_HOST_CHECKED) || kind == DPI_HOST_NONE || !*name)
 		return;
 	f->flags |= FLOW_F_HOST_CHECKED;
-	if (!policy_final(f) && policy_name(p, name, wall_s, &m, norm))
-		policy_hit(p, f, &m.meta,
-			   kind == DPI_HOST_HTTP ? POLICY_STAGE_HTTP_HOST : POLICY_STAGE_SNI,
-			   norm + m.name_off);
+	/* The same rules as a name nDPI read: the name itself, then a proved alias. */
+	if (!policy_final(f))
+		policy_host(p, f, kind == DPI_HOST_HTTP ? POLICY_STAGE_HTTP_HOST : POLICY_STAGE_SNI,
+			    name, wall_s);
 }
 
 /*
