@@ -277,6 +277,10 @@ $(O)/bench/rejudge-bench: $(O)/obj/tests/bench/rejudge_bench.o $(CORE_OBJS)
 bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench
 	$(Q)BUILD=$(O) tests/bench/run
 
+# `make soak`: tests/soak/soak.sh for SOAK_SECONDS (default 600) in each inline mode.
+soak: all
+	$(Q)for m in bridge nfqueue; do BUILD=$(O) TOP=$(CURDIR) SAN=$(SAN) MODE=$$m tests/soak/soak.sh || exit 1; done
+
 run: all
 	$(Q)BUILD=$(O) tools/demo
 
@@ -293,11 +297,12 @@ help:
 	@echo "make                 build build/townguard and the host tools"
 	@echo "make run             generate a demo capture and replay it"
 	@echo "make test            unit, conformance and lab tests (SAN=1: ASan+UBSan)"
+	@echo "make soak             10 minutes per inline mode of mixed traffic and garbage"
 	@echo "make check           the layer rule (tools/check-layers), cppcheck and clang-tidy"
 	@echo "make bench           benchmarks against ndpiReader and a bare libpcap loop"
 	@echo "make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
 
-.PHONY: all test check fuzz fuzz-build bench run clean distclean help menuconfig olddefconfig savedefconfig
+.PHONY: all test check fuzz fuzz-build bench soak run clean distclean help menuconfig olddefconfig savedefconfig
 .SECONDARY:
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

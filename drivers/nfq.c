@@ -38,6 +38,16 @@
  * the Ethernet header in front of the IP packet. Verdicts go through one
  * reused nfnl_queue_msg per kind (with and without a mark).
  *
+ * Plain verdicts (accept or drop this packet) given while the packet is
+ * being delivered are batched: a run of consecutive ids with the same
+ * verdict leaves as one NFQNL_MSG_VERDICT_BATCH (which covers every queued
+ * id up to the last) at the end of the burst, before an injection, before
+ * any other verdict, and whenever the run breaks. A batch is only formed
+ * while every packet delivered before the run has its verdict: once one is
+ * held (delivered without a verdict, answered later), verdicts go one by
+ * one until it is answered, so a batch can never decide a packet it did
+ * not judge. Offload verdicts carry a per-packet mark and go one by one.
+ *
  * Packets are delivered as Ethernet frames: the header is made of the source
  * MAC the kernel reports (NFQA_HWADDR) and the destination MAC learned for
  * the destination address from earlier queued packets (source address +
@@ -127,6 +137,15 @@ struct nfq {
 	bool bound;
 	uint8_t hash_key[16];
 	uint32_t setup_accepted;           /* packets let through while setup waited */
+	/* Verdict batching (see the top of the file). */
+	uint32_t cur_id;                   /* the packet being delivered */
+	bool in_delivery, cur_decided;
+	uint32_t held;                     /* delivered, no verdict yet */
+	uint32_t run_first, run_last;      /* the deferred run of plain verdicts */
+	uint32_t run_n;
+	unsigned int run_verdict;
+	struct nfnl_queue_msg *vmsg_batch;
+	uint64_t batches, batched;         /* batch messages, and the verdicts they carried */
 	struct inline_stats st;
 	struct nfq_mark_slot marks[NFQ_MARK_SLOTS];
 	struct nfq_mac_slot macs[NFQ_MAC_SLOTS];
@@ -161,6 +180,31 @@ static int nfq_send_verdict(struct nfq *q, struct nfnl_queue_msg *m, uint32_t id
 		return link_nl_errno(err);
 	}
 	return 0;
+}
+
+/* Send the deferred run: one batch verdict, or a plain one for a run of one. */
+static void nfq_flush_verdicts(struct nfq *q)
+{
+	int err;
+
+	if (!q->run_n)
+		return;
+	if (q->run_n == 1) {
+		nfq_send_verdict(q, q->vmsg, q->run_last, q->run_verdict);
+	} else {
+		nfnl_queue_msg_set_packetid(q->vmsg_batch, q->run_last);
+		nfnl_queue_msg_set_verdict(q->vmsg_batch, q->run_verdict);
+		err = nfnl_queue_msg_send_verdict_batch(q->sk, q->vmsg_batch);
+		if (err < 0) {
+			q->st.verdict_errors++;
+			log_debug_rl("queue %u: batch verdict for packets %u-%u not sent: %s",
+				     q->queue_num, q->run_first, q->run_last, nl_geterror(err));
+		} else {
+			q->batches++;
+			q->batched += q->run_n;
+		}
+	}
+	q->run_n = 0;
 }
 
 struct nfq_setup_wait {
@@ -314,7 +358,8 @@ static int nfq_queue_open(struct nfq *q, const struct inline_config *cfg)
 	q->queue = nfnl_queue_alloc();
 	q->vmsg = nfnl_queue_msg_alloc();
 	q->vmsg_mark = nfnl_queue_msg_alloc();
-	if (!q->sk || !q->queue || !q->vmsg || !q->vmsg_mark)
+	q->vmsg_batch = nfnl_queue_msg_alloc();
+	if (!q->sk || !q->queue || !q->vmsg || !q->vmsg_mark || !q->vmsg_batch)
 		return -ENOMEM;
 	/* Packets carry no sequence number of ours; verdicts want no acknowledgement. */
 	nl_socket_disable_seq_check(q->sk);
@@ -341,6 +386,8 @@ static int nfq_queue_open(struct nfq *q, const struct inline_config *cfg)
 	nfnl_queue_msg_set_group(q->vmsg_mark, cfg->queue);
 	nfnl_queue_msg_set_family(q->vmsg_mark, AF_UNSPEC);
 	nfnl_queue_msg_set_mark(q->vmsg_mark, 0);
+	nfnl_queue_msg_set_group(q->vmsg_batch, cfg->queue);
+	nfnl_queue_msg_set_family(q->vmsg_batch, AF_UNSPEC);
 
 	nfnl_queue_set_group(q->queue, cfg->queue);
 	nfnl_queue_set_copy_mode(q->queue, NFNL_QUEUE_COPY_PACKET);
@@ -361,6 +408,9 @@ static void nfq_queue_close(struct nfq *q)
 		if (err < 0)
 			log_debug("queue %u: unbind: %s", q->queue_num, nl_geterror(err));
 	}
+	nfq_flush_verdicts(q);
+	if (q->vmsg_batch)
+		nfnl_queue_msg_put(q->vmsg_batch);
 	if (q->vmsg_mark)
 		nfnl_queue_msg_put(q->vmsg_mark);
 	if (q->vmsg)
@@ -369,7 +419,7 @@ static void nfq_queue_close(struct nfq *q)
 		nfnl_queue_put(q->queue);
 	if (q->sk)
 		nl_socket_free(q->sk);
-	q->vmsg_mark = q->vmsg = NULL;
+	q->vmsg_batch = q->vmsg_mark = q->vmsg = NULL;
 	q->queue = NULL;
 	q->sk = NULL;
 	q->bound = false;
@@ -546,6 +596,7 @@ static int nfq_handle_packet(struct nfq *q, struct nlmsghdr *nlh, inline_rx_fn f
 	pkt.id = ntohl(ph->packet_id);
 	if (!tb[NFQA_PAYLOAD] || nla_len(tb[NFQA_PAYLOAD]) <= 0) {
 		/* Nothing to look at (cannot happen in copy-packet mode): do not hold it. */
+		nfq_flush_verdicts(q);
 		nfq_send_verdict(q, q->vmsg, pkt.id, NF_ACCEPT);
 		return 0;
 	}
@@ -590,7 +641,13 @@ static int nfq_handle_packet(struct nfq *q, struct nlmsghdr *nlh, inline_rx_fn f
 	pkt.len = ETH_HLEN + len;
 
 	q->st.packets++;
+	q->cur_id = pkt.id;
+	q->cur_decided = false;
+	q->in_delivery = true;
 	fn(q->dev, &pkt, ctx);
+	q->in_delivery = false;
+	if (!q->cur_decided)
+		q->held++; /* answered later: no batch until it is */
 	return 1;
 }
 
@@ -663,7 +720,38 @@ static int nfq_rx_burst(struct inline_dev *dev, inline_rx_fn fn, void *ctx, int 
 		}
 		n += nfq_handle_datagram(q, (size_t)len, fn, ctx);
 	}
+	nfq_flush_verdicts(q);
 	return n;
+}
+
+/*
+ * Defer a plain verdict into the run if that is safe (see the top of the
+ * file); false: the caller sends it now.
+ */
+static bool nfq_defer_verdict(struct nfq *q, uint32_t id, unsigned int verdict)
+{
+	if (q->in_delivery && id == q->cur_id) {
+		q->cur_decided = true;
+	} else {
+		/* A held packet's verdict: send what is deferred first, this one alone. */
+		if (q->held)
+			q->held--;
+		nfq_flush_verdicts(q);
+		return false;
+	}
+	if (q->held) {
+		nfq_flush_verdicts(q);
+		return false;
+	}
+	if (q->run_n && (verdict != q->run_verdict || id != q->run_last + 1))
+		nfq_flush_verdicts(q);
+	if (!q->run_n) {
+		q->run_first = id;
+		q->run_verdict = verdict;
+	}
+	q->run_last = id;
+	q->run_n++;
+	return true;
 }
 
 static int nfq_verdict(struct inline_dev *dev, uint32_t id, enum inline_verdict v)
@@ -675,13 +763,20 @@ static int nfq_verdict(struct inline_dev *dev, uint32_t id, enum inline_verdict 
 
 	switch (v) {
 	case INLINE_ACCEPT:
-		ret = nfq_send_verdict(q, q->vmsg, id, NF_ACCEPT);
+	case INLINE_DROP: {
+		unsigned int nv = v == INLINE_ACCEPT ? NF_ACCEPT : NF_DROP;
+
+		ret = nfq_defer_verdict(q, id, nv) ? 0 : nfq_send_verdict(q, q->vmsg, id, nv);
 		break;
-	case INLINE_DROP:
-		ret = nfq_send_verdict(q, q->vmsg, id, NF_DROP);
-		break;
+	}
 	case INLINE_OFFLOAD_ACCEPT:
 	case INLINE_OFFLOAD_DROP:
+		/* The mark differs per packet: this one leaves alone, after the run. */
+		if (q->in_delivery && id == q->cur_id)
+			q->cur_decided = true;
+		else if (q->held)
+			q->held--;
+		nfq_flush_verdicts(q);
 		mark = s->id == id ? s->mark & ~NFQ_MARK_MASK : 0;
 		mark |= v == INLINE_OFFLOAD_ACCEPT ? NFQ_MARK_ACCEPT : NFQ_MARK_DROP;
 		nfnl_queue_msg_set_mark(q->vmsg_mark, mark);
@@ -709,6 +804,8 @@ static int nfq_inject(struct inline_dev *dev, uint32_t ifindex, const uint8_t *f
 		q->st.inject_errors++;
 		return -EINVAL;
 	}
+	/* Packets accepted before this frame was built leave before it. */
+	nfq_flush_verdicts(q);
 	memcpy(&sll.sll_protocol, frame + offsetof(struct ethhdr, h_proto), sizeof(sll.sll_protocol));
 	memcpy(sll.sll_addr, frame, ETH_ALEN);
 	if (sendto(q->pkt_fd, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
@@ -782,6 +879,9 @@ static void nfq_close(struct inline_dev *dev)
 	 */
 	nfq_rules_remove(&q->kr);
 	nfq_rx_burst(dev, nfq_accept_all, NULL, (int)NFQ_MARK_SLOTS);
+	if (q->batches)
+		log_info("queue %u: %llu verdicts went in %llu batch messages", q->queue_num,
+			 (unsigned long long)q->batched, (unsigned long long)q->batches);
 	nfq_queue_close(q);
 	if (q->pkt_fd >= 0)
 		close(q->pkt_fd);

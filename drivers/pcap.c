@@ -8,10 +8,22 @@
  * decoder knows, switch to nonblocking, install the BPF filter, and hand the
  * selectable descriptor to the event loop. Immediate mode is on by default so
  * an inline gateway does not wait for the kernel to fill a buffer block.
+ *
+ * Receive needs no system call per frame: libpcap reads its own memory-mapped
+ * ring (PACKET_MMAP), and pcap_dispatch() hands out what a readiness event
+ * found. Send batches: tx_queue copies a frame into the port's queue and
+ * tx_flush hands the whole queue to the kernel with one sendmmsg() on
+ * libpcap's own packet socket (what pcap_inject() does with send() for one
+ * frame, so the kernel treats the frames alike, and the socket still does
+ * not see its own sends). The data path queues the frames of a burst and
+ * flushes at its end; tx sends at once, after what is queued.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <pcap/pcap.h>
 
@@ -20,9 +32,27 @@
 #include "core/log.h"
 #include "core/port.h"
 
+/*
+ * The send queue: up to PCAP_TX_BATCH frames copied into one arena. A burst
+ * (CONFIG_PCAP_RX_BURST frames in, as many out) usually fits; a full queue
+ * is flushed before the next frame is taken.
+ */
+#define PCAP_TX_BATCH 64
+#define PCAP_TX_ARENA (PCAP_TX_BATCH * 2048)
+
+struct pcap_tx {
+	struct mmsghdr msg[PCAP_TX_BATCH];
+	struct iovec iov[PCAP_TX_BATCH];
+	uint32_t n;
+	uint32_t used; /* bytes of arena */
+	uint8_t arena[PCAP_TX_ARENA];
+};
+
 struct pcap_port {
 	pcap_t *pcap;
 	bool live;
+	struct pcap_tx *tx; /* allocated at the first queued frame */
+	uint64_t tx_batches, tx_batched; /* sendmmsg calls, and the frames they sent */
 };
 
 struct pcap_rx_ctx {
@@ -241,12 +271,91 @@ static int pcap_port_rx_burst(struct port *port, port_rx_fn fn, void *ctx, int m
 	return n;
 }
 
+/* Send the queue; returns how many frames failed (each counted and logged). */
+static int pcap_port_tx_flush(struct port *port)
+{
+	struct pcap_port *pp = port->priv;
+	struct pcap_tx *tx = pp->tx;
+	int fd, failed = 0;
+	uint32_t i = 0;
+
+	if (!tx || !tx->n)
+		return 0;
+	fd = pcap_fileno(pp->pcap);
+	while (i < tx->n) {
+		int r = sendmmsg(fd, &tx->msg[i], tx->n - i, 0);
+
+		if (r > 0) {
+			i += (uint32_t)r;
+			port->st.tx_frames += (uint64_t)r;
+			pp->tx_batches++;
+			pp->tx_batched += (uint64_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		/* The frame at i cannot leave (too big, link down, ...): count it, send the rest. */
+		port->st.tx_errors++;
+		failed++;
+		log_debug_rl("%s: send of a %zu-byte frame failed: %s", port->name,
+			     tx->iov[i].iov_len, r < 0 ? strerror(errno) : "nothing sent");
+		i++;
+	}
+	tx->n = 0;
+	tx->used = 0;
+	return failed;
+}
+
+static int pcap_port_tx_queue(struct port *port, const uint8_t *data, uint32_t len)
+{
+	struct pcap_port *pp = port->priv;
+	struct pcap_tx *tx = pp->tx;
+	int failed = 0;
+
+	if (!pp->live)
+		return -EOPNOTSUPP;
+	if (len > PCAP_TX_ARENA) {
+		/* Larger than the whole arena: only a send of its own can take it. */
+		failed = pcap_port_tx_flush(port);
+		if (pcap_inject(pp->pcap, data, len) < 0) {
+			port->st.tx_errors++;
+			log_debug_rl("%s: send failed: %s", port->name, pcap_geterr(pp->pcap));
+			return -EIO;
+		}
+		port->st.tx_frames++;
+		return failed;
+	}
+	if (!tx) {
+		tx = calloc(1, sizeof(*tx));
+		if (!tx) {
+			port->st.tx_errors++;
+			return -ENOMEM;
+		}
+		pp->tx = tx;
+	}
+	if (tx->n == PCAP_TX_BATCH || len > PCAP_TX_ARENA - tx->used)
+		failed = pcap_port_tx_flush(port);
+	memcpy(tx->arena + tx->used, data, len);
+	tx->iov[tx->n] = (struct iovec){ .iov_base = tx->arena + tx->used, .iov_len = len };
+	tx->msg[tx->n] = (struct mmsghdr){
+		.msg_hdr = { .msg_iov = &tx->iov[tx->n], .msg_iovlen = 1 },
+	};
+	tx->n++;
+	/* Keep every frame's start aligned for the copy of the next one. */
+	tx->used += (len + 63u) & ~63u;
+	if (tx->used > PCAP_TX_ARENA)
+		tx->used = PCAP_TX_ARENA;
+	return failed;
+}
+
 static int pcap_port_tx(struct port *port, const uint8_t *data, uint32_t len)
 {
 	struct pcap_port *pp = port->priv;
 
 	if (!pp->live)
 		return -EOPNOTSUPP;
+	/* What was queued before this frame leaves before it. */
+	pcap_port_tx_flush(port);
 	if (pcap_inject(pp->pcap, data, len) < 0) {
 		port->st.tx_errors++;
 		log_debug_rl("%s: send failed: %s", port->name, pcap_geterr(pp->pcap));
@@ -275,7 +384,12 @@ static void pcap_port_close(struct port *port)
 
 	if (!pp)
 		return;
+	pcap_port_tx_flush(port);
+	if (pp->tx_batches)
+		log_info("%s: sent %llu queued frames in %llu system calls", port->name,
+			 (unsigned long long)pp->tx_batched, (unsigned long long)pp->tx_batches);
 	pcap_close(pp->pcap);
+	free(pp->tx);
 	free(pp);
 	port->priv = NULL;
 }
@@ -286,6 +400,8 @@ static const struct port_ops pcap_live_ops = {
 	.fd = pcap_port_fd,
 	.rx_burst = pcap_port_rx_burst,
 	.tx = pcap_port_tx,
+	.tx_queue = pcap_port_tx_queue,
+	.tx_flush = pcap_port_tx_flush,
 	.stats = pcap_port_stats,
 	.close = pcap_port_close,
 };

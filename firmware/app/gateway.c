@@ -461,6 +461,9 @@ static int gw_start_mode(struct gateway *g)
 		names[n_names++] = g->ports[GW_MGMT].name;
 	gw_watch_links(g, names, n_names);
 
+	ret = gw_hold_start(g);
+	if (ret < 0)
+		return ret;
 	if (cfg->gateway.mode == TG_MODE_NFQUEUE) {
 		ret = gw_nfq_start(g);
 		return ret < 0 ? ret : gw_mgmt_start(g);
@@ -484,6 +487,7 @@ static int gw_start_mode(struct gateway *g)
 static void gw_stop_mode(struct gateway *g)
 {
 	loop_timer_cancel(g->loop, &g->reopen);
+	gw_hold_flush(g); /* while the ports are open: held frames go out */
 	gw_mgmt_stop(g);
 	gw_port_close(&g->ports[GW_MGMT]);
 	for (int i = 0; i < g->n_ports; i++)
@@ -504,6 +508,7 @@ static void gw_log_totals(struct gateway *g)
 		 (unsigned long long)(e->dropped + g->st.malformed),
 		 (unsigned long long)g->st.malformed, (unsigned long long)e->rst_sent,
 		 (unsigned long long)e->dns_answered, (unsigned long long)g->st.tx_errors);
+	gw_hold_log_totals(g);
 }
 
 int gateway_run(struct gateway_opts *o)
@@ -553,6 +558,7 @@ int gateway_run(struct gateway_opts *o)
 	if (g->io_error)
 		ret = 1;
 	loop_signal_del(g->loop, &g->sig);
+	hold_free(g->hold);
 	gw_uninit(g);
 	loop_free(g->loop);
 	free(g);
@@ -560,6 +566,7 @@ int gateway_run(struct gateway_opts *o)
 
 out_mode:
 	gw_stop_mode(g);
+	hold_free(g->hold);
 	loop_signal_del(g->loop, &g->sig);
 out_uninit:
 	gw_uninit(g);

@@ -44,6 +44,27 @@ static void gw_port_tx(struct gateway *g, int idx, const uint8_t *data, uint32_t
 		g->st.tx_errors++;
 }
 
+/*
+ * A forwarded frame joins the port's send queue; gw_port_readable() flushes
+ * every port at the end of the burst (one system call per port and burst).
+ * Frames sent with gw_port_tx() leave after what is queued, so the order
+ * on each port is the order of the calls.
+ */
+static void gw_port_txq(struct gateway *g, int idx, const uint8_t *data, uint32_t len)
+{
+	struct gw_port *gp = &g->ports[idx];
+	int r = gp->is_open ? port_tx_queue(&gp->port, data, len) : -ENETDOWN;
+
+	g->st.tx_errors += r < 0 ? 1u : (uint64_t)r;
+}
+
+static void gw_ports_flush(struct gateway *g)
+{
+	for (int i = 0; i < GW_PORTS; i++)
+		if (g->ports[i].is_open)
+			g->st.tx_errors += (uint64_t)port_tx_flush(&g->ports[i].port);
+}
+
 void gw_judge(struct gateway *g, enum link_type link, const uint8_t *data, uint32_t caplen,
 	      uint32_t wirelen, struct pipeline_result *res, struct enforce_action *act)
 {
@@ -56,6 +77,35 @@ void gw_judge(struct gateway *g, enum link_type link, const uint8_t *data, uint3
 	else if (res->err != DECODE_OK && !gw_pass_untracked(g, res->err))
 		act->verdict = ENFORCE_DROP;
 }
+
+static void gw_bridge_hold_pass(struct gateway *g, const struct hold_frame *fr)
+{
+	gw_port_tx(g, (int)fr->aux[0] ^ 1, fr->data, fr->len);
+	g->st.forwarded++;
+}
+
+static void gw_bridge_hold_drop(struct gateway *g, const struct hold_frame *fr)
+{
+	(void)g;
+	(void)fr;
+}
+
+static void gw_bridge_hold_answer(struct gateway *g, const struct enforce_action *act,
+				  const struct hold_frame *fr)
+{
+	int in = (int)fr->aux[0];
+
+	for (int i = 0; i < act->n_frames; i++)
+		gw_port_tx(g, act->frames[i].to == ENFORCE_TO_SENDER ? in : in ^ 1,
+			   act->frames[i].data, act->frames[i].len);
+}
+
+/* Held frames are copies, sent on out of the other port (aux[0]: the port they came in on). */
+static const struct gw_hold_ops gw_bridge_hold_ops = {
+	.pass = gw_bridge_hold_pass,
+	.drop = gw_bridge_hold_drop,
+	.answer = gw_bridge_hold_answer,
+};
 
 static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *ctx)
 {
@@ -93,11 +143,14 @@ static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *c
 	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, &res, &act);
 	if (res.flow)
 		neigh_learn(&g->neigh, &res.pkt, fr->data, (uint32_t)in);
+	if (gw_hold(g, &gw_bridge_hold_ops, &res, &act, fr->data, fr->caplen, 0,
+		    (const uint32_t[2]){ (uint32_t)in, 0 }) != GW_HOLD_NO)
+		return;
 	for (int i = 0; i < act.n_frames; i++)
 		gw_port_tx(g, act.frames[i].to == ENFORCE_TO_SENDER ? in : out, act.frames[i].data,
 			   act.frames[i].len);
 	if (act.verdict == ENFORCE_FORWARD) {
-		gw_port_tx(g, out, fr->data, fr->caplen);
+		gw_port_txq(g, out, fr->data, fr->caplen);
 		g->st.forwarded++;
 	}
 }
@@ -137,6 +190,7 @@ static void gw_port_readable(struct loop_fd *lfd, unsigned int events)
 
 	(void)events;
 	n = port_rx_burst(&gp->port, fn, g, GW_RX_BURST);
+	gw_ports_flush(g);
 	if (n < 0) {
 		log_err("%s: port failed (%s): closed, trying again every %d s", gp->name,
 			strerror(-n), GW_REOPEN_MS / 1000);

@@ -16,6 +16,41 @@
 
 #define GW_INLINE_DRIVER "nfqueue"
 
+static void gw_nfq_hold_pass(struct gateway *g, const struct hold_frame *fr)
+{
+	inline_verdict(&g->nfq, fr->tag, INLINE_ACCEPT);
+}
+
+static void gw_nfq_hold_drop(struct gateway *g, const struct hold_frame *fr)
+{
+	inline_verdict(&g->nfq, fr->tag, INLINE_DROP);
+}
+
+static void gw_nfq_answer(struct gateway *g, const struct enforce_action *act, uint32_t in_ifindex,
+			  uint32_t out_ifindex)
+{
+	for (int i = 0; i < act->n_frames; i++) {
+		uint32_t ifindex = act->frames[i].to == ENFORCE_TO_SENDER ? in_ifindex : out_ifindex;
+
+		if (!ifindex ||
+		    inline_inject(&g->nfq, ifindex, act->frames[i].data, act->frames[i].len) < 0)
+			g->st.tx_errors++;
+	}
+}
+
+static void gw_nfq_hold_answer(struct gateway *g, const struct enforce_action *act,
+			       const struct hold_frame *fr)
+{
+	gw_nfq_answer(g, act, fr->aux[0], fr->aux[1]);
+}
+
+/* Held packets wait in the kernel's queue: their verdicts come when the hold ends (tag: id). */
+static const struct gw_hold_ops gw_nfq_hold_ops = {
+	.pass = gw_nfq_hold_pass,
+	.drop = gw_nfq_hold_drop,
+	.answer = gw_nfq_hold_answer,
+};
+
 static void gw_nfq_rx(struct inline_dev *dev, const struct inline_packet *pk, void *ctx)
 {
 	struct gateway *g = ctx;
@@ -26,13 +61,17 @@ static void gw_nfq_rx(struct inline_dev *dev, const struct inline_packet *pk, vo
 	gw_judge(g, LINK_ETHERNET, pk->frame, pk->len, pk->len, &res, &act);
 	if (res.flow)
 		neigh_learn(&g->neigh, &res.pkt, pk->frame, pk->in_ifindex);
-	for (int i = 0; i < act.n_frames; i++) {
-		uint32_t ifindex = act.frames[i].to == ENFORCE_TO_SENDER ? pk->in_ifindex
-									 : pk->out_ifindex;
-
-		if (!ifindex || inline_inject(dev, ifindex, act.frames[i].data, act.frames[i].len) < 0)
-			g->st.tx_errors++;
+	switch (gw_hold(g, &gw_nfq_hold_ops, &res, &act, pk->frame, pk->len, pk->id,
+			(const uint32_t[2]){ pk->in_ifindex, pk->out_ifindex })) {
+	case GW_HOLD_TAKEN:
+		return;
+	case GW_HOLD_DROP:
+		inline_verdict(dev, pk->id, INLINE_DROP);
+		return;
+	default:
+		break;
 	}
+	gw_nfq_answer(g, &act, pk->in_ifindex, pk->out_ifindex);
 	if (act.verdict == ENFORCE_FORWARD)
 		v = act.final ? INLINE_OFFLOAD_ACCEPT : INLINE_ACCEPT;
 	else
@@ -84,6 +123,7 @@ void gw_nfq_stop(struct gateway *g)
 {
 	if (!g->nfq.ops)
 		return;
+	gw_hold_flush(g);
 	loop_fd_del(g->loop, &g->nfq_fd);
 	inline_close(&g->nfq);
 }

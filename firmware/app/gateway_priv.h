@@ -10,6 +10,7 @@
  *   gateway_mgmt.c   the management netif (lwIP) and the uplink's callbacks
  *   gateway_nfq.c    nfqueue mode: the inline driver's packets judged
  *   gateway_rejudge.c  a new blocklist applied to the open flows
+ *   gateway_hold.c   bridge and nfqueue: requests held until their name is judged
  */
 #ifndef TG_GATEWAY_PRIV_H
 #define TG_GATEWAY_PRIV_H
@@ -24,6 +25,7 @@
 #include "core/inline.h"
 #include "core/loop.h"
 #include "core/port.h"
+#include "packet/hold.h"
 #include "packet/pipeline.h"
 #include "policy/enforce.h"
 #include "policy/policy.h"
@@ -35,6 +37,15 @@
 enum { GW_LAN = 0, GW_WAN = 1, GW_MIRROR = 0, GW_INJECT = 1, GW_MGMT = 2, GW_PORTS = 3 };
 
 struct gateway;
+
+/* How a held frame leaves, per inline mode (gateway_hold.c). */
+struct gw_hold_ops {
+	void (*pass)(struct gateway *g, const struct hold_frame *fr);
+	void (*drop)(struct gateway *g, const struct hold_frame *fr);
+	/* The answers (resets) of act, for the flow whose held frame fr is. */
+	void (*answer)(struct gateway *g, const struct enforce_action *act,
+		       const struct hold_frame *fr);
+};
 
 struct gw_port {
 	struct gateway *gw;
@@ -81,6 +92,9 @@ struct gateway {
 	struct loop_fd links_fd;
 	struct inline_dev nfq;         /* nfqueue mode's queue; nfq.ops NULL when closed */
 	struct loop_fd nfq_fd;
+	struct hold *hold;             /* requests held until their name is judged (inline modes) */
+	const struct gw_hold_ops *hold_ops;
+	struct loop_timer hold_timer;
 	struct gw_stats st;
 	bool live;
 	int io_error;
@@ -145,6 +159,31 @@ void gw_mgmt_stop(struct gateway *g);
 void gw_mgmt_rx(struct port *port, const struct port_frame *fr, void *ctx);
 /* A frame went to the management netif: let lwIP answer soon. */
 void gw_mgmt_poll_soon(struct gateway *g);
+
+/* gateway_hold.c */
+enum gw_hold_step {
+	GW_HOLD_NO = 0,  /* go on with the frame as judged (held frames may have been let go first) */
+	GW_HOLD_TAKEN,   /* the hold has the frame: it was kept, let go or dropped */
+	GW_HOLD_DROP,    /* drop the frame, no answer (a retransmission of held bytes, a conflict) */
+};
+/*
+ * After gw_judge(): hold frame (len bytes; tag and aux are the mode's, given
+ * back to ops with the frame) when its flow's name is still to come, or end
+ * the flow's hold now that it is known.
+ */
+enum gw_hold_step gw_hold(struct gateway *g, const struct gw_hold_ops *ops,
+			  const struct pipeline_result *res, const struct enforce_action *act,
+			  const uint8_t *frame, uint32_t len, uint32_t tag, const uint32_t aux[2]);
+/* Both inline modes: the hold pool (Kconfig HOLD_*), logged. Returns 0 or -ENOMEM. */
+int gw_hold_start(struct gateway *g);
+/* f was cut by a new list (gateway_rejudge.c): what it holds is dropped, never released. */
+void gw_hold_cut(struct gateway *g, const struct flow *f);
+/* The hold's counters, one log line at stop. */
+void gw_hold_log_totals(struct gateway *g);
+/* g->hold_timer's callback: holds past their time are let go. */
+void gw_hold_expire(struct loop_timer *t);
+/* Let every held frame go (the mode stops). */
+void gw_hold_flush(struct gateway *g);
 
 /* gateway_nfq.c */
 /* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */

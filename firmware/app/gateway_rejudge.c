@@ -158,6 +158,7 @@ static void gw_rejudge_flow(struct flow *f, void *c)
 		rj->cut++;
 		gw_log_verdict(g, "cut", f, g->rejudge_hit_set ? &g->rejudge_hit : NULL);
 		gw_rejudge_forget(g, f);
+		gw_hold_cut(g, f);
 		gw_rejudge_cut(g, f);
 		break;
 	case POLICY_REJUDGE_LIFTED:

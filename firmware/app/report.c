@@ -318,6 +318,11 @@ void report_totals(FILE *out, const struct report *r, struct pipeline *pl, doubl
 		ds.flows_detected, ds.flows_given_up, ds.flows_pushed_out, ds.packets);
 	fprintf(out, "dpi memory      peak %u flows in inspection, nDPI heap peak %zu KiB\n",
 		ds.classifying_peak, ds.heap_bytes_peak / 1024);
+	fprintf(out, "dpi cap         %u flows: %" PRIu64 " pushed out (%" PRIu64
+		" before any payload, inspected again from it), %" PRIu64
+		" payload-less packets deferred\n",
+		(unsigned int)CONFIG_DPI_MAX_INSPECTED, ds.flows_pushed_out,
+		ds.flows_pushed_waiting, ds.packets_deferred);
 	if (r->port_valid)
 		fprintf(out, "port            %" PRIu64 " received, %" PRIu64
 			" dropped by the kernel, %" PRIu64 " by the interface\n",

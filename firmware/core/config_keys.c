@@ -193,8 +193,13 @@ const struct cfg_key cfg_keys[] = {
 	CFG_UINT(nfqueue, queue, 0, 65535, "", 0, "NFQUEUE number"),
 	CFG_UINT(nfqueue, queue_len, 64, 1048576, "packets", 4096,
 		 "Packets the kernel holds for a verdict before it bypasses the queue"),
-	CFG_BOOL(nfqueue, fail_open, true,
-		 "Accept packets when the queue is full instead of dropping them"),
+	/*
+	 * Off: a full queue drops (TCP resends) rather than passing packets
+	 * unseen, or a flood from the LAN would buy a blocked ClientHello a
+	 * pass (docs/policy.md). A dead firmware still fails open (--queue-bypass).
+	 */
+	CFG_BOOL(nfqueue, fail_open, false,
+		 "Accept packets when the queue is full instead of dropping them (unseen: a flood passes blocked flows)"),
 
 	CFG_ENUM(mgmt, mode, cfg_mgmt_modes, TG_MGMT_OFF,
 		 "The gateway's own address (lwIP, never judged by the policy): off, by DHCP, or static"),

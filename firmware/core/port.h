@@ -9,6 +9,7 @@
 #ifndef TG_PORT_H
 #define TG_PORT_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -69,8 +70,25 @@ struct port_ops {
 	 * Never blocks on a live port.
 	 */
 	int (*rx_burst)(struct port *port, port_rx_fn fn, void *ctx, int max);
-	/* Send one frame. Returns 0 or -errno (-EOPNOTSUPP for files). */
+	/*
+	 * Send one frame. Returns 0 or -errno (-EOPNOTSUPP for files). Frames
+	 * queued with tx_queue leave first, so the order on the wire is the
+	 * order of the calls.
+	 */
 	int (*tx)(struct port *port, const uint8_t *data, uint32_t len);
+	/*
+	 * Optional (NULL: port_tx_queue() sends at once with tx). Copy one
+	 * frame into the port's send queue; it leaves with the next tx_flush,
+	 * or earlier when the queue is full. Returns -errno when the frame
+	 * cannot be queued, else the number of frames queued before it that
+	 * failed to leave when the queue had to make room (>= 0).
+	 */
+	int (*tx_queue)(struct port *port, const uint8_t *data, uint32_t len);
+	/*
+	 * Optional. Send every queued frame (one system call for a batch).
+	 * Returns how many of them failed (>= 0); each is also in tx_errors.
+	 */
+	int (*tx_flush)(struct port *port);
 	/* Fill counters. Returns 0 or -errno. */
 	int (*stats)(struct port *port, struct port_stats *st);
 	/* Release everything open() acquired. */
@@ -102,6 +120,17 @@ static inline int port_rx_burst(struct port *p, port_rx_fn fn, void *ctx, int ma
 static inline int port_tx(struct port *p, const uint8_t *d, uint32_t len)
 {
 	return p->ops->tx(p, d, len);
+}
+/* Same results as the ops; a port without a queue sends at once. */
+static inline int port_tx_queue(struct port *p, const uint8_t *d, uint32_t len)
+{
+	if (!p->ops->tx_queue)
+		return p->ops->tx(p, d, len) < 0 ? -EIO : 0;
+	return p->ops->tx_queue(p, d, len);
+}
+static inline int port_tx_flush(struct port *p)
+{
+	return p->ops->tx_flush ? p->ops->tx_flush(p) : 0;
 }
 static inline int port_stats(struct port *p, struct port_stats *st) { return p->ops->stats(p, st); }
 

@@ -15,12 +15,32 @@
  * At that moment the result is copied out and nDPI's per-flow state (688
  * bytes plus reassembly buffers) is freed: decided flows cost nDPI nothing.
  *
- * At most CONFIG_DPI_MAX_INSPECTED flows hold nDPI state at once. Flows under
- * inspection are kept in least-recently-fed order; when the limit is reached
- * the flow fed longest ago is given up (guessed) to make room. A flood of
- * flows that never decide (port scans, SYN floods, one-packet UDP) therefore
- * costs bounded memory, and it is the flood's own stale flows, not the
- * newest connection, that lose their inspection.
+ * At most CONFIG_DPI_MAX_INSPECTED flows hold nDPI state at once, so a flood
+ * of flows that never decide (port scans, SYN floods, one-packet UDP) costs
+ * bounded memory. Which flow makes room matters more than the bound: a flow
+ * given up is decided for good and its later packets are never read, so a
+ * flood that pushed a TLS flow out between its SYN and its ClientHello would
+ * buy that ClientHello a pass. The rule (docs/policy.md, "A flood cannot buy
+ * a pass"): no flow is given up before nDPI has seen its first payload.
+ * Flows under inspection sit on one least-recently-fed list per rank:
+ *
+ *   WAIT       no payload yet, on any other port
+ *   WAIT_NAME  no payload yet, on a TLS, HTTP or DNS port (dpi_name_port)
+ *   SHOWN      payload seen (its first request was read), or its name known
+ *   NAMING     payload seen on a name port or of TLS/HTTP/DNS, no name yet
+ *
+ * and room is taken from the lowest rank first, the flow fed longest ago:
+ *   - a WAIT or WAIT_NAME flow loses only its nDPI state ("shed"): it stays
+ *     undecided and gets fresh state with its first payload, so nothing it
+ *     sends later goes unread (nDPI reads a connection whose handshake it
+ *     missed, as ndpiReader does with a capture that starts mid-flow);
+ *   - a SHOWN or NAMING flow is given up (guessed): its first request was
+ *     read and its name, if any, judged;
+ *   - a flow with payload always gets state, from whatever rank; a flow
+ *     without payload takes room only from payload-less ranks no higher than
+ *     its own, else it waits unread (deferred) until it carries payload.
+ * A flood of SYNs thus only churns the WAIT ranks, and a flood of datagrams
+ * pushes out flows that have already shown their first request.
  *
  * nDPI's heap is counted through its allocation hooks (malloc_usable_size
  * rather than a size header, because not every pointer nDPI frees is
@@ -39,17 +59,28 @@
 #include "core/log.h"
 #include "packet/dpi.h"
 
-/* nDPI state of one flow under inspection, on the least-recently-fed list. */
+/* Ranks of flows under inspection, lowest (first to make room) first. */
+enum dpi_rank {
+	DPI_RANK_WAIT = 0,
+	DPI_RANK_WAIT_NAME,
+	DPI_RANK_SHOWN,
+	DPI_RANK_NAMING,
+	DPI_RANKS
+};
+
+/* nDPI state of one flow under inspection, on the least-recently-fed list of its rank. */
 struct dpi_flow {
 	struct dpi_flow *prev, *next;
 	struct flow *f;
+	uint8_t rank;  /* enum dpi_rank: the list it is on */
+	uint8_t shown; /* nDPI was given a packet with payload */
 	struct ndpi_flow_struct nf;
 };
 
 struct dpi {
 	struct ndpi_detection_module_struct *ndpi;
 	uint32_t max_packets[3]; /* by dpi_transport() */
-	struct dpi_flow *lru_head, *lru_tail; /* head: fed longest ago */
+	struct dpi_flow *lru_head[DPI_RANKS], *lru_tail[DPI_RANKS]; /* head: fed longest ago */
 	struct dpi_stats st;
 };
 
@@ -165,23 +196,23 @@ static void dpi_lru_unlink(struct dpi *d, struct dpi_flow *df)
 	if (df->prev)
 		df->prev->next = df->next;
 	else
-		d->lru_head = df->next;
+		d->lru_head[df->rank] = df->next;
 	if (df->next)
 		df->next->prev = df->prev;
 	else
-		d->lru_tail = df->prev;
+		d->lru_tail[df->rank] = df->prev;
 	df->prev = df->next = NULL;
 }
 
 static void dpi_lru_append(struct dpi *d, struct dpi_flow *df)
 {
-	df->prev = d->lru_tail;
+	df->prev = d->lru_tail[df->rank];
 	df->next = NULL;
-	if (d->lru_tail)
-		d->lru_tail->next = df;
+	if (d->lru_tail[df->rank])
+		d->lru_tail[df->rank]->next = df;
 	else
-		d->lru_head = df;
-	d->lru_tail = df;
+		d->lru_head[df->rank] = df;
+	d->lru_tail[df->rank] = df;
 }
 
 void dpi_free(struct dpi *d)
@@ -192,12 +223,14 @@ void dpi_free(struct dpi *d)
 	 * Normally empty: the flow table is freed first and every flow's end
 	 * gives its inspection up. The flows may be gone, so they are not touched.
 	 */
-	for (struct dpi_flow *df = d->lru_head, *next; df; df = next) {
-		next = df->next;
-		ndpi_free_flow_data(&df->nf);
-		free(df);
+	for (int r = 0; r < DPI_RANKS; r++) {
+		for (struct dpi_flow *df = d->lru_head[r], *next; df; df = next) {
+			next = df->next;
+			ndpi_free_flow_data(&df->nf);
+			free(df);
+		}
+		d->lru_head[r] = d->lru_tail[r] = NULL;
 	}
-	d->lru_head = d->lru_tail = NULL;
 	ndpi_exit_detection_module(d->ndpi);
 	free(d);
 }
@@ -291,23 +324,124 @@ static void dpi_giveup_state(struct dpi *d, struct flow *f)
 	dpi_finish(d, f, proto, guessed);
 }
 
-static struct dpi_flow *dpi_state(struct dpi *d, struct flow *f)
+/*
+ * Ports whose first payload names the destination: DNS (53), HTTP (80,
+ * 8080), TLS (443, 8443; 853 DNS over TLS). A flow on one of them ranks above
+ * other payload-less flows and, once it carries payload, above flows that
+ * have shown their request, until nDPI has its name.
+ */
+static bool dpi_name_port(uint16_t port)
+{
+	static const uint16_t name_ports[] = { 53, 80, 443, 853, 8080, 8443 };
+
+	for (size_t i = 0; i < sizeof(name_ports) / sizeof(name_ports[0]); i++)
+		if (port == name_ports[i])
+			return true;
+	return false;
+}
+
+static bool dpi_naming_proto(uint16_t id)
+{
+	return id == NDPI_PROTOCOL_TLS || id == NDPI_PROTOCOL_QUIC || id == NDPI_PROTOCOL_DTLS ||
+	       id == NDPI_PROTOCOL_HTTP || id == NDPI_PROTOCOL_DNS;
+}
+
+static enum dpi_rank dpi_rank_of(const struct flow *f, const struct dpi_flow *df)
+{
+	const struct ndpi_flow_struct *nf = &df->nf;
+	bool name_port = dpi_name_port(flow_dport(f));
+
+	if (!df->shown)
+		return name_port ? DPI_RANK_WAIT_NAME : DPI_RANK_WAIT;
+	if (nf->host_server_name[0])
+		return DPI_RANK_SHOWN;
+	if (name_port || dpi_naming_proto(nf->detected_protocol_stack[0]) ||
+	    dpi_naming_proto(nf->detected_protocol_stack[1]))
+		return DPI_RANK_NAMING;
+	return DPI_RANK_SHOWN;
+}
+
+/* After a packet: f stays under inspection, at the tail of the list of its rank now. */
+static void dpi_rerank(struct dpi *d, struct flow *f, struct dpi_flow *df)
+{
+	dpi_lru_unlink(d, df);
+	df->rank = (uint8_t)dpi_rank_of(f, df);
+	dpi_lru_append(d, df);
+}
+
+/*
+ * A payload-less flow loses its nDPI state but stays undecided (see the top);
+ * what nDPI would guess of it now is kept for the report should it end so.
+ */
+static void dpi_shed(struct dpi *d, struct dpi_flow *df)
+{
+	struct flow *f = df->f;
+	struct flow_dpi_result *r = &f->dpi_result;
+	uint8_t guessed = 0;
+	ndpi_protocol proto = ndpi_detection_giveup(d->ndpi, &df->nf, 1, &guessed);
+
+	r->master = proto.master_protocol;
+	r->app = proto.app_protocol;
+	r->category = (uint16_t)proto.category;
+	r->guessed = guessed;
+	dpi_lru_unlink(d, df);
+	ndpi_free_flow_data(&df->nf);
+	free(df);
+	f->dpi = NULL;
+	d->st.classifying--;
+	d->st.flows_pushed_out++;
+	d->st.flows_pushed_waiting++;
+}
+
+/*
+ * Make room for one more flow under inspection, of rank want; payload: the
+ * packet about to be fed carries payload. Returns false when the flow must
+ * wait unread (no payload, and every flow in inspection outranks it).
+ */
+static bool dpi_make_room(struct dpi *d, enum dpi_rank want, bool payload)
+{
+	if (d->st.classifying < CONFIG_DPI_MAX_INSPECTED)
+		return true;
+	for (int r = 0; r < DPI_RANKS; r++) {
+		struct dpi_flow *victim = d->lru_head[r];
+
+		if (!payload && r > (int)want)
+			break;
+		if (!victim)
+			continue;
+		if (r <= DPI_RANK_WAIT_NAME) {
+			dpi_shed(d, victim);
+		} else {
+			d->st.flows_pushed_out++;
+			dpi_giveup_state(d, victim->f);
+		}
+		return true;
+	}
+	return false;
+}
+
+static struct dpi_flow *dpi_state(struct dpi *d, struct flow *f, bool payload)
 {
 	struct dpi_flow *df = f->dpi;
+	enum dpi_rank want;
 
-	if (df) {
-		dpi_lru_unlink(d, df);
-		dpi_lru_append(d, df);
+	if (df)
 		return df;
-	}
-	if (d->st.classifying >= CONFIG_DPI_MAX_INSPECTED) {
-		d->st.flows_pushed_out++;
-		dpi_giveup_state(d, d->lru_head->f);
+	want = dpi_name_port(flow_dport(f)) ? DPI_RANK_WAIT_NAME : DPI_RANK_WAIT;
+	if (payload)
+		want = DPI_RANK_NAMING;
+	if (!dpi_make_room(d, want, payload)) {
+		d->st.packets_deferred++;
+		return NULL;
 	}
 	df = calloc(1, sizeof(*df));
-	if (!df)
+	if (!df) {
+		log_debug_rl("no memory for nDPI flow state: flow %llu left undecided",
+			     (unsigned long long)f->id);
 		return NULL;
+	}
 	df->f = f;
+	df->rank = (uint8_t)dpi_rank_of(f, df);
 	f->dpi = df;
 	dpi_lru_append(d, df);
 	d->st.flows_started++;
@@ -327,12 +461,9 @@ bool dpi_process(struct dpi *d, struct flow *f, const struct pkt *p, uint64_t no
 
 	if (f->flags & FLOW_F_DECIDED)
 		return false;
-	df = dpi_state(d, f);
-	if (!df) {
-		log_debug_rl("no memory for nDPI flow state: flow %llu left undecided",
-			     (unsigned long long)f->id);
+	df = dpi_state(d, f, p->payload_len > 0);
+	if (!df)
 		return false;
-	}
 	nf = &df->nf;
 	enough = seen > d->max_packets[dpi_transport(f->key.l4_proto)];
 	proto = ndpi_detection_process_packet(d->ndpi, nf, p->l3,
@@ -341,11 +472,15 @@ bool dpi_process(struct dpi *d, struct flow *f, const struct pkt *p, uint64_t no
 	d->st.packets++;
 	if (f->dpi_result.dpi_packets < UINT8_MAX)
 		f->dpi_result.dpi_packets++;
+	if (p->payload_len > 0)
+		df->shown = 1;
 
-	if (!enough && proto.app_protocol == NDPI_PROTOCOL_UNKNOWN)
+	if ((!enough && proto.app_protocol == NDPI_PROTOCOL_UNKNOWN) ||
+	    (!enough && ndpi_extra_dissection_possible(d->ndpi, nf))) {
+		/* undecided, or waiting for the certificate / JA3S */
+		dpi_rerank(d, f, df);
 		return false;
-	if (!enough && ndpi_extra_dissection_possible(d->ndpi, nf))
-		return false; /* wait for the certificate / JA3S */
+	}
 
 	if (proto.app_protocol == NDPI_PROTOCOL_UNKNOWN)
 		dpi_giveup_state(d, f);
@@ -354,11 +489,25 @@ bool dpi_process(struct dpi *d, struct flow *f, const struct pkt *p, uint64_t no
 	return true;
 }
 
+/*
+ * A flow that ends with no nDPI state keeps the guess made when it was shed,
+ * or, never given state (it carried no payload while the cap was full),
+ * ends Unknown.
+ */
+static void dpi_giveup_stateless(struct dpi *d, struct flow *f)
+{
+	f->flags |= FLOW_F_DECIDED;
+	d->st.flows_given_up++;
+}
+
 void dpi_giveup(struct dpi *d, struct flow *f)
 {
-	if ((f->flags & FLOW_F_DECIDED) || !f->dpi)
+	if (f->flags & FLOW_F_DECIDED)
 		return;
-	dpi_giveup_state(d, f);
+	if (f->dpi)
+		dpi_giveup_state(d, f);
+	else
+		dpi_giveup_stateless(d, f);
 }
 
 static ndpi_protocol dpi_proto_of(const struct flow_dpi_result *r)

@@ -39,7 +39,16 @@ struct dpi_stats {
 	uint64_t flows_detected;   /* nDPI found the protocol */
 	uint64_t flows_given_up;   /* packet limit or flow end: guessed or unknown */
 	uint64_t packets;          /* packets given to nDPI */
-	uint64_t flows_pushed_out; /* given up early: CONFIG_DPI_MAX_INSPECTED flows were in inspection */
+	/*
+	 * Flows whose nDPI state made room for another (CONFIG_DPI_MAX_INSPECTED
+	 * flows were in inspection): all of them, and of those the ones that had
+	 * carried no payload yet, which stay undecided and are inspected again
+	 * from their first payload (dpi.c). The rest were given up after nDPI
+	 * had read their first request.
+	 */
+	uint64_t flows_pushed_out;
+	uint64_t flows_pushed_waiting;
+	uint64_t packets_deferred; /* payload-less packets not inspected: the cap was full of flows that outrank them */
 	uint32_t classifying;      /* flows holding nDPI state now */
 	uint32_t classifying_peak;
 	size_t heap_bytes;         /* nDPI's heap now (module and flows), process-wide */

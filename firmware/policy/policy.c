@@ -541,6 +541,18 @@ void policy_flow_dpi(struct policy *p, struct flow *f, uint64_t wall_s)
 	}
 }
 
+void policy_flow_name(struct policy *p, struct flow *f, enum dpi_host_kind kind, const char *name,
+		      uint64_t wall_s)
+{
+	if (!p->bundle || (f->flags & FLOW_F_HOST_CHECKED) || kind == DPI_HOST_NONE || !*name)
+		return;
+	f->flags |= FLOW_F_HOST_CHECKED;
+	/* The same rules as a name nDPI read: the name itself, then a proved alias. */
+	if (!policy_final(f))
+		policy_host(p, f, kind == DPI_HOST_HTTP ? POLICY_STAGE_HTTP_HOST : POLICY_STAGE_SNI,
+			    name, wall_s);
+}
+
 /*
  * A response: find the first listed name of the chain (the query name, then
  * the CNAMEs in order). Every name before it on the chain is an alias the

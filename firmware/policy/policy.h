@@ -108,6 +108,14 @@ void policy_flow_dpi(struct policy *p, struct flow *f, uint64_t wall_s);
 void policy_packet(struct policy *p, struct flow *f, const struct pkt *pk, uint64_t wall_s,
 		   uint64_t now_ms);
 
+/*
+ * A host name read outside nDPI (packet/hold.c's parsers: an SNI or Host
+ * split across segments), judged as policy_flow_dpi() judges nDPI's: once
+ * per flow (FLOW_F_HOST_CHECKED), stage sni or http_host by kind.
+ */
+void policy_flow_name(struct policy *p, struct flow *f, enum dpi_host_kind kind, const char *name,
+		      uint64_t wall_s);
+
 void policy_get_stats(const struct policy *p, struct policy_stats *st);
 
 /* What a new bundle did to a flow's verdict (policy_rejudge()). */

@@ -321,6 +321,8 @@ static void test_totals_name_frames_discards_flows_protocols_by_bytes_and_rule_h
 		 "flows           6 (idle 4, evicted 1, at end 1; table capacity 64)\n"
 		 "dpi             0 detected, 0 given up (0 pushed out), 0 packets inspected\n"
 		 "dpi memory      peak 0 flows in inspection, nDPI heap peak %zu KiB\n"
+		 "dpi cap         %u flows: 0 pushed out (0 before any payload, inspected again from it), "
+		 "0 payload-less packets deferred\n"
 		 "port            9 received, 2 dropped by the kernel, 1 by the interface\n"
 		 "time            2.000 s, 1 frames/s\n"
 		 "\n"
@@ -334,7 +336,7 @@ static void test_totals_name_frames_discards_flows_protocols_by_bytes_and_rule_h
 		 "10         block             1\n"
 		 "20         block             2\n"
 		 "30         block             3\n",
-		 ds.heap_bytes_peak / 1024);
+		 ds.heap_bytes_peak / 1024, (unsigned int)CONFIG_DPI_MAX_INSPECTED);
 	assert_string_equal(text, want);
 	fx_capture_free(&c);
 	pipeline_uninit(&pl);

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Names split across TCP segments, in bridge and nfqueue mode (tests/lab):
+#
+#   client ──[ tg-lan | townguard (holds the request) | tg-wan ]── server 10.99.0.2
+#            split_client.py: TCP_NODELAY,              tcpdump -w wan.pcap
+#            two writes 0.2 s apart
+#
+# A ClientHello (Python's ssl module) split inside the server_name
+# extension (in the host name, and before the name entry), and an HTTP
+# request split inside its Host header and just before it: for blocked.test
+# (rule 101) each is refused, and the WAN capture shows not one byte of
+# payload from those client ports (no part of the name, nor the rest of the
+# request, left the gateway); for allowed.test (same address) each gets the
+# server's page, byte-identical. The gateway counts holds and releases.
+set -uo pipefail
+MODE=bridge
+. "${TOP:-.}/tests/lab/inline_checks.sh"
+client=$top/tests/lab/split_client.py
+
+inline_setup
+expected=$work/expected
+printf 'townguard lab: allowed.test\n' >"$expected"
+
+# split KIND NAME PORT SPLIT: run the client; sets out (its output) and cport.
+split() {
+	out=$(lan /usr/bin/python3 "$client" "$1" "$2" "$ALLOWED_IP" "$3" "$4" --ca "$CA" 2>&1)
+	cport=$(sed -n '1s/^port //p' <<<"$out")
+	[ -n "$cport" ] || fail "$1 $2 split $4: client did not connect: $out"
+}
+
+for MODE in bridge nfqueue; do
+	sed -i "s/^mode = .*/mode = $MODE/" "$work/gw.ini"
+	: >"$work/tg.log"
+	inline_start
+	wan_capture_start
+	blocked_ports=() allowed_ports=()
+	for c in "tls 443 sni" "tls 443 ext" "http 80 host" "http 80 before"; do
+		read -r kind port how <<<"$c"
+		split "$kind" blocked.test "$port" "$how"
+		grep -q '^refused' <<<"$out" || fail "$MODE: blocked.test $kind split at $how was answered: $out"
+		blocked_ports+=("$cport")
+		echo "ok: $MODE: blocked.test $kind split at $how refused ($(sed -n 2p <<<"$out"))"
+
+		split "$kind" allowed.test "$port" "$how"
+		sed -n '/^body:/,$p' <<<"$out" | sed '1s/^body://' | cmp -s - "$expected" ||
+			fail "$MODE: allowed.test $kind split at $how: wrong answer: $out"
+		allowed_ports+=("$cport")
+		echo "ok: $MODE: allowed.test $kind split at $how answered byte-identical"
+	done
+	wan_capture_stop
+	/usr/bin/python3 - "$work/wan.pcap" "$CLIENT_IP" "${blocked_ports[*]}" "${allowed_ports[*]}" <<-'EOF' ||
+	import socket, struct, sys
+	data = open(sys.argv[1], "rb").read()
+	client = socket.inet_aton(sys.argv[2])
+	blocked = {int(p) for p in sys.argv[3].split()}
+	allowed = {int(p) for p in sys.argv[4].split()}
+	payload = {}
+	off = 24
+	while off + 16 <= len(data):
+	    incl = struct.unpack_from("<I", data, off + 8)[0]
+	    f = data[off + 16:off + 16 + incl]
+	    off += 16 + incl
+	    if len(f) < 54 or f[12:14] != b"\x08\x00" or f[23] != 6 or f[26:30] != client:
+	        continue
+	    ihl = (f[14] & 15) * 4
+	    t = 14 + ihl
+	    total = struct.unpack_from(">H", f, 16)[0]
+	    sport = struct.unpack_from(">H", f, t)[0]
+	    doff = (f[t + 12] >> 4) * 4
+	    payload[sport] = payload.get(sport, 0) + max(0, total - ihl - doff)
+	print("client payload bytes on the WAN by port:", payload)
+	leaked = {p: payload[p] for p in blocked if payload.get(p)}
+	if leaked:
+	    sys.exit("payload of blocked requests left the gateway: %s" % leaked)
+	missing = [p for p in allowed if not payload.get(p)]
+	if missing:
+	    sys.exit("the capture lacks the allowed requests (ports %s): the check would be vacuous" % missing)
+	EOF
+		fail "$MODE: WAN capture check"
+	echo "ok: $MODE: WAN capture: no payload from the blocked connections, the allowed ones all there"
+	inline_stop
+	grep -q 'at sni "blocked.test" (rule 101)' "$work/tg.log" || fail "$MODE: no SNI hit logged"
+	grep -q 'at http_host "blocked.test" (rule 101)' "$work/tg.log" || fail "$MODE: no Host hit logged"
+	line=$(grep 'hold: [0-9]* flows held' "$work/tg.log") || fail "$MODE: no hold counters"
+	echo "$MODE: $line"
+	held=$(sed -n 's/.*hold: \([0-9]*\) flows held.*/\1/p' <<<"$line")
+	[ "${held:-0}" -ge 8 ] || fail "$MODE: $held flows held, 8 splits sent"
+done
+echo "PASS"
