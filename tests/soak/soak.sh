@@ -6,7 +6,7 @@
 #
 #   MODE=nfqueue SOAK_SECONDS=600 tests/soak/soak.sh      (make soak runs both modes)
 #
-# Each round asks, in this order and from a small range of client ports so
+# Each round asks, in this order and from one range of client ports, lowest first, so
 # the same (client port, server, port) keys come back again and again, as
 # they do behind an office's NAT or DNS forwarder:
 #   allowed HTTPS   allowed.test        must answer "townguard lab: allowed.test"
@@ -21,7 +21,8 @@
 # Passes when every allowed request got its right answer, every blocked one
 # failed, no blocked name reached the lab's servers (their logs), townguard
 # is still running and stops cleanly, and its RSS is flat: the last sample
-# at most 10% + 2 MiB above the sample after the first quarter.
+# at most 10% + 2 MiB above the sample after the first quarter (soaks of
+# 5 minutes or more) and under 64 MiB.
 set -uo pipefail
 MODE=${MODE:-bridge}
 SECS=${SOAK_SECONDS:-600}
@@ -42,7 +43,10 @@ ip netns exec "$NS_WAN" nice -n 19 tcpreplay --intf1=eth0 --pps=2000 --loop=0 "$
 	>"$work/replay-wan.log" 2>&1 &
 r2=$!
 
-ports=40000-40015
+# curl takes the lowest free port of the range: a blocked connection's port
+# (reset, so free at once) is the next connection's, allowed or not. Allowed
+# ones leave the port in TIME_WAIT for 60 s, hence the range's size.
+ports=40000-41999
 dns_port=40053
 declare -A ok bad
 bad_lines=()
@@ -121,14 +125,24 @@ done
 [ ${#bad_lines[@]} = 0 ] || fail "$(printf '%s\n' "${#bad[@]} kinds went wrong; first:" "${bad_lines[@]}")"
 [ "$round" -ge 3 ] || fail "only $round rounds in ${SECS}s"
 # Nothing blocked reached a server: the web server logs each request with
-# its SNI and Host, dnsmasq each query.
-grep -E 'sni=(blocked|http-blocked|ip-blocked)\.test|host=(blocked|http-blocked|ip-blocked)\.test' \
+# its client, SNI and Host (the lab's own readiness checks come from the
+# server side, 10.99.0.1, and name every server).
+grep -E " $CLIENT_IP (sni=(blocked|http-blocked|ip-blocked)\.test|sni=[^ ]* host=(blocked|http-blocked|ip-blocked)\.test)" \
 	"$LABDIR/https.log" && fail "a blocked request reached the web server"
 grep -q 'query\[A\] blocked.test' "$LABDIR/dnsmasq.log" && fail "a blocked DNS query reached dnsmasq"
-quarter=${quarter:-${samples[0]}}
-limit=$((quarter + quarter / 10 + 2048))
-[ "${SAN:-0}" = 1 ] && limit=$((quarter * 4))
-[ "$last" -le "$limit" ] || fail "RSS grew: $quarter KiB after the first quarter, $last KiB at the end (limit $limit)"
+# The garbage makes ~4000 new flows a second, so the flow table fills in
+# its first ~35 s and RSS climbs until then: flatness is judged only for a
+# soak of 5 minutes or more; every run keeps the box's 64 MiB budget.
+# (ASan's shadow and quarantine make both meaningless in the SAN build.)
+if [ "${SAN:-0}" != 1 ]; then
+	[ "$last" -lt 65536 ] || fail "RSS $last KiB, over the 64 MiB budget"
+	if [ "$SECS" -ge 300 ]; then
+		quarter=${quarter:-${samples[0]}}
+		limit=$((quarter + quarter / 10 + 2048))
+		[ "$last" -le "$limit" ] ||
+			fail "RSS grew: $quarter KiB after the first quarter, $last KiB at the end (limit $limit)"
+	fi
+fi
 check_allowed
 inline_stop
 grep -o 'stopped: .*' "$work/tg.log"
