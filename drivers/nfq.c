@@ -86,22 +86,13 @@
 #include "core/siphash.h"
 #include "link.h"
 #include "nfq_ct.h"
+#include "nfq_mac.h"
 #include "nfq_rules.h"
 
 /* Largest IP packet the kernel copies to us (NFQNL_MAX_COPY_RANGE). */
 #define NFQ_COPY_RANGE 0xffffu
 /* One queued packet's message: the packet, plus headers and attributes. */
 #define NFQ_RXBUF_SIZE (NFQ_COPY_RANGE + 4096u)
-
-/*
- * IP -> MAC table: 1024 entries (24 KiB) hold every host of a small office
- * and the upstream router many times over; a collision overwrites, and a
- * miss only means the bridge's MAC as destination in the synthesized header. The
- * hash is SipHash under a key chosen per open, so that hosts cannot aim
- * collisions at a known slot.
- */
-#define NFQ_MAC_BITS 10
-#define NFQ_MAC_SLOTS (1u << NFQ_MAC_BITS)
 
 /*
  * The mark each recent packet arrived with, by packet id modulo the size,
@@ -113,12 +104,6 @@
 
 /* Setup messages answered within this time, or the kernel is considered stuck. */
 #define NFQ_SETUP_TIMEOUT_S 5
-
-struct nfq_mac_slot {
-	uint32_t key[4];        /* IPv6 address, or IPv4 as ::ffff:a.b.c.d */
-	uint8_t mac[ETH_ALEN];
-	bool used;
-};
 
 struct nfq_mark_slot {
 	uint32_t id;
@@ -135,7 +120,6 @@ struct nfq {
 	int pkt_fd;                        /* AF_PACKET socket for nfq_inject() */
 	uint16_t queue_num;
 	bool bound;
-	uint8_t hash_key[16];
 	uint32_t setup_accepted;           /* packets let through while setup waited */
 	/* Verdict batching (see the top of the file). */
 	uint32_t cur_id;                   /* the packet being delivered */
@@ -148,7 +132,7 @@ struct nfq {
 	uint64_t batches, batched;         /* batch messages, and the verdicts they carried */
 	struct inline_stats st;
 	struct nfq_mark_slot marks[NFQ_MARK_SLOTS];
-	struct nfq_mac_slot macs[NFQ_MAC_SLOTS];
+	struct nfq_macs macs;
 	uint8_t *rxbuf;
 	uint8_t frame[ETH_HLEN + NFQ_COPY_RANGE];
 	struct nfq_ct *ct;                 /* offload marks taken back (nfq_ct.c), NULL if none */
@@ -441,7 +425,7 @@ static int nfq_open(struct inline_dev *dev, const struct inline_config *cfg)
 	q->dev = dev;
 	q->pkt_fd = -1;
 	q->queue_num = cfg->queue;
-	siphash_random_key(q->hash_key, "nfqueue MAC table");
+	siphash_random_key(q->macs.hash_key, "nfqueue MAC table");
 	q->rxbuf = malloc(NFQ_RXBUF_SIZE);
 	if (!q->rxbuf) {
 		ret = -ENOMEM;
@@ -495,85 +479,6 @@ err_free:
 }
 
 /* ------------------------------------------------------------ packet path */
-
-static uint32_t nfq_mac_hash(const struct nfq *q, const uint32_t key[4])
-{
-	return (uint32_t)siphash24(q->hash_key, key, 4 * sizeof(key[0])) & (NFQ_MAC_SLOTS - 1);
-}
-
-/* The address at off in the IP packet as a table key; false if the packet is too short. */
-static bool nfq_ip_key(const uint8_t *ip, uint32_t len, bool v6, uint32_t off, uint32_t key[4])
-{
-	if (v6) {
-		if (len < off + 16)
-			return false;
-		memcpy(key, ip + off, 16);
-		return true;
-	}
-	if (len < off + 4)
-		return false;
-	key[0] = 0;
-	key[1] = 0;
-	key[2] = htonl(0xffff);
-	memcpy(&key[3], ip + off, 4);
-	return true;
-}
-
-static void nfq_mac_learn(struct nfq *q, const uint8_t *ip, uint32_t len, bool v6,
-			  const uint8_t *mac)
-{
-	struct nfq_mac_slot *s;
-	uint32_t key[4];
-
-	/* Only a unicast source MAC says where a host is. */
-	if (mac[0] & 1 || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
-		return;
-	if (!nfq_ip_key(ip, len, v6, v6 ? 8 : 12, key))
-		return;
-	s = &q->macs[nfq_mac_hash(q, key)];
-	memcpy(s->key, key, sizeof(key));
-	memcpy(s->mac, mac, ETH_ALEN);
-	s->used = true;
-}
-
-/*
- * The destination MAC for the packet's destination address: the group MAC
- * of a multicast address (RFC 1112, RFC 2464), else the learned one, else
- * the bridge's own: an answer sent back to the sender then carries a valid
- * unicast source address (a broadcast source is refused by switches).
- */
-static void nfq_mac_lookup(const struct nfq *q, const uint8_t *ip, uint32_t len, bool v6,
-			   uint8_t *mac)
-{
-	const struct nfq_mac_slot *s;
-	const uint8_t *a;
-	uint32_t key[4];
-
-	if (nfq_ip_key(ip, len, v6, v6 ? 24 : 16, key)) {
-		a = (const uint8_t *)key;
-		if (v6 && a[0] == 0xff) {
-			mac[0] = 0x33;
-			mac[1] = 0x33;
-			memcpy(mac + 2, a + 12, 4);
-			return;
-		}
-		if (!v6 && (a[12] & 0xf0) == 0xe0) {
-			mac[0] = 0x01;
-			mac[1] = 0x00;
-			mac[2] = 0x5e;
-			mac[3] = a[13] & 0x7f;
-			mac[4] = a[14];
-			mac[5] = a[15];
-			return;
-		}
-		s = &q->macs[nfq_mac_hash(q, key)];
-		if (s->used && memcmp(s->key, key, sizeof(key)) == 0) {
-			memcpy(mac, s->mac, ETH_ALEN);
-			return;
-		}
-	}
-	memcpy(mac, q->kr.bridge_mac, ETH_ALEN);
-}
 
 /* One NFQNL_MSG_PACKET: build the frame, hand it over. Returns 1 if delivered. */
 static int nfq_handle_packet(struct nfq *q, struct nlmsghdr *nlh, inline_rx_fn fn, void *ctx)
@@ -632,8 +537,8 @@ static int nfq_handle_packet(struct nfq *q, struct nlmsghdr *nlh, inline_rx_fn f
 	}
 	ethertype = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
 
-	nfq_mac_learn(q, ip, len, v6, src);
-	nfq_mac_lookup(q, ip, len, v6, q->frame);
+	nfq_mac_learn(&q->macs, ip, len, v6, src);
+	nfq_mac_lookup(&q->macs, ip, len, v6, q->kr.bridge_mac, q->frame);
 	memcpy(q->frame + ETH_ALEN, src, ETH_ALEN);
 	memcpy(q->frame + offsetof(struct ethhdr, h_proto), &ethertype, sizeof(ethertype));
 	memcpy(q->frame + ETH_HLEN, ip, len);
