@@ -31,7 +31,7 @@ static void gw_hold_out(const struct hold_frame *fr, void *c)
 {
 	struct gw_hold_ctx *hc = c;
 
-	if (hc->pass)
+	if (hc->pass && !fr->drop)
 		hc->g->hold_ops->pass(hc->g, fr);
 	else
 		hc->g->hold_ops->drop(hc->g, fr);
@@ -127,13 +127,15 @@ void gw_hold_log_totals(struct gateway *g)
 	hold_get_stats(g->hold, &hs);
 	log_info("hold: %llu flows held (%llu frames, %llu retransmissions dropped), "
 		 "%llu released, %llu dropped; %llu names read, %llu without a name; "
-		 "given up: %llu on time, %llu on size; %llu conflicts, %llu not held (pool full)",
+		 "given up: %llu on time, %llu on size; %llu let go mid-request with the rest held; "
+		 "%llu conflicts, %llu without their start (dropped), %llu not held (pool full)",
 		 (unsigned long long)hs.holds, (unsigned long long)hs.frames,
 		 (unsigned long long)hs.dups, (unsigned long long)hs.released,
 		 (unsigned long long)hs.dropped, (unsigned long long)hs.names,
 		 (unsigned long long)hs.noname, (unsigned long long)hs.giveup_time,
-		 (unsigned long long)hs.giveup_size, (unsigned long long)hs.conflicts,
-		 (unsigned long long)hs.pool_full);
+		 (unsigned long long)hs.giveup_size, (unsigned long long)hs.waits,
+		 (unsigned long long)hs.conflicts,
+		 (unsigned long long)hs.gaps, (unsigned long long)hs.pool_full);
 }
 
 enum gw_hold_step gw_hold(struct gateway *g, const struct gw_hold_ops *ops,
@@ -148,6 +150,7 @@ enum gw_hold_step gw_hold(struct gateway *g, const struct gw_hold_ops *ops,
 	if (!g->hold || !f)
 		return GW_HOLD_NO;
 	g->hold_ops = ops;
+	hold_note_syn(g->hold, f, &res->pkt, res->dir);
 	if (hold_active(g->hold, f)) {
 		if (act->verdict != ENFORCE_FORWARD) {
 			/* Blocked on this frame (nDPI's name, a rule): nothing held may leave. */

@@ -33,6 +33,7 @@
 #include "packet/hold.h"
 
 #define TCP_SYN 0x02
+#define TCP_ACK 0x10
 #define TCP_RST 0x04
 
 #define TLS_RECORD_HANDSHAKE 22
@@ -62,10 +63,14 @@ struct hold_held {
 struct hold_slot {
 	const struct flow *flow;
 	uint32_t flow_id;
-	bool in_use, tcp, first_is_start;
+	bool in_use, tcp, first_is_start, start_known;
+	bool more;                   /* the last parse: a request whose name has not come yet */
+	uint8_t rounds;              /* time limits passed with the frames let go, the rest awaited */
+	uint32_t sent_upto;          /* data[0..sent_upto) was let go at a time limit */
 	uint8_t name_kind;           /* enum hold_name_kind, 0 if none */
 	uint64_t start_ms;
 	uint32_t base;               /* sequence number of data[0] */
+	uint32_t start_seq;          /* the request's first byte, if start_known */
 	uint32_t n_spans, n_frames, store_used;
 	struct hold_span spans[HOLD_MAX_FRAMES];
 	struct hold_held frames[HOLD_MAX_FRAMES];
@@ -73,11 +78,26 @@ struct hold_slot {
 	char name[HOLD_NAME_MAX + 1];
 };
 
+/* A client's SYN sequence number + 1, for the flow of that id. */
+struct hold_isn {
+	uint32_t flow_id, seq;
+};
+
+/*
+ * Time limits a request whose name has not come may pass: at each, what is
+ * held is let go and the rest awaited (hold_expire()).
+ */
+#define HOLD_ROUNDS 3
+
+/* Requests whose start is remembered at once: a table of 4096 (32 KiB). */
+#define HOLD_ISN_MASK 4095u
+
 struct hold {
 	uint32_t flow_bytes, store_bytes, time_ms;
 	uint32_t n_slots, done_mask;
 	struct hold_slot *slots;
 	uint32_t *done;              /* flow ids whose hold ended */
+	struct hold_isn *isn;        /* where requests start, by flow id & HOLD_ISN_MASK */
 	uint8_t *mem;
 	struct hold_stats st;
 };
@@ -118,8 +138,9 @@ struct hold *hold_new(const struct hold_config *cfg)
 	h->done_mask = done_n - 1;
 	h->slots = calloc(h->n_slots, sizeof(*h->slots));
 	h->done = calloc(done_n, sizeof(*h->done));
+	h->isn = calloc(HOLD_ISN_MASK + 1, sizeof(*h->isn));
 	h->mem = malloc((size_t)h->n_slots * 4 * h->flow_bytes);
-	if (!h->slots || !h->done || !h->mem) {
+	if (!h->slots || !h->done || !h->isn || !h->mem) {
 		hold_free(h);
 		errno = ENOMEM;
 		return NULL;
@@ -142,6 +163,7 @@ void hold_free(struct hold *h)
 		return;
 	free(h->mem);
 	free(h->done);
+	free(h->isn);
 	free(h->slots);
 	free(h);
 }
@@ -213,6 +235,18 @@ static bool web_port(uint16_t port)
 	return port == 80 || port == 443 || port == 8080 || port == 8443;
 }
 
+void hold_note_syn(struct hold *h, const struct flow *f, const struct pkt *p, enum flow_dir dir)
+{
+	struct hold_isn *e;
+
+	if (dir != FLOW_DIR_FWD || p->l4_proto != IPPROTO_TCP ||
+	    (p->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN)
+		return;
+	e = &h->isn[f->id & HOLD_ISN_MASK];
+	e->flow_id = f->id;
+	e->seq = rd32(p->l4 + 4) + 1;
+}
+
 bool hold_candidate(const struct hold *h, const struct flow *f, const struct pkt *p,
 		    enum flow_dir dir)
 {
@@ -251,12 +285,18 @@ static struct hold_slot *hold_start(struct hold *h, struct flow *f, const struct
 	s->n_spans = s->n_frames = s->store_used = 0;
 	s->name_kind = 0;
 	s->name[0] = '\0';
+	s->more = false;
+	s->rounds = 0;
+	s->sent_upto = 0;
 	s->base = s->tcp ? rd32(p->l4 + 4) : 0;
 	/*
-	 * The first segment held is the request's start if nothing came from
-	 * the client before it but the handshake: SYN and ACK.
+	 * The first segment held is the request's start only if its sequence
+	 * number says so: a segment sent (or sent again) out of order must not
+	 * be taken for a request that is neither TLS nor HTTP.
 	 */
-	s->first_is_start = f->packets[FLOW_DIR_FWD] <= 3;
+	s->start_known = s->tcp && h->isn[f->id & HOLD_ISN_MASK].flow_id == f->id;
+	s->start_seq = s->start_known ? h->isn[f->id & HOLD_ISN_MASK].seq : 0;
+	s->first_is_start = s->start_known && s->base == s->start_seq;
 	h->st.active++;
 	h->st.holds++;
 	return s;
@@ -335,6 +375,7 @@ static enum hold_result hold_parse(struct hold *h, struct hold_slot *s)
 		r = hold_parse_http(s->data, have, s->name);
 		s->name_kind = HOLD_NAME_HOST;
 	}
+	s->more = r == HOLD_PARSE_MORE;
 	switch (r) {
 	case HOLD_PARSE_FOUND:
 		h->st.names++;
@@ -366,6 +407,10 @@ static enum hold_result hold_tcp(struct hold *h, struct hold_slot *s, const stru
 	uint32_t plen = p->payload_len, top = s->n_spans ? s->spans[s->n_spans - 1].hi : 0;
 	int cmp;
 
+	if (off >= 0 && (uint32_t)off + plen <= s->sent_upto)
+		return HOLD_PASS; /* a resend of bytes let go at a time limit: it passes as they did */
+	if (off < 0 && s->sent_upto)
+		goto size; /* before a start already let go: not this request */
 	if (off < 0) {
 		/* An earlier segment: move what is held up to make room before it. */
 		uint32_t shift = (uint32_t)-(int64_t)off;
@@ -447,7 +492,8 @@ const char *hold_name(const struct hold *h, const struct flow *f, enum hold_name
 	return s->name;
 }
 
-static void hold_slot_end(struct hold *h, struct hold_slot *s, hold_frame_fn fn, void *ctx)
+/* Hand s's frames to fn (dropped if gap) and forget them; the bytes read stay. */
+static void hold_slot_release(struct hold_slot *s, hold_frame_fn fn, void *ctx, bool gap)
 {
 	for (uint32_t i = 0; i < s->n_frames && fn; i++) {
 		const struct hold_held *hf = &s->frames[i];
@@ -456,11 +502,23 @@ static void hold_slot_end(struct hold *h, struct hold_slot *s, hold_frame_fn fn,
 			.len = hf->len,
 			.tag = hf->tag,
 			.aux = { hf->aux[0], hf->aux[1] },
+			.drop = gap,
 		};
 
 		fn(&fr, ctx);
 	}
-	h->done[s->flow_id & h->done_mask] = s->flow_id;
+	s->n_frames = 0;
+	s->store_used = 0;
+}
+
+/* gap: dropped at the time limit for want of the request's start (hold_expire()). */
+static void hold_slot_end(struct hold *h, struct hold_slot *s, hold_frame_fn fn, void *ctx,
+			  bool gap)
+{
+	hold_slot_release(s, fn, ctx, gap);
+	/* Dropped for want of its start: the resent request may be held again. */
+	if (!gap)
+		h->done[s->flow_id & h->done_mask] = s->flow_id;
 	s->in_use = false;
 	s->flow = NULL;
 	h->st.active--;
@@ -491,7 +549,7 @@ void hold_end(struct hold *h, const struct flow *f, bool release, hold_frame_fn 
 		h->st.released++;
 	else
 		h->st.dropped++;
-	hold_slot_end(h, s, fn, ctx);
+	hold_slot_end(h, s, fn, ctx, false);
 }
 
 uint32_t hold_expire(struct hold *h, uint64_t now_ms, hold_frame_fn fn, void *ctx)
@@ -503,11 +561,36 @@ uint32_t hold_expire(struct hold *h, uint64_t now_ms, hold_frame_fn fn, void *ct
 
 		if (!s->in_use || now_ms - s->start_ms < h->time_ms)
 			continue;
+		if (s->tcp && s->start_known && s->base != s->start_seq) {
+			/* Only later parts of the request came: its name may be in the part not seen. */
+			log_debug_rl("flow %u: the request's start did not come within %u ms: %u frames "
+				     "dropped", s->flow_id, h->time_ms, s->n_frames);
+			h->st.gaps++;
+			h->st.dropped++;
+			hold_slot_end(h, s, fn, ctx, true);
+			n++;
+			continue;
+		}
+		if (s->tcp && s->more && s->rounds < HOLD_ROUNDS) {
+			/*
+			 * A request whose name has not come: what is held goes (the
+			 * client may wait for its acknowledgement before sending the
+			 * rest), and the rest is held and read from the same bytes.
+			 */
+			log_debug_rl("flow %u: no name within %u ms: %u frames let go, the rest held",
+				     s->flow_id, h->time_ms, s->n_frames);
+			h->st.waits++;
+			hold_slot_release(s, fn, ctx, false);
+			s->sent_upto = s->n_spans && !s->spans[0].lo ? s->spans[0].hi : 0;
+			s->start_ms = now_ms;
+			s->rounds++;
+			continue;
+		}
 		log_debug_rl("flow %u: no name within %u ms: %u frames let go", s->flow_id, h->time_ms,
 			     s->n_frames);
 		h->st.giveup_time++;
 		h->st.released++;
-		hold_slot_end(h, s, fn, ctx);
+		hold_slot_end(h, s, fn, ctx, false);
 		n++;
 	}
 	return n;

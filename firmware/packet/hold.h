@@ -13,7 +13,16 @@
  *
  * TCP: the client's segments are reassembled by sequence number from the
  * lowest one seen (an earlier one arriving late moves the start back), so
- * out-of-order, retransmitted and overlapping segments are handled; a
+ * out-of-order, retransmitted and overlapping segments are handled (where
+ * the request starts is known from the client's SYN, hold_note_syn(): a
+ * segment that arrives before the start is held, not taken for a request
+ * that is not TLS or HTTP, and when the time limit passes with the start
+ * still missing the held segments are dropped, for the client to resend,
+ * rather than let go: sending a request's second half first and its first
+ * half later cannot outwait the hold; and when the limit passes with a
+ * request begun but its name not reached, the frames held go, since the
+ * client may wait for their acknowledgement, and the rest is still held and
+ * read from the same bytes, for up to three limits); a
  * retransmission of bytes already held is reported (HOLD_DUP) so the mode
  * drops the copy, and an overlap whose bytes differ from those held (the
  * trick that makes a gateway and a server see two different requests) ends
@@ -90,6 +99,8 @@ struct hold_stats {
 	uint64_t giveup_time;  /* time limit */
 	uint64_t giveup_size;  /* byte or frame limit */
 	uint64_t conflicts;    /* overlaps with different bytes */
+	uint64_t gaps;         /* time limit passed with the request's start missing: dropped */
+	uint64_t waits;        /* time limit passed mid-request: held frames let go, the rest held */
 	uint64_t pool_full;    /* flows not held: every slot in use */
 	uint32_t active, slots;
 };
@@ -100,6 +111,7 @@ struct hold_frame {
 	uint32_t len;
 	uint32_t tag;          /* the caller's, e.g. the nfqueue packet id */
 	uint32_t aux[2];       /* the caller's, e.g. ports */
+	bool drop;             /* hold_expire(): drop it, the request's start never came */
 };
 
 typedef void (*hold_frame_fn)(const struct hold_frame *fr, void *ctx);
@@ -109,6 +121,14 @@ struct hold;
 /* Returns NULL (errno set) when the pool cannot be allocated. */
 struct hold *hold_new(const struct hold_config *cfg);
 void hold_free(struct hold *h);
+
+/*
+ * Note where the client's request will start: p is a SYN without ACK from
+ * f's initiator (anything else is ignored). Kept in a small table by flow
+ * id; a flow whose entry was overwritten (a SYN flood) is held as one whose
+ * start is unknown: released at the time limit.
+ */
+void hold_note_syn(struct hold *h, const struct flow *f, const struct pkt *p, enum flow_dir dir);
 
 /* Is f being held now? */
 bool hold_active(const struct hold *h, const struct flow *f);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """QUIC v1 client Initials, one per name, all from one client port.
 
-    quic_initial.py CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT NAME...
+    quic_initial.py [--split] CLIENT_IP CLIENT_PORT SERVER_IP SERVER_PORT NAME...
 
 For each NAME, sends one Initial packet (RFC 9000 17.2.2, protected as RFC
 9001 5 says, padded to 1200 bytes) carrying a TLS 1.3 ClientHello with that
@@ -10,13 +10,21 @@ on the same ports each time. The lab's UDP echo on port 443 sends every
 datagram back, so an Initial that crossed the gateway comes back. Prints one
 line per name: "NAME echoed" or "NAME dropped" (no echo within 1 s).
 
-Only an Initial is built, enough for nDPI to decrypt it and read the SNI; no
+With --split first, each ClientHello is cut in the middle of its server
+name and sent in two Initials of one connection (same connection ids, packet
+numbers 0 and 1, CRYPTO frames at offsets 0 and the cut), 0.2 s apart, as a
+client with a large ClientHello does (RFC 9001 4.3 allows it). The line then
+says "echoed" when both came back, "dropped" when neither did, and "partial"
+otherwise.
+
+Only Initials are built, enough for nDPI to decrypt them and read the SNI; no
 handshake follows.
 """
 import os
 import socket
 import struct
 import sys
+import time
 
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -61,14 +69,14 @@ def client_hello(name, scid):
     return b"\x01" + struct.pack(">I", len(body))[1:] + body
 
 
-def initial(name):
-    dcid, scid, pn = os.urandom(8), os.urandom(8), 0
+def initial(dcid, scid, pn, offset, data):
+    """One protected client Initial carrying DATA in a CRYPTO frame at OFFSET."""
     secret = hkdf_expand_label(hkdf_extract(INITIAL_SALT, dcid), b"client in", 32)
     key = hkdf_expand_label(secret, b"quic key", 16)
     iv = hkdf_expand_label(secret, b"quic iv", 12)
     hp = hkdf_expand_label(secret, b"quic hp", 16)
-    ch = client_hello(name, scid)
-    frames = b"\x06\x00" + struct.pack(">H", 0x4000 | len(ch)) + ch  # CRYPTO, offset 0
+    off = bytes([offset]) if offset < 64 else struct.pack(">H", 0x4000 | offset)  # varint
+    frames = b"\x06" + off + struct.pack(">H", 0x4000 | len(data)) + data  # CRYPTO
     head_len = 1 + 4 + 1 + len(dcid) + 1 + len(scid) + 1 + 2 + 4
     frames += b"\x00" * (1200 - head_len - len(frames) - 16)  # PADDING to 1200 bytes
     length = 4 + len(frames) + 16
@@ -88,20 +96,41 @@ def initial(name):
     return bytes(packet)
 
 
+def initials(name, split):
+    """The Initials of one new connection naming NAME: one, or two with the name cut."""
+    dcid, scid = os.urandom(8), os.urandom(8)
+    ch = client_hello(name, scid)
+    if not split:
+        return [initial(dcid, scid, 0, 0, ch)]
+    cut = ch.index(name.encode()) + len(name) // 2
+    return [initial(dcid, scid, 0, 0, ch[:cut]), initial(dcid, scid, 1, cut, ch[cut:])]
+
+
 def main():
-    client, cport, server, sport = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    args = sys.argv[1:]
+    split = args[:1] == ["--split"]
+    if split:
+        args = args[1:]
+    client, cport, server, sport = args[0], int(args[1]), args[2], int(args[3])
     s = socket.socket(socket.AF_INET6 if ":" in client else socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((client, cport))
-    s.settimeout(1)
-    for name in sys.argv[5:]:
-        pkt = initial(name)
-        s.sendto(pkt, (server, sport))
+    for name in args[4:]:
+        pkts = initials(name, split)
+        for i, pkt in enumerate(pkts):
+            if i:
+                time.sleep(0.2)
+            s.sendto(pkt, (server, sport))
+        back = set()
+        s.settimeout(1)
         try:
-            while s.recvfrom(4096)[0] != pkt:
-                pass
-            print(name, "echoed", flush=True)
+            while len(back) < len(pkts):
+                got = s.recvfrom(4096)[0]
+                if got in pkts:
+                    back.add(got)
         except socket.timeout:
-            print(name, "dropped", flush=True)
+            pass
+        word = "echoed" if len(back) == len(pkts) else "dropped" if not back else "partial"
+        print(name, word, flush=True)
 
 
 if __name__ == "__main__":

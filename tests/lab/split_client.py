@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A client that splits its request where a gateway would rather it did not.
 
-    split_client.py tls|http NAME ADDR PORT SPLIT [--ca CA] [--pause S]
+    split_client.py tls|http NAME ADDR PORT SPLIT [--ca CA] [--pause S] [--timeout S]
 
 tls:  a real ClientHello from Python's ssl module (through ssl.MemoryBIO),
       written in two segments with TCP_NODELAY and a pause between them.
@@ -22,8 +22,11 @@ import sys
 import time
 
 
+TIMEOUT = 3.0
+
+
 def connect(addr, port):
-    s = socket.create_connection((addr, port), timeout=3)
+    s = socket.create_connection((addr, port), timeout=TIMEOUT)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     print("port", s.getsockname()[1], flush=True)
     return s
@@ -140,7 +143,10 @@ def main():
     p.add_argument("split", choices=["sni", "ext", "host", "before"])
     p.add_argument("--ca")
     p.add_argument("--pause", type=float, default=0.2)
+    p.add_argument("--timeout", type=float, default=3.0, help="per socket operation (3 s)")
     a = p.parse_args()
+    global TIMEOUT
+    TIMEOUT = a.timeout
     (tls if a.kind == "tls" else http)(a)
 
 

@@ -76,6 +76,23 @@ static void new_flow(struct flow *f, uint32_t id)
 	f->packets[FLOW_DIR_FWD] = 3;
 }
 
+/* The client's SYN at ISN, shown to the hold: its request starts at ISN + 1. */
+static void syn_seen(struct hold *h, const struct flow *f)
+{
+	struct fx_buf fb = { .len = 0 };
+	struct pkt p;
+	uint32_t ip, tcp;
+
+	fx_eth(&fb, 0x0800);
+	ip = fx_ip4(&fb, TCP, cli, srv);
+	tcp = fx_tcp(&fb, 40000, 443, 0x02, 0);
+	fx_wr32(fb.b + tcp + 4, ISN);
+	fx_end_ip4(&fb, ip);
+	assert_int_equal(decode_packet(LINK_ETHERNET, fb.b, fb.len, fb.len, &p), DECODE_OK);
+	hold_note_syn(h, f, &p, FLOW_DIR_REV); /* the responder's: ignored */
+	hold_note_syn(h, f, &p, FLOW_DIR_FWD);
+}
+
 /* A ClientHello for name, in one record (or split into two records at split, if nonzero). */
 static uint32_t client_hello(uint8_t *out, const char *name, bool sni, uint32_t split)
 {
@@ -356,28 +373,54 @@ static void beyond_the_byte_or_frame_limit_the_hold_gives_up(void **state)
 	hold_free(h);
 }
 
-static void after_the_time_limit_frames_are_let_go_and_never_held_again(void **state)
+/*
+ * A request begun whose name has not come by the time limit: what is held
+ * goes (the client may wait for its acknowledgement before sending more),
+ * the rest is held and read with the bytes already seen, for three limits;
+ * then the hold ends and the flow is never held again.
+ */
+static void after_the_time_limit_held_frames_go_and_the_rest_is_held_for_three_limits(void **state)
 {
 	struct hold *h = new_hold(2);
 	struct flow f;
 	struct got g = { 0 };
 	struct hold_stats st;
+	uint32_t len = (uint32_t)strlen(http_req), cut = (uint32_t)(strstr(http_req, "Test") - http_req);
 
 	(void)state;
 	new_flow(&f, 5);
+	syn_seen(h, &f);
 	assert_int_equal(send_piece(h, &f, http_req, 0, 10, 1, 1000), HOLD_HELD);
 	assert_int_equal(send_piece(h, &f, http_req, 10, 20, 2, 1100), HOLD_HELD);
 	assert_int_equal(hold_next_expiry(h, 1100), TIME_MS - 100);
 	assert_int_equal(hold_expire(h, 1000 + TIME_MS - 1, record, &g), 0);
-	assert_int_equal(hold_expire(h, 1000 + TIME_MS, record, &g), 1);
+	assert_int_equal(hold_expire(h, 1000 + TIME_MS, record, &g), 0);
 	assert_int_equal(g.n, 2);
+	assert_true(hold_active(h, &f));
+	/* a resend of what went passes; the rest is held and the name read across both */
+	assert_int_equal(send_piece(h, &f, http_req, 10, 20, 3, 1600), HOLD_PASS);
+	assert_int_equal(send_piece(h, &f, http_req, 20, cut, 4, 1700), HOLD_HELD);
+	assert_int_equal(hold_expire(h, 1000 + 2 * TIME_MS, record, &g), 0);
+	assert_int_equal(g.n, 3);
+	assert_int_equal(hold_expire(h, 1000 + 3 * TIME_MS, record, &g), 0);
+	assert_int_equal(send_piece(h, &f, http_req, cut, len, 5, 2550), HOLD_NAME);
+	assert_string_equal(hold_name(h, &f, NULL), "Blocked.Test");
+	hold_end(h, &f, false, record, &g);
+	assert_int_equal(g.n, 4);
+
+	/* the fourth limit ends it, and it is not held a second time */
+	new_flow(&f, 6);
+	syn_seen(h, &f);
+	assert_int_equal(send_piece(h, &f, http_req, 0, 10, 1, 0), HOLD_HELD);
+	for (int i = 1; i <= 3; i++)
+		assert_int_equal(hold_expire(h, (uint64_t)i * TIME_MS, NULL, NULL), 0);
+	assert_int_equal(hold_expire(h, 4 * TIME_MS, NULL, NULL), 1);
 	assert_false(hold_active(h, &f));
-	assert_int_equal(hold_next_expiry(h, 2000), -1);
-	/* the rest of the request passes: the flow is not held a second time */
-	assert_int_equal(send_piece(h, &f, http_req, 20, 30, 3, 1600), HOLD_PASS);
+	assert_int_equal(hold_next_expiry(h, 4 * TIME_MS), -1);
+	assert_int_equal(send_piece(h, &f, http_req, 10, 20, 2, 4 * TIME_MS), HOLD_PASS);
 	hold_get_stats(h, &st);
+	assert_int_equal(st.waits, 6);
 	assert_int_equal(st.giveup_time, 1);
-	assert_int_equal(st.released, 1);
 	hold_free(h);
 }
 
@@ -438,15 +481,103 @@ static void a_first_segment_that_is_no_request_ends_the_hold_at_once(void **stat
 
 	(void)state;
 	new_flow(&f, 1);
+	syn_seen(h, &f);
 	seg_make(&s, 443, ISN + 1, (const uint8_t *)"\x00\x01not tls", 9);
 	assert_int_equal(hold_frame(h, &f, &s.p, FLOW_DIR_FWD, s.fb.b, s.fb.len, 1, NULL, 0),
 			 HOLD_NONAME);
 	hold_end(h, &f, true, NULL, NULL);
 	/* and a request without a Host */
 	new_flow(&f, 2);
+	syn_seen(h, &f);
 	assert_int_equal(send_piece(h, &f, "GET / HTTP/1.0\r\n\r\n", 0, 18, 1, 0), HOLD_NONAME);
 	hold_get_stats(h, &st);
 	assert_int_equal(st.noname, 2);
+	hold_free(h);
+}
+
+/*
+ * The second half of a request sent before the first (the client's third
+ * packet, as the handshake ends) is no request that is not TLS or HTTP: it is
+ * held until the first half comes, and the name is read from both.
+ */
+static void a_segment_before_the_start_is_held_until_the_start_comes(void **state)
+{
+	struct hold *h = new_hold(2);
+	struct flow f;
+	uint32_t len = (uint32_t)strlen(http_req), cut = (uint32_t)(strstr(http_req, "Test") - http_req);
+
+	(void)state;
+	new_flow(&f, 1);
+	syn_seen(h, &f);
+	f.packets[FLOW_DIR_FWD] = 2;
+	assert_int_equal(send_piece(h, &f, http_req, cut, len, 1, 0), HOLD_HELD);
+	assert_int_equal(send_piece(h, &f, http_req, 0, cut, 2, 400), HOLD_NAME);
+	assert_string_equal(hold_name(h, &f, NULL), "Blocked.Test");
+	hold_free(h);
+}
+
+/*
+ * When the time limit passes and the request's start never came, the held
+ * later part is dropped (the client resends it, as TCP does for what was not
+ * acknowledged) and the resent request is held again from its start: waiting
+ * out the limit gets no part of a name past the hold. A flow whose start is
+ * not known (its SYN was not seen, or its entry was taken by another's) is
+ * let go at the limit, as before.
+ */
+static void at_the_time_limit_a_request_without_its_start_is_dropped_and_held_again(void **state)
+{
+	struct hold *h = new_hold(2);
+	struct flow f, u;
+	struct got g = { 0 };
+	uint32_t len = (uint32_t)strlen(http_req), cut = 20;
+	struct hold_stats st;
+	struct seg s;
+
+	(void)state;
+	new_flow(&f, 1);
+	syn_seen(h, &f);
+	assert_int_equal(send_piece(h, &f, http_req, cut, len, 1, 0), HOLD_HELD);
+	new_flow(&u, 2); /* no SYN seen */
+	assert_int_equal(send_piece(h, &u, http_req, cut, len, 2, 0), HOLD_HELD);
+	assert_int_equal(hold_expire(h, TIME_MS - 1, record, &g), 0);
+	assert_int_equal(hold_expire(h, TIME_MS, record, &g), 2);
+	assert_int_equal(g.n, 2);
+	hold_get_stats(h, &st);
+	assert_int_equal(st.gaps, 1);
+	assert_int_equal(st.giveup_time, 1);
+	assert_int_equal(st.dropped, 1);
+	assert_int_equal(st.released, 1);
+	/* f's resent request is held again from its start; u's is not (its hold ended) */
+	assert_int_equal(send_piece(h, &f, http_req, 0, len, 3, TIME_MS + 10), HOLD_NAME);
+	hold_end(h, &f, false, NULL, NULL);
+	seg_make(&s, 80, ISN + 1, (const uint8_t *)http_req, len);
+	assert_false(hold_candidate(h, &u, &s.p, FLOW_DIR_FWD));
+	hold_free(h);
+}
+
+static void drop_flag(const struct hold_frame *fr, void *ctx)
+{
+	bool *d = ctx;
+
+	d[fr->tag] = fr->drop;
+}
+
+static void the_frames_dropped_at_the_limit_say_so_and_those_let_go_do_not(void **state)
+{
+	struct hold *h = new_hold(2);
+	struct flow f, u;
+	bool drop[3] = { false, false, false };
+
+	(void)state;
+	new_flow(&f, 1);
+	syn_seen(h, &f);
+	new_flow(&u, 2);
+	assert_int_equal(send_piece(h, &f, http_req, 20, 40, 1, 0), HOLD_HELD);
+	assert_int_equal(send_piece(h, &u, http_req, 20, 40, 2, 0), HOLD_HELD);
+	drop[2] = true;
+	assert_int_equal(hold_expire(h, TIME_MS, drop_flag, drop), 2);
+	assert_true(drop[1]);
+	assert_false(drop[2]);
 	hold_free(h);
 }
 
@@ -511,11 +642,14 @@ int main(void)
 		cmocka_unit_test(a_retransmission_is_a_dup_and_a_rewriting_overlap_a_conflict),
 		cmocka_unit_test(a_tls_hello_split_inside_sni_is_read),
 		cmocka_unit_test(beyond_the_byte_or_frame_limit_the_hold_gives_up),
-		cmocka_unit_test(after_the_time_limit_frames_are_let_go_and_never_held_again),
+		cmocka_unit_test(after_the_time_limit_held_frames_go_and_the_rest_is_held_for_three_limits),
 		cmocka_unit_test(a_full_pool_holds_no_new_flow_and_keeps_the_held_ones),
 		cmocka_unit_test(only_early_client_requests_on_web_ports_or_with_a_web_start_are_held),
 		cmocka_unit_test(a_first_segment_that_is_no_request_ends_the_hold_at_once),
 		cmocka_unit_test(quic_initials_are_held_until_the_mode_ends_it_and_other_udp_never),
+		cmocka_unit_test(a_segment_before_the_start_is_held_until_the_start_comes),
+		cmocka_unit_test(at_the_time_limit_a_request_without_its_start_is_dropped_and_held_again),
+		cmocka_unit_test(the_frames_dropped_at_the_limit_say_so_and_those_let_go_do_not),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
