@@ -85,9 +85,12 @@ struct hold_isn {
 
 /*
  * Time limits a request whose name has not come may pass: at each, what is
- * held is let go and the rest awaited (hold_expire()).
+ * held is let go and the rest awaited (hold_expire()). 20: 10 s at the
+ * default limit, past the resend timer of a client that backed off five
+ * times (0.2 s doubling), so that a client cannot outwait the hold by
+ * sending the rest of its request late.
  */
-#define HOLD_ROUNDS 3
+#define HOLD_ROUNDS 20
 
 /* Requests whose start is remembered at once: a table of 4096 (32 KiB). */
 #define HOLD_ISN_MASK 4095u

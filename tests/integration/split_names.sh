@@ -12,7 +12,8 @@
 # payload from those client ports (no part of the name, nor the rest of the
 # request, left the gateway); for allowed.test (same address) each gets the
 # server's page, byte-identical; the same again with the first segment
-# held back past the second (an htb class on the client's port). A QUIC ClientHello cut inside the name
+# held back past the second (an htb class on the client's port), 0.6 s and
+# 2 s (past the hold's time limit: only that first segment may leave). A QUIC ClientHello cut inside the name
 # across two Initials (tests/lab/quic_initial.py --split): for blocked.test
 # neither Initial reaches the server, for allowed.test both do. The gateway
 # counts holds and releases.
@@ -54,7 +55,7 @@ for MODE in bridge nfqueue; do
 	: >"$work/tg.log"
 	inline_start
 	wan_capture_start
-	blocked_ports=() allowed_ports=()
+	blocked_ports=() allowed_ports=() late_ports=()
 	for c in "tls 443 sni" "tls 443 ext" "http 80 host" "http 80 before"; do
 		read -r kind port how <<<"$c"
 		split "$kind" blocked.test "$port" "$how"
@@ -74,17 +75,21 @@ for MODE in bridge nfqueue; do
 	# segment waits while the second, written 0.2 s later, goes out through
 	# the fast class and reaches the gateway first (the client resends the
 	# first meanwhile: a retransmission too). A fresh class per connection.
-	for c in "tls 443 sni 1kbit" "http 80 host 1kbit"; do
+	# The last at 300 bit/s: the first segment comes 2 s late, well past the
+	# hold's 500 ms, so the hold drops the second (the client resends it once
+	# the first is acknowledged, after its backed-off timer) and holds the
+	# request again from its start.
+	for c in "tls 443 sni 1kbit" "http 80 host 1kbit" "tls 443 sni 300bit"; do
 		read -r kind port how rate <<<"$c"
 		for name in blocked.test allowed.test; do
 			slow_first_segment "$port" "$rate"
-			split "$kind" "$name" "$port" "$how"
+			split "$kind" "$name" "$port" "$how" --timeout 15
 			delayed=$(lan tc -s class show dev eth0 classid 1:10 | sed -n 's/^ *Sent [0-9]* bytes \([0-9]*\) pkt.*/\1/p')
 			lan tc qdisc del dev eth0 root
 			[ "${delayed:-0}" -ge 2 ] || fail "$MODE: $name $kind: the slow class sent ${delayed:-0} frames, not the SYN and the first segment"
 			if [ "$name" = blocked.test ]; then
 				grep -q '^refused' <<<"$out" || fail "$MODE: blocked.test $kind split at $how, out of order, was answered: $out"
-				blocked_ports+=("$cport")
+				if [ "$rate" = 300bit ]; then late_ports+=("$cport"); else blocked_ports+=("$cport"); fi
 			else
 				sed -n '/^body:/,$p' <<<"$out" | sed '1s/^body://' | cmp -s - "$expected" ||
 					fail "$MODE: allowed.test $kind split at $how, out of order: wrong answer: $out"
@@ -103,13 +108,14 @@ for MODE in bridge nfqueue; do
 		fail "$MODE: QUIC ClientHello split across two Initials: $out"
 	echo "ok: $MODE: QUIC ClientHello split across two Initials: blocked.test held and dropped (neither reached the server), allowed.test both echoed"
 	wan_capture_stop
-	/usr/bin/python3 - "$work/wan.pcap" "$CLIENT_IP" "${blocked_ports[*]}" "${allowed_ports[*]}" <<-'EOF' ||
+	/usr/bin/python3 - "$work/wan.pcap" "$CLIENT_IP" "${blocked_ports[*]}" "${allowed_ports[*]}" "${late_ports[*]}" <<-'EOF' ||
 	import socket, struct, sys
 	data = open(sys.argv[1], "rb").read()
 	client = socket.inet_aton(sys.argv[2])
 	blocked = {int(p) for p in sys.argv[3].split()}
+	late = {int(p) for p in sys.argv[5].split()}
 	allowed = {int(p) for p in sys.argv[4].split()}
-	payload = {}
+	payload, body = {}, {}
 	off = 24
 	while off + 16 <= len(data):
 	    incl = struct.unpack_from("<I", data, off + 8)[0]
@@ -123,10 +129,17 @@ for MODE in bridge nfqueue; do
 	    sport = struct.unpack_from(">H", f, t)[0]
 	    doff = (f[t + 12] >> 4) * 4
 	    payload[sport] = payload.get(sport, 0) + max(0, total - ihl - doff)
+	    body.setdefault(sport, set()).add(bytes(f[t + doff:14 + total]))
 	print("client payload bytes on the WAN by port:", payload)
 	leaked = {p: payload[p] for p in blocked if payload.get(p)}
 	if leaked:
 	    sys.exit("payload of blocked requests left the gateway: %s" % leaked)
+	# A request whose first segment came 2 s late: that one segment was let go
+	# at the time limit (its half of the name with it); nothing after it.
+	for p in late:
+	    segs = {b for b in body.get(p, ()) if b}
+	    if len(segs) > 1 or any(b"blocked.test" in b for b in segs):
+	        sys.exit("port %d: more than the first segment left: %s" % (p, segs))
 	missing = [p for p in allowed if not payload.get(p)]
 	if missing:
 	    sys.exit("the capture lacks the allowed requests (ports %s): the check would be vacuous" % missing)
@@ -139,6 +152,8 @@ for MODE in bridge nfqueue; do
 	line=$(grep 'hold: [0-9]* flows held' "$work/tg.log") || fail "$MODE: no hold counters"
 	echo "$MODE: $line"
 	held=$(sed -n 's/.*hold: \([0-9]*\) flows held.*/\1/p' <<<"$line")
-	[ "${held:-0}" -ge 14 ] || fail "$MODE: $held flows held, 14 splits sent"
+	[ "${held:-0}" -ge 16 ] || fail "$MODE: $held flows held, 16 splits sent"
+	gaps=$(sed -n 's/.* \([0-9]*\) without their start (dropped).*/\1/p' <<<"$line")
+	[ "${gaps:-0}" -ge 2 ] || fail "$MODE: ${gaps:-0} holds dropped for want of their start; 2 first segments came 2 s late"
 done
 echo "PASS"

@@ -376,10 +376,10 @@ static void beyond_the_byte_or_frame_limit_the_hold_gives_up(void **state)
 /*
  * A request begun whose name has not come by the time limit: what is held
  * goes (the client may wait for its acknowledgement before sending more),
- * the rest is held and read with the bytes already seen, for three limits;
+ * the rest is held and read with the bytes already seen, for twenty limits;
  * then the hold ends and the flow is never held again.
  */
-static void after_the_time_limit_held_frames_go_and_the_rest_is_held_for_three_limits(void **state)
+static void after_the_time_limit_held_frames_go_and_the_rest_is_held_for_twenty_limits(void **state)
 {
 	struct hold *h = new_hold(2);
 	struct flow f;
@@ -408,18 +408,18 @@ static void after_the_time_limit_held_frames_go_and_the_rest_is_held_for_three_l
 	hold_end(h, &f, false, record, &g);
 	assert_int_equal(g.n, 4);
 
-	/* the fourth limit ends it, and it is not held a second time */
+	/* the 21st limit ends it, and it is not held a second time */
 	new_flow(&f, 6);
 	syn_seen(h, &f);
 	assert_int_equal(send_piece(h, &f, http_req, 0, 10, 1, 0), HOLD_HELD);
-	for (int i = 1; i <= 3; i++)
+	for (int i = 1; i <= 20; i++)
 		assert_int_equal(hold_expire(h, (uint64_t)i * TIME_MS, NULL, NULL), 0);
-	assert_int_equal(hold_expire(h, 4 * TIME_MS, NULL, NULL), 1);
+	assert_int_equal(hold_expire(h, 21 * TIME_MS, NULL, NULL), 1);
 	assert_false(hold_active(h, &f));
-	assert_int_equal(hold_next_expiry(h, 4 * TIME_MS), -1);
-	assert_int_equal(send_piece(h, &f, http_req, 10, 20, 2, 4 * TIME_MS), HOLD_PASS);
+	assert_int_equal(hold_next_expiry(h, 21 * TIME_MS), -1);
+	assert_int_equal(send_piece(h, &f, http_req, 10, 20, 2, 21 * TIME_MS), HOLD_PASS);
 	hold_get_stats(h, &st);
-	assert_int_equal(st.waits, 6);
+	assert_int_equal(st.waits, 23);
 	assert_int_equal(st.giveup_time, 1);
 	hold_free(h);
 }
@@ -642,7 +642,7 @@ int main(void)
 		cmocka_unit_test(a_retransmission_is_a_dup_and_a_rewriting_overlap_a_conflict),
 		cmocka_unit_test(a_tls_hello_split_inside_sni_is_read),
 		cmocka_unit_test(beyond_the_byte_or_frame_limit_the_hold_gives_up),
-		cmocka_unit_test(after_the_time_limit_held_frames_go_and_the_rest_is_held_for_three_limits),
+		cmocka_unit_test(after_the_time_limit_held_frames_go_and_the_rest_is_held_for_twenty_limits),
 		cmocka_unit_test(a_full_pool_holds_no_new_flow_and_keeps_the_held_ones),
 		cmocka_unit_test(only_early_client_requests_on_web_ports_or_with_a_web_start_are_held),
 		cmocka_unit_test(a_first_segment_that_is_no_request_ends_the_hold_at_once),
