@@ -242,8 +242,9 @@ $(FUZZ_O)/fuzz_feed_%: tests/fuzz/fuzz_feed_%.c tests/fuzz/fuzz_feed_text.c $(FU
 
 fuzz-build: $(patsubst tests/fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
 
-fuzz: fuzz-build
-	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(patsubst tests/fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
+# The corpus is seeded from a tg-pcapgen capture and tg-hub bundles.
+fuzz: fuzz-build $(HOST_TOOLS)
+	$(Q)BUILD=$(abspath $(O)) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run $(patsubst tests/fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
 
 # ---------------------------------------------------------------- bench, demo
 # The bare libpcap read loop that bounds any pcap reader (docs/benchmarks.md).
