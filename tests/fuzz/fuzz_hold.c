@@ -133,6 +133,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.id = 1;
 	f.key.l4_proto = 6;
 	f.packets[FLOW_DIR_FWD] = 2;
+	if (data[0] & 0x80) {
+		/* The client's SYN seen: the hold knows where the request starts. */
+		uint8_t syn[54];
+		struct pkt sp;
+
+		build(syn, ISN, NULL, 0);
+		syn[47] = 0x02;
+		if (decode_packet(LINK_ETHERNET, syn, sizeof(syn), sizeof(syn), &sp) != DECODE_OK)
+			abort();
+		hold_note_syn(h, &f, &sp, FLOW_DIR_FWD);
+	}
 	for (size_t i = 0; i < n && !ended; i++) {
 		const uint8_t *d = data + 1 + 4 * i;
 		int16_t off = (int16_t)(d[0] << 8 | d[1]);
@@ -191,7 +202,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 	}
-	hold_expire(h, now + 1000, given_back, &k);
+	/* Time ends every hold: a begun request after at most 20 limits more. */
+	for (int i = 1; i <= 25 && hold_active(h, &f); i++)
+		hold_expire(h, now + 1000u * (uint64_t)i, given_back, &k);
 	hold_get_stats(h, &st);
 	if (st.active || hold_active(h, &f))
 		abort();
