@@ -67,6 +67,7 @@ struct uplink {
 	uint8_t cmd_buf[CMD_PAYLOAD_MAX];
 	size_t cmd_got;
 	struct cmd_guard guard;
+	char nonces[CONFIG_PATH_MAX + 16]; /* <data_dir>/cmd-nonces: the guard across restarts */
 	struct ota ota;
 	uint64_t started_ms;
 	struct uplink_stats st;
@@ -176,12 +177,21 @@ static void uplink_cmd_done(struct uplink *u)
 	enum cmd_err e;
 
 	u->st.commands++;
+	memset(&c, 0, sizeof(c));
 	e = cmd_parse(u->cmd_buf, u->cmd_got, &chk, &u->guard, &c);
+	if (e == CMD_ERR_REPLAY) {
+		u->st.commands_refused++;
+		log_warn("command refused: replay: nonce %s was carried out %llu s ago (issued %llu s ago; %s)",
+			 c.nonce, (unsigned long long)(chk.now_s > c.seen_s ? chk.now_s - c.seen_s : 0),
+			 (unsigned long long)(chk.now_s > c.issued ? chk.now_s - c.issued : 0), u->nonces);
+		return;
+	}
 	if (e != CMD_OK) {
 		u->st.commands_refused++;
 		log_warn("command refused: %s", cmd_err_name(e));
 		return;
 	}
+	cmd_guard_save(&u->guard, u->nonces, chk.now_s, chk.clock_skew_s);
 	log_info("command from the hub: %s", c.kind == CMD_REPORT ? "report" : "resync");
 	if (c.kind == CMD_RESYNC) {
 		u->ota.waiting_for_full = false;
@@ -419,6 +429,11 @@ int uplink_start(struct uplink **out, struct mgmt *m, const struct tg_config *cf
 	u->ops = *ops;
 	u->mgmt = m;
 	ota_init(&u->ota, cfg->gateway.data_dir);
+	snprintf(u->nonces, sizeof(u->nonces), "%s/cmd-nonces", cfg->gateway.data_dir);
+	ret = cmd_guard_load(&u->guard, u->nonces);
+	if (ret > 0)
+		log_info("%d command nonces from %s: those commands are not carried out again", ret,
+			 u->nonces);
 	ret = trust_load(cfg, &u->trust, keypath, sizeof(keypath));
 	if (ret < 0) {
 		log_err("no hub key at %s: the uplink could accept no bundle or command", keypath);
