@@ -18,6 +18,7 @@
 #define LOG_MODULE "uplink"
 #include "core/common.h"
 #include "core/log.h"
+#include "hub/certtime.h"
 #include "hub/cmd.h"
 #include "hub/ota.h"
 #include "hub/uplink.h"
@@ -69,6 +70,8 @@ struct uplink {
 	struct cmd_guard guard;
 	char nonces[CONFIG_PATH_MAX + 16]; /* <data_dir>/cmd-nonces: the guard across restarts */
 	struct ota ota;
+	struct certtime certtime;  /* the broker's certificate dates, by SNTP's time */
+	char time_source[96];
 	uint64_t started_ms;
 	struct uplink_stats st;
 };
@@ -83,6 +86,19 @@ static uint64_t uplink_wall_s(const struct uplink *u)
 	if (mgmt_time_ms(u->mgmt, &ms) == 0)
 		return ms / 1000;
 	return (uint64_t)time(NULL);
+}
+
+/* The time certificates are judged by (certtime.h): SNTP's, never the system clock's. */
+static int uplink_cert_now(void *ctx, uint64_t *unix_s, const char **source)
+{
+	const struct uplink *u = ctx;
+	uint64_t ms;
+
+	if (mgmt_time_ms(u->mgmt, &ms) < 0)
+		return -EAGAIN;
+	*unix_s = ms / 1000;
+	*source = u->time_source;
+	return 0;
 }
 
 static void uplink_backoff(struct uplink *u, const char *why)
@@ -464,6 +480,15 @@ int uplink_start(struct uplink **out, struct mgmt *m, const struct tg_config *cf
 	_Static_assert(LWIP_VERSION_MAJOR == 2 && LWIP_VERSION_MINOR == 1 && LWIP_VERSION_REVISION == 3,
 		       "re-check struct altcp_tls_config's layout");
 	mbedtls_ssl_conf_authmode((mbedtls_ssl_config *)(void *)u->tls, MBEDTLS_SSL_VERIFY_REQUIRED);
+	/*
+	 * mbedTLS judges not-before and not-after by time(): on a board without
+	 * a clock that is 1970 until something sets it. The dates are judged
+	 * again by SNTP's time, the one the uplink waited for (certtime.h).
+	 */
+	snprintf(u->time_source, sizeof(u->time_source), "SNTP from %s",
+		 cfg->mgmt.ntp[0] ? cfg->mgmt.ntp : "the DHCP lease's server");
+	u->certtime = (struct certtime){ .now = uplink_cert_now, .ctx = u, .what = "broker certificate" };
+	mbedtls_ssl_conf_verify((mbedtls_ssl_config *)(void *)u->tls, certtime_verify, &u->certtime);
 	u->client = mqtt_client_new();
 	if (!u->client) {
 		ret = -ENOMEM;
