@@ -112,6 +112,8 @@ void gw_use_bundle(struct gateway *g, struct bundle *b)
 {
 	policy_set_bundle(g->policy, b);
 	bundle_close(g->bundle);
+	/* the old list's pages are gone: only now the new one's come in (bundle.h) */
+	bundle_populate(b);
 	g->bundle = b;
 	gw_rejudge(g);
 }

@@ -42,7 +42,7 @@ static int cmd_digest(const uint8_t *json, size_t len, uint8_t hash[32])
 	return mbedtls_sha256_ret(json, len, hash, 0) ? -EIO : 0;
 }
 
-static bool cmd_nonce_ok(const char *s)
+bool cmd_nonce_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -54,13 +54,19 @@ static bool cmd_nonce_ok(const char *s)
 	return true;
 }
 
-static bool cmd_seen(const struct cmd_guard *g, const char *nonce, uint64_t now_s)
+/*
+ * The nonce carried out in the last CMD_REPLAY_WINDOW_S seconds: its slot,
+ * or -1. A time after now (the clock went back across a restart) counts as
+ * just now, not as long ago.
+ */
+static int cmd_seen(const struct cmd_guard *g, const char *nonce, uint64_t now_s)
 {
 	for (int i = 0; i < CMD_NONCES; i++)
-		if (g->nonce[i][0] && now_s - g->seen_s[i] < CMD_REPLAY_WINDOW_S &&
+		if (g->nonce[i][0] &&
+		    (g->seen_s[i] >= now_s || now_s - g->seen_s[i] < CMD_REPLAY_WINDOW_S) &&
 		    !strcmp(g->nonce[i], nonce))
-			return true;
-	return false;
+			return i;
+	return -1;
 }
 
 /* The JSON's fields, checked for type; CMD_ERR_FORMAT if any is missing or wrong. */
@@ -80,7 +86,7 @@ static enum cmd_err cmd_fields(const uint8_t *json, size_t len, const char **wor
 	if (!*word || !*gw || !*region || !*nonce || !json_is_integer(json_object_get(o, "issued")))
 		return CMD_ERR_FORMAT;
 	*issued = json_integer_value(json_object_get(o, "issued"));
-	if (*issued < 0 || !cmd_nonce_ok(*nonce))
+	if (*issued < 0 || !cmd_nonce_valid(*nonce))
 		return CMD_ERR_FORMAT;
 	return CMD_OK;
 }
@@ -96,6 +102,7 @@ enum cmd_err cmd_parse(const uint8_t *payload, size_t len, const struct cmd_chec
 	json_t *root = NULL;
 	enum cmd_err e;
 	uint64_t skew;
+	int seen;
 
 	if (len > CMD_PAYLOAD_MAX || !(nl = memchr(payload, '\n', len)))
 		return CMD_ERR_FORMAT;
@@ -121,16 +128,21 @@ enum cmd_err cmd_parse(const uint8_t *payload, size_t len, const struct cmd_chec
 	e = cmd_fields(payload, (size_t)(nl - payload), &word, &gw, &region, &nonce, &issued, &root);
 	if (e != CMD_OK)
 		goto out;
+	out->issued = (uint64_t)issued;
+	snprintf(out->nonce, sizeof(out->nonce), "%s", nonce);
 	skew = (uint64_t)issued > chk->now_s ? (uint64_t)issued - chk->now_s
 					     : chk->now_s - (uint64_t)issued;
+	seen = cmd_seen(g, nonce, chk->now_s);
 	if (strcmp(gw, chk->gateway) != 0)
 		e = CMD_ERR_GATEWAY;
 	else if (strcmp(region, chk->region) != 0)
 		e = CMD_ERR_REGION;
 	else if (skew > chk->clock_skew_s)
 		e = CMD_ERR_STALE;
-	else if (cmd_seen(g, nonce, chk->now_s))
+	else if (seen >= 0)
 		e = CMD_ERR_REPLAY;
+	if (e == CMD_ERR_REPLAY)
+		out->seen_s = g->seen_s[seen];
 	if (e != CMD_OK)
 		goto out;
 	e = CMD_ERR_UNKNOWN;
@@ -141,10 +153,9 @@ enum cmd_err cmd_parse(const uint8_t *payload, size_t len, const struct cmd_chec
 		}
 	if (e != CMD_OK)
 		goto out;
-	out->issued = (uint64_t)issued;
-	snprintf(out->nonce, sizeof(out->nonce), "%s", nonce);
 	snprintf(g->nonce[g->next], sizeof(g->nonce[0]), "%s", nonce);
 	g->seen_s[g->next] = chk->now_s;
+	g->issued_s[g->next] = (uint64_t)issued;
 	g->next = (g->next + 1) % CMD_NONCES;
 out:
 	json_decref(root);

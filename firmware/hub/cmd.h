@@ -13,10 +13,15 @@
  * nonce was not seen in the last CMD_REPLAY_WINDOW_S seconds. Checks run in
  * that order, so an unsigned message is refused before anything in it is
  * believed. Parsing never reads outside the payload.
+ *
+ * The nonces carried out are kept in <data_dir>/cmd-nonces too
+ * (cmd_store.c), so a command captured off the wire cannot be replayed
+ * after a restart while it is still within the clock skew.
  */
 #ifndef TG_CMD_H
 #define TG_CMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,10 +50,14 @@ enum cmd_err {
 
 const char *cmd_err_name(enum cmd_err e);  /* "signature", "replay", ... */
 
-/* Nonces seen recently (per gateway process; a restart forgets them). */
+/*
+ * Nonces carried out recently, the oldest overwritten first; kept across
+ * restarts by cmd_guard_load() / cmd_guard_save().
+ */
 struct cmd_guard {
 	char nonce[CMD_NONCES][CMD_NONCE_MAX + 1];
-	uint64_t seen_s[CMD_NONCES];
+	uint64_t seen_s[CMD_NONCES];   /* when it was carried out */
+	uint64_t issued_s[CMD_NONCES]; /* the command's own time */
 	unsigned int next;
 };
 
@@ -56,6 +65,7 @@ struct cmd {
 	enum cmd_kind kind;
 	uint64_t issued;
 	char nonce[CMD_NONCE_MAX + 1];
+	uint64_t seen_s; /* CMD_ERR_REPLAY: when the nonce was carried out before */
 };
 
 struct cmd_check {
@@ -69,10 +79,28 @@ struct cmd_check {
 
 /*
  * Check and parse one command payload. On CMD_OK fills *out and records the
- * nonce in g; any refusal leaves g unchanged.
+ * nonce in g; any refusal leaves g unchanged. A refusal after the signature
+ * checked (gateway, region, stale, replay, unknown) still fills out->issued
+ * and out->nonce, and for CMD_ERR_REPLAY out->seen_s, for the log line.
  */
 enum cmd_err cmd_parse(const uint8_t *payload, size_t len, const struct cmd_check *chk,
 		       struct cmd_guard *g, struct cmd *out);
+
+/* 16 to 64 lower-case hex digits: what a nonce may be. */
+bool cmd_nonce_valid(const char *s);
+
+/*
+ * The guard on flash (cmd_store.c): one line per nonce, "NONCE ISSUED SEEN"
+ * (Unix seconds), written atomically (core/file.c: a power cut leaves the
+ * old or the new file). Load: a missing file is an empty guard; a line that
+ * does not read is logged (file:line, the text, what was expected) and
+ * skipped; at most CMD_NONCES are kept, the last ones. Returns the number
+ * loaded or -errno. Save: the nonces whose command was issued at most
+ * keep_s before now_s (the clock skew: older ones are refused as stale
+ * anyway, so they are pruned). Returns 0 or -errno (logged).
+ */
+int cmd_guard_load(struct cmd_guard *g, const char *path);
+int cmd_guard_save(const struct cmd_guard *g, const char *path, uint64_t now_s, uint64_t keep_s);
 
 /*
  * Build a signed payload (the hub side: tg-hub cmd, and tests). Returns its

@@ -18,6 +18,7 @@
 #define LOG_MODULE "uplink"
 #include "core/common.h"
 #include "core/log.h"
+#include "hub/certtime.h"
 #include "hub/cmd.h"
 #include "hub/ota.h"
 #include "hub/uplink.h"
@@ -67,7 +68,10 @@ struct uplink {
 	uint8_t cmd_buf[CMD_PAYLOAD_MAX];
 	size_t cmd_got;
 	struct cmd_guard guard;
+	char nonces[CONFIG_PATH_MAX + 16]; /* <data_dir>/cmd-nonces: the guard across restarts */
 	struct ota ota;
+	struct certtime certtime;  /* the broker's certificate dates, by SNTP's time */
+	char time_source[96];
 	uint64_t started_ms;
 	struct uplink_stats st;
 };
@@ -82,6 +86,19 @@ static uint64_t uplink_wall_s(const struct uplink *u)
 	if (mgmt_time_ms(u->mgmt, &ms) == 0)
 		return ms / 1000;
 	return (uint64_t)time(NULL);
+}
+
+/* The time certificates are judged by (certtime.h): SNTP's, never the system clock's. */
+static int uplink_cert_now(void *ctx, uint64_t *unix_s, const char **source)
+{
+	const struct uplink *u = ctx;
+	uint64_t ms;
+
+	if (mgmt_time_ms(u->mgmt, &ms) < 0)
+		return -EAGAIN;
+	*unix_s = ms / 1000;
+	*source = u->time_source;
+	return 0;
 }
 
 static void uplink_backoff(struct uplink *u, const char *why)
@@ -176,12 +193,21 @@ static void uplink_cmd_done(struct uplink *u)
 	enum cmd_err e;
 
 	u->st.commands++;
+	memset(&c, 0, sizeof(c));
 	e = cmd_parse(u->cmd_buf, u->cmd_got, &chk, &u->guard, &c);
+	if (e == CMD_ERR_REPLAY) {
+		u->st.commands_refused++;
+		log_warn("command refused: replay: nonce %s was carried out %llu s ago (issued %llu s ago; %s)",
+			 c.nonce, (unsigned long long)(chk.now_s > c.seen_s ? chk.now_s - c.seen_s : 0),
+			 (unsigned long long)(chk.now_s > c.issued ? chk.now_s - c.issued : 0), u->nonces);
+		return;
+	}
 	if (e != CMD_OK) {
 		u->st.commands_refused++;
 		log_warn("command refused: %s", cmd_err_name(e));
 		return;
 	}
+	cmd_guard_save(&u->guard, u->nonces, chk.now_s, chk.clock_skew_s);
 	log_info("command from the hub: %s", c.kind == CMD_REPORT ? "report" : "resync");
 	if (c.kind == CMD_RESYNC) {
 		u->ota.waiting_for_full = false;
@@ -419,6 +445,11 @@ int uplink_start(struct uplink **out, struct mgmt *m, const struct tg_config *cf
 	u->ops = *ops;
 	u->mgmt = m;
 	ota_init(&u->ota, cfg->gateway.data_dir);
+	snprintf(u->nonces, sizeof(u->nonces), "%s/cmd-nonces", cfg->gateway.data_dir);
+	ret = cmd_guard_load(&u->guard, u->nonces);
+	if (ret > 0)
+		log_info("%d command nonces from %s: those commands are not carried out again", ret,
+			 u->nonces);
 	ret = trust_load(cfg, &u->trust, keypath, sizeof(keypath));
 	if (ret < 0) {
 		log_err("no hub key at %s: the uplink could accept no bundle or command", keypath);
@@ -449,6 +480,15 @@ int uplink_start(struct uplink **out, struct mgmt *m, const struct tg_config *cf
 	_Static_assert(LWIP_VERSION_MAJOR == 2 && LWIP_VERSION_MINOR == 1 && LWIP_VERSION_REVISION == 3,
 		       "re-check struct altcp_tls_config's layout");
 	mbedtls_ssl_conf_authmode((mbedtls_ssl_config *)(void *)u->tls, MBEDTLS_SSL_VERIFY_REQUIRED);
+	/*
+	 * mbedTLS judges not-before and not-after by time(): on a board without
+	 * a clock that is 1970 until something sets it. The dates are judged
+	 * again by SNTP's time, the one the uplink waited for (certtime.h).
+	 */
+	snprintf(u->time_source, sizeof(u->time_source), "SNTP from %s",
+		 cfg->mgmt.ntp[0] ? cfg->mgmt.ntp : "the DHCP lease's server");
+	u->certtime = (struct certtime){ .now = uplink_cert_now, .ctx = u, .what = "broker certificate" };
+	mbedtls_ssl_conf_verify((mbedtls_ssl_config *)(void *)u->tls, certtime_verify, &u->certtime);
 	u->client = mqtt_client_new();
 	if (!u->client) {
 		ret = -ENOMEM;

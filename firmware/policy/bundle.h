@@ -120,6 +120,16 @@ struct bundle_digests {
 };
 enum bundle_err bundle_open_file_digests(const char *path, const struct bundle_digests *d,
 					 struct bundle **out);
+/*
+ * bundle_open_file_digests() opens lean, for a candidate that arrives while
+ * another list is in force: the file is mapped without its pages and
+ * checked in windows of about 1 MiB that are dropped again, so the check
+ * never holds the new list in RAM next to the old one. Lookups work on it
+ * as they are (a page is read when touched); bundle_populate() maps all its
+ * pages at once, to call when the list it replaces is closed (a no-op for
+ * any other bundle).
+ */
+void bundle_populate(struct bundle *b);
 void bundle_close(struct bundle *b);
 
 const struct bundle_info *bundle_get_info(const struct bundle *b);
@@ -281,16 +291,29 @@ int bundle_diff(const struct bundle *old, const struct bundle *new_b, const uint
 		size_t privkey_len, uint8_t **out, size_t *out_len);
 
 /*
- * Apply a verified delta to the full bundle in force: rebuild the full bundle
- * it describes and check it against the signature of the full bundle the hub
- * made. Returns BUNDLE_OK with *out and *out_len (malloc'ed, a full bundle to
- * open, check and persist like any other) or BUNDLE_ERR_BASE (wrong base
- * serial), BUNDLE_ERR_KIND, BUNDLE_ERR_SIGNATURE (result differs from what
- * the hub signed), BUNDLE_ERR_NOMEM.
+ * Apply a verified delta to the full bundle in force: merge its sorted
+ * sections with the delta's additions and removals into the full bundle it
+ * describes (bundle_merge.c) and check that against the signature of the
+ * full bundle the hub made. Returns BUNDLE_OK with *out and *out_len
+ * (malloc'ed, a full bundle to open, check and persist like any other) or
+ * BUNDLE_ERR_BASE (wrong base serial), BUNDLE_ERR_KIND,
+ * BUNDLE_ERR_SIGNATURE (result differs from what the hub signed, or a
+ * removal names a key not in force: the delta was made from another list),
+ * BUNDLE_ERR_MALFORMED (an allow-list domain addition that is another name
+ * with the same hash), BUNDLE_ERR_NOMEM.
  */
 enum bundle_err bundle_apply_delta(const struct bundle *current, const struct bundle *delta,
 				   const uint8_t *pubkey, size_t pubkey_len, uint8_t **out,
 				   size_t *out_len);
+/*
+ * The same, written to the file `path` (created or truncated, synced)
+ * through a 64 KiB buffer, so the new list never sits in RAM next to the
+ * one in force; *d gets its digests for bundle_open_file_digests(). Also
+ * BUNDLE_ERR_IO (cannot write path). On any refusal path is removed.
+ */
+enum bundle_err bundle_apply_delta_file(const struct bundle *current, const struct bundle *delta,
+					const uint8_t *pubkey, size_t pubkey_len, const char *path,
+					struct bundle_digests *d);
 
 /* ------------------------------------------------------------ keys */
 

@@ -1,14 +1,13 @@
 /*
- * Blocklist bundles, writing: the one encoder, full bundles (bundle_build),
- * deltas (bundle_diff) and their application on a gateway
- * (bundle_apply_delta).
+ * Blocklist bundles, writing: the one encoder, full bundles (bundle_build)
+ * and deltas (bundle_diff).
  *
  * Why one encoder: it sorts, deduplicates metas and writes a canonical
- * layout, so the same entries and info always give the same bytes. Applying
- * a delta reloads the bundle in force into a builder, applies removals and
- * additions, and encodes again with this same code, so the result is byte
- * for byte what the hub built and signed, and the full bundle's signature
- * the delta carries proves it.
+ * layout, so the same entries and info always give the same bytes. A
+ * gateway applies a delta by merging sorted sections (bundle_merge.c), which
+ * writes the same layout entry by entry: the result is byte for byte what
+ * this encoder gave the hub, and the full bundle's signature the delta
+ * carries proves it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -486,66 +485,4 @@ out:
 	bundle_builder_free(adds);
 	bundle_builder_free(dels);
 	return ret;
-}
-
-enum bundle_err bundle_apply_delta(const struct bundle *current, const struct bundle *delta,
-				   const uint8_t *pubkey, size_t pubkey_len, uint8_t **out,
-				   size_t *out_len)
-{
-	struct bundle_builder *bb;
-	struct bundle_info info;
-	enum bundle_err err = BUNDLE_ERR_NOMEM;
-	unsigned tab, list;
-	uint8_t key[32], hash[32];
-	size_t signed_len, len;
-	uint8_t *buf = NULL;
-	uint32_t i;
-	bool fits = true;
-	int ret;
-
-	*out = NULL;
-	if (current->delta || !delta->delta)
-		return BUNDLE_ERR_KIND;
-	if (delta->info.base_serial != current->info.serial)
-		return BUNDLE_ERR_BASE;
-	bb = bundle_builder_new();
-	if (!bb || bundle_load_entries(bb, current))
-		goto out;
-	for (tab = 0; tab < TAB_MAX; tab++) {
-		for (list = LIST_DEL; list < NLISTS; list++) {
-			const struct bsec *s = &delta->sec[tab][list];
-
-			for (i = 0; i < s->n; i++) {
-				bundle_key_from_section(s, tab, true, i, key);
-				/* removing what is not there: cannot give what the hub signed */
-				fits &= bundle_tab_remove(bb, tab, list & LIST_ALLOW, key);
-			}
-		}
-	}
-	ret = bundle_load_entries(bb, delta);
-	info = delta->info;
-	info.base_serial = 0;
-	if (!ret)
-		ret = encode(bb, NULL, &info, NULL, 0, &buf, &signed_len);
-	if (!ret)
-		ret = finish(buf, signed_len, NULL, 0, delta->full_sig, delta->full_sig_len, &len);
-	if (!ret && mbedtls_sha256_ret(buf, signed_len, hash, 0))
-		ret = -EIO;
-	if (ret) {
-		/* an addition colliding with a different entry, or no memory */
-		err = ret == -ENOMEM ? BUNDLE_ERR_NOMEM : BUNDLE_ERR_MALFORMED;
-		goto out;
-	}
-	err = bundle_verify_digest(pubkey, pubkey_len, hash, delta->full_sig, delta->full_sig_len);
-	if (err == BUNDLE_OK && !fits)
-		err = BUNDLE_ERR_SIGNATURE;
-	if (err == BUNDLE_OK) {
-		*out = buf;
-		*out_len = len;
-		buf = NULL;
-	}
-out:
-	free(buf);
-	bundle_builder_free(bb);
-	return err;
 }

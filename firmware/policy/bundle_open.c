@@ -17,6 +17,12 @@
  *   sections are 8-aligned, but a caller's buffer need not be.
  * - The file is hashed once, at open (body hash, signed digest and the
  *   file's SHA-256 in one pass), so checking the signature later is O(1).
+ * - A candidate that arrives while another list is in force is opened lean
+ *   (bundle_open_file_digests): mapped without MAP_POPULATE and checked in
+ *   windows, the pages behind each window dropped again (MADV_DONTNEED: a
+ *   private read-only file mapping reads them back from the page cache if
+ *   touched), so checking a 25 MB list adds about 1 MiB to the process,
+ *   not 25. bundle_populate() maps its pages in once the old list is closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +35,31 @@
 #include <mbedtls/sha256.h>
 
 #include "policy/bundle_priv.h"
+
+/*
+ * A lean open drops what it has checked every LEAN_STEP entries of a
+ * section (and every hash chunk): 32768 entries are at most 768 KiB of
+ * records, so the window stays near 1 MiB whatever the list's size.
+ */
+#define LEAN_STEP 32768u
+
+/* Drop the whole pages of [from, to) from a lean bundle's mapping. */
+static void lean_drop(const struct bundle *b, const uint8_t *from, const uint8_t *to)
+{
+	const uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)from + pg - 1) & ~(pg - 1), hi = (uintptr_t)to & ~(pg - 1);
+
+	if (!b->lean || !b->map || hi <= lo)
+		return;
+	madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* Entries [0, i) of an array of `w`-byte elements at p are checked. */
+static void lean_step(const struct bundle *b, uint32_t i, const uint8_t *p, size_t w)
+{
+	if (b->lean && p && i && i % LEAN_STEP == 0)
+		lean_drop(b, p, p + (size_t)i * w);
+}
 
 
 /* The index must say, for each bucket t, how many entries have top bits < t. */
@@ -117,6 +148,7 @@ static bool check_ip(const struct bundle *b, unsigned tab, unsigned list, uint8_
 		if (!check_meta_ref(b, tab, list, ip_meta(s, tab, i), used) ||
 		    ip_parent(s, tab, i) != pstack_push(&st, i, &p) || !check_idx_entry(s, i, p.hi))
 			return false;
+		lean_step(b, i, s->a, s->esize);
 	}
 	return true;
 }
@@ -148,6 +180,9 @@ static bool check_domains(const struct bundle *b, unsigned list, uint8_t *used)
 		prev = h;
 		if (!del && !check_meta_ref(b, TAB_DOM, list, ld32(s->meta + 4 * (size_t)i), used))
 			return false;
+		lean_step(b, i, s->a, del ? 8 : s->kw);
+		lean_step(b, i, s->chk, 8);
+		lean_step(b, i, s->meta, 4);
 	}
 	return true;
 }
@@ -168,6 +203,8 @@ static bool check_keyed(const struct bundle *b, unsigned tab, unsigned list, uin
 		if (!(list & LIST_DEL) &&
 		    !check_meta_ref(b, tab, list, ld32(s->meta + 4 * (size_t)i), used))
 			return false;
+		lean_step(b, i, s->a, ks);
+		lean_step(b, i, s->meta, 4);
 	}
 	return true;
 }
@@ -319,6 +356,7 @@ static enum bundle_err hash_file(struct bundle *b)
 		n = b->signed_len - off < chunk ? b->signed_len - off : chunk;
 		ret |= mbedtls_sha256_update_ret(&body, b->data + off, n);
 		ret |= mbedtls_sha256_update_ret(&all, b->data + off, n);
+		lean_drop(b, b->data + HDR_SIZE, b->data + off + n);
 	}
 	ret |= mbedtls_sha256_finish_ret(&body, body_hash);
 	mbedtls_sha256_clone(&file, &all);
@@ -351,7 +389,9 @@ static enum bundle_err check_contents(const struct bundle *b)
 		goto out;
 	for (tab = 0; tab < TAB_MAX && ok; tab++) {
 		for (list = 0; list < NLISTS && ok; list++) {
-			if (!b->sec[tab][list].n)
+			const struct bsec *s = &b->sec[tab][list];
+
+			if (!s->n)
 				continue;
 			if (tab <= TAB_V6L)
 				ok = check_ip(b, tab, list, used);
@@ -359,6 +399,9 @@ static enum bundle_err check_contents(const struct bundle *b)
 				ok = check_domains(b, list, used);
 			else
 				ok = check_keyed(b, tab, list, used);
+			/* the section is checked: its index and last window go too */
+			if (b->lean)
+				lean_drop(b, s->a, b->data + b->signed_len);
 		}
 	}
 	if (!ok)
@@ -384,11 +427,13 @@ static enum bundle_err bundle_parse(struct bundle *b)
 		err = hash_file(b);
 	if (err == BUNDLE_OK)
 		err = check_contents(b);
+	if (b->lean)
+		lean_drop(b, b->data, b->data + b->len);
 	return err;
 }
 
 static enum bundle_err open_mem(const void *data, size_t len, const struct bundle_digests *given,
-				struct bundle **out)
+				void *map, struct bundle **out)
 {
 	struct bundle *b;
 	enum bundle_err err;
@@ -402,6 +447,10 @@ static enum bundle_err open_mem(const void *data, size_t len, const struct bundl
 	b->data = data;
 	b->len = len;
 	b->given = given;
+	/* lean: a mapping made without MAP_POPULATE (bundle_open_file_digests) */
+	b->map = map;
+	b->map_len = map ? len : 0;
+	b->lean = map != NULL;
 	err = bundle_parse(b);
 	b->given = NULL;
 	if (err != BUNDLE_OK) {
@@ -414,20 +463,15 @@ static enum bundle_err open_mem(const void *data, size_t len, const struct bundl
 
 enum bundle_err bundle_open_mem(const void *data, size_t len, struct bundle **out)
 {
-	return open_mem(data, len, NULL, out);
+	return open_mem(data, len, NULL, NULL, out);
 }
 
 /*
  * The file is mapped private and read-only. Writers replace bundle files by
  * rename (never in place), so the mapped inode does not change under us.
  */
-enum bundle_err bundle_open_file(const char *path, struct bundle **out)
-{
-	return bundle_open_file_digests(path, NULL, out);
-}
-
-enum bundle_err bundle_open_file_digests(const char *path, const struct bundle_digests *d,
-					 struct bundle **out)
+static enum bundle_err open_file(const char *path, const struct bundle_digests *d, bool lean,
+				 struct bundle **out)
 {
 	enum bundle_err err;
 	struct stat st;
@@ -446,11 +490,11 @@ enum bundle_err bundle_open_file_digests(const char *path, const struct bundle_d
 		close(fd);
 		return BUNDLE_ERR_TRUNCATED;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | (lean ? 0 : MAP_POPULATE), fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
 		return BUNDLE_ERR_IO;
-	err = open_mem(map, (size_t)st.st_size, d, out);
+	err = open_mem(map, (size_t)st.st_size, d, lean ? map : NULL, out);
 	if (err != BUNDLE_OK) {
 		munmap(map, (size_t)st.st_size);
 		return err;
@@ -458,6 +502,40 @@ enum bundle_err bundle_open_file_digests(const char *path, const struct bundle_d
 	(*out)->map = map;
 	(*out)->map_len = (size_t)st.st_size;
 	return BUNDLE_OK;
+}
+
+enum bundle_err bundle_open_file(const char *path, struct bundle **out)
+{
+	return open_file(path, NULL, false, out);
+}
+
+enum bundle_err bundle_open_file_digests(const char *path, const struct bundle_digests *d,
+					 struct bundle **out)
+{
+	return open_file(path, d, true, out);
+}
+
+/*
+ * The lean bundle's pages mapped in one call (Linux 5.14+), else a read per
+ * page: after this, lookups take no page faults and RSS holds the list, as
+ * for a bundle opened with MAP_POPULATE.
+ */
+void bundle_populate(struct bundle *b)
+{
+	const size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	volatile uint8_t sink = 0;
+	size_t off;
+
+	if (!b || !b->lean || !b->map)
+		return;
+	b->lean = false;
+#ifdef MADV_POPULATE_READ
+	if (madvise(b->map, b->map_len, MADV_POPULATE_READ) == 0)
+		return;
+#endif
+	for (off = 0; off < b->map_len; off += pg)
+		sink ^= b->data[off];
+	(void)sink;
 }
 
 void bundle_close(struct bundle *b)

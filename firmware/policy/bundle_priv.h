@@ -326,6 +326,7 @@ struct bundle {
 	uint8_t signed_hash[32]; /* SHA-256 of the bytes before the trailer */
 	uint8_t file_hash[32];   /* SHA-256 of the whole file */
 	const struct bundle_digests *given; /* while opening: the reader's digests, or NULL */
+	bool lean; /* mapped without its pages: checked in windows, brought in by bundle_populate() */
 };
 
 static inline void meta_read(const struct bundle *b, uint32_t i, struct bundle_meta *m)

@@ -116,18 +116,29 @@ static int store_install(const char *data_dir, const char *tmp)
 	return file_rename_synced(tmp, cur);
 }
 
-/* Write a full bundle held in memory (an applied delta, a file from the console) and install it. */
-static int store_persist(const char *data_dir, const uint8_t *data, size_t len)
+/* <data_dir> and <data_dir>/bundle. */
+static int store_mkdirs(const char *data_dir)
 {
-	char dir[512], tmp[512];
-	int ret;
+	char dir[512];
 
 	snprintf(dir, sizeof(dir), "%s/bundle", data_dir);
-	store_path(tmp, sizeof(tmp), data_dir, ".incoming");
 	if (mkdir(data_dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+/* Write a full bundle held in memory (a file from the console) and install it. */
+static int store_persist(const char *data_dir, const uint8_t *data, size_t len)
+{
+	char tmp[512];
+	int ret;
+
+	store_path(tmp, sizeof(tmp), data_dir, ".incoming");
+	ret = store_mkdirs(data_dir);
+	if (ret < 0)
+		return ret;
 	ret = file_write_synced(tmp, data, len, 0644);
 	if (ret < 0)
 		return ret;
@@ -148,30 +159,40 @@ static enum bundle_err store_take(const char *data_dir, const struct store_trust
 				  uint64_t now_s, struct bundle **out)
 {
 	uint64_t serial = in_force ? bundle_get_info(in_force)->serial : 0;
-	uint8_t *full = NULL;
-	size_t full_len = 0;
+	char cur[512], merged[512];
+	struct bundle_digests d;
 	const uint8_t *data;
-	char cur[512];
+	bool ours = false;
 	enum bundle_err e;
+	size_t len;
 	int ret;
 
 	*out = NULL;
 	if (bundle_is_delta(cand)) {
+		/*
+		 * Merged into <data_dir>/bundle/.merged (bundle_merge.c: written
+		 * as it is made, never whole in RAM), then opened lean and taken
+		 * like a received full bundle.
+		 */
+		store_path(merged, sizeof(merged), data_dir, ".merged");
 		e = bundle_verify(cand, trust->pubkey, trust->pubkey_len);
 		if (e == BUNDLE_OK && !in_force)
 			e = BUNDLE_ERR_BASE;
+		if (e == BUNDLE_OK && store_mkdirs(data_dir) < 0)
+			e = BUNDLE_ERR_IO;
 		if (e == BUNDLE_OK)
-			e = bundle_apply_delta(in_force, cand, trust->pubkey, trust->pubkey_len, &full,
-					       &full_len);
+			e = bundle_apply_delta_file(in_force, cand, trust->pubkey, trust->pubkey_len,
+						    merged, &d);
 		bundle_close(cand);
 		if (e != BUNDLE_OK)
 			return e;
-		e = bundle_open_mem(full, full_len, &cand);
+		e = bundle_open_file_digests(merged, &d, &cand);
 		if (e != BUNDLE_OK) {
-			free(full);
+			unlink(merged);
 			return e;
 		}
-		path = NULL;
+		path = merged;
+		ours = true;
 	}
 	e = bundle_check(cand, trust->pubkey, trust->pubkey_len, trust->region, serial, now_s,
 			 trust->clock_skew_s);
@@ -180,8 +201,8 @@ static enum bundle_err store_take(const char *data_dir, const struct store_trust
 	if (path) {
 		ret = store_install(data_dir, path);
 	} else {
-		data = bundle_data(cand, &full_len);
-		ret = store_persist(data_dir, data, full_len);
+		data = bundle_data(cand, &len);
+		ret = store_persist(data_dir, data, len);
 	}
 	if (ret < 0) {
 		log_err("cannot write the bundle under %s/bundle: %s", data_dir, strerror(-ret));
@@ -198,7 +219,8 @@ static enum bundle_err store_take(const char *data_dir, const struct store_trust
 		log_err("%s did not read back: %s", cur, bundle_err_text(e));
 out:
 	bundle_close(cand);
-	free(full);
+	if (ours)
+		unlink(merged);
 	return e;
 }
 

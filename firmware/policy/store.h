@@ -42,7 +42,9 @@ enum bundle_err store_load(const char *data_dir, const struct store_trust *trust
 
 /*
  * Accept a candidate (full bundle or delta) against the bundle in force
- * (`in_force` may be NULL): deltas are applied to it first; then signature,
+ * (`in_force` may be NULL): deltas are applied to it first, merged into
+ * <data_dir>/bundle/.merged (bundle_apply_delta_file(); the result is
+ * opened lean like a received file, see store_accept_file()); then signature,
  * region, expiry and serial are checked; then the full bundle is persisted as
  * current. Returns BUNDLE_OK with *out the new bundle opened from flash, or
  * the reason for refusal (nothing on flash changed).
@@ -54,10 +56,13 @@ enum bundle_err store_accept(const char *data_dir, const struct store_trust *tru
 /*
  * The same for a candidate already on flash: `path` is a synced file in
  * <data_dir>/bundle (what OTA received), with the digests its writer
- * computed (bundle_digest.h; NULL: it is hashed here). It is opened once; a
- * full bundle that passes is renamed to current, not copied, and *out is
- * that file. On refusal, or for a delta (the full bundle it yields is
- * written anew), path stays for the caller to remove.
+ * computed (bundle_digest.h; NULL: it is hashed here). It is opened once,
+ * lean (bundle_open_file_digests(): checked in windows, never whole in RAM
+ * next to the list in force); a full bundle that passes is renamed to
+ * current, not copied, and *out is that file, its pages not yet mapped:
+ * call bundle_populate() once the list in force is closed. On refusal, or
+ * for a delta (the full bundle it yields is written anew), path stays for
+ * the caller to remove.
  */
 enum bundle_err store_accept_file(const char *data_dir, const struct store_trust *trust,
 				  const struct bundle *in_force, const char *path,

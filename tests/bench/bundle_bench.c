@@ -24,6 +24,20 @@
  * rss_before_kb is after the query files are in memory: rss_after_kb -
  * rss_before_kb is the loaded bundle's share. hits is per pass (every pass
  * must find the same); per_s is the median pass. Exit 1 on any failure.
+ *
+ *   bundle-bench --take IN-FORCE NEW DELTA HUB-PUB REGION
+ *
+ * The memory of taking a new list while one is in force, as the gateway
+ * does (policy/store.c, app/gateway.c): IN-FORCE is opened and checked
+ * (MAP_POPULATE, as at boot); then NEW, a full bundle, is taken the way a
+ * received one is (written to NEW.ota in 16 KiB fragments and hashed as
+ * they are written; bundle_open_file_digests: lean, checked in windows;
+ * bundle_check; the old one closed; bundle_populate); then DELTA, a delta
+ * from NEW, the way a received delta is (bundle_apply_delta_file into a
+ * file next to NEW, opened lean, checked, swapped, populated). Before each
+ * take the peak is reset (/proc/self/clear_refs 5); after it VmHWM is the
+ * peak while taking and VmRSS the steady state with the new list in force:
+ *   take KIND peak_kb= steady_kb= before_kb= ratio= s=
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -32,6 +46,7 @@
 
 #include "bench_util.h"
 #include "policy/bundle.h"
+#include "policy/bundle_digest.h"
 
 /* The hub key file, as the gateway reads it (bundle_sign.c takes PEM or DER as is). */
 static uint8_t *read_file(const char *path, size_t *len)
@@ -120,6 +135,141 @@ static size_t run_pass(const struct bundle *b, enum kind k, const struct queries
 	return hits;
 }
 
+/* VmHWM := VmRSS (Linux 4.0+). */
+static int reset_peak(void)
+{
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	int ok = f && fputs("5", f) >= 0;
+
+	if (f && fclose(f) != 0)
+		ok = 0;
+	if (!ok)
+		fprintf(stderr, "cannot reset the peak RSS (/proc/self/clear_refs)\n");
+	return ok ? 0 : -1;
+}
+
+static void print_take(const char *kind, long before, double t0)
+{
+	long peak = bench_status_kb("VmHWM"), steady = bench_status_kb("VmRSS");
+
+	printf("take %s peak_kb=%ld steady_kb=%ld before_kb=%ld ratio=%.3f s=%.3f\n", kind, peak, steady,
+	       before, (double)peak / (double)steady, bench_now() - t0);
+}
+
+/*
+ * The file as OTA receives it (hub/ota.c): written to `to` fragment by
+ * fragment (16 KiB, the size of a TLS record) and hashed as it is written,
+ * then synced.
+ */
+static int receive_file(const char *from, const char *to, struct bundle_digests *d)
+{
+	struct bundle_digester *dg = bundle_digester_new();
+	int in = open(from, O_RDONLY | O_CLOEXEC), out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	uint8_t buf[16384];
+	ssize_t n;
+	int ret = 0;
+
+	if (in < 0 || out < 0 || !dg) {
+		fprintf(stderr, "cannot copy %s to %s\n", from, to);
+		return -1;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n)
+			ret = -1;
+		bundle_digester_update(dg, buf, (size_t)n);
+	}
+	if (n < 0 || fsync(out) < 0 || bundle_digester_finish(dg, d))
+		ret = -1;
+	close(in);
+	close(out);
+	bundle_digester_free(dg);
+	if (ret)
+		fprintf(stderr, "%s: cannot receive it into %s\n", from, to);
+	return ret;
+}
+
+/* A checked full bundle in place of *in_force, as gw_use_bundle() swaps. */
+static int take(struct bundle **in_force, struct bundle *b, const uint8_t *key, size_t keylen,
+		const char *region, const char *what)
+{
+	enum bundle_err e = bundle_check(b, key, keylen, region, bundle_get_info(*in_force)->serial,
+					 (uint64_t)time(NULL), 300);
+
+	if (e != BUNDLE_OK) {
+		fprintf(stderr, "%s: bundle_check: %s\n", what, bundle_err_text(e));
+		return -1;
+	}
+	bundle_close(*in_force);
+	bundle_populate(b);
+	*in_force = b;
+	return 0;
+}
+
+static int take_bench(char **argv)
+{
+	const char *old_path = argv[2], *new_path = argv[3], *delta_path = argv[4], *region = argv[6];
+	char merged[4096], received[4096];
+	struct bundle_digests d;
+	struct bundle *cur, *b, *delta;
+	enum bundle_err e;
+	size_t keylen;
+	uint8_t *key = read_file(argv[5], &keylen);
+	long before;
+	double t0;
+
+	if (!key)
+		return 1;
+	snprintf(merged, sizeof(merged), "%s.merged", new_path);
+	e = bundle_open_file(old_path, &cur);
+	if (e == BUNDLE_OK)
+		e = bundle_check(cur, key, keylen, region, 0, (uint64_t)time(NULL), 300);
+	if (e != BUNDLE_OK) {
+		fprintf(stderr, "%s: %s\n", old_path, bundle_err_text(e));
+		return 1;
+	}
+
+	before = bench_status_kb("VmRSS");
+	if (reset_peak())
+		return 1;
+	t0 = bench_now();
+	snprintf(received, sizeof(received), "%s.ota", new_path);
+	if (receive_file(new_path, received, &d))
+		return 1;
+	e = bundle_open_file_digests(received, &d, &b);
+	unlink(received); /* the mapping keeps the file */
+	if (e != BUNDLE_OK) {
+		fprintf(stderr, "%s: %s\n", new_path, bundle_err_text(e));
+		return 1;
+	}
+	if (take(&cur, b, key, keylen, region, new_path))
+		return 1;
+	print_take("full", before, t0);
+
+	before = bench_status_kb("VmRSS");
+	if (reset_peak())
+		return 1;
+	t0 = bench_now();
+	e = bundle_open_file(delta_path, &delta);
+	if (e == BUNDLE_OK)
+		e = bundle_verify(delta, key, keylen);
+	if (e == BUNDLE_OK)
+		e = bundle_apply_delta_file(cur, delta, key, keylen, merged, &d);
+	bundle_close(delta);
+	if (e == BUNDLE_OK)
+		e = bundle_open_file_digests(merged, &d, &b);
+	unlink(merged); /* the mapping keeps the file */
+	if (e != BUNDLE_OK) {
+		fprintf(stderr, "%s on %s: %s\n", delta_path, new_path, bundle_err_text(e));
+		return 1;
+	}
+	if (take(&cur, b, key, keylen, region, merged))
+		return 1;
+	print_take("delta", before, t0);
+	bundle_close(cur);
+	free(key);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned passes = argc > 7 ? (unsigned)atoi(argv[7]) : 3, p;
@@ -133,6 +283,8 @@ int main(int argc, char **argv)
 	long rss_before;
 	int k;
 
+	if (argc == 7 && !strcmp(argv[1], "--take"))
+		return take_bench(argv);
 	if (argc < 7 || passes < 1) {
 		fprintf(stderr, "usage: bundle-bench BUNDLE HUB-PUB REGION Q-DOMAINS Q-IPV4 Q-IPV6 [PASSES]\n");
 		return 2;
