@@ -15,6 +15,7 @@
 #include "hub/uplink.h"
 #include "link.h"
 #include "mgmt.h"
+#include "packet/segment.h"
 
 /* Bridge and nfqueue: what to do with a frame the pipeline did not track. */
 static bool gw_pass_untracked(struct gateway *g, enum decode_err err)
@@ -50,10 +51,11 @@ static void gw_port_tx(struct gateway *g, int idx, const uint8_t *data, uint32_t
  * Frames sent with gw_port_tx() leave after what is queued, so the order
  * on each port is the order of the calls.
  */
-static void gw_port_txq(struct gateway *g, int idx, const uint8_t *data, uint32_t len)
+static void gw_port_txq(struct gateway *g, int idx, const uint8_t *data, uint32_t len,
+			uint16_t seg_size)
 {
 	struct gw_port *gp = &g->ports[idx];
-	int r = gp->is_open ? port_tx_queue(&gp->port, data, len) : -ENETDOWN;
+	int r = gp->is_open ? port_tx_queue_seg(&gp->port, data, len, seg_size) : -ENETDOWN;
 
 	g->st.tx_errors += r < 0 ? 1u : (uint64_t)r;
 }
@@ -78,9 +80,14 @@ void gw_judge(struct gateway *g, enum link_type link, const uint8_t *data, uint3
 		act->verdict = ENFORCE_DROP;
 }
 
+/* aux[1]: the frame's seg_size (a coalesced frame leaves cut again). */
 static void gw_bridge_hold_pass(struct gateway *g, const struct hold_frame *fr)
 {
-	gw_port_tx(g, (int)fr->aux[0] ^ 1, fr->data, fr->len);
+	int out = (int)fr->aux[0] ^ 1;
+
+	gw_port_txq(g, out, fr->data, fr->len, (uint16_t)fr->aux[1]);
+	if (g->ports[out].is_open)
+		g->st.tx_errors += (uint64_t)port_tx_flush(&g->ports[out].port);
 	g->st.forwarded++;
 }
 
@@ -107,6 +114,26 @@ static const struct gw_hold_ops gw_bridge_hold_ops = {
 	.answer = gw_bridge_hold_answer,
 };
 
+static void gw_mgmt_segment(const uint8_t *frame, uint32_t len, void *ctx)
+{
+	mgmt_input(ctx, frame, len);
+}
+
+/* A frame for the gateway itself; the management netif takes wire-sized frames only. */
+static void gw_bridge_mgmt_input(struct gateway *g, const struct port_frame *fr)
+{
+	int n;
+
+	if (!fr->seg_size) {
+		mgmt_input(g->mgmt, fr->data, fr->caplen);
+		return;
+	}
+	n = segment_tcp(fr->data, fr->caplen, fr->seg_size, gw_mgmt_segment, g->mgmt);
+	if (n < 0)
+		log_debug_rl("coalesced %u-byte frame for the gateway (segments of %u) not cut: %s",
+			     fr->caplen, fr->seg_size, strerror(-n));
+}
+
 static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *ctx)
 {
 	struct gw_port *gp = container_of(port, struct gw_port, port);
@@ -125,7 +152,7 @@ static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *c
 	if (g->mgmt) {
 		/* Frames for the gateway itself leave the data path: never judged, never forwarded. */
 		if (!memcmp(fr->data, g->mgmt_mac, 6)) {
-			mgmt_input(g->mgmt, fr->data, fr->caplen);
+			gw_bridge_mgmt_input(g, fr);
 			gw_mgmt_poll_soon(g);
 			return;
 		}
@@ -144,13 +171,13 @@ static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *c
 	if (res.flow)
 		neigh_learn(&g->neigh, &res.pkt, fr->data, (uint32_t)in);
 	if (gw_hold(g, &gw_bridge_hold_ops, &res, &act, fr->data, fr->caplen, 0,
-		    (const uint32_t[2]){ (uint32_t)in, 0 }) != GW_HOLD_NO)
+		    (const uint32_t[2]){ (uint32_t)in, fr->seg_size }) != GW_HOLD_NO)
 		return;
 	for (int i = 0; i < act.n_frames; i++)
 		gw_port_tx(g, act.frames[i].to == ENFORCE_TO_SENDER ? in : out, act.frames[i].data,
 			   act.frames[i].len);
 	if (act.verdict == ENFORCE_FORWARD) {
-		gw_port_txq(g, out, fr->data, fr->caplen);
+		gw_port_txq(g, out, fr->data, fr->caplen, fr->seg_size);
 		g->st.forwarded++;
 	}
 }
@@ -214,14 +241,23 @@ int gw_port_open(struct gateway *g, struct gw_port *gp)
 		.immediate = inline_port || cfg->capture.immediate,
 		.inbound_only = inline_port,
 	};
+	/*
+	 * The bridge's own ports take coalesced TCP frames when the afpacket
+	 * driver is in the build (CONFIG_DRIVER_AFPACKET: it has them cut again
+	 * on send); the pcap driver, and every other port, get one wire frame
+	 * at a time.
+	 */
+	bool coalesce = cfg->gateway.mode == TG_MODE_BRIDGE && gp->idx != GW_MGMT &&
+			port_driver_find("afpacket");
 	int ret;
 
 	if (inline_port) {
-		/* Coalesced super-frames could not be sent on whole. */
+		/* No offload the driver does not ask for (it turns GRO back on when it coalesces). */
 		link_disable_offloads(gp->name);
 		link_set_up(gp->name, true);
 	}
-	ret = port_open(&gp->port, "pcap", &pc);
+	pc.coalesce = coalesce;
+	ret = port_open(&gp->port, coalesce ? "afpacket" : "pcap", &pc);
 	if (ret < 0)
 		return ret;
 	if (inline_port && gp->port.link != LINK_ETHERNET) {

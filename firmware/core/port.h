@@ -30,6 +30,15 @@ struct port_frame {
 	uint32_t caplen;
 	uint32_t wirelen;
 	uint64_t ts_us; /* capture time, microseconds since the epoch */
+	/*
+	 * 0: one frame as it was on the wire. Else a coalesced TCP frame (a
+	 * port opened with coalesce: the kernel's receive offload merged
+	 * consecutive segments of one flow, headers of the first, IP lengths
+	 * and checksum of the whole) whose segments carried seg_size payload
+	 * bytes each; port_tx_queue_seg() sends it on cut into such segments
+	 * again, packet/segment.h cuts it for a consumer that wants wire frames.
+	 */
+	uint16_t seg_size;
 };
 
 typedef void (*port_rx_fn)(struct port *port, const struct port_frame *frame, void *ctx);
@@ -42,6 +51,8 @@ struct port_config {
 	bool promiscuous;
 	bool immediate;        /* deliver frames as they arrive, no kernel batching delay */
 	bool inbound_only;     /* live: only frames received, not those sent (inline ports) */
+	bool coalesce;         /* live: coalesced TCP frames welcome (seg_size); a driver
+				* that can cut them again on send turns receive offload on */
 };
 
 struct port_stats {
@@ -85,6 +96,13 @@ struct port_ops {
 	 */
 	int (*tx_queue)(struct port *port, const uint8_t *data, uint32_t len);
 	/*
+	 * Optional (NULL: a coalesced frame cannot leave this port, and
+	 * port_tx_queue_seg() fails with -EMSGSIZE). As tx_queue, for a frame
+	 * that is to leave cut into TCP segments of seg_size payload bytes
+	 * (a received port_frame's seg_size; 0 = send it as it is).
+	 */
+	int (*tx_queue_seg)(struct port *port, const uint8_t *data, uint32_t len, uint16_t seg_size);
+	/*
 	 * Optional. Send every queued frame (one system call for a batch).
 	 * Returns how many of them failed (>= 0); each is also in tx_errors.
 	 */
@@ -127,6 +145,15 @@ static inline int port_tx_queue(struct port *p, const uint8_t *d, uint32_t len)
 	if (!p->ops->tx_queue)
 		return p->ops->tx(p, d, len) < 0 ? -EIO : 0;
 	return p->ops->tx_queue(p, d, len);
+}
+/* The same for a coalesced frame (seg_size from its port_frame; 0: port_tx_queue()). */
+static inline int port_tx_queue_seg(struct port *p, const uint8_t *d, uint32_t len, uint16_t seg_size)
+{
+	if (!seg_size)
+		return port_tx_queue(p, d, len);
+	if (!p->ops->tx_queue_seg)
+		return -EMSGSIZE;
+	return p->ops->tx_queue_seg(p, d, len, seg_size);
 }
 static inline int port_tx_flush(struct port *p)
 {
