@@ -318,7 +318,7 @@ static int build_check_args(const struct hub_cmd *cmd, int argc, int first, stru
 		char *end;
 		unsigned long v = strtoul(o->allow_bad, &end, 10);
 
-		if (*o->allow_bad < '0' || *o->allow_bad > '9' || (*end && strcmp(end, "%")) ||
+		if (*o->allow_bad < '0' || *o->allow_bad > '9' || (*end && strcmp(end, "%") != 0) ||
 		    v > 100) {
 			hub_errf("--allow-bad \"%s\": expected a percentage 0..100, e.g. 80%%",
 				 o->allow_bad);

@@ -518,7 +518,7 @@ static int provision_recall(struct provision_args *o, char *bdir, size_t bdir_si
 	if (o->hub_pub) {
 		if (hub_read_file(o->hub_pub, &a, &alen) < 0 || hub_read_file(pubpath, &b, &blen) < 0) {
 			ret = -EIO;
-		} else if (alen != blen || memcmp(a, b, alen)) {
+		} else if (alen != blen || memcmp(a, b, alen) != 0) {
 			hub_errf("--hub-pub %s differs from %s, the bundle key of the earlier runs: "
 				 "the gateways would refuse every bundle signed with the other key",
 				 o->hub_pub, pubpath);
