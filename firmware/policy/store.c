@@ -147,7 +147,7 @@ enum bundle_err store_load(const char *data_dir, const struct store_trust *trust
 /* Whether len bytes of fd at off are those of data. */
 static bool store_same_at(int fd, off_t off, const uint8_t *data, size_t len)
 {
-	uint8_t buf[STORE_SAME_EDGE];
+	uint8_t buf[STORE_SAME_EDGE] = { 0 }; /* cppcheck: len 0 reads nothing */
 	size_t got = 0;
 
 	while (got < len) {
