@@ -132,12 +132,30 @@ static bool hosts_is_local(const char *s, size_t len)
 	return false;
 }
 
+static void hosts_note(struct feed_ctx *c, enum feed_note kind, const char *value, size_t len)
+{
+	char buf[FEED_QBUF];
+
+	if (!c->sink->note)
+		return;
+	snprintf(buf, sizeof(buf), "%.*s", (int)(len < sizeof(buf) - 1 ? len : sizeof(buf) - 1), value);
+	c->sink->note(kind, c->file, c->line, buf, c->sink->ctx);
+}
+
 static int hosts_line(struct feed_ctx *c, char *s)
 {
-	const char *addr;
-	size_t len;
+	const char *addr, *comment = NULL, *first_local = NULL;
+	size_t len, first_local_len = 0, taken = 0;
+	char *hash;
 	int ret;
 
+	hash = strchr(s, '#');
+	if (hash) {
+		const char *b = feed_skip_space(s);
+
+		if (b < hash)
+			comment = feed_skip_space(hash + 1); /* strip() below cuts at the '#' */
+	}
 	s = strip(s, "#");
 	if (!*s)
 		return 0;
@@ -154,12 +172,22 @@ static int hosts_line(struct feed_ctx *c, char *s)
 	}
 	for (; *s; s = (char *)feed_skip_space(s + len)) {
 		len = token_len(s);
-		if (hosts_is_local(s, len))
+		if (hosts_is_local(s, len)) {
+			if (!first_local) {
+				first_local = s;
+				first_local_len = len;
+			}
 			continue;
+		}
+		taken++;
 		ret = emit_domain(c, s, len);
 		if (ret)
 			return ret;
 	}
+	if (!taken && first_local)
+		hosts_note(c, FEED_NOTE_SKIPPED, first_local, first_local_len);
+	else if (comment)
+		hosts_note(c, FEED_NOTE_COMMENT, comment, strlen(comment));
 	return 0;
 }
 

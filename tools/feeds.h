@@ -8,8 +8,9 @@
  * every good indicator to sink->indicator and every bad line to sink->report
  * with the file name, the line number and a message that quotes the bad value
  * (`"10.0.0.0/33": prefix length 33 out of range (0..32)`). Nothing is skipped
- * silently except comments, blank lines, the usual local names of a hosts
- * file, non-indicator STIX objects and revoked STIX indicators.
+ * silently except comments, blank lines, non-indicator STIX objects and
+ * revoked STIX indicators; a hosts file's lines of local names go to
+ * sink->note, so the caller can count them.
  */
 #ifndef TG_FEEDS_H
 #define TG_FEEDS_H
@@ -50,6 +51,12 @@ enum feed_severity {
 	FEED_WARNING, /* a note (an already expired STIX indicator): skipped, not an error */
 };
 
+/* What a parser left out on purpose, or took with a remark (feed_sink.note). */
+enum feed_note {
+	FEED_NOTE_SKIPPED, /* hosts: a line of local names only ("127.0.0.1 localhost"); value: its first name */
+	FEED_NOTE_COMMENT, /* hosts: a trailing comment cut from a line whose names were taken; value: the comment */
+};
+
 struct feed_sink {
 	/* One good indicator. A non-zero return (a negative errno) stops the parse. */
 	int (*indicator)(const struct feed_indicator *ind, void *ctx);
@@ -60,6 +67,9 @@ struct feed_sink {
 	 */
 	void (*report)(enum feed_severity sev, const char *file, unsigned int line, const char *msg,
 		       void *ctx);
+	/* Optional (NULL: nothing). A line skipped or taken with a remark; value quoted by the caller. */
+	void (*note)(enum feed_note kind, const char *file, unsigned int line, const char *value,
+		     void *ctx);
 	void *ctx;
 	uint64_t now; /* STIX: an indicator whose valid_until is at or before this is expired */
 };

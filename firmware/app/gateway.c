@@ -137,27 +137,36 @@ static int gw_bundle_file(struct gateway *g, const char *path)
 		log_err("bundle %s refused: %s", path, bundle_err_text(e));
 		return -EINVAL;
 	}
+	in = bundle_get_info(b);
 	ret = trust_load(g->cfg, &t, keypath, sizeof(keypath));
 	if (ret == 0) {
 		e = bundle_check(b, t.pubkey, t.pubkey_len, t.region, 0, gw_wall_s(),
 				 t.clock_skew_s);
-		free((void *)t.pubkey);
 		if (e != BUNDLE_OK) {
 			log_err("bundle %s refused: %s", path, bundle_err_text(e));
+			store_explain(path, b, &t, 0, gw_wall_s(), e);
+		}
+		free((void *)t.pubkey);
+		if (e != BUNDLE_OK) {
 			bundle_close(b);
 			return -EINVAL;
 		}
 	} else if (ret == -ENOENT) {
 		log_warn("bundle %s: signature NOT checked (no hub key at %s)", path, keypath);
+		if (strcmp(in->region, g->cfg->gateway.region) != 0)
+			log_warn("bundle %s: for region \"%s\", not this gateway's \"%s\" "
+				 "([gateway] region): judged with it anyway", path, in->region,
+				 g->cfg->gateway.region);
 	} else {
 		bundle_close(b);
 		return ret;
 	}
-	in = bundle_get_info(b);
-	log_info("bundle %s: region %s, serial %llu, %zu domains, %zu IPv4 and %zu IPv6 prefixes",
+	log_info("bundle %s: region %s, serial %llu, %zu domains, %zu IPv4 and %zu IPv6 prefixes, "
+		 "%zu protocols, %zu categories, %zu JA3 hashes",
 		 path, in->region, (unsigned long long)in->serial,
 		 bundle_count(b, BUNDLE_DOMAIN, false), bundle_count(b, BUNDLE_IPV4, false),
-		 bundle_count(b, BUNDLE_IPV6, false));
+		 bundle_count(b, BUNDLE_IPV6, false), bundle_count(b, BUNDLE_PROTO, false),
+		 bundle_count(b, BUNDLE_CATEGORY, false), bundle_count(b, BUNDLE_JA3, false));
 	gw_use_bundle(g, b);
 	return 0;
 }
@@ -190,6 +199,8 @@ static void gw_flash_bundle(struct gateway *g)
 			log_warn("no list on flash passes the checks (%s): serial %llu stays in force",
 				 bundle_err_text(e),
 				 (unsigned long long)bundle_get_info(g->bundle)->serial);
+		else if (e == BUNDLE_ERR_IO)
+			log_info("no list in force until the hub sends one");
 		return;
 	}
 	if (g->bundle && bundle_get_info(g->bundle)->serial == bundle_get_info(b)->serial) {
@@ -296,8 +307,7 @@ int gateway_replay(struct gateway_opts *o, const char *file)
 		return 1;
 	}
 	if (gw_init(g, o, false) < 0) {
-		if (g->pl.flows)
-			gw_write_totals(g, 0);
+		/* nothing was read: totals here would read as an empty capture */
 		gw_uninit(g);
 		port_close(&port);
 		free(g);

@@ -267,16 +267,17 @@ static int cmd_config(int argc, char **argv)
 	return config_write(&opts.cfg, stdout) < 0 ? 1 : 0;
 }
 
-/* Read a whole file (a candidate bundle) into memory. */
+/* What a bundle is, with its times in ISO 8601 as tg-hub prints them. */
 static void print_bundle(const char *what, const struct bundle *b)
 {
 	const struct bundle_info *in = bundle_get_info(b);
+	char t1[32], t2[32];
 	uint8_t sha[32];
 
 	bundle_sha256(b, sha);
-	printf("%s: region %s, serial %llu, created %llu, expires %llu, sha256 ", what, in->region,
-	       (unsigned long long)in->serial, (unsigned long long)in->created,
-	       (unsigned long long)in->expires);
+	printf("%s: region %s, serial %llu, created %s, expires %s, sha256 ", what, in->region,
+	       (unsigned long long)in->serial, store_iso8601(in->created, t1, sizeof(t1)),
+	       store_iso8601(in->expires, t2, sizeof(t2)));
 	for (int i = 0; i < 32; i++)
 		printf("%02x", sha[i]);
 	printf("\n");

@@ -14,6 +14,7 @@
  */
 #define LOG_MODULE "config"
 #include "core/config_keys.h"
+#include "core/region.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -136,7 +137,7 @@ const struct cfg_key cfg_keys[] = {
 
 	CFG_STRING(gateway, id, 1, CONFIG_NAME_MAX - 1, CS_NAME, "gw-local",
 		   "Name of this gateway in reports to the hub"),
-	CFG_STRING(gateway, region, 1, CONFIG_NAME_MAX - 1, CS_NAME, "local",
+	CFG_STRING(gateway, region, 1, TG_REGION_MAX, CS_NAME, "local",
 		   "Region the gateway belongs to"),
 	CFG_PATH(gateway, data_dir, 1, false, CONFIG_DATA_DIR,
 		 "Directory for the configuration, bundles, spool and keys"),

@@ -27,7 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BUNDLE_REGION_MAX 31 /* bytes of region name, [a-z0-9-] */
+#include "core/region.h"
+
+#define BUNDLE_REGION_MAX TG_REGION_MAX /* bytes of region name, [a-z0-9-]: core/region.h */
 #define BUNDLE_NAME_MAX 253  /* longest domain name */
 #define BUNDLE_PROTO_NAME_MAX 31
 

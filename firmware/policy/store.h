@@ -8,7 +8,9 @@
  * one. A temporary file left behind by a power cut is never loaded.
  *
  * At start the gateway loads current; if it fails the acceptance checks it
- * falls back to previous, and says so.
+ * falls back to previous, and says so. previous is always the last bundle
+ * that passed every check: a new bundle moves current to previous only when
+ * current is the list in force, never a current that was refused.
  */
 #ifndef TG_STORE_H
 #define TG_STORE_H
@@ -31,6 +33,18 @@ struct store_trust {
  * counted in *len, as mbedTLS wants for PEM. Returns 0 or -errno (logged).
  */
 int store_read_key(const char *path, uint8_t **key, size_t *len);
+
+/*
+ * Log why b was refused with the values involved (both regions, both
+ * serials, the times), for the reasons that have them; `what` starts the
+ * line (a path, "bundle"). Nothing for the other reasons: their
+ * bundle_err_text() says it all.
+ */
+void store_explain(const char *what, const struct bundle *b, const struct store_trust *t,
+		   uint64_t in_force_serial, uint64_t now_s, enum bundle_err e);
+
+/* t as ISO 8601 UTC ("2026-01-31T00:00:00Z"), "never" for 0; returns buf (32 bytes do). */
+const char *store_iso8601(uint64_t t, char *buf, size_t size);
 
 /*
  * Load the bundle in force: current, or previous if current is missing or

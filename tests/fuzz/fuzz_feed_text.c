@@ -159,12 +159,25 @@ static void fuzz_on_report(enum feed_severity sev, const char *file, unsigned in
 		abort();
 }
 
+/* Notes come from hosts files only, on a line of the input, one line of text each. */
+static void fuzz_on_note(enum feed_note kind, const char *file, unsigned int line, const char *value,
+			 void *ctx)
+{
+	struct fuzz_feed *ff = ctx;
+
+	if (ff->fmt != FEED_HOSTS || strcmp(file, "feed") != 0 || line < 1 || line > ff->lines ||
+	    strchr(value, '\n') || (kind != FEED_NOTE_SKIPPED && kind != FEED_NOTE_COMMENT) ||
+	    (kind == FEED_NOTE_SKIPPED && !value[0]))
+		abort();
+}
+
 /* Parse data as fmt and check everything above. */
 static void fuzz_feed(enum feed_format fmt, const uint8_t *data, size_t size, uint64_t now)
 {
 	struct fuzz_feed ff = { .fmt = fmt, .lines = fuzz_count_lines(data, size), .now = now };
 	struct feed_sink sink = {
-		.indicator = fuzz_on_indicator, .report = fuzz_on_report, .ctx = &ff, .now = now
+		.indicator = fuzz_on_indicator, .report = fuzz_on_report, .note = fuzz_on_note,
+		.ctx = &ff, .now = now
 	};
 	FILE *f;
 	int ret;

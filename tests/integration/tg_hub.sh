@@ -5,6 +5,11 @@
 #                 │                                               (other key, region, stale: refused)
 #                 └─► build serial 2 (one feed changed) ─► diff 1 2 ─► show delta
 #   build --strict with bad lines: refused, nothing written
+#   issue 11 (each fails on the main before it): 2 an error page or an empty
+#   feed refused unless --allow-empty / --allow-bad; 3 keygen and provision
+#   --out with missing parents; 9 a provision rerun keeps mosquitto.conf's
+#   paths and gives the new gateway hub.pub; 10 per-source counts of taken,
+#   skipped and bad lines, the hosts trailing comment remarked
 #
 # Times are fixed (--created, --now) so the output is the same on every run;
 # the summaries and lookups are compared with golden text below. Byte counts
@@ -111,14 +116,14 @@ run 0 "$hub" build --key keys/hub.key --region north --serial 1 --created $CREAT
 golden out <<'EOF'
 wrote b1.tgb: region north, serial 1, full bundle, N bytes
 created 2026-01-01T00:00:00Z, expires 2026-01-31T00:00:00Z
-source 1 domains:domains.txt: rule 1001, block, 3 entries, 1 bad lines
-source 2 domains:allow.txt,action=allow: rule 1002, allow, 1 entries, 0 bad lines
-source 3 hosts:hosts.txt: rule 1003, block, 3 entries, 0 bad lines
-source 4 cidr:drop.txt: rule 1004, block, 3 entries, 1 bad lines
-source 5 stix:stix.json: rule 1005, block, 3 entries, 1 bad lines, 1 warnings
-source 6 protocols:protocols.txt: rule 1006, block, 2 entries, 0 bad lines
-source 7 categories:categories.txt,ttl=7: rule 1007, block, 1 entries, 0 bad lines
-source 8 ja3:ja3.csv,action=alert,rule=7001: rule 7001, alert, 2 entries, 0 bad lines
+source 1 domains:domains.txt: rule 1001, block, 3 entries from 3 lines, 1 bad lines
+source 2 domains:allow.txt,action=allow: rule 1002, allow, 1 entries from 1 lines, 0 bad lines
+source 3 hosts:hosts.txt: rule 1003, block, 3 entries from 2 lines, 0 bad lines, 2 lines skipped (local names such as "localhost"), 1 with a trailing comment
+source 4 cidr:drop.txt: rule 1004, block, 3 entries from 3 lines, 1 bad lines
+source 5 stix:stix.json: rule 1005, block, 3 entries from 2 lines, 1 bad lines, 1 warnings
+source 6 protocols:protocols.txt: rule 1006, block, 2 entries from 2 lines, 0 bad lines
+source 7 categories:categories.txt,ttl=7: rule 1007, block, 1 entries from 1 lines, 0 bad lines
+source 8 ja3:ja3.csv,action=alert,rule=7001: rule 7001, alert, 2 entries from 2 lines, 0 bad lines
               block    allow
 ipv4              3        0
 ipv6              1        0
@@ -131,6 +136,7 @@ sha256 HASH
 EOF
 golden err <<'EOF'
 domains.txt:4: "bad..example": empty label
+hosts.txt:3: note: trailing comment "# two names" cut, the names before it taken (hosts lines are "ADDRESS NAME... # comment")
 drop.txt:4: "10.0.0.1/8": host bits set; the network is 10.0.0.0/8
 stix.json:20: warning: indicator--old: expired at 2025-06-01T00:00:00Z (valid_until), skipped
 stix.json:32: indicator--hash: unsupported object path "file:hashes.MD5" (only domain-name, ipv4-addr, ipv6-addr and url values)
@@ -269,8 +275,52 @@ run 2 "$hub" build --key keys/hub.key --region North --serial 4 --out x.tgb doma
 has err '--region "North"'
 run 2 "$hub" build --key keys/hub.key --region north --serial 0 --out x.tgb domains:domains.txt
 has err '--serial "0"'
+# ---------------------------------------------------------------- issue 11
+# 2: a feed that is an error page, or empty, lifts no blocks unless told
+printf '<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body>\n' >errpage.txt
+: >empty.txt
+run 1 "$hub" build --key keys/hub.key --region north --serial 5 --out e.tgb domains:errpage.txt
+has err "errpage.txt: no entries (3 bad lines, 0 skipped, 0 warnings)"
+has err "no bundle written (--allow-empty to build without them)"
+run 1 "$hub" build --key keys/hub.key --region north --serial 5 --out e.tgb domains:domains.txt domains:empty.txt
+has err "empty.txt: no entries (0 bad lines"
+[ ! -e e.tgb ] || fail "an empty feed still gave e.tgb"
+run 0 "$hub" build --key keys/hub.key --region north --serial 5 --out e.tgb --allow-empty domains:domains.txt domains:empty.txt
+has out "source 2 domains:empty.txt: rule 1002, block, 0 entries from 0 lines, 0 bad lines"
+printf 'ok.example\nbad..one\nbad..two\n' >mostly-bad.txt
+run 1 "$hub" build --key keys/hub.key --region north --serial 5 --out m.tgb domains:mostly-bad.txt
+has err "mostly-bad.txt: 2 of 3 lines bad (66%), more than the 50% allowed"
+[ ! -e m.tgb ] || fail "a mostly bad feed still gave m.tgb"
+run 0 "$hub" build --key keys/hub.key --region north --serial 5 --out m.tgb --allow-bad 70% domains:mostly-bad.txt
+run 2 "$hub" build --key keys/hub.key --region north --serial 5 --out m.tgb --allow-bad lots domains:mostly-bad.txt
+has err '--allow-bad "lots": expected a percentage 0..100'
+# 10: per-source counts; the skipped local names and the trailing comment are said
+run 0 "$hub" build --key keys/hub.key --region north --serial 5 --out h.tgb hosts:hosts.txt
+has out '3 entries from 2 lines, 0 bad lines, 2 lines skipped (local names such as "localhost"), 1 with a trailing comment'
+has err 'hosts.txt:3: note: trailing comment "# two names" cut'
+# 3: keygen and provision make the missing parents of --out
+run 0 "$hub" keygen --out fresh/etc/townguard/hub
+[ -s fresh/etc/townguard/hub/hub.pub ] || fail "keygen --out with missing parents"
+[ "$(stat -c %a fresh/etc/townguard/hub)" = 700 ] || fail "the key directory is not 0700"
+run 0 "$hub" provision --out fresh/etc/townguard/pki --region north --broker-host mqtt.north.example \
+	--broker-dir /etc/mosquitto/townguard --port 8884 --gateways gw-1 \
+	--hub-pub fresh/etc/townguard/hub/hub.pub
+# 9: a rerun to add a gateway keeps the broker's paths and port, and the new gateway gets hub.pub
+run 0 "$hub" provision --out fresh/etc/townguard/pki --region north --broker-host mqtt.north.example \
+	--gateways gw-2
+conf=fresh/etc/townguard/pki/broker/mosquitto.conf
+has $conf "acl_file /etc/mosquitto/townguard/acl"
+has $conf "listener 8884"
+cmp -s fresh/etc/townguard/hub/hub.pub fresh/etc/townguard/pki/gateways/gw-2/hub.pub ||
+	fail "the new gateway's folder lacks hub.pub"
+has fresh/etc/townguard/pki/broker/acl "user gw:north:gw-2"
+run 1 "$hub" provision --out fresh/etc/townguard/pki --region north --broker-host mqtt.north.example \
+	--hub-pub other/hub.pub
+has err "differs from fresh/etc/townguard/pki/hub.pub, the bundle key of the earlier runs"
+
 run 2 "$hub" frobnicate
 has err 'unknown command "frobnicate"'
 run 0 "$hub" help
 for c in keygen build diff verify show help; do has out "  $c "; done
-echo "tg-hub: keygen, build (7 feed formats), verify, show --lookup, diff, refusals"
+echo "tg-hub: keygen, build (7 feed formats), verify, show --lookup, diff, refusals;"
+echo "  empty and error-page feeds refused, per-source counts, --out parents, provision rerun"

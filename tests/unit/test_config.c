@@ -24,6 +24,8 @@
 #include "core/common.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/region.h"
+#include "policy/bundle.h"
 
 #include "fixtures.h"
 
@@ -236,6 +238,10 @@ static const struct {
 	{ "[gateway]\nregion = north\nid = GW_1\n",
 	  "gw.ini:3: [gateway] id = \"GW_1\": character 'G' not allowed (allowed: a-z, 0-9 and "
 	  "'-', 1..63 characters)" },
+	/* issue 11, defect 4: a region no bundle can carry (tg-hub allows 1..31) */
+	{ "[gateway]\nid = gw-1\nregion = a-region-name-of-forty-characters-00000\n",
+	  "gw.ini:3: [gateway] region = \"a-region-name-of-forty-characters-00000\": too long "
+	  "(allowed: a-z, 0-9 and '-', 1..31 characters)" },
 	{ "[gateway]\nregion = north\nid =\n",
 	  "gw.ini:3: [gateway] id = \"\": empty (allowed: a-z, 0-9 and '-', 1..63 characters)" },
 	{ "[capture]\nsnaplen = 1500\ninterface = eth0/1\n",
@@ -256,6 +262,28 @@ static const struct {
 	  "gw.ini:3: [capture] filter = \"tcp\tport 80\": character 0x09 not allowed (allowed: up "
 	  "to 255 characters, no ';' or control characters)" },
 };
+
+/* The gateway's region rule is the bundle's and tg-hub's: one constant, one check (core/region.h). */
+static void test_region_is_the_bundles_rule(void **state)
+{
+	char r[TG_REGION_MAX + 2], err[512];
+	struct tg_config c;
+
+	(void)state;
+	config_defaults(&c);
+	memset(r, 'r', TG_REGION_MAX);
+	r[TG_REGION_MAX] = '\0';
+	assert_true(region_valid(r));
+	assert_int_equal(config_set(&c, "gateway", "region", r, err, sizeof(err)), 0);
+	assert_int_equal(strlen(c.gateway.region), TG_REGION_MAX);
+	r[TG_REGION_MAX] = 'r';
+	r[TG_REGION_MAX + 1] = '\0';
+	assert_false(region_valid(r));
+	assert_int_not_equal(config_set(&c, "gateway", "region", r, err, sizeof(err)), 0);
+	assert_false(region_valid(""));
+	assert_false(region_valid("North"));
+	assert_true(TG_REGION_MAX < sizeof(((struct bundle_info *)0)->region));
+}
 
 static void test_bad_files_golden(void **state)
 {
@@ -606,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_write_has_help_before_every_key),
 		cmocka_unit_test(test_set_messages),
 		cmocka_unit_test(test_uint_parsing),
+		cmocka_unit_test(test_region_is_the_bundles_rule),
 		cmocka_unit_test(test_boundaries),
 		cmocka_unit_test(test_bool_and_enum_words),
 	};

@@ -77,13 +77,23 @@ static void on_report(enum feed_severity sev, const char *file, unsigned int lin
 	fprintf(t->out, "%s:%u: %s%s\n", file, line, sev == FEED_WARNING ? "warning: " : "", msg);
 }
 
+static void on_note(enum feed_note kind, const char *file, unsigned int line, const char *value,
+		    void *ctx)
+{
+	struct transcript *t = ctx;
+
+	assert_null(strchr(value, '\n'));
+	fprintf(t->out, "%s:%u: note: %s \"%s\"\n", file, line,
+		kind == FEED_NOTE_SKIPPED ? "skipped, local names such as" : "trailing comment", value);
+}
+
 /* Parse `text` as `fmt` from a file named "f"; return the transcript (static). */
 static const char *parse_ret(enum feed_format fmt, const char *text, int stop_after, int *ret)
 {
 	static char result[16384];
 	struct transcript t = { .stop_after = stop_after };
 	struct feed_sink sink = {
-		.indicator = on_indicator, .report = on_report, .ctx = &t, .now = NOW
+		.indicator = on_indicator, .report = on_report, .note = on_note, .ctx = &t, .now = NOW
 	};
 	FILE *in = fmemopen((void *)text, strlen(text), "r");
 
@@ -237,11 +247,18 @@ static void test_hosts(void **state)
 				  "ads.example.net\n"
 				  "0.0.0.0\n"
 				  "0.0.0.0 good.example bad..example also-good.example\n"),
+		"f:2: note: skipped, local names such as \"localhost\"\n"
+		"f:3: note: skipped, local names such as \"localhost.localdomain\"\n"
+		"f:4: note: skipped, local names such as \"broadcasthost\"\n"
+		"f:5: note: skipped, local names such as \"localhost\"\n"
+		"f:6: note: skipped, local names such as \"0.0.0.0\"\n"
 		"7: domain ads.example.com\n"
 		"8: domain x.example\n"
 		"8: domain y.example\n"
 		"8: domain z.example\n"
+		"f:8: note: trailing comment \"three names\"\n"
 		"9: domain tracker.example\n"
+		"f:9: note: trailing comment \"comment right after\"\n"
 		"f:11: \"ads.example.net\": not an IP address (hosts lines are \"ADDRESS NAME...\")\n"
 		"f:12: \"0.0.0.0\": no host name after the address\n"
 		"13: domain good.example\n"

@@ -313,17 +313,64 @@ static void test_a_cut_while_the_new_file_was_written_leaves_the_old_current(voi
 
 static void test_a_cut_after_previous_was_linked_leaves_the_old_current(void **state)
 {
+	struct bundle *in_force = NULL;
 	const char *which = NULL;
 
 	(void)state;
 	put("current", &s1);
 	assert_int_equal(link(path("current"), path(".previous")), 0);
 	put(".incoming", &s2);
-	assert_int_equal(loaded(&which), 1);
+	/* the gateway starts again: current is in force, and the next bundle comes */
+	assert_int_equal(store_load(dir, trust(), NOW, &in_force, &which), BUNDLE_OK);
 	assert_string_equal(which, "current");
-	assert_int_equal(store_accept(dir, trust(), NULL, s2.p, s2.n, NOW, &out), BUNDLE_OK);
+	assert_int_equal(store_accept(dir, trust(), in_force, s2.p, s2.n, NOW, &out), BUNDLE_OK);
 	assert_int_equal(serial_of("current"), 2);
 	assert_int_equal(serial_of("previous"), 1);
+	bundle_close(in_force);
+}
+
+/*
+ * Issue 11, defect 1: current corrupt (serial 3), previous good (serial 2,
+ * in force). A good serial 3 replaces current; previous stays serial 2, so a
+ * second corruption of current still leaves a list.
+ */
+static void test_a_refused_current_never_becomes_previous(void **state)
+{
+	struct blob torn = { malloc(s3.n), s3.n };
+	struct bundle *in_force = NULL;
+	const char *which = NULL;
+	ino_t prev;
+
+	(void)state;
+	memcpy(torn.p, s3.p, s3.n);
+	torn.p[s3.n / 2] ^= 0x40;
+	put("current", &torn);
+	put("previous", &s2);
+	prev = inode("previous");
+	assert_int_equal(store_load(dir, trust(), NOW, &in_force, &which), BUNDLE_OK);
+	assert_string_equal(which, "previous");
+	assert_int_equal(store_accept(dir, trust(), in_force, s3.p, s3.n, NOW, &out), BUNDLE_OK);
+	assert_int_equal(serial_of("current"), 3);
+	assert_int_equal(serial_of("previous"), 2);
+	assert_int_equal(inode("previous"), prev);
+	bundle_close(in_force);
+	/* current corrupt again: previous still loads */
+	put("current", &torn);
+	assert_int_equal(loaded(&which), 2);
+	assert_string_equal(which, "previous");
+	free(torn.p);
+}
+
+/* Nothing in force (both refused): the refused current is replaced, not kept as previous. */
+static void test_with_nothing_in_force_current_is_only_replaced(void **state)
+{
+	struct blob half = { s1.p, s1.n / 2 };
+
+	(void)state;
+	put("current", &half);
+	assert_int_equal(store_accept(dir, trust(), NULL, s2.p, s2.n, NOW, &out), BUNDLE_OK);
+	assert_int_equal(serial_of("current"), 2);
+	assert_int_equal(inode("previous"), 0);
 }
 
 static void test_a_cut_after_the_rename_leaves_the_new_current(void **state)
@@ -446,6 +493,8 @@ int main(void)
 		CASE(test_a_refused_candidate_changes_nothing_on_flash),
 		CASE(test_a_cut_while_the_new_file_was_written_leaves_the_old_current),
 		CASE(test_a_cut_after_previous_was_linked_leaves_the_old_current),
+		CASE(test_a_refused_current_never_becomes_previous),
+		CASE(test_with_nothing_in_force_current_is_only_replaced),
 		CASE(test_a_cut_after_the_rename_leaves_the_new_current),
 		CASE(test_a_full_disk_refuses_the_bundle_and_keeps_the_old_one),
 		CASE(test_an_atomic_write_replaces_the_file_and_leaves_no_temporary),

@@ -27,6 +27,12 @@
 #define DEFAULT_EXPIRES_DAYS 30
 /* Default rule ids are RULE_BASE + the source's position (1-based). */
 #define RULE_BASE 1000
+/*
+ * A source with more bad lines than this share (of its bad and taken lines)
+ * is refused: a feed that downloaded as an error page or in another format
+ * would otherwise lift its blocks across the region (--allow-bad N%).
+ */
+#define DEFAULT_BAD_PCT 50
 
 struct source {
 	const char *spec; /* the argument, for messages */
@@ -40,6 +46,11 @@ struct source {
 	uint32_t rule;
 	/* results */
 	size_t entries, bad, warnings;
+	size_t lines;         /* lines that gave at least one entry */
+	unsigned int last;    /* the line of the last entry, to count lines */
+	size_t skipped;       /* lines of local names only (hosts) */
+	char skipped_ex[64];  /* the first of them, for the summary */
+	size_t commented;     /* lines taken with a trailing comment cut (hosts) */
 };
 
 static const char source_options[] = "action=block|alert|allow, ttl=DAYS, rule=ID, exact";
@@ -211,7 +222,28 @@ static int build_indicator(const struct feed_indicator *ind, void *ctx)
 	if (ret < 0)
 		return ret;
 	s->entries++;
+	if (!s->lines || ind->line != s->last)
+		s->lines++;
+	s->last = ind->line;
 	return 0;
+}
+
+static void build_note(enum feed_note kind, const char *file, unsigned int line, const char *value,
+		       void *ctx)
+{
+	struct build_ctx *bc = ctx;
+	struct source *s = bc->src;
+
+	if (kind == FEED_NOTE_SKIPPED) {
+		if (!s->skipped++)
+			snprintf(s->skipped_ex, sizeof(s->skipped_ex), "%s", value);
+		return;
+	}
+	/* the first one, said where it is; the others are counted in the summary */
+	if (!s->commented++)
+		fprintf(stderr, "%s:%u: note: trailing comment \"#%s%s\" cut, the names before it taken"
+			" (hosts lines are \"ADDRESS NAME... # comment\")\n",
+			file, line, *value ? " " : "", value);
 }
 
 static void build_report(enum feed_severity sev, const char *file, unsigned int line,
@@ -234,7 +266,9 @@ static void build_report(enum feed_severity sev, const char *file, unsigned int 
 struct build_args {
 	const char *key, *region, *out;
 	uint64_t serial, created, expires, expires_in;
-	bool strict;
+	const char *allow_bad; /* "N%": the share of bad lines a source may have */
+	unsigned int bad_pct;  /* worked out from allow_bad; default 50 */
+	bool strict, allow_empty;
 };
 
 const struct opt build_opts[] = {
@@ -250,6 +284,10 @@ const struct opt build_opts[] = {
 	OPT_NUM("created", struct build_args, created, 1, UINT32_MAX, "EPOCH", 0,
 		"the creation time (default now)"),
 	OPT_BOOL("strict", struct build_args, strict, "write nothing if any feed has a bad line"),
+	OPT_BOOL("allow-empty", struct build_args, allow_empty,
+		 "write the bundle even if a source gives no entry (else refused)"),
+	OPT_STR("allow-bad", struct build_args, allow_bad, "N%", 0,
+		"a source may have up to N% bad lines (default 50%; more: refused)"),
 	OPT_STR("out", struct build_args, out, "FILE", OPT_REQ, "the bundle file to write"),
 	OPT_ARGS("SOURCE..."),
 	{ 0 },
@@ -275,6 +313,19 @@ static int build_check_args(const struct hub_cmd *cmd, int argc, int first, stru
 			 BUNDLE_REGION_MAX);
 		return EXIT_USAGE;
 	}
+	o->bad_pct = DEFAULT_BAD_PCT;
+	if (o->allow_bad) {
+		char *end;
+		unsigned long v = strtoul(o->allow_bad, &end, 10);
+
+		if (*o->allow_bad < '0' || *o->allow_bad > '9' || (*end && strcmp(end, "%") != 0) ||
+		    v > 100) {
+			hub_errf("--allow-bad \"%s\": expected a percentage 0..100, e.g. 80%%",
+				 o->allow_bad);
+			return EXIT_USAGE;
+		}
+		o->bad_pct = (unsigned int)v;
+	}
 	if (!o->expires_in)
 		o->expires_in = DEFAULT_EXPIRES_DAYS;
 	if (!o->expires)
@@ -299,9 +350,14 @@ static void build_summary(const struct build_args *o, const struct source *src, 
 	printf("created %s, expires %s\n", hub_iso8601(o->created, t1, sizeof(t1)),
 	       hub_iso8601(o->expires, t2, sizeof(t2)));
 	for (size_t i = 0; i < nsrc; i++) {
-		printf("source %zu %s: rule %" PRIu32 ", %s%s, %zu entries, %zu bad lines", i + 1,
-		       src[i].spec, src[i].rule, bundle_action_name(src[i].action),
-		       src[i].exact ? ", exact" : "", src[i].entries, src[i].bad);
+		printf("source %zu %s: rule %" PRIu32 ", %s%s, %zu entries from %zu lines, %zu bad lines",
+		       i + 1, src[i].spec, src[i].rule, bundle_action_name(src[i].action),
+		       src[i].exact ? ", exact" : "", src[i].entries, src[i].lines, src[i].bad);
+		if (src[i].skipped)
+			printf(", %zu lines skipped (local names such as \"%s\")", src[i].skipped,
+			       src[i].skipped_ex);
+		if (src[i].commented)
+			printf(", %zu with a trailing comment", src[i].commented);
 		if (src[i].warnings)
 			printf(", %zu warnings", src[i].warnings);
 		printf("\n");
@@ -314,6 +370,36 @@ static void build_summary(const struct build_args *o, const struct source *src, 
 	bundle_sha256(b, digest);
 	hex_encode(digest, sizeof(digest), sha);
 	printf("sha256 %s\n", sha);
+}
+
+/*
+ * A source that gave nothing, or mostly bad lines, is most likely not the
+ * feed it should be (an HTML error page, an empty download, another format):
+ * building without it would lift its blocks. Refused unless the operator
+ * says so. Returns 0 or -EINVAL after the messages.
+ */
+static int build_check_sources(const struct build_args *o, const struct source *src, size_t nsrc)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < nsrc; i++) {
+		const struct source *s = &src[i];
+		size_t judged = s->bad + s->lines;
+
+		if (!s->entries && !o->allow_empty) {
+			hub_errf("%s: no entries (%zu bad lines, %zu skipped, %zu warnings): an empty "
+				 "or error-page download would lift this feed's blocks; no bundle "
+				 "written (--allow-empty to build without them)",
+				 s->path, s->bad, s->skipped, s->warnings);
+			ret = -EINVAL;
+		} else if (judged && s->bad * 100 > (size_t)o->bad_pct * judged) {
+			hub_errf("%s: %zu of %zu lines bad (%zu%%), more than the %u%% allowed (is it "
+				 "the feed it should be?); no bundle written (--allow-bad N%% to accept)",
+				 s->path, s->bad, judged, s->bad * 100 / judged, o->bad_pct);
+			ret = -EINVAL;
+		}
+	}
+	return ret;
 }
 
 int build_run(const struct hub_cmd *cmd, int argc, char **argv)
@@ -359,6 +445,7 @@ int build_run(const struct hub_cmd *cmd, int argc, char **argv)
 		struct build_ctx bc = { .bb = bb, .src = &src[i], .created = o.created };
 		struct feed_sink sink = { .indicator = build_indicator,
 					  .report = build_report,
+					  .note = build_note,
 					  .ctx = &bc,
 					  .now = o.created };
 		FILE *f = fopen(src[i].path, "r");
@@ -385,6 +472,8 @@ int build_run(const struct hub_cmd *cmd, int argc, char **argv)
 			 bad == 1 ? "" : "s");
 		goto out;
 	}
+	if (build_check_sources(&o, src, nsrc) < 0)
+		goto out;
 	snprintf(info.region, sizeof(info.region), "%s", o.region);
 	info.serial = o.serial;
 	info.created = o.created;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/file.h"
+#include "core/region.h"
 #include "tg-hub/common.h"
 
 void hub_errf(const char *fmt, ...)
@@ -61,10 +62,7 @@ const char *hub_iso8601(uint64_t t, char *buf, size_t size)
 
 bool hub_region_valid(const char *r)
 {
-	size_t n = strlen(r);
-
-	return n && n <= BUNDLE_REGION_MAX &&
-	       strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+	return region_valid(r); /* core/region.h: the gateway's rule too */
 }
 
 bool hub_gw_id_valid(const char *id)
@@ -159,11 +157,33 @@ bool hub_exists(const char *path)
 
 int hub_make_dir(const char *path)
 {
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t n = strlen(path);
 	int e;
 
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+	if (n >= sizeof(buf)) {
+		hub_errf("%s: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	/* the missing parents first (0755: /etc/townguard on a fresh hub), as mkdir -p */
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
+			e = errno;
+			hub_errf("%s: cannot create %s: %s", path, buf, strerror(e));
+			return -e;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0700) == 0)
 		return 0;
 	e = errno;
-	hub_errf("%s: cannot create: %s", path, strerror(e));
+	if (e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	hub_errf("%s: cannot create: %s", path, e == EEXIST ? "exists and is not a directory" : strerror(e));
 	return -e;
 }

@@ -55,7 +55,7 @@ int hub_write_atomic(const char *path, const void *data, size_t len, mode_t mode
 /* A new file that must not exist yet (keys are never overwritten), fsync'ed. */
 int hub_write_new(const char *path, const char *text, mode_t mode);
 
-/* mkdir 0700; one that exists already is fine. */
+/* mkdir -p: missing parents 0755, path itself 0700; one that exists already is fine. */
 int hub_make_dir(const char *path);
 
 bool hub_exists(const char *path);

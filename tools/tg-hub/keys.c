@@ -51,10 +51,8 @@ int keys_keygen(const struct hub_cmd *cmd, int argc, char **argv)
 		hub_errf("--out \"%s\": path too long", dir);
 		return EXIT_USAGE;
 	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		hub_errf("%s: cannot create: %s", dir, strerror(errno));
+	if (hub_make_dir(dir) < 0)
 		return EXIT_FAIL;
-	}
 	if (!stat(keypath, &st) || !stat(pubpath, &st)) {
 		hub_errf("%s: a hub key already exists there; refusing to overwrite it", dir);
 		return EXIT_FAIL;

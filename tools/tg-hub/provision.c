@@ -400,13 +400,13 @@ const struct opt provision_opts[] = {
 	OPT_STR("broker-ip", struct provision_args, broker_ip, "ADDR", 0,
 		"the broker's address too, in its certificate"),
 	OPT_NUM("port", struct provision_args, port, 1, 65535, "N", 0,
-		"the broker's TLS listener (default 8883)"),
+		"the broker's TLS listener (default: as before, else 8883)"),
 	OPT_STR("broker-dir", struct provision_args, broker_dir, "PATH", 0,
-		"where DIR/broker/ will be on the broker (default DIR/broker)"),
+		"where DIR/broker/ will be on the broker (default: as before, else DIR/broker)"),
 	OPT_STR("gateways", struct provision_args, gateways_arg, "ID,...", 0,
 		"the gateways to add (earlier ones stay)"),
 	OPT_STR("hub-pub", struct provision_args, hub_pub, "FILE", 0,
-		"the bundle key's hub.pub, copied to each gateway named"),
+		"the bundle key's hub.pub, copied to each gateway named (kept as DIR/hub.pub)"),
 	{ 0 },
 };
 
@@ -468,9 +468,73 @@ static int provision_check_args(const struct hub_cmd *cmd, int argc, int first,
 	return EXIT_OK;
 }
 
+/*
+ * What an earlier run chose and this one does not repeat: the broker's
+ * directory and port from the mosquitto.conf it wrote (a rerun to add a
+ * gateway must not move the broker's files), the bundle key from the copy
+ * it kept in DIR/hub.pub (every gateway's folder gets it). A --hub-pub that
+ * differs from that copy is refused: gateways would refuse every bundle.
+ */
+static int provision_recall(struct provision_args *o, char *bdir, size_t bdir_size,
+			    char *pubpath, size_t pub_size)
+{
+	char path[PATH_MAX], line[PATH_MAX + 32];
+	uint8_t *a = NULL, *b = NULL;
+	size_t alen = 0, blen = 0;
+	FILE *f;
+	int ret = 0;
+
+	if (path_fmt(path, sizeof(path), "%s/broker/mosquitto.conf", o->out) < 0)
+		return -EINVAL;
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		size_t n = strcspn(line, "\n");
+		unsigned long port;
+
+		line[n] = '\0';
+		if (!o->broker_dir && !strncmp(line, "acl_file ", 9) && n > 13 &&
+		    !strcmp(line + n - 4, "/acl") && n - 13 < bdir_size) {
+			snprintf(bdir, bdir_size, "%.*s", (int)(n - 13), line + 9);
+			o->broker_dir = bdir;
+			printf("--broker-dir %s, as %s says\n", bdir, path);
+		} else if (!o->port && sscanf(line, "listener %lu", &port) == 1 && port &&
+			   port < 65536) {
+			o->port = port;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!o->port)
+		o->port = HUB_MQTT_PORT;
+	if (path_fmt(pubpath, pub_size, "%s/hub.pub", o->out) < 0)
+		return -EINVAL;
+	if (!hub_exists(pubpath)) {
+		if (o->hub_pub && copy_file(o->hub_pub, pubpath) < 0)
+			return -EIO;
+		if (o->hub_pub)
+			o->hub_pub = pubpath;
+		return 0;
+	}
+	if (o->hub_pub) {
+		if (hub_read_file(o->hub_pub, &a, &alen) < 0 || hub_read_file(pubpath, &b, &blen) < 0) {
+			ret = -EIO;
+		} else if (alen != blen || memcmp(a, b, alen) != 0) {
+			hub_errf("--hub-pub %s differs from %s, the bundle key of the earlier runs: "
+				 "the gateways would refuse every bundle signed with the other key",
+				 o->hub_pub, pubpath);
+			ret = -EINVAL;
+		}
+		free(a);
+		free(b);
+	}
+	o->hub_pub = pubpath;
+	return ret;
+}
+
 int provision_run(const struct hub_cmd *cmd, int argc, char **argv)
 {
-	struct provision_args o = { .port = HUB_MQTT_PORT };
+	struct provision_args o = { .port = 0 };
+	char pubpath[PATH_MAX], oldbdir[PATH_MAX];
 	struct pki_entity ca = { 0 }, broker = { 0 }, hub = { 0 }, gw;
 	char path[PATH_MAX], bdir[PATH_MAX], gwdir[PATH_MAX], real[PATH_MAX];
 	char **all = NULL;
@@ -492,6 +556,8 @@ int provision_run(const struct hub_cmd *cmd, int argc, char **argv)
 		goto out_opts;
 	}
 	if (path_fmt(bdir, sizeof(bdir), "%s/broker", real) < 0)
+		goto out_opts;
+	if (provision_recall(&o, oldbdir, sizeof(oldbdir), pubpath, sizeof(pubpath)) < 0)
 		goto out_opts;
 	if (!o.broker_dir)
 		o.broker_dir = bdir;
