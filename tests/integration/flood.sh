@@ -14,9 +14,10 @@
 # port), and the server's log and a WAN capture hold no ClientHello for
 # blocked.test. A refused connection normally ends with the gateway's reset;
 # the flood may cost the client that one reset (the LAN veth's backlog is
-# full), and in nfqueue mode the kernel then drops the resent ClientHello
-# silently (the flow is offloaded as dropped), so curl times out: counted and
-# shown, still refused. A try the flood starved (nothing of it reached
+# full). The resent ClientHello is then reset again: by townguard in bridge
+# mode, by the kernel in nfqueue mode (the flow is offloaded as dropped; the
+# chain's REJECT answers it, tests/integration/lost_reset.sh). Only when
+# every reset is lost does curl time out: counted and shown, still refused. A try the flood starved (nothing of it reached
 # townguard before curl gave up) is tried again, at most 3 times, and
 # counted. Connections to allowed.test succeed and
 # connections to allowed.test succeed. The flood must have filled the
