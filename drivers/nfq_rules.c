@@ -219,10 +219,10 @@ static int nfq_restore(int v6, const char *rules, bool quiet)
 	return ret;
 }
 
-/* Is the FORWARD -> TOWNGUARD jump of this bridge there? 1, 0, or -errno. */
-static int nfq_jump_present(int v6, const char *bridge)
+/* Is table's FORWARD -> TOWNGUARD jump of this bridge there? 1, 0, or -errno. */
+static int nfq_jump_present(int v6, const char *table, const char *bridge)
 {
-	const char *argv[] = { nfq_ipt(v6, false), "-w", "10", "-t", "mangle", "-C", "FORWARD",
+	const char *argv[] = { nfq_ipt(v6, false), "-w", "10", "-t", table, "-C", "FORWARD",
 			       "-i", bridge, "-o", bridge, "-m", "physdev",
 			       "--physdev-is-bridged", "-j", NFQ_CHAIN, NULL };
 	char out[512];
@@ -239,8 +239,64 @@ static int nfq_jump_present(int v6, const char *bridge)
 	return ret;
 }
 
+/*
+ * The kernel's reset for the later segments of a connection offloaded as
+ * dropped: a client whose one reset from the gateway was lost resends its
+ * segment, which never reaches the firmware again, and would wait for its
+ * own timeout. REJECT is valid in table filter only, which comes after
+ * mangle, so the mangle chain lets such a segment (TCP, drop connmark, not
+ * a verdict coming back: mark 0) through to the filter chain, which resets
+ * and drops it. Loaded first: without it the mangle chain keeps dropping.
+ *
+ * REJECT builds its reset for a bridged packet out of the port the packet
+ * came in on, but first asks the routing table for a route to the sender
+ * (ip_route_me_harder): the gateway's namespace has no address and no
+ * route, so a device route over the bridge is added to table "default",
+ * which is looked up only after "main" found nothing. Where IPv6 is
+ * disabled there is no such route and the IPv6 segment is dropped unanswered.
+ * Returns true when the filter chain is in place.
+ */
+static bool nfq_rules_install_reset(struct nfq_rules *r, int v6)
+{
+	const char *route[] = { "ip", v6 ? "-6" : "-4", "route", "replace", "default", "dev",
+				r->bridge, "table", "default", NULL };
+	char rules[512], out[256];
+	int ret;
+
+	snprintf(rules, sizeof(rules),
+		 "*filter\n"
+		 ":" NFQ_CHAIN " - [0:0]\n"
+		 "-F " NFQ_CHAIN "\n"
+		 "-A " NFQ_CHAIN " -p tcp -m connmark --mark %#x/%#x -j REJECT --reject-with tcp-reset\n"
+		 "-A " NFQ_CHAIN " -m connmark --mark %#x/%#x -j DROP\n"
+		 "COMMIT\n",
+		 NFQ_MARK_DROP, NFQ_MARK_MASK, NFQ_MARK_DROP, NFQ_MARK_MASK);
+	ret = nfq_restore(v6, rules, true);
+	if (ret == 0 && nfq_jump_present(v6, "filter", r->bridge) == 0) {
+		/* First in filter FORWARD: a deciding rule, before any ACCEPT. */
+		snprintf(rules, sizeof(rules),
+			 "*filter\n"
+			 "-I FORWARD 1 -i %s -o %s -m physdev --physdev-is-bridged -j " NFQ_CHAIN "\n"
+			 "COMMIT\n",
+			 r->bridge, r->bridge);
+		ret = nfq_restore(v6, rules, true);
+	}
+	if (ret < 0) {
+		log_warn("%s: no REJECT chain in table filter: the resent segments of a blocked "
+			 "TCP connection are dropped unanswered", nfq_ipt(v6, false));
+		return false;
+	}
+	ret = nfq_run(route, NULL, out, sizeof(out));
+	if (ret != 0)
+		log_info("no IPv%d route over %s (%s): the kernel cannot reset the resent "
+			 "segments of a blocked IPv%d connection, it drops them",
+			 v6 ? 6 : 4, r->bridge, ret > 0 ? out : strerror(-ret), v6 ? 6 : 4);
+	return true;
+}
+
 static int nfq_rules_install_one(struct nfq_rules *r, int v6)
 {
+	bool reset = nfq_rules_install_reset(r, v6);
 	char rules[1536];
 	int ret;
 
@@ -261,13 +317,17 @@ static int nfq_rules_install_one(struct nfq_rules *r, int v6)
 		 " -j CONNMARK --set-xmark 0x0/%#x\n"
 		 "-A " NFQ_CHAIN " -m mark ! --mark 0x0/%#x -j CONNMARK --save-mark --mask %#x\n"
 		 "-A " NFQ_CHAIN " -m connmark --mark %#x/%#x -j ACCEPT\n"
+		 "%s" /* nfq_rules_install_reset(): to filter's REJECT */
 		 "-A " NFQ_CHAIN " -m connmark --mark %#x/%#x -j DROP\n"
 		 "-A " NFQ_CHAIN " -m mark --mark %#x/%#x -j ACCEPT\n"
 		 "-A " NFQ_CHAIN " -m mark --mark %#x/%#x -j DROP\n"
 		 "-A " NFQ_CHAIN " -j NFQUEUE --queue-num %u --queue-bypass\n"
 		 "COMMIT\n",
 		 NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_MASK, NFQ_MARK_ACCEPT,
-		 NFQ_MARK_MASK, NFQ_MARK_DROP,
+		 NFQ_MARK_MASK,
+		 reset ? "-A " NFQ_CHAIN " -p tcp -m mark --mark 0x0/0x3 -m connmark --mark 0x2/0x3"
+			 " -j RETURN\n" : "",
+		 NFQ_MARK_DROP,
 		 NFQ_MARK_MASK, NFQ_MARK_ACCEPT, NFQ_MARK_MASK, NFQ_MARK_DROP, NFQ_MARK_MASK,
 		 r->queue);
 	ret = nfq_restore(v6, rules, false);
@@ -295,7 +355,7 @@ static int nfq_rules_install_one(struct nfq_rules *r, int v6)
 			 "connection on the ports of a blocked one is dropped until conntrack forgets it",
 			 nfq_ipt(v6, false));
 
-	ret = nfq_jump_present(v6, r->bridge);
+	ret = nfq_jump_present(v6, "mangle", r->bridge);
 	if (ret != 0)
 		return ret < 0 ? ret : 0;
 	snprintf(rules, sizeof(rules),
@@ -312,7 +372,7 @@ static void nfq_rules_remove_one(struct nfq_rules *r, int v6)
 	int tries = 0;
 
 	/* Every copy, should an older run have left one. */
-	while (tries++ < 8 && nfq_jump_present(v6, r->bridge) == 1) {
+	while (tries++ < 8 && nfq_jump_present(v6, "mangle", r->bridge) == 1) {
 		snprintf(rules, sizeof(rules),
 			 "*mangle\n"
 			 "-D FORWARD -i %s -o %s -m physdev --physdev-is-bridged -j " NFQ_CHAIN "\n"
@@ -324,6 +384,24 @@ static void nfq_rules_remove_one(struct nfq_rules *r, int v6)
 	if (nfq_restore(v6, "*mangle\n-F " NFQ_CHAIN "\n-X " NFQ_CHAIN "\nCOMMIT\n", true) < 0)
 		log_warn("%s: chain " NFQ_CHAIN " left in table mangle (still referenced?)",
 			 nfq_ipt(v6, false));
+	/* The reset chain of nfq_rules_install_reset(), after the mangle chain that feeds it. */
+	for (tries = 0; tries < 8 && nfq_jump_present(v6, "filter", r->bridge) == 1; tries++) {
+		snprintf(rules, sizeof(rules),
+			 "*filter\n"
+			 "-D FORWARD -i %s -o %s -m physdev --physdev-is-bridged -j " NFQ_CHAIN "\n"
+			 "COMMIT\n",
+			 r->bridge, r->bridge);
+		if (nfq_restore(v6, rules, false) < 0)
+			break;
+	}
+	nfq_restore(v6, "*filter\n-F " NFQ_CHAIN "\n-X " NFQ_CHAIN "\nCOMMIT\n", true);
+	{
+		const char *route[] = { "ip", v6 ? "-6" : "-4", "route", "del", "default", "dev",
+					r->bridge, "table", "default", NULL };
+		char out[256];
+
+		nfq_run(route, NULL, out, sizeof(out));
+	}
 }
 
 int nfq_rules_install(struct nfq_rules *r)

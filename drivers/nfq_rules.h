@@ -9,10 +9,19 @@
  *   chain TOWNGUARD
  *     mark  & 0x3 != 0        -> CONNMARK --save-mark (mask 0x3)   (verdict came back with a mark)
  *     connmark & 0x3 == 1     -> ACCEPT                            (offloaded: accepted)
+ *     tcp, mark & 0x3 == 0, connmark & 0x3 == 2 -> RETURN          (to filter's reset, below)
  *     connmark & 0x3 == 2     -> DROP                              (offloaded: blocked)
  *     mark & 0x3 == 1         -> ACCEPT     (marked, but no connection to keep the mark on:
  *     mark & 0x3 == 2         -> DROP        decide the packet, never queue it twice)
  *     otherwise               -> NFQUEUE --queue-num N --queue-bypass
+ *
+ *   table filter (first in FORWARD, same match as above):
+ *   chain TOWNGUARD
+ *     tcp, connmark & 0x3 == 2 -> REJECT --reject-with tcp-reset  (a resent segment of a
+ *     connmark & 0x3 == 2      -> DROP                             blocked flow: reset again)
+ *   and a route "default dev <bridge>" in routing table "default" (REJECT needs a
+ *   route to the sender; the namespace has none). Without the filter chain the
+ *   mangle chain drops those segments itself (no RETURN rule).
  *
  * The jump is appended so that the non-deciding rules before it in mangle
  * FORWARD (MSS clamping...) still see every packet. Only bits 0x3 of the

@@ -76,6 +76,14 @@ static void gw_nfq_rx(struct inline_dev *dev, const struct inline_packet *pk, vo
 		v = act.final ? INLINE_OFFLOAD_ACCEPT : INLINE_ACCEPT;
 	else
 		v = act.final ? INLINE_OFFLOAD_DROP : INLINE_DROP;
+	/*
+	 * From here the kernel decides the flow's packets by its connmark and
+	 * the flow table sees no more of them, not even the FINs: a SYN the
+	 * chain queues again on this key is a new connection (packet/flow.c),
+	 * never one more packet of this decided flow.
+	 */
+	if (act.final && res.flow)
+		res.flow->offloaded = 1;
 	inline_verdict(dev, pk->id, v);
 }
 

@@ -31,8 +31,11 @@
  *   a packet of the flow passing here, so the LRU class may lag), or a
  *   block verdict acted on (FLOW_F_ENFORCED): the peers were reset or their
  *   segments dropped, so the connection is gone, and a SYN on the key is a
- *   client trying again, maybe for another name. A SYN on a flow that is
- *   still open is kept in that flow (a retransmitted SYN, or a half-seen
+ *   client trying again, maybe for another name. So is a SYN on a flow that
+ *   was offloaded (nfqueue: the kernel passes the rest of the flow, and its
+ *   FINs never reach this table, so "open" means nothing; the kernel's chain
+ *   queues every SYN again, see drivers/nfq_rules.h). A SYN on a flow that
+ *   is still open is kept in that flow (a retransmitted SYN, or a half-seen
  *   teardown).
  * - QUIC has no SYN. A connection starts with a client Initial (long header,
  *   type Initial, at least 1200 bytes: RFC 9000 14.1) whose Destination
@@ -368,7 +371,8 @@ static bool flow_reused(const struct flow_table *t, const struct flow *f, const 
 		return true;
 	if (f->key.l4_proto == PROTO_TCP)
 		return (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
-		       (flow_class(f) == FLOW_CLASS_TCP_CLOSED || (f->flags & FLOW_F_ENFORCED));
+		       (flow_class(f) == FLOW_CLASS_TCP_CLOSED || (f->flags & FLOW_F_ENFORCED) ||
+			f->offloaded);
 	return quic_new_connection(t, f, p, fwd);
 }
 

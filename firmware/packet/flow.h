@@ -23,8 +23,9 @@
  * that opens a new connection on the key of a flow whose connection is over
  * ends that flow and starts a new one, judged from scratch (flow_lookup()).
  * That is a TCP SYN without ACK once the old connection closed (FIN both
- * ways, a RST either way, including the gateway's own) or its block verdict
- * was acted on (FLOW_F_ENFORCED); a QUIC client Initial carrying another
+ * ways, a RST either way, including the gateway's own), its block verdict
+ * was acted on (FLOW_F_ENFORCED) or it was offloaded (flow.offloaded: its
+ * close would go unseen); a QUIC client Initial carrying another
  * connection id than the flow's; and any packet once the flow has been idle
  * for longer than its class timeout, even before flow_expire() ran.
  */
@@ -116,7 +117,15 @@ struct flow {
 	uint64_t first_ms, last_ms;
 	void *dpi;               /* nDPI state while classifying, else NULL */
 	struct flow_dpi_result dpi_result;
-	uint8_t policy_flags;    /* policy: FLOW_PF_* */
+	/*
+	 * policy_flags: the policy's FLOW_PF_*. offloaded: set by an inline mode
+	 * that handed the rest of the flow to the kernel (nfqueue's offload
+	 * verdict): its FINs and RSTs then pass without this table seeing them,
+	 * so its end is unknown and a TCP SYN without ACK on it is taken for a
+	 * new connection (flow_lookup()). One byte: the record has no room for
+	 * another.
+	 */
+	uint8_t policy_flags : 7, offloaded : 1;
 	union {
 		/*
 		 * UDP: keyed 16-bit hash of the QUIC connection id the initiator's

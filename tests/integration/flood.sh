@@ -14,14 +14,16 @@
 # port), and the server's log and a WAN capture hold no ClientHello for
 # blocked.test. A refused connection normally ends with the gateway's reset;
 # the flood may cost the client that one reset (the LAN veth's backlog is
-# full), and in nfqueue mode the kernel then drops the resent ClientHello
-# silently (the flow is offloaded as dropped), so curl times out: counted and
-# shown, still refused. A try the flood starved (curl timed out before its
-# SYN, ClientHello or the answer got through: the kernel drops what the
-# gateway cannot read, and such a try was never judged) is tried again, at
-# most 3 times, and counted; an attempt starved in all 4 tries proves nothing
-# and at most a quarter of them may be. Connections to allowed.test that got
-# through succeed, and townguard blocks none. The flood must have filled the
+# full). The resent ClientHello is then reset again: by townguard in bridge
+# mode, by the kernel in nfqueue mode (the flow is offloaded as dropped; the
+# chain's REJECT answers it, tests/integration/lost_reset.sh). Only when
+# every reset is lost does curl time out: counted and shown, still refused.
+# A try the flood starved (curl timed out before its SYN, ClientHello or the
+# answer got through: the kernel drops what the gateway cannot read, and such
+# a try was never judged) is tried again, at most 3 times, and counted; an
+# attempt starved in all 4 tries proves nothing and at most a quarter of them
+# may be. Connections to allowed.test that got through succeed, and
+# townguard blocks none. The flood must have filled the
 # inspection cap (flows pushed out > 0 in townguard's totals), else the check
 # proves nothing. The figures (flood rate, flows pushed out, queue drops) are
 # printed for docs/policy.md.

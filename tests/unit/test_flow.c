@@ -647,6 +647,49 @@ static void test_syn_after_the_gateways_reset_or_a_block_starts_a_new_flow(void 
 	}
 }
 
+/*
+ * An offloaded flow (nfqueue: the kernel passes the rest, FINs included, so
+ * the table never learns that it closed) is open as far as the flags go,
+ * yet a SYN on its key is a new connection: otherwise the new connection
+ * would inherit the old one's final verdict, an accept for whatever name it
+ * carries. Other segments stay in the offloaded flow (a list swap may hand
+ * it back to the firmware mid-stream).
+ */
+static void test_syn_on_an_offloaded_open_flow_starts_a_new_flow(void **state)
+{
+	struct recorder r = { 0 };
+	struct flow_table *t = table_new(64, &r);
+	struct pkt syn = tcp4(0x0a000001, 40000, 0x0a000002, 443, SYN);
+	struct pkt ack = syn;
+	struct flow *f;
+	uint32_t old_id;
+	bool created;
+
+	(void)state;
+	ack.tcp_flags = ACK;
+	f = see(t, &syn, 0, NULL, NULL);
+	see(t, &ack, 1, NULL, NULL);
+	/* Without the offload a SYN here is a retransmission, kept in the flow. */
+	assert_ptr_equal(see(t, &syn, 2, NULL, &created), f);
+	assert_false(created);
+	old_id = f->id;
+	f->verdict_stage = 4;
+	f->offloaded = 1;
+	assert_ptr_equal(see(t, &ack, 3, NULL, &created), f);
+	assert_false(created);
+	assert_int_equal(f->lru_class, FLOW_CLASS_TCP);
+
+	f = see(t, &syn, 4, NULL, &created);
+	assert_true(created);
+	assert_int_equal(f->id, old_id + 1);
+	assert_int_equal(f->offloaded, 0);
+	assert_int_equal(f->verdict_stage, 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], old_id);
+	assert_int_equal(r.why[0], FLOW_END_IDLE);
+	flow_table_free(t);
+}
+
 /* A datagram after the idle gap starts a new flow even before flow_expire() ran. */
 static void test_udp_after_the_idle_gap_is_a_new_flow(void **state)
 {
@@ -1283,6 +1326,7 @@ int main(void)
 		cmocka_unit_test(test_syn_on_closed_flow_starts_a_new_flow),
 		cmocka_unit_test(test_syn_on_open_flow_or_synack_on_closed_flow_keeps_flow),
 		cmocka_unit_test(test_syn_after_the_gateways_reset_or_a_block_starts_a_new_flow),
+		cmocka_unit_test(test_syn_on_an_offloaded_open_flow_starts_a_new_flow),
 		cmocka_unit_test(test_udp_after_the_idle_gap_is_a_new_flow),
 		cmocka_unit_test(test_quic_initial_with_a_new_connection_id_starts_a_new_flow),
 		cmocka_unit_test(test_full_table_evicts_least_recently_used_not_oldest),
