@@ -59,7 +59,7 @@ $(AUTOCONF): .config Kconfig $(KCONFIGS)
 
 # ---------------------------------------------------------------- flags
 CC ?= cc
-PKGS := libndpi libpcap jansson inih libnl-3.0 libnl-route-3.0 libnl-nf-3.0
+PKGS := libndpi libpcap jansson inih libnl-3.0 libnl-route-3.0 libnl-nf-3.0 libzstd
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wpointer-arith -Wundef
 CPPFLAGS += -D_GNU_SOURCE -Ifirmware -Idrivers -Itools -Iboard/$(BOARD) -I$(O)/include
