@@ -224,7 +224,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_O := build/fuzz
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	-D_GNU_SOURCE -Ifirmware -Idrivers -Iboard/$(BOARD) -I$(O)/include
-FUZZ_CORE := $(filter-out firmware/app/gateway%.c firmware/app/main.c firmware/hub/uplink.c drivers/% board/%,$(FW_SRCS))
+FUZZ_CORE := $(filter-out firmware/app/gateway%.c firmware/app/main.c firmware/hub/uplink.c firmware/report/wire.c drivers/% board/%,$(FW_SRCS))
 
 $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_CORE) $(AUTOCONF)
 	@mkdir -p $(dir $@)

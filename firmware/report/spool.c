@@ -42,6 +42,7 @@ struct seg {
 
 struct inflight {
 	uint64_t seq, seg_id;
+	size_t off;                       /* where its header starts */
 };
 
 struct queue {
@@ -721,10 +722,23 @@ int spool_next(struct spool *sp, enum report_kind kind, struct spool_rec *r)
 	r->replayed = v.seq < sp->run_first_seq || (v.flags & SPOOL_F_LATE);
 	q->fl[q->nfl].seq = v.seq;
 	q->fl[q->nfl].seg_id = q->segs[i].id;
+	q->fl[q->nfl].off = v.off;
 	q->nfl++;
 	q->cur_id = q->segs[i].id;
 	q->cur_off = off;
 	return 1;
+}
+
+void spool_unnext(struct spool *sp, enum report_kind kind)
+{
+	struct queue *q;
+
+	if ((unsigned)kind >= SPOOL_KINDS || !sp->q[kind].nfl)
+		return;
+	q = &sp->q[kind];
+	q->nfl--;
+	q->cur_id = q->fl[q->nfl].seg_id;
+	q->cur_off = q->fl[q->nfl].off;
 }
 
 void spool_rec_free(struct spool_rec *r)

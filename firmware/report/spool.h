@@ -121,6 +121,8 @@ int spool_next_kind(struct spool *sp, enum report_kind *kind);
  */
 int spool_next(struct spool *sp, enum report_kind kind, struct spool_rec *r);
 void spool_rec_free(struct spool_rec *r);
+/* Give back the last record spool_next() handed out of kind (it is next again). */
+void spool_unnext(struct spool *sp, enum report_kind kind);
 /* Sent records can be peeked without taking them: tg.seq of the next one, or 0. */
 uint64_t spool_peek_seq(struct spool *sp, enum report_kind kind);
 
