@@ -274,7 +274,14 @@ $(O)/bench/rejudge-bench: $(O)/obj/tests/bench/rejudge_bench.o $(CORE_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench
+# Spool recovery: the firmware's spool reader over a full spool (docs/benchmarks.md).
+$(O)/bench/spool-bench: $(O)/obj/tests/bench/spool_bench.o $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench \
+		$(O)/bench/spool-bench
 	$(Q)BUILD=$(O) tests/bench/run
 
 # `make soak`: tests/soak/soak.sh for SOAK_SECONDS (default 600) in each inline mode.

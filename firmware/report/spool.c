@@ -236,12 +236,6 @@ static int recover_seg(struct spool *sp, enum report_kind k, uint64_t id)
 		log_err("%s: cannot read: %s", path, strerror(-ret));
 		return ret;
 	}
-	clean = malloc(len + SPOOL_SEG_HDR);
-	if (!clean) {
-		free(buf);
-		return -ENOMEM;
-	}
-	memcpy(clean, SPOOL_SEG_MAGIC, SPOOL_SEG_HDR);
 	spool_scan_begin(buf, len, &sc);
 	while (spool_scan_next(buf, len, &sc, &v) == 1) {
 		if (v.kind != k) {
@@ -258,16 +252,27 @@ static int recover_seg(struct spool *sp, enum report_kind k, uint64_t id)
 			s.nacked++;
 		if (v.seq >= sp->next_seq)
 			sp->next_seq = v.seq + 1;
-		memcpy(clean + clen, buf + v.off, SPOOL_REC_HDR + v.len);
-		clen += SPOOL_REC_HDR + v.len;
 	}
 	if (sc.corrupt || sc.torn) {
 		log_warn("%s: %" PRIu64 " damaged and %" PRIu64 " torn record(s) skipped, %u intact kept",
 			 path, sc.corrupt, sc.torn, s.nrec);
 		sp->st.corrupt += sc.corrupt;
 		sp->st.torn += sc.torn;
-		if (s.nrec && s.nacked < s.nrec)
-			ret = file_write_atomic(path, clean, clen, 0600);
+		/* a second pass copies the intact records: the common, undamaged case copies nothing */
+		if (s.nrec && s.nacked < s.nrec) {
+			clean = malloc(len + SPOOL_SEG_HDR);
+			ret = clean ? 0 : -ENOMEM;
+			if (clean) {
+				memcpy(clean, SPOOL_SEG_MAGIC, SPOOL_SEG_HDR);
+				spool_scan_begin(buf, len, &sc);
+				while (spool_scan_next(buf, len, &sc, &v) == 1)
+					if (v.kind == k) {
+						memcpy(clean + clen, buf + v.off, SPOOL_REC_HDR + v.len);
+						clen += SPOOL_REC_HDR + v.len;
+					}
+				ret = file_write_atomic(path, clean, clen, 0600);
+			}
+		}
 		if (ret < 0)
 			/* not fatal: the reader skips the damage again (and counts it again) */
 			log_warn("%s: cannot rewrite without the damage: %s", path, strerror(-ret));
@@ -351,6 +356,7 @@ static int recover(struct spool *sp)
 
 int spool_open(struct spool **out, const char *dir, uint64_t limit)
 {
+	uint64_t damage[2];
 	struct spool *sp;
 	int ret;
 
@@ -375,6 +381,8 @@ int spool_open(struct spool **out, const char *dir, uint64_t limit)
 	}
 	if (meta_read(sp) == 0 && sp->ceiling > sp->next_seq)
 		sp->next_seq = sp->ceiling;
+	damage[0] = sp->st.corrupt;
+	damage[1] = sp->st.torn;
 	ret = recover(sp);
 	if (ret < 0)
 		goto err;
@@ -382,11 +390,14 @@ int spool_open(struct spool **out, const char *dir, uint64_t limit)
 	for (int k = 0; k < SPOOL_KINDS; k++)
 		if (sp->q[k].acked >= sp->next_seq)
 			sp->next_seq = sp->q[k].acked + 1;
+	/* the first put reserves the next block: no fsync here unless recovery counted damage */
 	sp->ceiling = sp->next_seq;
 	sp->run_first_seq = sp->next_seq;
-	ret = meta_write(sp); /* also records the damage counted by recovery */
-	if (ret < 0)
-		goto err;
+	if (sp->st.corrupt != damage[0] || sp->st.torn != damage[1]) {
+		ret = meta_write(sp);
+		if (ret < 0)
+			goto err;
+	}
 	log_info("%s: %" PRIu64 " record(s) waiting in %" PRIu64 " bytes (bound %" PRIu64
 		 "), next tg.seq %" PRIu64, dir, sp->st.records, sp->bytes, limit, sp->next_seq);
 	*out = sp;

@@ -49,6 +49,8 @@
  * many, and meta is rewritten once per this many records (two fsyncs).
  */
 #define SPOOL_SEQ_BLOCK 1024
+/* tg.seq runs from 1 to this (2^62: a record a millisecond for 146 million years). */
+#define SPOOL_SEQ_LIMIT (1ull << 62)
 /* The largest record (its JSON) the spool takes; a summary is about 1 KiB. */
 #define SPOOL_RECORD_MAX (256u * 1024)
 

@@ -71,7 +71,8 @@ static enum parse parse_at(const uint8_t *buf, size_t len, size_t off, struct sp
 		return P_TORN;
 	plen = get32(buf + off + 4);
 	if (plen == 0 || plen > SPOOL_RECORD_MAX || buf[off + 16] >= SPOOL_KINDS ||
-	    buf[off + 18] || buf[off + 19])
+	    buf[off + 18] || buf[off + 19] || get64(buf + off + 8) == 0 ||
+	    get64(buf + off + 8) > SPOOL_SEQ_LIMIT)
 		return P_BAD;
 	if (plen > left - SPOOL_REC_HDR)
 		return P_TORN;
