@@ -136,12 +136,18 @@ $(MGMT_PROBE): $(O)/obj/tests/lwip/mgmt_probe.o $(LWIP_OBJS) $(O)/obj/firmware/c
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libpcap) -lmbedtls -lmbedx509 -lmbedcrypto
+# The reports' way out over the real uplink (tests/integration/report_spool.sh).
+REPORT_PROBE := $(O)/tests/report_probe
+$(REPORT_PROBE): $(O)/obj/tests/lwip/report_probe.o $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 ifeq ($(CONFIG_DRIVER_PCAP),y)
-all: $(MGMT_PROBE)
+all: $(MGMT_PROBE) $(REPORT_PROBE)
 endif
 
 # `make check` analyses our lwIP glue with lwIP's headers, never lwIP's sources.
-check: CHECK_SRCS += $(MGMT_SRCS) tests/lwip/mgmt_probe.c
+check: CHECK_SRCS += $(MGMT_SRCS) tests/lwip/mgmt_probe.c tests/lwip/report_probe.c
 check: CPPFLAGS += $(LWIP_INC) -I$(LWIP_DIR)/src/apps/altcp_tls
 
 $(O)/obj/%.o: %.c $(AUTOCONF)

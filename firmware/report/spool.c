@@ -58,6 +58,7 @@ struct queue {
 	uint64_t buf_id;
 	struct inflight fl[SPOOL_INFLIGHT];
 	size_t nfl;
+	uint64_t resent_upto;             /* handed out before a rewind: replayed when sent again */
 };
 
 struct spool {
@@ -730,7 +731,7 @@ int spool_next(struct spool *sp, enum report_kind kind, struct spool_rec *r)
 	r->len = v.len;
 	r->kind = kind;
 	r->seq = v.seq;
-	r->replayed = v.seq < sp->run_first_seq || (v.flags & SPOOL_F_LATE);
+	r->replayed = v.seq < sp->run_first_seq || v.seq <= q->resent_upto || (v.flags & SPOOL_F_LATE);
 	q->fl[q->nfl].seq = v.seq;
 	q->fl[q->nfl].seg_id = q->segs[i].id;
 	q->fl[q->nfl].off = v.off;
@@ -790,9 +791,13 @@ int spool_ack(struct spool *sp, enum report_kind kind, uint64_t upto)
 void spool_rewind(struct spool *sp)
 {
 	for (int k = 0; k < SPOOL_KINDS; k++) {
-		sp->q[k].nfl = 0;
-		sp->q[k].cur_id = 0;
-		sp->q[k].cur_off = 0;
+		struct queue *q = &sp->q[k];
+
+		if (q->nfl && q->fl[q->nfl - 1].seq > q->resent_upto)
+			q->resent_upto = q->fl[q->nfl - 1].seq;
+		q->nfl = 0;
+		q->cur_id = 0;
+		q->cur_off = 0;
 	}
 }
 

@@ -83,7 +83,8 @@ struct spool_stats {
 struct spool_rec {
 	enum report_kind kind;
 	uint64_t seq;
-	bool replayed;                    /* written before this run, or while the uplink was down */
+	bool replayed;                    /* sent late: written before this run or while the uplink
+					   was down, or sent before and not acknowledged */
 	char *json;                       /* malloc'ed, NUL-terminated, len bytes */
 	size_t len;
 };
