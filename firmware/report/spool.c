@@ -26,9 +26,9 @@
 #include "core/log.h"
 #include "report/spool.h"
 
-#define SEG_MIN (16u * 1024)
-#define SEG_MAX (1024u * 1024)
-#define META_MAGIC "TGSPMETA"
+#define SEG_MIN ((uint64_t)16 * 1024)
+#define SEG_MAX ((uint64_t)1024 * 1024)
+#define META_MAGIC "TGSPMETA" /* 8 bytes, no NUL on flash */
 #define META_VERSION 1u
 #define META_LEN 108
 
@@ -109,7 +109,7 @@ static int meta_write(struct spool *sp)
 	uint32_t crc;
 	int ret;
 
-	memcpy(m, META_MAGIC, 8);
+	memcpy(m, META_MAGIC, sizeof(META_MAGIC) - 1);
 	m[8] = META_VERSION;
 	put64(p, sp->ceiling), p += 8;
 	for (int k = 0; k < SPOOL_KINDS; k++)
@@ -145,7 +145,7 @@ static int meta_read(struct spool *sp)
 		return ret;
 	}
 	crc = len == META_LEN ? crc32c(0, m, META_LEN - 4) : 0;
-	if (len != META_LEN || memcmp(m, META_MAGIC, 8) || m[8] != META_VERSION ||
+	if (len != META_LEN || memcmp(m, META_MAGIC, 8) != 0 || m[8] != META_VERSION ||
 	    crc != ((uint32_t)m[104] | (uint32_t)m[105] << 8 | (uint32_t)m[106] << 16 |
 		    (uint32_t)m[107] << 24)) {
 		log_warn("%s: %zu bytes that are not a version-%u spool meta file (want %d bytes, "
@@ -323,7 +323,7 @@ static int recover(struct spool *sp)
 		int k = -1;
 
 		if (sscanf(de->d_name, "%15[a-z]-%16" SCNx64 ".%7s", name, &id, ext) != 3 ||
-		    strcmp(ext, "seg"))
+		    strcmp(ext, "seg") != 0)
 			continue;
 		for (int i = 0; i < SPOOL_KINDS; i++)
 			if (!strcmp(name, kind_names[i]))
@@ -344,7 +344,7 @@ static int recover(struct spool *sp)
 		n++;
 	}
 	closedir(d);
-	if (!ret)
+	if (!ret && n)
 		qsort(found, n, sizeof(*found), id_cmp);
 	for (size_t i = 0; !ret && i < n; i++) {
 		ret = recover_seg(sp, (enum report_kind)found[i][1], found[i][0]);

@@ -52,7 +52,7 @@
 /* tg.seq runs from 1 to this (2^62: a record a millisecond for 146 million years). */
 #define SPOOL_SEQ_LIMIT (1ull << 62)
 /* The largest record (its JSON) the spool takes; a summary is about 1 KiB. */
-#define SPOOL_RECORD_MAX (256u * 1024)
+#define SPOOL_RECORD_MAX 262144u
 
 /* On flash: one record's header, little-endian (docs/reports.md). */
 #define SPOOL_REC_MAGIC 0x524754f5u /* bytes f5 54 47 52: 0xf5 never occurs in UTF-8 */
