@@ -59,7 +59,7 @@ $(AUTOCONF): .config Kconfig $(KCONFIGS)
 
 # ---------------------------------------------------------------- flags
 CC ?= cc
-PKGS := libndpi libpcap jansson inih libnl-3.0 libnl-route-3.0 libnl-nf-3.0
+PKGS := libndpi libpcap jansson inih libnl-3.0 libnl-route-3.0 libnl-nf-3.0 libzstd
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wpointer-arith -Wundef
 CPPFLAGS += -D_GNU_SOURCE -Ifirmware -Idrivers -Itools -Iboard/$(BOARD) -I$(O)/include
@@ -137,12 +137,18 @@ $(MGMT_PROBE): $(O)/obj/tests/lwip/mgmt_probe.o $(LWIP_OBJS) $(O)/obj/firmware/c
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libpcap) -lmbedtls -lmbedx509 -lmbedcrypto
+# The reports' way out over the real uplink (tests/integration/report_spool.sh).
+REPORT_PROBE := $(O)/tests/report_probe
+$(REPORT_PROBE): $(O)/obj/tests/lwip/report_probe.o $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 ifeq ($(CONFIG_DRIVER_PCAP),y)
-all: $(MGMT_PROBE)
+all: $(MGMT_PROBE) $(REPORT_PROBE)
 endif
 
 # `make check` analyses our lwIP glue with lwIP's headers, never lwIP's sources.
-check: CHECK_SRCS += $(MGMT_SRCS) tests/lwip/mgmt_probe.c
+check: CHECK_SRCS += $(MGMT_SRCS) tests/lwip/mgmt_probe.c tests/lwip/report_probe.c
 check: CPPFLAGS += $(LWIP_INC) -I$(LWIP_DIR)/src/apps/altcp_tls
 
 $(O)/obj/%.o: %.c $(AUTOCONF)
@@ -225,7 +231,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_O := build/fuzz
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	-D_GNU_SOURCE -Ifirmware -Idrivers -Iboard/$(BOARD) -I$(O)/include
-FUZZ_CORE := $(filter-out firmware/app/gateway%.c firmware/app/main.c firmware/hub/uplink.c drivers/% board/%,$(FW_SRCS))
+FUZZ_CORE := $(filter-out firmware/app/gateway%.c firmware/app/main.c firmware/hub/uplink.c firmware/report/wire.c drivers/% board/%,$(FW_SRCS))
 
 $(FUZZ_O)/%: tests/fuzz/%.c $(FUZZ_CORE) $(AUTOCONF)
 	@mkdir -p $(dir $@)
@@ -276,7 +282,14 @@ $(O)/bench/rejudge-bench: $(O)/obj/tests/bench/rejudge_bench.o $(CORE_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench
+# Spool recovery: the firmware's spool reader over a full spool (docs/benchmarks.md).
+$(O)/bench/spool-bench: $(O)/obj/tests/bench/spool_bench.o $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench \
+		$(O)/bench/spool-bench
 	$(Q)BUILD=$(O) tests/bench/run
 
 # `make soak`: tests/soak/soak.sh for SOAK_SECONDS (default 600) in each inline mode.

@@ -22,6 +22,7 @@
 #define LOG_MODULE "main"
 #include "app/gateway.h"
 #include "app/report.h"
+#include "report/journal.h"
 #include "core/board.h"
 #include "core/common.h"
 #include "core/config.h"
@@ -359,6 +360,27 @@ static int cmd_version(int argc, char **argv)
 	return 0;
 }
 
+/* townguard report journal: every record the broker acknowledged, as sent (docs/reports.md). */
+static int cmd_report(int argc, char **argv)
+{
+	struct gateway_opts opts;
+	int first;
+	long n;
+
+	if (parse_run_opts(argc, argv, &opts, &first) < 0)
+		return 2;
+	if (first != argc - 1 || strcmp(argv[first], "journal") != 0) {
+		log_err("usage: townguard report journal  [-c CONFIG]");
+		return 2;
+	}
+	n = journal_print(opts.cfg.gateway.data_dir, stdout);
+	if (n < 0) {
+		log_err("%s/journal: %s", opts.cfg.gateway.data_dir, strerror((int)-n));
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
@@ -371,6 +393,8 @@ static const struct command commands[] = {
 	{ "config", "[-c FILE]", cmd_config, "check a configuration and print every key" },
 	{ "bundle", "status | install FILE", cmd_bundle,
 	  "the blocklist on flash; install checks and persists a bundle or delta" },
+	{ "report", "journal", cmd_report,
+	  "the records the SOC's broker acknowledged, oldest first, as they were sent" },
 	{ "version", "", cmd_version, "print the firmware version and board" },
 	{ "help", "", cmd_help, "this list" },
 };

@@ -122,6 +122,11 @@ struct tg_config {
 		char hub_key[CONFIG_PATH_MAX]; /* PEM public key; empty = <data_dir>/keys/hub.pub */
 		uint32_t clock_skew;           /* seconds */
 	} bundle;
+	struct {
+		uint32_t spool_kb;             /* the spool's bound on flash */
+		uint32_t drain_bps;            /* compressed bytes a second to the broker */
+		uint32_t journal_kb;           /* the journal of what left, before it rotates */
+	} report;
 };
 
 /* Fill every field with its Kconfig default. */

@@ -238,6 +238,13 @@ const struct cfg_key cfg_keys[] = {
 		 "The hub's public key (PEM) that bundles must be signed with; empty = <data_dir>/keys/hub.pub"),
 	CFG_UINT(bundle, clock_skew, 0, 86400, "seconds", 300,
 		 "How far in the future a bundle's creation time may be before it is refused"),
+
+	CFG_UINT(report, spool_kb, 64, 1048576, "KiB", CONFIG_REPORT_SPOOL_KB,
+		 "Records waiting for the broker's PUBACK in <data_dir>/spool take at most this; summaries are dropped first, alerts last"),
+	CFG_UINT(report, drain_bps, 256, 10485760, "bytes/s", CONFIG_REPORT_DRAIN_BPS,
+		 "Compressed bytes a second sent to the broker, so a backlog does not saturate the uplink"),
+	CFG_UINT(report, journal_kb, 16, 65536, "KiB", CONFIG_REPORT_JOURNAL_KB,
+		 "<data_dir>/journal (what the broker acknowledged) becomes journal.1 past this size"),
 };
 
 const size_t cfg_nkeys = ARRAY_SIZE(cfg_keys);

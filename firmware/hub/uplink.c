@@ -45,6 +45,15 @@ enum uplink_rx {
 	RX_CMD,
 };
 
+/* A report publish waiting for its PUBACK (lwIP frees its own request silently on a close). */
+struct uplink_report_pub {
+	struct uplink *u;
+	bool busy;
+	uint32_t token;
+	uplink_report_done done;
+	void *ctx;
+};
+
 struct uplink {
 	const struct tg_config *cfg;
 	struct uplink_ops ops;
@@ -74,6 +83,7 @@ struct uplink {
 	char time_source[96];
 	uint64_t started_ms;
 	struct uplink_stats st;
+	struct uplink_report_pub rpub[UPLINK_REPORT_INFLIGHT];
 };
 
 static uint64_t uplink_now_ms;
@@ -161,6 +171,72 @@ void uplink_state_changed(struct uplink *u)
 {
 	if (u)
 		uplink_publish_state(u);
+}
+
+/* ------------------------------------------------------------ reports */
+
+/* The state document's room in lwIP's output buffer, and a topic's and MQTT's headers. */
+#define UPLINK_STATE_ROOM 1024
+#define UPLINK_PUB_OVERHEAD (UPLINK_TOPIC_MAX + 8)
+_Static_assert(CONFIG_MGMT_MQTT_OUTBUF - UPLINK_STATE_ROOM >
+		       UPLINK_REPORT_INFLIGHT * (UPLINK_PUB_OVERHEAD + 256),
+	       "CONFIG_MGMT_MQTT_OUTBUF leaves no room for reports");
+
+size_t uplink_report_max(void)
+{
+	return (CONFIG_MGMT_MQTT_OUTBUF - UPLINK_STATE_ROOM) / UPLINK_REPORT_INFLIGHT -
+	       UPLINK_PUB_OVERHEAD;
+}
+
+static void uplink_report_sent(void *arg, err_t err)
+{
+	struct uplink_report_pub *p = arg;
+
+	if (!p->busy)
+		return;
+	p->busy = false;
+	if (err != ERR_OK)
+		p->u->st.publish_errors++;
+	p->done(p->ctx, p->token, err == ERR_OK);
+}
+
+/* The connection went: lwIP dropped the requests without a word; say so to their owners. */
+static void uplink_report_fail_all(struct uplink *u)
+{
+	for (size_t i = 0; i < UPLINK_REPORT_INFLIGHT; i++)
+		if (u->rpub[i].busy)
+			uplink_report_sent(&u->rpub[i], ERR_CONN);
+}
+
+int uplink_publish_report(struct uplink *u, const char *leaf, const void *msg, size_t len,
+			  uint32_t token, uplink_report_done done, void *ctx)
+{
+	struct uplink_report_pub *p = NULL;
+	char topic[UPLINK_TOPIC_MAX];
+	err_t err;
+
+	if (!u || u->phase != UP_CONNECTED)
+		return -ENOTCONN;
+	if (len > uplink_report_max())
+		return -EMSGSIZE;
+	for (size_t i = 0; i < UPLINK_REPORT_INFLIGHT; i++)
+		if (!u->rpub[i].busy) {
+			p = &u->rpub[i];
+			break;
+		}
+	if (!p)
+		return -EAGAIN;
+	snprintf(topic, sizeof(topic), "tg/v1/%s/gw/%s/%s", u->cfg->gateway.region, u->cfg->gateway.id,
+		 leaf);
+	*p = (struct uplink_report_pub){ .u = u, .busy = true, .token = token, .done = done, .ctx = ctx };
+	err = mqtt_publish(u->client, topic, msg, (u16_t)len, 1, 0, uplink_report_sent, p);
+	if (err != ERR_OK) {
+		p->busy = false;
+		log_debug("report publish on %s deferred (lwIP error %d)", topic, err);
+		return -EAGAIN;
+	}
+	u->st.publishes++;
+	return 0;
 }
 
 /* ------------------------------------------------------------ incoming */
@@ -293,6 +369,7 @@ static void uplink_connection(mqtt_client_t *client, void *arg, mqtt_connection_
 	if (u->rx == RX_BUNDLE)
 		ota_abort(&u->ota);
 	u->rx = RX_NONE;
+	uplink_report_fail_all(u);
 	if (u->phase == UP_CONNECTED)
 		u->st.disconnects++;
 	/* MQTT_CONNECT_REFUSED_* come from the broker; the others from TCP/TLS. */
@@ -530,6 +607,7 @@ void uplink_stop(struct uplink *u)
 			mqtt_disconnect(u->client);
 		mqtt_client_free(u->client);
 	}
+	uplink_report_fail_all(u);
 	if (u->tls)
 		altcp_tls_free_config(u->tls);
 	ota_abort(&u->ota);

@@ -19,6 +19,8 @@
 #ifndef TG_UPLINK_H
 #define TG_UPLINK_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/config.h"
@@ -58,6 +60,24 @@ void uplink_link_up(struct uplink *u);
 void uplink_state_changed(struct uplink *u);
 bool uplink_connected(const struct uplink *u);
 void uplink_get_stats(const struct uplink *u, struct uplink_stats *st);
+/*
+ * Reports to the SOC (firmware/report/wire.c): publish msg on
+ * tg/v1/<region>/gw/<id>/<leaf> (leaf: summary, alert, asset) at QoS 1. On 0
+ * the message is queued and done(ctx, token, ok) is called exactly once: ok
+ * when the broker's PUBACK came, !ok when it timed out or the connection went
+ * first. -ENOTCONN (not connected), -EAGAIN (UPLINK_REPORT_INFLIGHT waiting,
+ * or lwIP's output buffer full), -EMSGSIZE (over uplink_report_max()).
+ */
+#define UPLINK_REPORT_INFLIGHT 2
+typedef void (*uplink_report_done)(void *ctx, uint32_t token, bool ok);
+int uplink_publish_report(struct uplink *u, const char *leaf, const void *msg, size_t len,
+			  uint32_t token, uplink_report_done done, void *ctx);
+/*
+ * The largest report payload: what lwIP's output buffer (CONFIG_MGMT_MQTT_OUTBUF)
+ * holds for each report in flight once the state document (1 KiB) has its room.
+ */
+size_t uplink_report_max(void);
+
 /* Disconnect cleanly (the broker does not publish the will) and free everything. */
 void uplink_stop(struct uplink *u);
 
