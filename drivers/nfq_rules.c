@@ -93,6 +93,58 @@ static int nfq_write_sysctl(const char *path, const char *value)
 	return ret;
 }
 
+/*
+ * Sysctls that only skip work, set once the chain is in (a modular kernel
+ * has loaded conntrack for it by then) and put back when it goes (they
+ * hold for the whole network namespace):
+ * - conntrack's own TCP/UDP checksum test: on a port whose driver did not
+ *   check the checksum (the lab's veths with offloads off, NICs without
+ *   receive checksum offload) it sums every forwarded packet in software,
+ *   a tenth of the chain's cost per packet (docs/benchmarks.md). A corrupt
+ *   packet is now tracked instead of marked INVALID, and the receiver drops
+ *   it as before; enforcement does not depend on it (an offloaded
+ *   connection keeps its mark, a new conntrack entry goes to the queue).
+ * - br_netfilter's ARP hook: no rule looks at ARP (only IP is judged).
+ */
+static const struct {
+	const char *path, *value;
+} nfq_tunes[NFQ_TUNES] = {
+	{ "/proc/sys/net/netfilter/nf_conntrack_checksum", "0" },
+	{ "/proc/sys/net/bridge/bridge-nf-call-arptables", "0" },
+};
+
+static void nfq_tune_set(struct nfq_rules *r)
+{
+	for (size_t i = 0; i < NFQ_TUNES; i++) {
+		char *old = r->tune_saved[i];
+		int fd = open(nfq_tunes[i].path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, old, sizeof(r->tune_saved[i]) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		old[n > 0 ? n : 0] = '\0';
+		old[strcspn(old, "\n")] = '\0';
+		if (!old[0] || strcmp(old, nfq_tunes[i].value) == 0) {
+			old[0] = '\0'; /* missing (logged below) or already so: nothing to put back */
+			if (n <= 0)
+				log_warn("cannot read %s: %s; left as it is", nfq_tunes[i].path,
+					 fd < 0 ? strerror(errno) : "empty");
+			continue;
+		}
+		if (nfq_write_sysctl(nfq_tunes[i].path, nfq_tunes[i].value) < 0)
+			old[0] = '\0';
+	}
+}
+
+static void nfq_tune_restore(struct nfq_rules *r)
+{
+	for (size_t i = 0; i < NFQ_TUNES; i++) {
+		if (r->tune_saved[i][0])
+			nfq_write_sysctl(nfq_tunes[i].path, r->tune_saved[i]);
+		r->tune_saved[i][0] = '\0';
+	}
+}
+
 /* ------------------------------------------------------------ iptables */
 
 /*
@@ -240,6 +292,69 @@ static int nfq_jump_present(int v6, const char *table, const char *bridge)
 }
 
 /*
+ * The rules townguard appends to mangle FORWARD, in this order (nfq_rules.h
+ * draws them). The first two are the offloaded flows' fast path: a packet of
+ * a connection already accepted (connmark 1) that came from the wire (no
+ * verdict mark) leaves the table after one rule, without the jump and the
+ * chain's tests (perf: the chain was a fifth of netfilter's time per
+ * packet, docs/benchmarks.md). Each excludes what the chain must still see:
+ * TCP SYNs (a new connection on old ports clears the mark) and UDP long
+ * enough to be a QUIC client Initial. They need no interface test: only the
+ * chain, on this bridge, sets bit 0x1 of a connmark. The last is the jump
+ * for everything else. Returns the rule's iptables arguments in buf.
+ */
+enum { NFQ_FWD_TCP, NFQ_FWD_UDP, NFQ_FWD_JUMP, NFQ_FWD_RULES };
+
+static const char *nfq_fwd_rule(const struct nfq_rules *r, int v6, int which, char *buf,
+				size_t len)
+{
+	switch (which) {
+	case NFQ_FWD_TCP:
+		snprintf(buf, len,
+			 "-p tcp ! --tcp-flags SYN SYN -m mark --mark 0x0/%#x -m connmark --mark %#x/%#x"
+			 " -j ACCEPT", NFQ_MARK_MASK, NFQ_MARK_ACCEPT, NFQ_MARK_MASK);
+		break;
+	case NFQ_FWD_UDP:
+		/* Below the QUIC Initial rule's floor (IP and UDP headers, 1200). */
+		snprintf(buf, len,
+			 "-p udp -m length --length 0:%s -m mark --mark 0x0/%#x -m connmark --mark %#x/%#x"
+			 " -j ACCEPT", v6 ? "1247" : "1227", NFQ_MARK_MASK, NFQ_MARK_ACCEPT,
+			 NFQ_MARK_MASK);
+		break;
+	default:
+		snprintf(buf, len, "-i %s -o %s -m physdev --physdev-is-bridged -j " NFQ_CHAIN,
+			 r->bridge, r->bridge);
+		break;
+	}
+	return buf;
+}
+
+/* Is this FORWARD rule there? 1, 0, or -errno. */
+static int nfq_fwd_present(int v6, const char *rule)
+{
+	const char *argv[32] = { nfq_ipt(v6, false), "-w", "10", "-t", "mangle", "-C", "FORWARD" };
+	size_t argc = 7;
+	char words[256], *save = NULL, out[512];
+	int ret;
+
+	snprintf(words, sizeof(words), "%s", rule);
+	for (char *w = strtok_r(words, " ", &save); w && argc + 1 < ARRAY_SIZE(argv);
+	     w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	argv[argc] = NULL;
+	ret = nfq_run(argv, NULL, out, sizeof(out));
+	if (ret == 0)
+		return 1;
+	if (ret == 1)
+		return 0;
+	if (ret > 0) {
+		log_err("%s -C FORWARD %s failed (status %d): %s", argv[0], rule, ret, out);
+		ret = -EIO;
+	}
+	return ret;
+}
+
+/*
  * The kernel's reset for the later segments of a connection offloaded as
  * dropped: a client whose one reset from the gateway was lost resends its
  * segment, which never reaches the firmware again, and would wait for its
@@ -292,6 +407,21 @@ static bool nfq_rules_install_reset(struct nfq_rules *r, int v6)
 			 "segments of a blocked IPv%d connection, it drops them",
 			 v6 ? 6 : 4, r->bridge, ret > 0 ? out : strerror(-ret), v6 ? 6 : 4);
 	return true;
+}
+
+/* Delete every copy of townguard's FORWARD rules, should an older run have left some. */
+static void nfq_fwd_remove(const struct nfq_rules *r, int v6)
+{
+	char rule[256], rules[320];
+
+	for (int which = 0; which < NFQ_FWD_RULES; which++) {
+		nfq_fwd_rule(r, v6, which, rule, sizeof(rule));
+		for (int tries = 0; tries < 8 && nfq_fwd_present(v6, rule) == 1; tries++) {
+			snprintf(rules, sizeof(rules), "*mangle\n-D FORWARD %s\nCOMMIT\n", rule);
+			if (nfq_restore(v6, rules, false) < 0)
+				break;
+		}
+	}
 }
 
 static int nfq_rules_install_one(struct nfq_rules *r, int v6)
@@ -355,32 +485,32 @@ static int nfq_rules_install_one(struct nfq_rules *r, int v6)
 			 "connection on the ports of a blocked one is dropped until conntrack forgets it",
 			 nfq_ipt(v6, false));
 
-	ret = nfq_jump_present(v6, "mangle", r->bridge);
-	if (ret != 0)
-		return ret < 0 ? ret : 0;
-	snprintf(rules, sizeof(rules),
-		 "*mangle\n"
-		 "-A FORWARD -i %s -o %s -m physdev --physdev-is-bridged -j " NFQ_CHAIN "\n"
-		 "COMMIT\n",
-		 r->bridge, r->bridge);
+	/*
+	 * The FORWARD rules go in together and in order, after whatever other
+	 * rules the table has (MSS clamping... still sees every packet): any
+	 * left by an earlier run are taken out first, so that a fast-path rule
+	 * never lands behind the jump.
+	 */
+	nfq_fwd_remove(r, v6);
+	{
+		char rule[256];
+		size_t used = (size_t)snprintf(rules, sizeof(rules), "*mangle\n");
+
+		for (int which = 0; which < NFQ_FWD_RULES && used < sizeof(rules); which++)
+			used += (size_t)snprintf(rules + used, sizeof(rules) - used, "-A FORWARD %s\n",
+						 nfq_fwd_rule(r, v6, which, rule, sizeof(rule)));
+		if (used < sizeof(rules))
+			snprintf(rules + used, sizeof(rules) - used, "COMMIT\n");
+	}
 	return nfq_restore(v6, rules, false);
 }
 
 static void nfq_rules_remove_one(struct nfq_rules *r, int v6)
 {
 	char rules[256];
-	int tries = 0;
+	int tries;
 
-	/* Every copy, should an older run have left one. */
-	while (tries++ < 8 && nfq_jump_present(v6, "mangle", r->bridge) == 1) {
-		snprintf(rules, sizeof(rules),
-			 "*mangle\n"
-			 "-D FORWARD -i %s -o %s -m physdev --physdev-is-bridged -j " NFQ_CHAIN "\n"
-			 "COMMIT\n",
-			 r->bridge, r->bridge);
-		if (nfq_restore(v6, rules, false) < 0)
-			break;
-	}
+	nfq_fwd_remove(r, v6);
 	if (nfq_restore(v6, "*mangle\n-F " NFQ_CHAIN "\n-X " NFQ_CHAIN "\nCOMMIT\n", true) < 0)
 		log_warn("%s: chain " NFQ_CHAIN " left in table mangle (still referenced?)",
 			 nfq_ipt(v6, false));
@@ -417,6 +547,7 @@ int nfq_rules_install(struct nfq_rules *r)
 		}
 	}
 	r->installed = true;
+	nfq_tune_set(r);
 	log_info("%s: bridged IPv4 and IPv6 go to queue %u (chain " NFQ_CHAIN " in mangle FORWARD)",
 		 r->bridge, r->queue);
 	return 0;
@@ -428,6 +559,7 @@ void nfq_rules_remove(struct nfq_rules *r)
 		return;
 	nfq_rules_remove_one(r, 0);
 	nfq_rules_remove_one(r, 1);
+	nfq_tune_restore(r);
 	r->installed = false;
 }
 

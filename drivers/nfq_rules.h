@@ -3,10 +3,19 @@
  * ports, br_netfilter's sysctls that hand bridged IP to iptables, and the
  * chain that queues undecided flows and offloads decided ones:
  *
- *   iptables and ip6tables, table mangle:
+ *   iptables and ip6tables, table mangle, appended to FORWARD in this order:
+ *   FORWARD -p tcp ! --tcp-flags SYN SYN -m mark --mark 0x0/0x3 -m connmark --mark 0x1/0x3 -j ACCEPT
+ *   FORWARD -p udp -m length --length 0:1227 (IPv6 0:1247) -m mark --mark 0x0/0x3
+ *           -m connmark --mark 0x1/0x3 -j ACCEPT
+ *                                  (fast path: an accepted connection's packets from the
+ *                                   wire meet one rule; SYNs and possible QUIC Initials
+ *                                   go on to the chain)
  *   FORWARD -i <bridge> -o <bridge> -m physdev --physdev-is-bridged -j TOWNGUARD
- *                                  (appended, once; br_netfilter hands bridged IP to it)
+ *                                  (br_netfilter hands bridged IP to it)
  *   chain TOWNGUARD
+ *     UDP >= 1200 B payload, QUIC long header, mark 0 -> CONNMARK --set-xmark 0x0/0x3
+ *     TCP SYN without ACK, mark 0                     -> CONNMARK --set-xmark 0x0/0x3
+ *                                                        (a new connection on old ports)
  *     mark  & 0x3 != 0        -> CONNMARK --save-mark (mask 0x3)   (verdict came back with a mark)
  *     connmark & 0x3 == 1     -> ACCEPT                            (offloaded: accepted)
  *     tcp, mark & 0x3 == 0, connmark & 0x3 == 2 -> RETURN          (to filter's reset, below)
@@ -23,13 +32,17 @@
  *   route to the sender; the namespace has none). Without the filter chain the
  *   mangle chain drops those segments itself (no RETURN rule).
  *
- * The jump is appended so that the non-deciding rules before it in mangle
- * FORWARD (MSS clamping...) still see every packet. Only bits 0x3 of the
+ * While the chain is in, net.netfilter.nf_conntrack_checksum and
+ * net.bridge.bridge-nf-call-arptables are 0 (work nothing here needs); the
+ * values before are put back when the chain goes.
+ *
+ * The three are appended so that the non-deciding rules before them in
+ * mangle FORWARD (MSS clamping...) still see every packet. Only bits 0x3 of the
  * mark and connmark are used. The rules are loaded with iptables-restore /
  * ip6tables-restore --noflush (PATH, then /usr/sbin and /sbin). A crashed
  * firmware leaves bridge and rules in place, which is harmless (the queue
  * bypasses without a reader); the next open takes them over: the chain is
- * rebuilt, the jump is not added twice.
+ * rebuilt, the FORWARD rules are taken out and put back once, in order.
  */
 #ifndef TG_NFQ_RULES_H
 #define TG_NFQ_RULES_H
@@ -47,6 +60,9 @@
 #define NFQ_MARK_ACCEPT 0x1u
 #define NFQ_MARK_DROP 0x2u
 
+/* Sysctls set only to skip work, and put back at close (nfq_rules.c). */
+#define NFQ_TUNES 2
+
 struct nfq_rules {
 	char bridge[IFNAMSIZ];
 	char ports[2][IFNAMSIZ];
@@ -54,6 +70,7 @@ struct nfq_rules {
 	uint8_t bridge_mac[ETH_ALEN];  /* read once the bridge is up; zero if unknown */
 	bool bridge_created;           /* nfq_rules_bridge_setup() made it: removed again */
 	bool installed;
+	char tune_saved[NFQ_TUNES][8]; /* the value each had before, "" if not changed */
 };
 
 /*

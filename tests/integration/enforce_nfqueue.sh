@@ -22,6 +22,37 @@ check_wan_capture
 ip netns exec "$NS_GW" iptables-save -t mangle | grep -q 'NFQUEUE --queue-num 7' ||
 	fail "no NFQUEUE rule installed"
 
+# The offloaded flows' fast path (drivers/nfq_rules.h): townguard's FORWARD
+# rules are the chain's last three, in order, once each; the first took the
+# allowed downloads' packets (so they met one rule, not the jump and the
+# chain), and only a few packets went to the queue.
+gw() { ip netns exec "$NS_GW" "$@"; }
+FAST_TCP='-p tcp -m tcp ! --tcp-flags SYN SYN -m mark --mark 0x0/0x3 -m connmark --mark 0x1/0x3 -j ACCEPT'
+JUMP='-i tgbr0 -o tgbr0 -m physdev --physdev-is-bridged -j TOWNGUARD'
+check_forward() { # ip|ip6 UDP_MAX
+	local save tail want
+	save=$(gw "$1tables-save" -c -t mangle) || fail "$1tables-save failed"
+	tail=$(grep -- '-A FORWARD' <<<"$save" | tail -n 3 | sed 's/^\[[0-9:]*\] -A FORWARD //')
+	want=$(printf '%s\n' "$FAST_TCP" \
+		"-p udp -m length --length 0:$2 -m mark --mark 0x0/0x3 -m connmark --mark 0x1/0x3 -j ACCEPT" "$JUMP")
+	[ "$tail" = "$want" ] || fail "$1: FORWARD ends with:"$'\n'"$tail"$'\n'"wanted:"$'\n'"$want"
+	[ "$(grep -c -- '-A FORWARD' <<<"$save")" = 3 ] || fail "$1: FORWARD has other rules: $save"
+	fast=$(grep -F -- "-A FORWARD $FAST_TCP" <<<"$save" | sed 's/^\[\([0-9]*\):.*/\1/')
+	queued=$(grep -- '-j NFQUEUE' <<<"$save" | sed 's/^\[\([0-9]*\):.*/\1/')
+}
+check_forward ip 1227
+# Two 4 MiB downloads over IPv4: about 2,900 full segments each, and the ACKs.
+[ "$fast" -ge 4000 ] && [ "$queued" -lt 300 ] ||
+	fail "IPv4: $fast packets on the fast path (want >= 4000), $queued queued (want < 300)"
+echo "ok: IPv4 fast path took $fast packets, $queued were queued"
+check_forward ip6 1247
+[ "$fast" -ge 2000 ] && [ "$queued" -lt 300 ] ||
+	fail "IPv6: $fast packets on the fast path (want >= 2000), $queued queued (want < 300)"
+echo "ok: IPv6 fast path took $fast packets, $queued were queued"
+sysctls() { gw cat /proc/sys/net/netfilter/nf_conntrack_checksum /proc/sys/net/bridge/bridge-nf-call-arptables | tr '\n' ' '; }
+[ "$(sysctls)" = "0 0 " ] || fail "conntrack checksum, bridge-nf-call-arptables while running: $(sysctls) (want 0 0)"
+echo "ok: conntrack's checksum test and br_netfilter's ARP hook off while running"
+
 # Fail-open: SIGKILL in the middle of an iperf3 run.
 lan iperf3 -c "$ALLOWED_IP" -t 5 -i 0.5 -J >"$work/iperf.json" 2>&1 &
 iperf_pid=$!
@@ -46,4 +77,18 @@ if not late or min(late) == 0:
     sys.exit("an interval after the kill carried nothing")
 PY
 echo "ok: traffic continued after SIGKILL"
+
+# The next start takes over what the killed one left (each FORWARD rule
+# once), and a clean stop removes the rules and puts the sysctls back.
+gw sh -c 'echo 1 >/proc/sys/net/netfilter/nf_conntrack_checksum; echo 1 >/proc/sys/net/bridge/bridge-nf-call-arptables'
+inline_start
+check_forward ip 1227
+check_forward ip6 1247
+[ "$(sysctls)" = "0 0 " ] || fail "sysctls after a restart: $(sysctls) (want 0 0)"
+kill -TERM "$tgpid"; wait "$tgpid" || fail "townguard exited with $? on SIGTERM"; tgpid=
+for t in iptables ip6tables; do
+	left=$(gw "$t-save" -t mangle | grep -E -- '-A FORWARD|TOWNGUARD') && fail "$t: left after exit: $left"
+done
+[ "$(sysctls)" = "1 1 " ] || fail "sysctls after exit: $(sysctls) (want 1 1, as before the start)"
+echo "ok: restart took the rules over once; exit removed them and put the sysctls back"
 echo "PASS"
