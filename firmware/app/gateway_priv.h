@@ -107,6 +107,7 @@ struct gateway {
 		uint64_t start_us;
 		uint32_t flows, cut, lifted, slices;
 		uint32_t longest_us;   /* the longest slice: the longest a frame waited */
+		uint64_t skipped_at;   /* policy's rejudge_skipped when the walk began */
 	} rejudge_walk;
 	bool rejudging;                /* inside a slice */
 	bool rejudge_sweeping;         /* judging kernel connections on records made for it */
