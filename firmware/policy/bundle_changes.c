@@ -50,7 +50,7 @@ static bool cur_next(struct change_cur *c, struct change_ent *e)
 
 	if (!s || c->i >= s->n)
 		return false;
-	e->chk = 0;
+	*e = (struct change_ent){ .key = NULL };
 	if (c->tab <= TAB_V6L) {
 		struct pfx p;
 
@@ -105,13 +105,14 @@ static int ent_cmp(unsigned tab, const struct change_ent *x, const struct change
 
 static void change_out(unsigned tab, const struct change_ent *e, struct bundle_change *out)
 {
+	size_t klen = tab < TAB_MAX ? name_key_bytes[tab] : 0;
+
 	memset(out, 0, sizeof(*out));
 	out->hi = e->hi;
 	out->lo = e->lo;
 	out->plen = (uint8_t)e->plen;
-	if (tab > TAB_DOM)
-		memcpy(out->key, e->key, name_key_bytes[tab] < sizeof(out->key) ? name_key_bytes[tab]
-										 : sizeof(out->key));
+	if (klen && e->key)
+		memcpy(out->key, e->key, klen < sizeof(out->key) ? klen : sizeof(out->key));
 }
 
 /*

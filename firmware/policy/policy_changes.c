@@ -112,9 +112,7 @@ void policy_changes_note(struct policy_changes *c, const struct bundle *old, con
 		goto all;
 	for (i = 0; i < n; i++) {
 		v4[i][0] = (uint32_t)(buf[i].hi >> 32);
-		v4[i][1] = v4[i][0] | (buf[i].plen ? UINT32_MAX >> buf[i].plen : UINT32_MAX);
-		if (buf[i].plen >= 32)
-			v4[i][1] = v4[i][0];
+		v4[i][1] = buf[i].plen >= 32 ? v4[i][0] : v4[i][0] | (UINT32_MAX >> buf[i].plen);
 	}
 	qsort(v4, n, sizeof(v4[0]), policy_v4_cmp);
 	memset(c->v4_16, 0, sizeof(c->v4_16));
