@@ -2,7 +2,7 @@
  * What several unit tests build the same way, written once: bytes in network
  * order, frames built layer by layer, DNS names in wire form, addresses,
  * a seeded random sequence (a failure replays), hub key pairs, blocklist
- * bundles, a captured output stream and a scratch directory.
+ * bundles, flow records, a captured output stream and a scratch directory.
  *
  * Header only (static inline), so a test includes it after <cmocka.h> and
  * the Makefile's one rule per tests/unit/test_*.c still builds every test.
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "packet/decode.h"
+#include "packet/flow.h"
 #include "policy/bundle.h"
 
 /* ---------------------------------------------------------------- bytes */
@@ -370,6 +371,27 @@ static inline void fx_bundle_open(struct bundle_builder *bb, uint64_t serial, ui
 			 0);
 	assert_int_equal(bundle_open_mem(*bytes, len, b), BUNDLE_OK);
 	bundle_builder_free(bb);
+}
+
+/* ---------------------------------------------------------------- flow records */
+
+/*
+ * A flow record as the table leaves a new IPv4 TCP flow src:sport ->
+ * dst:dport (addresses "a.b.c.d"), the initiator endpoint a, id 1: for
+ * tests that judge records without a table.
+ */
+static inline void fx_tcp_flow(struct flow *f, const char *src, uint16_t sport, const char *dst,
+			       uint16_t dport)
+{
+	memset(f, 0, sizeof(*f));
+	f->key.ip_version = 4;
+	f->key.l4_proto = 6;
+	assert_int_equal(inet_pton(AF_INET, src, f->key.a.b), 1);
+	assert_int_equal(inet_pton(AF_INET, dst, f->key.b.b), 1);
+	f->key.port_a = sport;
+	f->key.port_b = dport;
+	f->init_is_a = 1;
+	f->id = 1;
 }
 
 /* ---------------------------------------------------------------- captured output */

@@ -115,14 +115,7 @@ static void swap_end(struct swap *s)
 /* A TLS flow 192.0.2.10:40000 -> dst:443 with its SNI, judged under p's list. */
 static void flow_open(struct policy *p, struct flow *f, const char *dst, const char *sni)
 {
-	memset(f, 0, sizeof(*f));
-	f->key.ip_version = 4;
-	f->key.l4_proto = 6;
-	assert_int_equal(inet_pton(AF_INET, "10.1.1.10", f->key.a.b), 1);
-	assert_int_equal(inet_pton(AF_INET, dst, f->key.b.b), 1);
-	f->key.port_a = 40000;
-	f->key.port_b = 443;
-	f->init_is_a = 1;
+	fx_tcp_flow(f, "10.1.1.10", 40000, dst, 443);
 	f->flags |= FLOW_F_DECIDED;
 	f->dpi_result.master = P_TLS;
 	f->dpi_result.app = P_TLS;
