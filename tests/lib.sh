@@ -116,6 +116,23 @@ make_work() {
 	trap lib_exit EXIT
 }
 
+# replay_setup: the start of a test that replays the shared captures with a
+# bundle of its own: $pcaps (../shared/pcaps, or $SHARED/pcaps; the test is
+# skipped, exit 77, without them), $build, a fresh $work (make_work) as the
+# working directory, and a hub key pair in keys/ (tg-hub keygen).
+replay_setup() {
+	pcaps=${SHARED:-${TOP:-.}/../shared}/pcaps
+	if [ ! -d "$pcaps/expected" ]; then
+		echo "skipped: no shared captures at $pcaps"
+		exit 77
+	fi
+	pcaps=$(cd "$pcaps" && pwd)
+	build=$(cd "${TOP:-.}" && pwd)/${BUILD:-build}
+	make_work
+	cd "$work" || fail "cannot enter $work"
+	"$build/tg-hub" keygen --out keys >/dev/null || fail "tg-hub keygen failed"
+}
+
 # started PID: kill PID at exit (make_work).
 started() { lib_pids+=("$1"); }
 

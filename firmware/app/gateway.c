@@ -97,7 +97,9 @@ static void gw_hit(const struct policy_hit *hit, void *ctx)
 		g->rejudge_hit_set = true;
 		return;
 	}
-	/* One line per judged flow: what a technician or the SOC reads first. */
+	/* One line per judged flow: what a technician or the SOC reads first; once per blocked flow. */
+	if (g->live && gw_blocklog_repeat(g, hit, loop_now_ms()))
+		return;
 	gw_log_verdict(g, NULL, hit->flow, hit);
 }
 
@@ -521,6 +523,7 @@ static void gw_log_totals(struct gateway *g)
 		 (unsigned long long)g->st.malformed, (unsigned long long)e->rst_sent,
 		 (unsigned long long)e->dns_answered, (unsigned long long)g->st.tx_errors);
 	gw_hold_log_totals(g);
+	gw_blocklog_log_totals(g);
 }
 
 int gateway_run(struct gateway_opts *o)

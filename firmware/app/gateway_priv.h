@@ -96,6 +96,15 @@ struct gateway {
 	const struct gw_hold_ops *hold_ops;
 	struct loop_timer hold_timer;
 	struct gw_stats st;
+	/* Blocks already logged, by a hash of flow key, rule and stage (gateway_blocklog.c). */
+	struct gw_blocklog {
+#define GW_BLOCKLOG_SLOTS 256
+		uint64_t hash[GW_BLOCKLOG_SLOTS];
+		uint64_t at_ms[GW_BLOCKLOG_SLOTS];
+		uint64_t repeated;
+		uint8_t hash_key[16];
+		bool keyed;
+	} blocklog;
 	bool live;
 	int io_error;
 	struct neigh neigh;            /* inline modes: where each address is, for a cut's RST */
@@ -107,6 +116,7 @@ struct gateway {
 		uint64_t start_us;
 		uint32_t flows, cut, lifted, slices;
 		uint32_t longest_us;   /* the longest slice: the longest a frame waited */
+		uint64_t skipped_at;   /* policy's rejudge_skipped when the walk began */
 	} rejudge_walk;
 	bool rejudging;                /* inside a slice */
 	bool rejudge_sweeping;         /* judging kernel connections on records made for it */
@@ -180,6 +190,14 @@ int gw_hold_start(struct gateway *g);
 void gw_hold_cut(struct gateway *g, const struct flow *f);
 /* The hold's counters, one log line at stop. */
 void gw_hold_log_totals(struct gateway *g);
+
+/*
+ * One log line per blocked flow (gateway_blocklog.c): true when hit is the
+ * block of a flow key, rule and stage already logged recently (a client
+ * sending its SYN or ClientHello again); it is counted instead.
+ */
+bool gw_blocklog_repeat(struct gateway *g, const struct policy_hit *hit, uint64_t now_ms);
+void gw_blocklog_log_totals(const struct gateway *g);
 /* g->hold_timer's callback: holds past their time are let go. */
 void gw_hold_expire(struct loop_timer *t);
 /* Let every held frame go (the mode stops). */

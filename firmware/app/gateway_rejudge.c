@@ -216,16 +216,22 @@ static bool gw_rejudge_slice(struct gateway *g, bool whole)
 static void gw_rejudge_done(struct gateway *g)
 {
 	const struct gw_rejudge_walk *w = &g->rejudge_walk;
+	struct policy_stats ps;
 
 	g->rejudge_active = false;
 	g->st.rejudged += w->flows;
 	g->st.cut += w->cut;
 	g->st.lifted += w->lifted;
+	/* Every flow was judged under this list: the next swap may pass over what it cannot reach. */
+	policy_rejudge_done(g->policy);
+	policy_get_stats(g->policy, &ps);
 	if (w->flows)
 		log_info("new blocklist: %u open flows judged again in %.1f ms (%u slices, the longest "
-			 "%.1f ms): %u cut, %u lifted",
+			 "%.1f ms): %u cut, %u lifted, %llu passed over (nothing the list changed "
+			 "reaches them)",
 			 w->flows, (double)(gw_rejudge_mono_us() - w->start_us) / 1000.0, w->slices,
-			 (double)w->longest_us / 1000.0, w->cut, w->lifted);
+			 (double)w->longest_us / 1000.0, w->cut, w->lifted,
+			 (unsigned long long)(ps.rejudge_skipped - w->skipped_at));
 }
 
 static void gw_rejudge_more(struct loop_timer *t)
@@ -311,6 +317,7 @@ static void gw_rejudge_sweep(struct gateway *g)
 void gw_rejudge(struct gateway *g)
 {
 	bool sliced = g->live && g->loop;
+	struct policy_stats ps;
 
 	if (!g->pl.flows)
 		return;
@@ -318,7 +325,9 @@ void gw_rejudge(struct gateway *g)
 		gw_rejudge_sweep(g);
 	if (g->rejudge_active)
 		log_info("new blocklist during a walk: judging the open flows again from the first");
-	g->rejudge_walk = (struct gw_rejudge_walk){ .start_us = gw_rejudge_mono_us() };
+	policy_get_stats(g->policy, &ps);
+	g->rejudge_walk = (struct gw_rejudge_walk){ .start_us = gw_rejudge_mono_us(),
+						    .skipped_at = ps.rejudge_skipped };
 	g->rejudge_cursor = 0;
 	g->rejudge_active = true;
 	if (gw_rejudge_slice(g, !sliced)) {

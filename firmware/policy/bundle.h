@@ -198,6 +198,25 @@ bool bundle_lookup_ja3(const struct bundle *b, const uint8_t md5[16], uint64_t n
 		       struct bundle_match *m);
 
 /*
+ * What changed in one kind and list between two full bundles a and b
+ * (either may be NULL: no list): every entry one has and the other has not,
+ * or has with another meta, written to out as its key (IP: the prefix in
+ * hi, lo (left-aligned, as bundle_match's addr reads) and plen; domain: the
+ * 64-bit hash of the entry's name (bundle_domain_hash()) in hi; protocol,
+ * category, JA3: the stored key). Returns how many, max + 1 when there are
+ * more than max (out then holds the first max), or -EINVAL (a delta, a bad
+ * kind). Entries are compared as lookups see them, not as bytes: a meta
+ * table renumbered by another entry's new rule changes nothing here.
+ */
+struct bundle_change {
+	uint64_t hi, lo;
+	uint8_t plen;
+	uint8_t key[32];
+};
+long bundle_changes(const struct bundle *a, const struct bundle *b, enum bundle_kind kind, bool allow,
+		    struct bundle_change *out, size_t max);
+
+/*
  * Protocol and category entries, for the gateway to map names to nDPI ids:
  * block list first, then allow list, each in name order. Entries past their
  * expiry are reported too: the caller honours meta->expires at match time.

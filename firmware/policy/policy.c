@@ -19,6 +19,7 @@
 #include "packet/dns.h"
 #include "packet/dnsbind.h"
 #include "policy/policy.h"
+#include "policy/policy_changes.h"
 
 #define DNS_PORT 53
 
@@ -41,6 +42,7 @@ struct policy_names {
 
 struct policy {
 	const struct bundle *bundle;
+	struct policy_changes changes;
 	struct dpi *dpi;
 	struct dnsbind *bindings;
 	policy_hit_fn on_hit;
@@ -112,10 +114,16 @@ static void policy_map_name(const char *name, const struct bundle_meta *meta, bo
 	n->meta[id] = *meta;
 }
 
+void policy_rejudge_done(struct policy *p)
+{
+	p->changes.open = false;
+}
+
 void policy_set_bundle(struct policy *p, const struct bundle *b)
 {
 	struct policy_map_ctx mc = { .p = p };
 
+	policy_changes_note(&p->changes, p->bundle, b);
 	p->bundle = b;
 	memset(p->protos, 0, sizeof(p->protos));
 	memset(p->categories, 0, sizeof(p->categories));
@@ -188,6 +196,10 @@ enum policy_rejudge_result policy_rejudge(struct policy *p, struct flow *f, uint
 	void *ctx = p->ctx;
 	bool blocked;
 
+	if (!policy_changes_reach(&p->changes, f, p->bindings, now_ms)) {
+		p->st.rejudge_skipped++;
+		return POLICY_REJUDGE_SAME;
+	}
 	f->verdict_stage = POLICY_STAGE_NONE;
 	f->verdict_action = 0;
 	f->verdict_rule = 0;

@@ -85,6 +85,7 @@ struct policy_stats {
 	uint64_t bind_pending;  /* flows to a bound address left to be judged by their own name */
 	uint64_t queries;       /* DNS queries judged (each on its own) */
 	uint64_t queries_bad;   /* messages to port 53 that are no parsable query: passed unjudged */
+	uint64_t rejudge_skipped; /* flows policy_rejudge() passed over: nothing the swap changed reaches them */
 };
 
 struct policy;
@@ -95,7 +96,9 @@ void policy_free(struct policy *p);
 
 /*
  * Judge flows with bundle b from now on (NULL: no bundle). The caller keeps b
- * open until it is replaced; verdicts already taken stay.
+ * open until it is replaced, and the one it replaces open during the call:
+ * what changed from it to b is worked out here (bundle_changes()) for
+ * policy_rejudge(). Verdicts already taken stay.
  */
 void policy_set_bundle(struct policy *p, const struct bundle *b);
 const struct bundle *policy_bundle(const struct policy *p);
@@ -139,6 +142,23 @@ enum policy_rejudge_result {
  */
 enum policy_rejudge_result policy_rejudge(struct policy *p, struct flow *f, uint64_t wall_s,
 					  uint64_t now_ms);
+
+/*
+ * Which flows policy_rejudge() judges again: only those the swap's changes
+ * can reach (docs/policy.md, "A new list and the open flows"). A flow is
+ * reached when an entry that was added, removed or given another rule,
+ * action, expiry or flag covers one of its addresses, the name it shows, a
+ * name one of its ends is bound to or the listed name its name is a proved
+ * alias of; more than POLICY_CHANGES_MAX changed domains or IPv4 prefixes,
+ * any change in IPv6 (for IPv6 flows) or in protocols, categories or JA3
+ * (for flows DPI decided) reach them all. The rest keep their verdict and
+ * are counted in rejudge_skipped: they would be judged as they were. The
+ * changes hold against the list replaced only if every flow was judged
+ * under it: the walk calls policy_rejudge_done() when it has passed every
+ * flow, and a swap before that (or from no list, or to none) judges every
+ * flow again.
+ */
+void policy_rejudge_done(struct policy *p);
 
 /* The three calls above as the packet path's judge: pipeline_set_judge(pl, &policy_judge, p). */
 extern const struct pipeline_judge policy_judge;

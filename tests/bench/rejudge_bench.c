@@ -5,7 +5,7 @@
  * (flow_walk() + policy_rejudge()), sliced as the gateway slices it on its
  * event loop: the longest slice is the longest any frame waits for it.
  *
- *   rejudge-bench BUNDLE HUB-PUB REGION Q-DOMAINS Q-IPV4 [FLOWS] [PASSES]
+ *   rejudge-bench BUNDLE HUB-PUB REGION Q-DOMAINS Q-IPV4 [FLOWS] [PASSES] [NEXT]
  *
  * FLOWS (default 100000) TCP flows are opened in a flow table of the
  * default capacity, one per lookup name and address of the query files
@@ -13,14 +13,19 @@
  * 10.x.y.z:port -> the address, port 443, decided by DPI as TLS with the
  * name as SNI, so each is judged at stages ip, dns_binding, sni, protocol,
  * category and JA3. They are judged under no bundle, then the bundle is
- * swapped in and every flow judged again (the "swap" figure: many are cut),
- * then the same bundle again PASSES times (default 5; the "again" figure:
- * nothing changes). The anchor, from the same run: the bundle lookups alone
+ * swapped in and every flow judged again (the "swap" figure: many are cut;
+ * from no list, nothing can be passed over), then NEXT if given, the list
+ * the hub sends next (the "next" figure: a few hundred entries added, as a
+ * delta brings them; only the flows they reach are looked up again), then
+ * the list in force swapped in again PASSES times (default 5; the "again"
+ * figure: nothing changed, every flow is passed over). Each figure includes
+ * policy_set_bundle(), which works out what changed. The anchor, from the same run: the bundle lookups alone
  * that any re-judging must make for those flows (the name, both addresses,
  * each against the allow list and the block list), without the flow table.
  *
  * Output, one "key=value ..." record per line, for tests/bench/run:
  *   rejudge flows= swap_ms= cut= slices= longest_slice_ms= again_ms= lookups_ms= rss_kb=
+ *     [next_ms= next_cut= next_lifted= next_judged=]
  * swap_ms is the whole walk, longest_slice_ms the longest slice of all the
  * walks; again_ms and lookups_ms are medians of PASSES. Exit 1 on any failure.
  */
@@ -83,16 +88,19 @@ static void rejudge_one(struct flow *f, void *c)
 #define CHUNK 1024
 #define SLICE_S 0.005
 
-static double walk_ms(struct flow_table *t, struct walk *w, double *longest_ms, uint32_t *slices)
+static double walk_ms(struct flow_table *t, struct walk *w, const struct bundle *b,
+		      double *longest_ms, uint32_t *slices)
 {
 	uint32_t cursor = 0;
 	double t0 = bench_now(), s0, took;
 	bool done = false;
 
+	/* the swap itself, in the first slice: what changed is worked out here, on the loop too */
+	policy_set_bundle(w->p, b);
 	*longest_ms = 0;
 	*slices = 0;
 	while (!done) {
-		s0 = bench_now();
+		s0 = *slices ? bench_now() : t0;
 		do
 			done = flow_walk(t, &cursor, CHUNK, rejudge_one, w);
 		while (!done && bench_now() - s0 < SLICE_S);
@@ -101,6 +109,7 @@ static double walk_ms(struct flow_table *t, struct walk *w, double *longest_ms, 
 			*longest_ms = took;
 		(*slices)++;
 	}
+	policy_rejudge_done(w->p);
 	return (bench_now() - t0) * 1000.0;
 }
 
@@ -108,7 +117,7 @@ int main(int argc, char **argv)
 {
 	struct flow_table *t;
 	struct bench_lines names, addrs;
-	struct bundle *b;
+	struct bundle *b, *next = NULL;
 	struct policy *p;
 	struct dpi *dpi;
 	struct walk w = { 0 };
@@ -117,7 +126,10 @@ int main(int argc, char **argv)
 	uint32_t flows = argc > 6 ? (uint32_t)strtoul(argv[6], NULL, 10) : 100000;
 	int passes = argc > 7 ? atoi(argv[7]) : 5;
 	double swap_ms, swap_slice_ms, slice_ms, *again, *look;
-	uint32_t slices, slices_again = 0;
+	uint32_t slices, slices_again = 0, slices_next = 0;
+	double next_ms = 0;
+	struct walk wn = { 0 };
+	struct policy_stats ps0, ps1;
 	uint64_t now = (uint64_t)time(NULL);
 	volatile uint32_t hits = 0;
 
@@ -129,6 +141,11 @@ int main(int argc, char **argv)
 	if (!pub || bundle_open_file(argv[1], &b) != BUNDLE_OK ||
 	    bundle_check(b, pub, pub_len, argv[3], 0, now, 300) != BUNDLE_OK) {
 		fprintf(stderr, "bundle %s does not open or check\n", argv[1]);
+		return 1;
+	}
+	if (argc > 8 && (bundle_open_file(argv[8], &next) != BUNDLE_OK ||
+			 bundle_check(next, pub, pub_len, argv[3], 0, now, 300) != BUNDLE_OK)) {
+		fprintf(stderr, "bundle %s does not open or check\n", argv[8]);
 		return 1;
 	}
 	if (bench_read_lines(argv[4], &names) || bench_read_lines(argv[5], &addrs)) {
@@ -183,19 +200,26 @@ int main(int argc, char **argv)
 		policy_flow_dpi(p, f, now);
 	}
 
-	/* The swap, then the same list again. */
-	policy_set_bundle(p, b);
+	/* The swap, the next list, then the list in force again. */
 	w.p = p;
 	w.wall_s = now;
-	swap_ms = walk_ms(t, &w, &swap_slice_ms, &slices);
+	swap_ms = walk_ms(t, &w, b, &swap_slice_ms, &slices);
 	if (!w.cut) {
 		fprintf(stderr, "the swap cut no flow: the query files list nothing\n");
 		return 1;
 	}
+	if (next) {
+		wn = (struct walk){ .p = p, .wall_s = now };
+		policy_get_stats(p, &ps0);
+		next_ms = walk_ms(t, &wn, next, &slice_ms, &slices_next);
+		policy_get_stats(p, &ps1);
+		if (slice_ms > swap_slice_ms)
+			swap_slice_ms = slice_ms;
+	}
 	for (int i = 0; i < passes; i++) {
 		struct walk w2 = { .p = p, .wall_s = now };
 
-		again[i] = walk_ms(t, &w2, &slice_ms, &slices_again);
+		again[i] = walk_ms(t, &w2, next ? next : b, &slice_ms, &slices_again);
 		if (slice_ms > swap_slice_ms)
 			swap_slice_ms = slice_ms;
 		if (w2.cut || w2.lifted) {
@@ -222,14 +246,19 @@ int main(int argc, char **argv)
 		look[i] = (bench_now() - t0) * 1000.0;
 	}
 	printf("rejudge flows=%u swap_ms=%.3f cut=%u slices=%u longest_slice_ms=%.3f again_ms=%.3f "
-	       "lookups_ms=%.3f rss_kb=%ld\n",
+	       "lookups_ms=%.3f rss_kb=%ld",
 	       flows, swap_ms, w.cut, slices, swap_slice_ms, bench_median(again, (size_t)passes),
 	       bench_median(look, (size_t)passes), bench_status_kb("VmHWM"));
+	if (next)
+		printf(" next_ms=%.3f next_cut=%u next_lifted=%u next_judged=%llu", next_ms, wn.cut,
+		       wn.lifted, (unsigned long long)(flows - (ps1.rejudge_skipped - ps0.rejudge_skipped)));
+	printf("\n");
 
 	policy_free(p);
 	flow_table_free(t);
 	dpi_free(dpi);
 	bundle_close(b);
+	bundle_close(next);
 	free(ip4);
 	free(again);
 	free(look);

@@ -18,16 +18,8 @@
 # with no name is blocked only by the binding of a domains entry (zoom); no
 # other flow gets a verdict. Skips when ../shared is absent.
 set -euo pipefail
-pcaps=${SHARED:-$(dirname "$0")/../../../shared}/pcaps
-if [ ! -d "$pcaps/expected" ]; then
-	echo "skipped: no shared captures at $pcaps"
-	exit 77
-fi
 . "${TOP:-.}/tests/lib.sh"
-build=${TOP:-.}/${BUILD:-build}
-make_work
-cd "$work"
-"$build/tg-hub" keygen --out keys >/dev/null
+replay_setup
 printf '0.0.0.0 init.itunes.apple.com\n0.0.0.0 outlook.office.com\n' >hosts.txt
 printf 'applicationinsights.microsoft.com\nzoomfrn99mmr.zoom.us\n' >domains.txt
 "$build/tg-hub" build --key keys/hub.key --region township-test --serial 3 --out scope.bundle --strict \

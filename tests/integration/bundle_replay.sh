@@ -12,16 +12,8 @@
 #   - no other flow gets a verdict, and the totals count hits per rule.
 # Skips when ../shared is absent.
 set -euo pipefail
-pcaps=${SHARED:-$(dirname "$0")/../../../shared}/pcaps
-if [ ! -d "$pcaps/expected" ]; then
-	echo "skipped: no shared captures at $pcaps"
-	exit 77
-fi
 . "${TOP:-.}/tests/lib.sh"
-build=${TOP:-.}/${BUILD:-build}
-make_work
-cd "$work"
-"$build/tg-hub" keygen --out keys >/dev/null
+replay_setup
 printf 'internetbadguys.com\nzoomfrn99mmr.zoom.us\napi.flightproxy.teams.microsoft.com\n' >block.txt
 printf 'zoom.us\n' >alert.txt
 printf 'log.zoom.us\n' >allow.txt

@@ -15,6 +15,7 @@ inline_start
 wan_capture_start
 check_allowed
 check_blocked
+check_block_logged_once
 wan_capture_stop
 check_wan_capture
 
@@ -58,4 +59,6 @@ out=$(lan dig +short +tries=1 +time=2 @"$DNS_IP" blocked.test A)
 echo "ok: SIGHUP: bad file refused, sink address live, mode change deferred"
 
 inline_stop
+grep -q 'stopped: [1-9][0-9]* blocks of a flow already logged as blocked' "$work/tg.log" ||
+	fail "the SYNs sent again are not in the stop totals"
 echo "PASS"

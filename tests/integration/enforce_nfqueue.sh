@@ -15,6 +15,7 @@ inline_start
 wan_capture_start
 check_allowed
 check_blocked
+check_block_logged_once
 wan_capture_stop
 check_wan_capture
 

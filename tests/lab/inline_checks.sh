@@ -198,6 +198,35 @@ check_blocked() {
 	done
 }
 
+# A client that sends its SYN again (the same SYN: port and sequence number)
+# to a blocked address is logged once, not once per try: the tries after the
+# first are counted in the stop totals (gw_blocklog_log_totals()). The SYNs
+# are written by hand from a raw socket, so their port and number are known.
+check_block_logged_once() {
+	local sport=47011 n
+	lan /usr/bin/python3 - "$CLIENT_IP" "$IPBLOCK_IP" "$sport" <<-'EOF' || fail "could not send the SYNs"
+	import socket, struct, sys, time
+	src, dst, sport = socket.inet_aton(sys.argv[1]), socket.inet_aton(sys.argv[2]), int(sys.argv[3])
+	def csum(b):
+	    if len(b) % 2:
+	        b += b"\0"
+	    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+	    s = (s >> 16) + (s & 0xffff)
+	    s += s >> 16
+	    return ~s & 0xffff
+	tcp = struct.pack("!HHIIBBHHH", sport, 443, 0x1234567, 0, 5 << 4, 0x02, 64240, 0, 0)
+	tcp = tcp[:16] + struct.pack("!H", csum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)) + tcp[18:]
+	s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+	for _ in range(4):
+	    s.sendto(tcp, (sys.argv[2], 0))
+	    time.sleep(0.3)
+	EOF
+	sleep 0.3
+	n=$(grep -c "block $CLIENT_IP:$sport -> $IPBLOCK_IP:443 (tcp) at ip" "$work/tg.log")
+	[ "$n" = 1 ] || fail "4 tries of one SYN to a blocked address logged $n block lines, not 1"
+	echo "ok: 4 tries of one SYN to a blocked address logged once"
+}
+
 # Nothing blocked ever left the gateway toward the WAN; the allowed name did,
 # and so did the RST the gateway sent the server for the blocked SNI (which
 # proves the capture spans the blocked attempts).

@@ -1,8 +1,8 @@
 /*
  * What several unit tests build the same way, written once: bytes in network
  * order, frames built layer by layer, DNS names in wire form, addresses,
- * a seeded random sequence (a failure replays), hub key pairs, a captured
- * output stream and a scratch directory.
+ * a seeded random sequence (a failure replays), hub key pairs, blocklist
+ * bundles, flow records, a captured output stream and a scratch directory.
  *
  * Header only (static inline), so a test includes it after <cmocka.h> and
  * the Makefile's one rule per tests/unit/test_*.c still builds every test.
@@ -11,7 +11,9 @@
 #ifndef TG_TESTS_FIXTURES_H
 #define TG_TESTS_FIXTURES_H
 
+#include <arpa/inet.h>
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "packet/decode.h"
+#include "packet/flow.h"
 #include "policy/bundle.h"
 
 /* ---------------------------------------------------------------- bytes */
@@ -233,6 +236,29 @@ static inline uint32_t fx_dns_name(struct fx_buf *m, const char *name)
 	return off;
 }
 
+/* A response (id 0x1234, no error) to an A query for name: one answer, addr "a.b.c.d", ttl s. */
+static inline void fx_dns_answer_a(struct fx_buf *m, const char *name, const char *addr, uint32_t ttl)
+{
+	uint8_t a[4];
+
+	fx_put16(m, 0x1234);
+	fx_put16(m, 0x8180);
+	fx_put16(m, 1);
+	fx_put16(m, 1);
+	fx_put16(m, 0);
+	fx_put16(m, 0);
+	fx_dns_name(m, name);
+	fx_put16(m, 1);
+	fx_put16(m, 1);
+	fx_put16(m, 0xc00c);
+	fx_put16(m, 1);
+	fx_put16(m, 1);
+	fx_put32(m, ttl);
+	fx_put16(m, 4);
+	assert_int_equal(inet_pton(AF_INET, addr, a), 1);
+	fx_put(m, a, 4);
+}
+
 /* ---------------------------------------------------------------- addresses */
 
 /* IPv4 a.b.c.d written 0xaabbccdd: numeric order is memcmp order. */
@@ -301,6 +327,71 @@ static inline void fx_keys_free(struct fx_keys *k)
 	free(k->other_priv);
 	free(k->other_pub);
 	memset(k, 0, sizeof(*k));
+}
+
+/* ---------------------------------------------------------------- bundles */
+
+/*
+ * Entries for a test's bundle: a domain (flags BUNDLE_F_EXACT or 0, expiry
+ * 0 = never) and an IPv4 prefix "a.b.c.d"/len, in the block or allow list.
+ */
+static inline void fx_add_domain(struct bundle_builder *bb, const char *name, bool allow,
+				 uint32_t rule, uint8_t action, uint8_t flags, uint32_t expires)
+{
+	struct bundle_meta m = { .rule = rule, .action = action, .flags = flags, .expires = expires };
+
+	assert_int_equal(bundle_builder_add_domain(bb, name, allow, &m), 0);
+}
+
+static inline void fx_add_net4(struct bundle_builder *bb, const char *addr, uint8_t len, bool allow,
+			       uint32_t rule, uint8_t action)
+{
+	struct bundle_meta m = { .rule = rule, .action = action };
+	uint8_t a[4];
+
+	assert_int_equal(inet_pton(AF_INET, addr, a), 1);
+	assert_int_equal(bundle_builder_add_ip(bb, AF_INET, a, len, allow, &m), 0);
+}
+
+/*
+ * The builder's entries as an opened full bundle of region "test", created
+ * 10 s before now_s and expiring a day after, signed with priv (PEM; NULL:
+ * unsigned, it opens but never verifies). The builder is freed; *bytes
+ * (malloc'ed) holds the file and must outlive *b.
+ */
+static inline void fx_bundle_open(struct bundle_builder *bb, uint64_t serial, uint64_t now_s,
+				  const char *priv, uint8_t **bytes, struct bundle **b)
+{
+	struct bundle_info info = { .region = "test", .serial = serial, .created = now_s - 10,
+				    .expires = now_s + 86400 };
+	size_t len;
+
+	assert_int_equal(bundle_build(bb, &info, (const uint8_t *)priv, priv ? strlen(priv) + 1 : 0,
+				      bytes, &len),
+			 0);
+	assert_int_equal(bundle_open_mem(*bytes, len, b), BUNDLE_OK);
+	bundle_builder_free(bb);
+}
+
+/* ---------------------------------------------------------------- flow records */
+
+/*
+ * A flow record as the table leaves a new IPv4 TCP flow src:sport ->
+ * dst:dport (addresses "a.b.c.d"), the initiator endpoint a, id 1: for
+ * tests that judge records without a table.
+ */
+static inline void fx_tcp_flow(struct flow *f, const char *src, uint16_t sport, const char *dst,
+			       uint16_t dport)
+{
+	memset(f, 0, sizeof(*f));
+	f->key.ip_version = 4;
+	f->key.l4_proto = 6;
+	assert_int_equal(inet_pton(AF_INET, src, f->key.a.b), 1);
+	assert_int_equal(inet_pton(AF_INET, dst, f->key.b.b), 1);
+	f->key.port_a = sport;
+	f->key.port_b = dport;
+	f->init_is_a = 1;
+	f->id = 1;
 }
 
 /* ---------------------------------------------------------------- captured output */

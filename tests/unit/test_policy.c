@@ -51,53 +51,28 @@ static void on_hit(const struct policy_hit *h, void *ctx)
 	n_hits++;
 }
 
-static void add_dom(struct bundle_builder *bb, const char *name, bool allow, uint32_t rule,
-		    uint8_t action, uint8_t flags, uint32_t expires)
-{
-	struct bundle_meta m = { .rule = rule, .action = action, .flags = flags, .expires = expires };
-
-	assert_int_equal(bundle_builder_add_domain(bb, name, allow, &m), 0);
-}
-
-static void add_net(struct bundle_builder *bb, const char *addr, uint8_t len, bool allow,
-		    uint32_t rule, uint8_t action)
-{
-	struct bundle_meta m = { .rule = rule, .action = action };
-	uint8_t a[4];
-
-	assert_int_equal(inet_pton(AF_INET, addr, a), 1);
-	assert_int_equal(bundle_builder_add_ip(bb, AF_INET, a, len, allow, &m), 0);
-}
-
 static int setup(void **state)
 {
 	struct bundle_builder *bb = bundle_builder_new();
-	struct bundle_info info = { .region = "test", .serial = 1, .created = NOW - 10,
-				    .expires = NOW + 86400 };
 	struct bundle_meta proto = { .rule = R_PROTO, .action = BUNDLE_ACT_ALERT };
 	struct fx_keys keys;
-	size_t len;
 
 	(void)state;
 	log_set_level(LOG_LVL_ERR);
 	assert_non_null(bb);
-	add_dom(bb, "blocked.example", false, R_BLOCK_DOM, BUNDLE_ACT_BLOCK, 0, 0);
-	add_dom(bb, "watched.example", false, R_ALERT_DOM, BUNDLE_ACT_ALERT, 0, 0);
-	add_dom(bb, "ok.blocked.example", true, R_ALLOW_DOM, BUNDLE_ACT_ALLOW, 0, 0);
-	add_dom(bb, "only.example", false, R_EXACT, BUNDLE_ACT_BLOCK, BUNDLE_F_EXACT, 0);
-	add_dom(bb, "old.example", false, R_EXPIRED, BUNDLE_ACT_BLOCK, 0, NOW - 1);
-	add_net(bb, "203.0.113.0", 24, false, R_BLOCK_NET, BUNDLE_ACT_BLOCK);
-	add_net(bb, "203.0.113.7", 32, true, R_ALLOW_HOST, BUNDLE_ACT_ALLOW);
-	add_net(bb, "198.51.100.0", 24, false, R_ALERT_NET, BUNDLE_ACT_ALERT);
+	fx_add_domain(bb, "blocked.example", false, R_BLOCK_DOM, BUNDLE_ACT_BLOCK, 0, 0);
+	fx_add_domain(bb, "watched.example", false, R_ALERT_DOM, BUNDLE_ACT_ALERT, 0, 0);
+	fx_add_domain(bb, "ok.blocked.example", true, R_ALLOW_DOM, BUNDLE_ACT_ALLOW, 0, 0);
+	fx_add_domain(bb, "only.example", false, R_EXACT, BUNDLE_ACT_BLOCK, BUNDLE_F_EXACT, 0);
+	fx_add_domain(bb, "old.example", false, R_EXPIRED, BUNDLE_ACT_BLOCK, 0, NOW - 1);
+	fx_add_net4(bb, "203.0.113.0", 24, false, R_BLOCK_NET, BUNDLE_ACT_BLOCK);
+	fx_add_net4(bb, "203.0.113.7", 32, true, R_ALLOW_HOST, BUNDLE_ACT_ALLOW);
+	fx_add_net4(bb, "198.51.100.0", 24, false, R_ALERT_NET, BUNDLE_ACT_ALERT);
 	assert_int_equal(bundle_builder_add_name(bb, BUNDLE_PROTO, "BitTorrent", false, &proto), 0);
 	assert_int_equal(fx_keys_make(&keys), 0);
-	assert_int_equal(bundle_build(bb, &info, (const uint8_t *)keys.priv, strlen(keys.priv) + 1,
-				      &bundle_bytes, &len),
-			 0);
-	assert_int_equal(bundle_open_mem(bundle_bytes, len, &bundle), BUNDLE_OK);
+	fx_bundle_open(bb, 1, NOW, keys.priv, &bundle_bytes, &bundle);
 	assert_int_equal(bundle_verify(bundle, (const uint8_t *)keys.pub, strlen(keys.pub) + 1),
 			 BUNDLE_OK);
-	bundle_builder_free(bb);
 	fx_keys_free(&keys);
 	dpi = dpi_new(NULL, NULL);
 	assert_non_null(dpi);
@@ -126,15 +101,7 @@ static struct policy *new_policy(void)
 /* A TCP flow 192.0.2.10:40000 -> dst:443, initiator = endpoint a. */
 static void flow_to(struct flow *f, const char *dst)
 {
-	memset(f, 0, sizeof(*f));
-	f->key.ip_version = 4;
-	f->key.l4_proto = 6;
-	assert_int_equal(inet_pton(AF_INET, "192.0.2.10", f->key.a.b), 1);
-	assert_int_equal(inet_pton(AF_INET, dst, f->key.b.b), 1);
-	f->key.port_a = 40000;
-	f->key.port_b = 443;
-	f->init_is_a = 1;
-	f->id = 1;
+	fx_tcp_flow(f, "192.0.2.10", 40000, dst, 443);
 }
 
 /* As nDPI leaves a decided flow: protocol pair and host name. */
