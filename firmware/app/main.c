@@ -51,6 +51,8 @@ static const struct option run_long_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "bundle", required_argument, NULL, 'b' },
+	{ "reports", no_argument, NULL, 'R' },
+	{ "from", required_argument, NULL, 'a' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -110,7 +112,7 @@ static int parse_run_opts(int argc, char **argv, struct gateway_opts *o, int *fi
 	/* First pass: the configuration file, so options override it wherever they stand. */
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:", run_long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:Ra:", run_long_opts, NULL)) != -1) {
 		if (c != 'c')
 			continue;
 		if (config_load(&o->cfg, optarg, err, sizeof(err)) < 0) {
@@ -120,7 +122,7 @@ static int parse_run_opts(int argc, char **argv, struct gateway_opts *o, int *fi
 	}
 	opterr = 1;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:", run_long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:Ra:", run_long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			break;
@@ -161,6 +163,16 @@ static int parse_run_opts(int argc, char **argv, struct gateway_opts *o, int *fi
 		case 'b':
 			o->bundle = optarg;
 			break;
+		case 'R':
+			o->reports = true;
+			break;
+		case 'a':
+			if (o->n_from >= ARRAY_SIZE(o->from)) {
+				log_err("--from \"%s\": at most %zu files", optarg, ARRAY_SIZE(o->from));
+				return -EINVAL;
+			}
+			o->from[o->n_from++] = optarg;
+			break;
 		default:
 			return -EINVAL;
 		}
@@ -182,6 +194,10 @@ static int cmd_replay(int argc, char **argv)
 		return 2;
 	if (first != argc - 1) {
 		log_err("replay needs exactly one capture file (try: townguard help)");
+		return 2;
+	}
+	if (opts.flows && opts.reports) {
+		log_err("replay: --flows and --reports both write JSON lines to stdout: choose one");
 		return 2;
 	}
 	return gateway_replay(&opts, argv[first]);
