@@ -257,6 +257,13 @@ static void sum_walk_open(struct flow *f, void *ctx)
 	uint64_t bytes = f->bytes[0] + f->bytes[1];
 	uint32_t packets = f->packets[0] + f->packets[1];
 
+	/*
+	 * A flow still in DPI waits for the next accounting: its bytes are
+	 * counted under the application and name it is decided to be, never
+	 * under "Unknown" first and its protocol later.
+	 */
+	if (!(f->flags & FLOW_F_DECIDED))
+		return;
 	if (!c) {
 		c = calloc(1, sizeof(*c));
 		if (!c) {

@@ -18,7 +18,9 @@
  *
  * Traffic is counted in the interval it is accounted in: open flows at every
  * interval's end (summary_tick walks the flow table and takes what each flow
- * did since its last accounting), ended flows when they end. A flow counts
+ * did since its last accounting; one still in DPI waits for the next, so its
+ * bytes all go to the application it is decided to be), ended flows when
+ * they end. A flow counts
  * once in every interval it carried traffic in. Intervals are aligned on
  * multiples of their length since the epoch, and run on the pipeline's clock
  * (capture time in a replay).
