@@ -1,7 +1,8 @@
 /*
  * townguard: the gateway firmware's single process.
  *
- *   townguard replay FILE [--flows]      classify a capture, print totals (and flows)
+ *   townguard replay FILE [--flows|--reports]  classify a capture, print totals (and flows or records)
+ *   townguard report reveal PSEUDONYM    what a pseudonym in a record stands for
  *   townguard run [-c FILE]              the gateway in its configured mode until SIGTERM
  *   townguard capture IFACE [--flows]    monitor mode on one interface until stopped
  *   townguard config [-c FILE]           check a configuration and print it in full
@@ -32,6 +33,8 @@
 #include "packet/pipeline.h"
 #include "policy/store.h"
 #include "policy/trust.h"
+#include "report/privacy.h"
+#include "report/reveal.h"
 
 struct command {
 	const char *name;
@@ -366,6 +369,48 @@ out:
 	return ret;
 }
 
+/*
+ * townguard report reveal PSEUDONYM [--from FILE]...: what a pseudonym (or
+ * a Crypto-PAn address) in a record stands for, with this box's key.
+ */
+static int cmd_report(int argc, char **argv)
+{
+	struct gateway_opts opts;
+	struct privacy priv;
+	uint8_t key[PRIVACY_KEY_LEN];
+	char value[256];
+	int first, err;
+
+	if (parse_run_opts(argc, argv, &opts, &first) < 0)
+		return 2;
+	if (first != argc - 2 || strcmp(argv[first], "reveal") != 0) {
+		log_err("usage: townguard report reveal PSEUDONYM [--from FILE]...  [-c CONFIG]");
+		return 2;
+	}
+	if (privacy_load_key(opts.cfg.gateway.data_dir, key) < 0 ||
+	    privacy_init(&priv, &opts.cfg, key) < 0)
+		return 1;
+	memset(key, 0, sizeof(key));
+	err = reveal(&priv, argv[first + 1], opts.from, opts.n_from, value, sizeof(value));
+	privacy_uninit(&priv);
+	switch (err) {
+	case 0:
+		printf("%s\n", value);
+		return 0;
+	case -EINVAL:
+		log_err("\"%s\" is neither a pseudonym (ip-, mac-, host-, name- and 20 hex digits) "
+			"nor an address", argv[first + 1]);
+		return 2;
+	case -ENOENT:
+		log_err("%s: not found under the key in %s/report.key (searched %u file(s)%s)",
+			argv[first + 1], opts.cfg.gateway.data_dir, opts.n_from,
+			strncmp(argv[first + 1], "ip-", 3) == 0 ? " and every private IPv4 address" : "");
+		return 1;
+	default:
+		return 1;
+	}
+}
+
 static int cmd_version(int argc, char **argv)
 {
 	(void)argc;
@@ -377,8 +422,8 @@ static int cmd_version(int argc, char **argv)
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "replay", "FILE [--flows]", cmd_replay,
-	  "classify a pcap/pcapng capture; totals, and one JSON line per flow with --flows" },
+	{ "replay", "FILE [--flows | --reports]", cmd_replay,
+	  "classify a pcap/pcapng capture; totals, and JSON lines per flow or report record" },
 	{ "run", "[-c FILE]", cmd_run,
 	  "run the gateway in [gateway] mode (monitor, bridge, nfqueue) until SIGTERM; SIGHUP reloads" },
 	{ "capture", "[IFACE] [--flows] [--duration S]", cmd_capture,
@@ -386,6 +431,8 @@ static const struct command commands[] = {
 	{ "config", "[-c FILE]", cmd_config, "check a configuration and print every key" },
 	{ "bundle", "status | install FILE", cmd_bundle,
 	  "the blocklist on flash; install checks and persists a bundle or delta" },
+	{ "report", "reveal PSEUDONYM [--from FILE]", cmd_report,
+	  "what a pseudonym in a record to the SOC stands for (this box's key)" },
 	{ "version", "", cmd_version, "print the firmware version and board" },
 	{ "help", "", cmd_help, "this list" },
 };
@@ -405,6 +452,8 @@ static int cmd_help(int argc, char **argv)
 	       "  -F, --filter EXPR      BPF capture filter\n"
 	       "  -f, --flows            one JSON object per flow on stdout (totals go to stderr)\n"
 	       "  -b, --bundle FILE      judge flows with this blocklist bundle (replay, capture)\n"
+	       "  -R, --reports          replay: the records to the SOC, one JSON line each (docs/reports.md)\n"
+	       "      --from FILE        report reveal: look for the value among FILE's words\n"
 	       "  -d, --duration S       run, capture: stop after S seconds\n"
 	       "  -v, --verbose          debug logging    -q, --quiet  warnings and errors only\n");
 	return 0;

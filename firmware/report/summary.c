@@ -186,8 +186,19 @@ static void sum_key_dest(struct sum_key *k, const struct flow *f, const union ip
 	enum dpi_host_kind hk = dpi_host(f, &host);
 	size_t n;
 
+	union ip_addr lit;
+
 	if (hk == DPI_HOST_NONE || !host || !host[0]) {
 		sum_key_addr(k, remote, f->key.ip_version);
+		return;
+	}
+	/*
+	 * "Host: 192.168.1.5" names an address, and an internal one must go
+	 * through the privacy levels like any other: it is keyed as the address.
+	 */
+	memset(&lit, 0, sizeof(lit));
+	if (inet_pton(AF_INET, host, lit.b) == 1 || inet_pton(AF_INET6, host, lit.b) == 1) {
+		sum_key_addr(k, &lit, strchr(host, ':') ? 6 : 4);
 		return;
 	}
 	memset(k, 0, sizeof(*k));
@@ -369,13 +380,13 @@ static const struct sum_entry **sum_sorted(const struct sum_table *t, size_t *n)
 	*n = 0;
 	if (!t->used)
 		return NULL;
-	all = malloc(t->used * sizeof(*all));
+	all = malloc(t->used * sizeof(const struct sum_entry *));
 	if (!all)
 		return NULL;
 	for (uint32_t i = 0; i < SUM_SLOTS; i++)
 		if (t->slot[i].key.kind != SK_NONE)
 			all[k++] = &t->slot[i];
-	qsort(all, k, sizeof(*all), sum_entry_cmp);
+	qsort(all, k, sizeof(const struct sum_entry *), sum_entry_cmp);
 	*n = k;
 	return all;
 }
@@ -550,7 +561,7 @@ static json_t *sum_record(struct summary *s, uint64_t end_ms, const struct summa
 			"interval_s", (json_int_t)(s->cfg.interval_ms / 1000),
 			"totals", "bytes", (json_int_t)s->total.bytes, "packets",
 			(json_int_t)s->total.packets, "flows", (json_int_t)s->total.flows, "hosts",
-			(json_int_t)(s->t[T_HOSTS].used + s->t[T_HOSTS].overflow_keys),
+			(json_int_t)s->t[T_HOSTS].used + s->t[T_HOSTS].overflow_keys,
 			"applications", sum_named(s, &s->t[T_APPS], true),
 			"categories", sum_named(s, &s->t[T_CATS], false),
 			"hosts", sum_top(s, &s->t[T_HOSTS]),
