@@ -1,6 +1,6 @@
 /*
  * The gateway's reports to the SOC (firmware/report/): the summary fed by
- * the flows and the policy's hits, on the pipeline's clock, its records put
+ * the flows and the policy's hits, first-hit alerts, on the pipeline's clock, its records put
  * to a sink. In a replay with --reports the sink prints JSON lines (tg.seq
  * from 1); the live modes' sink is the spool's once it is wired in.
  */
@@ -12,6 +12,8 @@
 #define LOG_MODULE "gateway"
 #include "app/gateway_priv.h"
 #include "core/log.h"
+#include "policy/policy.h"
+#include "report/alert.h"
 #include "report/privacy.h"
 #include "report/record.h"
 #include "report/summary.h"
@@ -20,6 +22,7 @@ struct gw_report {
 	struct record_observer obs;
 	struct privacy priv;
 	struct summary *sum;
+	struct alerts *alerts;
 	struct report_sink sink;
 	struct record_print_sink print;
 };
@@ -29,6 +32,7 @@ int gw_report_start(struct gateway *g)
 	struct gw_report *r;
 	uint8_t key[PRIVACY_KEY_LEN];
 	struct summary_config sc;
+	struct alert_config ac;
 	int err;
 
 	r = calloc(1, sizeof(*r));
@@ -54,9 +58,23 @@ int gw_report_start(struct gateway *g)
 		goto err_priv;
 	}
 	record_print_sink_init(&r->sink, &r->print, stdout);
+	ac = (struct alert_config){
+		.interval_ms = sc.interval_ms,
+		.limit = g->cfg->report.alert_limit,
+		.privacy = &r->priv,
+		.observer = &r->obs,
+		.sink = &r->sink,
+	};
+	r->alerts = alerts_new(&ac);
+	if (!r->alerts) {
+		err = -ENOMEM;
+		goto err_sum;
+	}
 	g->report = r;
 	return 0;
 
+err_sum:
+	summary_free(r->sum);
 err_priv:
 	privacy_uninit(&r->priv);
 err_free:
@@ -82,13 +100,6 @@ void gw_report_flow_end(struct gateway *g, const struct flow *f)
 		summary_flow_end(g->report->sum, f);
 }
 
-void gw_report_hit(struct gateway *g, const struct policy_hit *hit)
-{
-	if (g->report)
-		summary_hit(g->report->sum, hit->rule, hit->action,
-			    g->bundle ? bundle_get_info(g->bundle)->serial : 0);
-}
-
 static void gw_report_error(struct gateway *g, int err)
 {
 	if (err >= 0 || g->io_error)
@@ -97,12 +108,24 @@ static void gw_report_error(struct gateway *g, int err)
 	g->io_error = 1;
 }
 
+void gw_report_hit(struct gateway *g, const struct policy_hit *hit)
+{
+	uint64_t serial = g->bundle ? bundle_get_info(g->bundle)->serial : 0;
+
+	if (!g->report)
+		return;
+	summary_hit(g->report->sum, hit->rule, hit->action, serial);
+	gw_report_error(g, alert_hit(g->report->alerts, hit->flow, hit->rule, hit->action, serial,
+				     policy_stage_name((enum policy_stage)hit->stage), hit->indicator));
+}
+
 void gw_report_clock(struct gateway *g, uint64_t now_ms)
 {
 	struct summary_health h;
 
 	if (!g->report)
 		return;
+	alerts_clock(g->report->alerts, now_ms, g->pl.epoch_offset_ms);
 	gw_report_health(g, &h);
 	gw_report_error(g, summary_tick(g->report->sum, now_ms, &h, &g->report->sink));
 }
@@ -117,6 +140,7 @@ void gw_report_stop(struct gateway *g, uint64_t now_ms)
 	gw_report_health(g, &h);
 	gw_report_error(g, summary_flush(r->sum, now_ms, &h, &r->sink));
 	summary_free(r->sum);
+	alerts_free(r->alerts);
 	privacy_uninit(&r->priv);
 	free(r);
 	g->report = NULL;

@@ -143,6 +143,7 @@ struct tg_config {
 	struct {
 		uint32_t interval;            /* seconds between summaries */
 		uint32_t top_n;               /* internal hosts and external destinations named */
+		uint32_t alert_limit;         /* alerts per type per interval */
 		int tlp;                      /* enum tg_tlp */
 		int internal_addresses;       /* enum tg_privacy_level */
 		int macs;                     /* enum tg_privacy_level, no Crypto-PAn */

@@ -266,6 +266,8 @@ const struct cfg_key cfg_keys[] = {
 		 "Length of one summary interval"),
 	CFG_UINT(report, top_n, 1, 1000, "", CONFIG_REPORT_TOP_N,
 		 "Internal hosts and external destinations a summary names (the rest: other)"),
+	CFG_UINT(report, alert_limit, 1, 10000, "", CONFIG_REPORT_ALERT_LIMIT,
+		 "Alerts of one type sent per interval; the rest are counted in the next one"),
 	CFG_ENUM(report, tlp, cfg_tlp, CONFIG_REPORT_TLP, "TLP 2.0 label of every record (labels.tlp)"),
 	CFG_ENUM(report, internal_addresses, cfg_priv_addr, CONFIG_REPORT_PRIV_ADDRESSES,
 		 "Internal addresses in records: raw, keyed pseudonym, dropped or Crypto-PAn"),

@@ -10,7 +10,9 @@
 #   - one data directory (one key) gives the same records twice; another key other
 #     pseudonyms;
 #   - `townguard report reveal` takes a pseudonym back to the address --flows shows,
-#     and a Crypto-PAn address back to its original; Crypto-PAn keeps /24s together.
+#     and a Crypto-PAn address back to its original; Crypto-PAn keeps /24s together;
+#   - a blocked name (tg-hub build) gives one first-hit alert per rule and interval,
+#     however many flows hit it; every alert type of test_alert passes its schema.
 # Skips when ../shared is absent.
 set -euo pipefail
 pcaps=${SHARED:-$(dirname "$0")/../../../shared}/pcaps
@@ -160,4 +162,46 @@ if pairs == 0:
     sys.exit(1)
 print(f"ok: Crypto-PAn: {len(orig)} hosts revealed, {pairs} pairs of one /24 still one /24")
 PY
+# ---------------------------------------------------------------- first-hit alerts
+# signal.pcap: ten TLS flows name textsecure-service.whispersystems.org (blocked,
+# rule 3001), two itunes.apple.com (alert only, rule 3002). Each rule alerts once
+# in each interval whose summary counts its hits, never more.
+"$build/tg-hub" keygen --out keys >/dev/null
+printf '0.0.0.0 textsecure-service.whispersystems.org\n' >hosts.txt
+printf 'itunes.apple.com\n' >alert.txt
+"$build/tg-hub" build --key keys/hub.key --region local --serial 5 --out hits.bundle --strict \
+	hosts:hosts.txt,exact,rule=3001 domains:alert.txt,rule=3002,action=alert >/dev/null
+for iv in 86400 2; do
+	tg replay "$pcaps/signal.pcap" --reports --bundle hits.bundle -o bundle.hub_key=keys/hub.pub \
+		-o gateway.data_dir=data -o report.interval=$iv >"hits$iv.rec" 2>/dev/null
+	"$top/tests/report_schema.py" "hits$iv.rec" >/dev/null || fail "alert records outside the schema"
+	/usr/bin/python3 - "hits$iv.rec" <<'PY' || fail "first-hit alerts (above)"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+alerts = [r for r in recs if r["event"]["kind"] == "alert"]
+sums = [r for r in recs if r["event"]["kind"] == "metric"]
+for rule, hits_min in (("3001", 10), ("3002", 2)):
+    hits = sum(b["count"] for s in sums for b in s["tg"]["summary"]["blocks"] if b["rule"]["id"] == rule)
+    with_hits = [s for s in sums if any(b["rule"]["id"] == rule for b in s["tg"]["summary"]["blocks"])]
+    mine = [a for a in alerts if a["rule"]["id"] == rule]
+    if hits < hits_min:
+        sys.exit(f"FAIL: rule {rule}: {hits} hits in the summaries, the capture has {hits_min}")
+    if len(mine) != len(with_hits):
+        sys.exit(f"FAIL: rule {rule}: {len(mine)} first-hit alerts for {len(with_hits)} intervals with hits")
+    for a in mine:
+        t = a["@timestamp"]
+        if not any(s["event"]["start"] <= t < s["event"]["end"] or t == s["event"]["end"] for s in with_hits):
+            sys.exit(f"FAIL: rule {rule}: alert at {t} in no interval that counted the rule")
+    if "ip" in a["source"]:
+        sys.exit(f"FAIL: rule {rule}: the office's address in source.ip at the default level")
+print(f"ok: {sys.argv[1]}: one first-hit alert per rule and interval ({len(alerts)} alerts, {len(sums)} summaries)")
+PY
+done
+
+# ---------------------------------------------------------------- every alert type
+rm -f unit-alerts.jsonl
+TG_RECORDS_OUT=$work/unit-alerts.jsonl "$build/tests/test_alert" >test_alert.log 2>&1 ||
+	{ cat test_alert.log; fail "test_alert"; }
+"$top/tests/report_schema.py" unit-alerts.jsonl >schema-alerts.log || { cat schema-alerts.log; fail "alerts outside the schema"; }
+echo "ok: every alert type: $(tail -n 1 schema-alerts.log)"
 echo "PASS"

@@ -425,7 +425,7 @@ static void test_write_has_help_before_every_key(void **state)
 		}
 		prev = line;
 	}
-	assert_int_equal(keys, 61);
+	assert_int_equal(keys, 62);
 	free(buf);
 }
 
