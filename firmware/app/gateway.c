@@ -41,6 +41,7 @@ static void gw_flow_end(struct pipeline *pl, struct flow *f, enum flow_end_reaso
 	struct gateway *g = ctx;
 
 	report_count_flow(&g->rep, f, why);
+	gw_report_flow_end(g, f);
 	if (g->o->flows && !g->io_error &&
 	    report_flow_json(stdout, pl->dpi, f, why, pl->epoch_offset_ms,
 			     report_indicator(&g->rep, f)) < 0) {
@@ -89,8 +90,10 @@ static void gw_hit(const struct policy_hit *hit, void *ctx)
 	struct gateway *g = ctx;
 
 	/* A record made to judge a kernel connection is no flow of the report's. */
-	if (!g->rejudge_sweeping)
+	if (!g->rejudge_sweeping) {
 		report_hit(&g->rep, hit);
+		gw_report_hit(g, hit);
+	}
 	/* Re-judging logs the flow once it knows what changed (gateway_rejudge.c). */
 	if (g->rejudging) {
 		g->rejudge_hit = *hit;
@@ -246,6 +249,8 @@ static int gw_init(struct gateway *g, struct gateway_opts *o, bool live)
 	if (live && neigh_init(&g->neigh) < 0)
 		return -1;
 	pipeline_set_judge(&g->pl, &policy_judge, g->policy);
+	if (o->reports && gw_report_start(g) < 0)
+		return -1;
 	if (o->bundle)
 		return gw_bundle_file(g, o->bundle);
 	if (live)
@@ -256,7 +261,8 @@ static int gw_init(struct gateway *g, struct gateway_opts *o, bool live)
 static void gw_write_totals(struct gateway *g, double seconds)
 {
 	flow_end_all(g->pl.flows);
-	report_totals(g->o->flows ? stderr : stdout, &g->rep, &g->pl, seconds);
+	gw_report_stop(g, g->pl.now_ms);
+	report_totals(g->o->flows || g->o->reports ? stderr : stdout, &g->rep, &g->pl, seconds);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		if (!g->io_error)
 			log_err("cannot write to standard output: %s", strerror(errno));
@@ -266,6 +272,7 @@ static void gw_write_totals(struct gateway *g, double seconds)
 
 static void gw_uninit(struct gateway *g)
 {
+	gw_report_stop(g, g->pl.now_ms); /* left by a start that failed */
 	pipeline_uninit(&g->pl); /* flows ending here are still judged */
 	policy_free(g->policy);
 	g->policy = NULL;
@@ -289,7 +296,8 @@ static void gw_replay_rx(struct port *port, const struct port_frame *fr, void *c
 {
 	struct gateway *g = ctx;
 
-	/* A capture is judged on its own timestamps. */
+	/* A capture is judged on its own timestamps, and summarised by them. */
+	gw_report_clock(g, fr->ts_us / 1000);
 	pipeline_frame(&g->pl, port->link, fr->data, fr->caplen, fr->wirelen, fr->ts_us / 1000,
 		       NULL);
 }

@@ -122,6 +122,7 @@ struct gateway {
 	bool rejudge_sweeping;         /* judging kernel connections on records made for it */
 	bool rejudge_hit_set;
 	struct policy_hit rejudge_hit; /* the hit of the flow being judged again */
+	struct gw_report *report;      /* summaries to the SOC (gateway_report.c); NULL = none */
 };
 
 /* gateway.c */
@@ -202,6 +203,17 @@ void gw_blocklog_log_totals(const struct gateway *g);
 void gw_hold_expire(struct loop_timer *t);
 /* Let every held frame go (the mode stops). */
 void gw_hold_flush(struct gateway *g);
+
+/* gateway_report.c */
+/* The summary and its sink (replay --reports: JSON lines on stdout). Returns 0 or -errno, logged. */
+int gw_report_start(struct gateway *g);
+/* Feed the summary: an ended flow, a policy hit. No-ops without reports. */
+void gw_report_flow_end(struct gateway *g, const struct flow *f);
+void gw_report_hit(struct gateway *g, const struct policy_hit *hit);
+/* The pipeline's clock is at now_ms: the intervals that ended are put to the sink. */
+void gw_report_clock(struct gateway *g, uint64_t now_ms);
+/* After the flows were ended: the last interval, then everything freed. */
+void gw_report_stop(struct gateway *g, uint64_t now_ms);
 
 /* gateway_nfq.c */
 /* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */

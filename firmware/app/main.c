@@ -1,7 +1,8 @@
 /*
  * townguard: the gateway firmware's single process.
  *
- *   townguard replay FILE [--flows]      classify a capture, print totals (and flows)
+ *   townguard replay FILE [--flows|--reports]  classify a capture, print totals (and flows or records)
+ *   townguard report reveal PSEUDONYM    what a pseudonym in a record stands for
  *   townguard run [-c FILE]              the gateway in its configured mode until SIGTERM
  *   townguard capture IFACE [--flows]    monitor mode on one interface until stopped
  *   townguard config [-c FILE]           check a configuration and print it in full
@@ -33,6 +34,8 @@
 #include "packet/pipeline.h"
 #include "policy/store.h"
 #include "policy/trust.h"
+#include "report/privacy.h"
+#include "report/reveal.h"
 
 struct command {
 	const char *name;
@@ -52,6 +55,8 @@ static const struct option run_long_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "bundle", required_argument, NULL, 'b' },
+	{ "reports", no_argument, NULL, 'R' },
+	{ "from", required_argument, NULL, 'a' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -111,7 +116,7 @@ static int parse_run_opts(int argc, char **argv, struct gateway_opts *o, int *fi
 	/* First pass: the configuration file, so options override it wherever they stand. */
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:", run_long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:Ra:", run_long_opts, NULL)) != -1) {
 		if (c != 'c')
 			continue;
 		if (config_load(&o->cfg, optarg, err, sizeof(err)) < 0) {
@@ -121,7 +126,7 @@ static int parse_run_opts(int argc, char **argv, struct gateway_opts *o, int *fi
 	}
 	opterr = 1;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:", run_long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:Ra:", run_long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			break;
@@ -162,6 +167,16 @@ static int parse_run_opts(int argc, char **argv, struct gateway_opts *o, int *fi
 		case 'b':
 			o->bundle = optarg;
 			break;
+		case 'R':
+			o->reports = true;
+			break;
+		case 'a':
+			if (o->n_from >= ARRAY_SIZE(o->from)) {
+				log_err("--from \"%s\": at most %zu files", optarg, ARRAY_SIZE(o->from));
+				return -EINVAL;
+			}
+			o->from[o->n_from++] = optarg;
+			break;
 		default:
 			return -EINVAL;
 		}
@@ -183,6 +198,10 @@ static int cmd_replay(int argc, char **argv)
 		return 2;
 	if (first != argc - 1) {
 		log_err("replay needs exactly one capture file (try: townguard help)");
+		return 2;
+	}
+	if (opts.flows && opts.reports) {
+		log_err("replay: --flows and --reports both write JSON lines to stdout: choose one");
 		return 2;
 	}
 	return gateway_replay(&opts, argv[first]);
@@ -352,6 +371,48 @@ out:
 	return ret;
 }
 
+/*
+ * townguard report reveal PSEUDONYM [--from FILE]...: what a pseudonym (or
+ * a Crypto-PAn address) in a record stands for, with this box's key.
+ */
+static int cmd_report_reveal(int argc, char **argv)
+{
+	struct gateway_opts opts;
+	struct privacy priv;
+	uint8_t key[PRIVACY_KEY_LEN];
+	char value[256];
+	int first, err;
+
+	if (parse_run_opts(argc, argv, &opts, &first) < 0)
+		return 2;
+	if (first != argc - 2 || strcmp(argv[first], "reveal") != 0) {
+		log_err("usage: townguard report reveal PSEUDONYM [--from FILE]...  [-c CONFIG]");
+		return 2;
+	}
+	if (privacy_load_key(opts.cfg.gateway.data_dir, key) < 0 ||
+	    privacy_init(&priv, &opts.cfg, key) < 0)
+		return 1;
+	memset(key, 0, sizeof(key));
+	err = reveal(&priv, argv[first + 1], opts.from, opts.n_from, value, sizeof(value));
+	privacy_uninit(&priv);
+	switch (err) {
+	case 0:
+		printf("%s\n", value);
+		return 0;
+	case -EINVAL:
+		log_err("\"%s\" is neither a pseudonym (ip-, mac-, host-, name- and 20 hex digits) "
+			"nor an address", argv[first + 1]);
+		return 2;
+	case -ENOENT:
+		log_err("%s: not found under the key in %s/report.key (searched %u file(s)%s)",
+			argv[first + 1], opts.cfg.gateway.data_dir, opts.n_from,
+			strncmp(argv[first + 1], "ip-", 3) == 0 ? " and every private IPv4 address" : "");
+		return 1;
+	default:
+		return 1;
+	}
+}
+
 static int cmd_version(int argc, char **argv)
 {
 	(void)argc;
@@ -361,7 +422,7 @@ static int cmd_version(int argc, char **argv)
 }
 
 /* townguard report journal: every record the broker acknowledged, as sent (docs/reports.md). */
-static int cmd_report(int argc, char **argv)
+static int cmd_report_journal(int argc, char **argv)
 {
 	struct gateway_opts opts;
 	int first;
@@ -381,11 +442,24 @@ static int cmd_report(int argc, char **argv)
 	return 0;
 }
 
+/* townguard report journal | reveal ...: the subcommand is the first word that is no option. */
+static int cmd_report(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "reveal") == 0)
+			return cmd_report_reveal(argc, argv);
+		if (strcmp(argv[i], "journal") == 0)
+			return cmd_report_journal(argc, argv);
+	}
+	log_err("usage: townguard report journal | reveal PSEUDONYM [--from FILE]...  [-c CONFIG]");
+	return 2;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "replay", "FILE [--flows]", cmd_replay,
-	  "classify a pcap/pcapng capture; totals, and one JSON line per flow with --flows" },
+	{ "replay", "FILE [--flows | --reports]", cmd_replay,
+	  "classify a pcap/pcapng capture; totals, and JSON lines per flow or report record" },
 	{ "run", "[-c FILE]", cmd_run,
 	  "run the gateway in [gateway] mode (monitor, bridge, nfqueue) until SIGTERM; SIGHUP reloads" },
 	{ "capture", "[IFACE] [--flows] [--duration S]", cmd_capture,
@@ -393,8 +467,8 @@ static const struct command commands[] = {
 	{ "config", "[-c FILE]", cmd_config, "check a configuration and print every key" },
 	{ "bundle", "status | install FILE", cmd_bundle,
 	  "the blocklist on flash; install checks and persists a bundle or delta" },
-	{ "report", "journal", cmd_report,
-	  "the records the SOC's broker acknowledged, oldest first, as they were sent" },
+	{ "report", "journal | reveal PSEUDONYM [--from FILE]", cmd_report,
+	  "what left for the SOC (the journal of acknowledged records, as sent), and what a pseudonym in one stands for (this box's key)" },
 	{ "version", "", cmd_version, "print the firmware version and board" },
 	{ "help", "", cmd_help, "this list" },
 };
@@ -414,6 +488,8 @@ static int cmd_help(int argc, char **argv)
 	       "  -F, --filter EXPR      BPF capture filter\n"
 	       "  -f, --flows            one JSON object per flow on stdout (totals go to stderr)\n"
 	       "  -b, --bundle FILE      judge flows with this blocklist bundle (replay, capture)\n"
+	       "  -R, --reports          replay: the records to the SOC, one JSON line each (docs/reports.md)\n"
+	       "      --from FILE        report reveal: look for the value among FILE's words\n"
 	       "  -d, --duration S       run, capture: stop after S seconds\n"
 	       "  -v, --verbose          debug logging    -q, --quiet  warnings and errors only\n");
 	return 0;

@@ -42,6 +42,24 @@ enum enforce_blocked_address {
 	ENFORCE_ADDR_DROP,      /* silent drop (the client times out) */
 };
 
+/*
+ * [report] privacy levels, per field class (firmware/report/privacy.c acts on
+ * them): the value as it is, a keyed pseudonym (HMAC-SHA256 under the box's
+ * own key), left out, or (addresses only) Crypto-PAn's prefix-preserving
+ * mapping under the same key.
+ */
+enum tg_privacy_level {
+	TG_PRIV_RAW = 0,
+	TG_PRIV_PSEUDONYM,
+	TG_PRIV_DROP,
+	TG_PRIV_CRYPTOPAN,
+};
+
+/* [report] tlp: the TLP 2.0 labels, in order of restriction. */
+enum tg_tlp { TG_TLP_CLEAR = 0, TG_TLP_GREEN, TG_TLP_AMBER, TG_TLP_AMBER_STRICT, TG_TLP_RED };
+
+const char *config_tlp_name(int tlp);
+
 struct tg_config {
 	struct {
 		int level;  /* enum log_level */
@@ -126,6 +144,14 @@ struct tg_config {
 		uint32_t spool_kb;             /* the spool's bound on flash */
 		uint32_t drain_bps;            /* compressed bytes a second to the broker */
 		uint32_t journal_kb;           /* the journal of what left, before it rotates */
+		uint32_t interval;            /* seconds between summaries */
+		uint32_t top_n;               /* internal hosts and external destinations named */
+		uint32_t alert_limit;         /* alerts per type per interval */
+		int tlp;                      /* enum tg_tlp */
+		int internal_addresses;       /* enum tg_privacy_level */
+		int macs;                     /* enum tg_privacy_level, no Crypto-PAn */
+		int host_names;               /* enum tg_privacy_level, no Crypto-PAn */
+		int queries;                  /* enum tg_privacy_level, no Crypto-PAn */
 	} report;
 };
 

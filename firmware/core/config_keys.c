@@ -99,6 +99,31 @@ static const char *const cfg_blocked_address[] = {
 	[ENFORCE_ADDR_DROP] = "drop",
 };
 
+static const char *const cfg_tlp[] = {
+	[TG_TLP_CLEAR] = "clear",
+	[TG_TLP_GREEN] = "green",
+	[TG_TLP_AMBER] = "amber",
+	[TG_TLP_AMBER_STRICT] = "amber+strict",
+	[TG_TLP_RED] = "red",
+};
+/* Internal addresses may also be mapped prefix-preserving; other classes have no prefixes. */
+static const char *const cfg_priv_addr[] = {
+	[TG_PRIV_RAW] = "raw",
+	[TG_PRIV_PSEUDONYM] = "pseudonym",
+	[TG_PRIV_DROP] = "drop",
+	[TG_PRIV_CRYPTOPAN] = "cryptopan",
+};
+static const char *const cfg_priv[] = {
+	[TG_PRIV_RAW] = "raw",
+	[TG_PRIV_PSEUDONYM] = "pseudonym",
+	[TG_PRIV_DROP] = "drop",
+};
+
+const char *config_tlp_name(int tlp)
+{
+	return tlp >= 0 && (size_t)tlp < ARRAY_SIZE(cfg_tlp) ? cfg_tlp[tlp] : "?";
+}
+
 int config_parse_mac(const char *s, uint8_t mac[6])
 {
 	unsigned int b[6];
@@ -245,6 +270,20 @@ const struct cfg_key cfg_keys[] = {
 		 "Compressed bytes a second sent to the broker, so a backlog does not saturate the uplink"),
 	CFG_UINT(report, journal_kb, 16, 65536, "KiB", CONFIG_REPORT_JOURNAL_KB,
 		 "<data_dir>/journal (what the broker acknowledged) becomes journal.1 past this size"),
+	CFG_UINT(report, interval, 1, 86400, "seconds", CONFIG_REPORT_INTERVAL,
+		 "Length of one summary interval"),
+	CFG_UINT(report, top_n, 1, 1000, "", CONFIG_REPORT_TOP_N,
+		 "Internal hosts and external destinations a summary names (the rest: other)"),
+	CFG_UINT(report, alert_limit, 1, 10000, "", CONFIG_REPORT_ALERT_LIMIT,
+		 "Alerts of one type sent per interval; the rest are counted in the next one"),
+	CFG_ENUM(report, tlp, cfg_tlp, CONFIG_REPORT_TLP, "TLP 2.0 label of every record (labels.tlp)"),
+	CFG_ENUM(report, internal_addresses, cfg_priv_addr, CONFIG_REPORT_PRIV_ADDRESSES,
+		 "Internal addresses in records: raw, keyed pseudonym, dropped or Crypto-PAn"),
+	CFG_ENUM(report, macs, cfg_priv, CONFIG_REPORT_PRIV_MACS, "MAC addresses in records"),
+	CFG_ENUM(report, host_names, cfg_priv, CONFIG_REPORT_PRIV_HOST_NAMES,
+		 "Internal hosts' own names (DHCP host name) in records"),
+	CFG_ENUM(report, queries, cfg_priv, CONFIG_REPORT_PRIV_QUERIES,
+		 "Names the internal hosts looked up (DNS queries) in records"),
 };
 
 const size_t cfg_nkeys = ARRAY_SIZE(cfg_keys);

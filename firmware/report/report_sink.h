@@ -1,7 +1,8 @@
 /*
- * Where finished records go (issue 12): the producers (summaries, alerts,
- * inventory) hand each record to a sink; the spool is the gateway's sink,
- * tests and `replay --reports` use others.
+ * The seam between the code that makes reports (record, summary, alerts:
+ * what a record says) and the code that keeps and sends them (spool, batch:
+ * that it arrives once). A producer hands each finished record to a sink;
+ * the sink owns it from then on.
  */
 #ifndef TG_REPORT_SINK_H
 #define TG_REPORT_SINK_H

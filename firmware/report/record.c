@@ -1,0 +1,144 @@
+/*
+ * The envelope of every record (record.h). event.id is 128 bits of SHA-256
+ * over the gateway's id, the record's kind and time and a count of the
+ * records this observer made: distinct for each record of one gateway, and
+ * the same from one replay of a capture to the next (golden tests).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <mbedtls/sha256.h>
+
+#include "core/common.h"
+#include "report/record.h"
+
+static const char *const kind_names[] = {
+	[REPORT_SUMMARY] = "metric",
+	[REPORT_ALERT] = "alert",
+	[REPORT_ASSET] = "asset",
+	[REPORT_STATE] = "state",
+};
+static const char *const datasets[] = {
+	[REPORT_SUMMARY] = "townguard.summary",
+	[REPORT_ALERT] = "townguard.alert",
+	[REPORT_ASSET] = "townguard.asset",
+	[REPORT_STATE] = "townguard.state",
+};
+
+const char *record_kind_name(enum report_kind kind)
+{
+	return (size_t)kind < ARRAY_SIZE(kind_names) ? kind_names[kind] : "?";
+}
+
+const char *record_dataset(enum report_kind kind)
+{
+	return (size_t)kind < ARRAY_SIZE(datasets) ? datasets[kind] : "?";
+}
+
+void record_observer_init(struct record_observer *o, const struct tg_config *cfg)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(o->id, sizeof(o->id), "%s", cfg->gateway.id);
+	snprintf(o->name, sizeof(o->name), "%s", cfg->gateway.id);
+	snprintf(o->region, sizeof(o->region), "%s", cfg->gateway.region);
+	o->version = CONFIG_VERSION;
+	o->tlp = config_tlp_name(cfg->report.tlp);
+}
+
+void record_time(int64_t ms, char out[32])
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	size_t n;
+
+	if (ms < 0)
+		s = 0, ms = 0;
+	gmtime_r(&s, &tm);
+	n = strftime(out, 24, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03uZ", (unsigned int)(ms % 1000));
+}
+
+json_t *record_new(struct record_observer *o, enum report_kind kind, int64_t ms)
+{
+	char ts[32], idtext[128], id[33];
+	uint8_t sha[32];
+	int n;
+
+	record_time(ms, ts);
+	n = snprintf(idtext, sizeof(idtext), "%s|%s|%" PRId64 "|%" PRIu64, o->id, record_dataset(kind),
+		     ms, o->made++);
+	mbedtls_sha256_ret((const unsigned char *)idtext, (size_t)n, sha, 0);
+	hex_encode(sha, 16, id);
+	return json_pack("{s:s, s:{s:s}, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:{s:s}, s:{s:s}, s:{s:b}}",
+			 "@timestamp", ts,
+			 "ecs", "version", RECORD_ECS_VERSION,
+			 "event", "kind", record_kind_name(kind), "dataset", record_dataset(kind), "id", id,
+			 "observer", "id", o->id, "name", o->name, "version", o->version,
+			 "organization", "id", o->region,
+			 "labels", "tlp", o->tlp,
+			 "tg", "replayed", 0);
+}
+
+static json_t *record_tg(json_t *rec)
+{
+	json_t *tg;
+
+	if (!json_is_object(rec))
+		return NULL;
+	tg = json_object_get(rec, "tg");
+	if (!tg) {
+		tg = json_object();
+		if (json_object_set_new(rec, "tg", tg) < 0)
+			return NULL;
+	}
+	return json_is_object(tg) ? tg : NULL;
+}
+
+int record_set_seq(json_t *rec, uint64_t seq)
+{
+	json_t *tg = record_tg(rec);
+
+	if (!tg || json_object_set_new(tg, "seq", json_integer((json_int_t)seq)) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+int record_set_replayed(json_t *rec, bool replayed)
+{
+	json_t *tg = record_tg(rec);
+
+	if (!tg || json_object_set_new(tg, "replayed", json_boolean(replayed)) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+uint64_t record_seq(const json_t *rec)
+{
+	json_t *seq = json_object_get(json_object_get(rec, "tg"), "seq");
+
+	return json_is_integer(seq) ? (uint64_t)json_integer_value(seq) : 0;
+}
+
+static int print_put(void *ctx, enum report_kind kind, json_t *rec)
+{
+	struct record_print_sink *ps = ctx;
+	FILE *out = ps->out;
+
+	(void)kind;
+	if (ps->error || record_set_seq(rec, ++ps->seq) < 0 ||
+	    json_dumpf(rec, out, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || fputc('\n', out) == EOF)
+		ps->error = -EIO;
+	json_decref(rec);
+	return ps->error;
+}
+
+void record_print_sink_init(struct report_sink *sink, struct record_print_sink *ps, void *file)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->out = file;
+	sink->put = print_put;
+	sink->ctx = ps;
+}

@@ -1,0 +1,647 @@
+/*
+ * Interval summaries (summary.h).
+ *
+ * Four tables of one shape count an interval: hosts, destinations,
+ * applications, categories. Each is open-addressed over SUM_SLOTS slots,
+ * keyed by a few bytes (address, name, protocol id) under SipHash with a key
+ * of the run's, and cleared when its interval's record is made. A table
+ * that is full counts what does not fit in its overflow bucket, which joins
+ * `other` in the record: the parts still add up.
+ *
+ * Flows that live across an interval's end need what was already counted of
+ * them: a carry list (flow id, bytes and packets counted) holds one node per
+ * flow that was open at an interval's end, made at the end of the interval
+ * (never per packet) and freed when the flow ends.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "summary"
+#include "core/common.h"
+#include "core/log.h"
+#include "core/siphash.h"
+#include "packet/dpi.h"
+#include "policy/bundle.h"
+#include "report/summary.h"
+
+/*
+ * 4096 slots per table (about 450 KiB for the four): a 200-host office
+ * talks to a few thousand destinations a minute; beyond that, "other".
+ * Tables are kept at most 3/4 full so a probe stays short.
+ */
+#define SUM_SLOTS 4096
+#define SUM_FILL (SUM_SLOTS * 3 / 4)
+#define SUM_KEY_MAX 84
+/* Rule and bundle pairs counted per interval; more go to one overflow count. */
+#define SUM_MAX_BLOCKS 256
+/* Carry nodes are hashed by flow id over this many chains. */
+#define SUM_CARRY_HASH 4096
+/* A replay that jumps this many intervals (a gap in a capture) writes the last one only. */
+#define SUM_MAX_EMPTY 1440
+
+enum sum_key_kind {
+	SK_NONE = 0,
+	SK_ADDR4, SK_ADDR6, /* an address */
+	SK_QUERY,           /* a DNS query name (privacy: queries) */
+	SK_NAME,            /* a server name: TLS SNI, HTTP Host */
+	SK_ID,              /* an nDPI protocol or category id */
+};
+
+struct sum_key {
+	uint8_t kind;
+	uint8_t len;
+	uint8_t b[SUM_KEY_MAX];
+};
+
+struct sum_count {
+	uint64_t bytes, packets, flows;
+};
+
+struct sum_entry {
+	struct sum_key key;
+	struct sum_count c;
+};
+
+struct sum_table {
+	struct sum_entry *slot;
+	uint32_t used;
+	struct sum_count overflow; /* what found no slot */
+	uint32_t overflow_keys;    /* ... and how many times */
+};
+
+struct sum_block {
+	uint32_t rule;
+	uint8_t action;
+	uint64_t serial, count;
+};
+
+struct sum_carry {
+	uint32_t id;
+	uint32_t packets;
+	uint64_t bytes;
+	struct sum_carry *next;
+};
+
+enum { T_HOSTS = 0, T_DESTS, T_APPS, T_CATS, T_MAX };
+
+struct summary {
+	struct summary_config cfg;
+	struct pipeline *pl;
+	uint8_t hkey[16];
+	struct sum_table t[T_MAX];
+	struct sum_count total;
+	uint64_t risks[64];
+	struct sum_block blocks[SUM_MAX_BLOCKS];
+	uint32_t n_blocks;
+	uint64_t blocks_other;
+	struct sum_carry *carry[SUM_CARRY_HASH];
+	bool started;
+	uint64_t start_ms; /* the interval under way: [start_ms, start_ms + interval) */
+	bool dirty;        /* counted anything since start_ms */
+};
+
+static uint32_t sum_hash(const struct summary *s, const struct sum_key *k)
+{
+	return (uint32_t)siphash24(s->hkey, k, 2u + k->len);
+}
+
+static void sum_count_add(struct sum_count *c, uint64_t bytes, uint64_t packets, bool new_flow)
+{
+	c->bytes += bytes;
+	c->packets += packets;
+	c->flows += new_flow;
+}
+
+static void sum_table_add(struct summary *s, struct sum_table *t, const struct sum_key *k,
+			  uint64_t bytes, uint64_t packets, bool new_flow)
+{
+	uint32_t i = sum_hash(s, k) % SUM_SLOTS;
+
+	for (uint32_t n = 0; n < SUM_SLOTS; n++, i = (i + 1) % SUM_SLOTS) {
+		struct sum_entry *e = &t->slot[i];
+
+		if (e->key.kind == SK_NONE) {
+			if (t->used >= SUM_FILL)
+				break;
+			e->key = *k;
+			t->used++;
+		} else if (e->key.kind != k->kind || e->key.len != k->len ||
+			   memcmp(e->key.b, k->b, k->len) != 0) {
+			continue;
+		}
+		sum_count_add(&e->c, bytes, packets, new_flow);
+		return;
+	}
+	sum_count_add(&t->overflow, bytes, packets, new_flow);
+	t->overflow_keys++;
+}
+
+static void sum_table_clear(struct sum_table *t)
+{
+	memset(t->slot, 0, SUM_SLOTS * sizeof(*t->slot));
+	t->used = 0;
+	memset(&t->overflow, 0, sizeof(t->overflow));
+	t->overflow_keys = 0;
+}
+
+bool summary_is_internal(const union ip_addr *a, int ip_version)
+{
+	const uint8_t *b = a->b;
+
+	if (ip_version == 4)
+		return b[0] == 10 || b[0] == 127 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+		       (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) ||
+		       (b[0] == 100 && (b[1] & 0xc0) == 64);
+	/* fc00::/7 (unique local), fe80::/10 (link-local), ::1 */
+	if ((b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80))
+		return true;
+	for (int i = 0; i < 15; i++)
+		if (b[i])
+			return false;
+	return b[15] == 1;
+}
+
+static void sum_key_addr(struct sum_key *k, const union ip_addr *a, int ip_version)
+{
+	memset(k, 0, sizeof(*k));
+	k->kind = ip_version == 4 ? SK_ADDR4 : SK_ADDR6;
+	k->len = ip_version == 4 ? 4 : 16;
+	memcpy(k->b, a->b, k->len);
+}
+
+static void sum_key_id(struct sum_key *k, uint16_t id)
+{
+	memset(k, 0, sizeof(*k));
+	k->kind = SK_ID;
+	k->len = 2;
+	memcpy(k->b, &id, 2);
+}
+
+/* The destination of f: the name it was for where there is one, else its remote address. */
+static void sum_key_dest(struct sum_key *k, const struct flow *f, const union ip_addr *remote)
+{
+	const char *host = NULL;
+	enum dpi_host_kind hk = dpi_host(f, &host);
+	size_t n;
+
+	union ip_addr lit;
+
+	if (hk == DPI_HOST_NONE || !host || !host[0]) {
+		sum_key_addr(k, remote, f->key.ip_version);
+		return;
+	}
+	/*
+	 * "Host: 192.168.1.5" names an address, and an internal one must go
+	 * through the privacy levels like any other: it is keyed as the address.
+	 */
+	memset(&lit, 0, sizeof(lit));
+	if (inet_pton(AF_INET, host, lit.b) == 1 || inet_pton(AF_INET6, host, lit.b) == 1) {
+		sum_key_addr(k, &lit, strchr(host, ':') ? 6 : 4);
+		return;
+	}
+	memset(k, 0, sizeof(*k));
+	n = strnlen(host, SUM_KEY_MAX - 1);
+	k->kind = hk == DPI_HOST_DNS ? SK_QUERY : SK_NAME;
+	k->len = (uint8_t)n;
+	memcpy(k->b, host, n);
+}
+
+/* What f did (bytes, packets), counted in the interval under way. */
+static void sum_add(struct summary *s, const struct flow *f, uint64_t bytes, uint64_t packets)
+{
+	const union ip_addr *src = flow_src(f), *dst = flow_dst(f), *local, *remote;
+	int v = f->key.ip_version;
+	struct sum_key k;
+
+	if (!packets && !bytes)
+		return;
+	if (summary_is_internal(src, v) || !summary_is_internal(dst, v))
+		local = src, remote = dst;
+	else
+		local = dst, remote = src;
+	s->dirty = true;
+	sum_count_add(&s->total, bytes, packets, true);
+	sum_key_addr(&k, local, v);
+	sum_table_add(s, &s->t[T_HOSTS], &k, bytes, packets, true);
+	sum_key_dest(&k, f, remote);
+	sum_table_add(s, &s->t[T_DESTS], &k, bytes, packets, true);
+	sum_key_id(&k, f->dpi_result.app ? f->dpi_result.app : f->dpi_result.master);
+	sum_table_add(s, &s->t[T_APPS], &k, bytes, packets, true);
+	sum_key_id(&k, f->dpi_result.category);
+	sum_table_add(s, &s->t[T_CATS], &k, bytes, packets, true);
+	for (unsigned int i = 0; i < 64; i++)
+		if (f->dpi_result.risks & (1ull << i))
+			s->risks[i]++;
+}
+
+static struct sum_carry **sum_carry_find(struct summary *s, uint32_t id)
+{
+	struct sum_carry **pp = &s->carry[id % SUM_CARRY_HASH];
+
+	while (*pp && (*pp)->id != id)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+void summary_flow_end(struct summary *s, const struct flow *f)
+{
+	struct sum_carry **pp = sum_carry_find(s, f->id), *c = *pp;
+	uint64_t bytes = f->bytes[0] + f->bytes[1];
+	uint64_t packets = (uint64_t)f->packets[0] + f->packets[1];
+
+	if (c) {
+		bytes -= c->bytes;
+		packets -= c->packets;
+		*pp = c->next;
+		free(c);
+	}
+	sum_add(s, f, bytes, packets);
+}
+
+/* An open flow at an interval's end: what it did since last time, remembered. */
+static void sum_walk_open(struct flow *f, void *ctx)
+{
+	struct summary *s = ctx;
+	struct sum_carry **pp = sum_carry_find(s, f->id), *c = *pp;
+	uint64_t bytes = f->bytes[0] + f->bytes[1];
+	uint32_t packets = f->packets[0] + f->packets[1];
+
+	/*
+	 * A flow still in DPI waits for the next accounting: its bytes are
+	 * counted under the application and name it is decided to be, never
+	 * under "Unknown" first and its protocol later.
+	 */
+	if (!(f->flags & FLOW_F_DECIDED))
+		return;
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			/* Counted at its end instead: late, never twice. */
+			return;
+		}
+		c->id = f->id;
+		*pp = c;
+	}
+	sum_add(s, f, bytes - c->bytes, packets - c->packets);
+	c->bytes = bytes;
+	c->packets = packets;
+}
+
+void summary_hit(struct summary *s, uint32_t rule, uint8_t action, uint64_t serial)
+{
+	for (uint32_t i = 0; i < s->n_blocks; i++) {
+		struct sum_block *b = &s->blocks[i];
+
+		if (b->rule == rule && b->serial == serial && b->action == action) {
+			b->count++;
+			s->dirty = true;
+			return;
+		}
+	}
+	s->dirty = true;
+	if (s->n_blocks == SUM_MAX_BLOCKS) {
+		s->blocks_other++;
+		return;
+	}
+	s->blocks[s->n_blocks++] = (struct sum_block){ .rule = rule, .action = action,
+						       .serial = serial, .count = 1 };
+}
+
+struct summary *summary_new(const struct summary_config *cfg, struct pipeline *pl)
+{
+	struct summary *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		goto err_nomem;
+	s->cfg = *cfg;
+	s->pl = pl;
+	siphash_random_key(s->hkey, "summary tables");
+	for (int i = 0; i < T_MAX; i++) {
+		s->t[i].slot = calloc(SUM_SLOTS, sizeof(*s->t[i].slot));
+		if (!s->t[i].slot)
+			goto err_free;
+	}
+	return s;
+
+err_free:
+	summary_free(s);
+err_nomem:
+	errno = ENOMEM;
+	return NULL;
+}
+
+void summary_free(struct summary *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < T_MAX; i++)
+		free(s->t[i].slot);
+	for (int i = 0; i < SUM_CARRY_HASH; i++)
+		while (s->carry[i]) {
+			struct sum_carry *next = s->carry[i]->next;
+
+			free(s->carry[i]);
+			s->carry[i] = next;
+		}
+	free(s);
+}
+
+/* ------------------------------------------------------------ the record */
+
+static json_t *sum_counts(const struct sum_count *c)
+{
+	return json_pack("{s:I, s:I, s:I}", "bytes", (json_int_t)c->bytes, "packets",
+			 (json_int_t)c->packets, "flows", (json_int_t)c->flows);
+}
+
+/* Most bytes first; equal bytes by key, so the same traffic always makes the same record. */
+static int sum_entry_cmp(const void *a, const void *b)
+{
+	const struct sum_entry *x = *(const struct sum_entry *const *)a;
+	const struct sum_entry *y = *(const struct sum_entry *const *)b;
+
+	if (x->c.bytes != y->c.bytes)
+		return x->c.bytes < y->c.bytes ? 1 : -1;
+	if (x->key.kind != y->key.kind)
+		return x->key.kind - y->key.kind;
+	if (x->key.len != y->key.len)
+		return x->key.len - y->key.len;
+	return memcmp(x->key.b, y->key.b, x->key.len);
+}
+
+/* The table's entries, sorted; *n set. NULL (and *n 0) when empty or out of memory. */
+static const struct sum_entry **sum_sorted(const struct sum_table *t, size_t *n)
+{
+	const struct sum_entry **all;
+	size_t k = 0;
+
+	*n = 0;
+	if (!t->used)
+		return NULL;
+	all = malloc(t->used * sizeof(const struct sum_entry *));
+	if (!all)
+		return NULL;
+	for (uint32_t i = 0; i < SUM_SLOTS; i++)
+		if (t->slot[i].key.kind != SK_NONE)
+			all[k++] = &t->slot[i];
+	qsort(all, k, sizeof(const struct sum_entry *), sum_entry_cmp);
+	*n = k;
+	return all;
+}
+
+/* A host or destination's identity into o, as the privacy levels allow. */
+static void sum_identity(const struct summary *s, json_t *o, const struct sum_key *k)
+{
+	char name[SUM_KEY_MAX + 1], text[INET6_ADDRSTRLEN];
+	union ip_addr a;
+	int v = k->kind == SK_ADDR4 ? 4 : 6;
+
+	switch (k->kind) {
+	case SK_ADDR4:
+	case SK_ADDR6:
+		memset(&a, 0, sizeof(a));
+		memcpy(a.b, k->b, k->len);
+		if (summary_is_internal(&a, v)) {
+			privacy_set_addr(s->cfg.privacy, o, k->b, v);
+		} else {
+			inet_ntop(v == 4 ? AF_INET : AF_INET6, k->b, text, sizeof(text));
+			json_object_set_new(o, "ip", json_string(text));
+		}
+		break;
+	case SK_QUERY:
+	case SK_NAME:
+		memcpy(name, k->b, k->len);
+		name[k->len] = '\0';
+		/* Names come off the wire: jansson refuses what is not UTF-8, so say so instead. */
+		if (k->kind == SK_QUERY)
+			privacy_set_name(s->cfg.privacy, o, "domain", PRIV_QUERY, name);
+		else
+			json_object_set_new(o, "domain", json_string(name));
+		if (!json_object_get(o, "domain") && s->cfg.privacy->level[PRIV_QUERY] != TG_PRIV_DROP)
+			json_object_set_new(o, "domain", json_string("(not UTF-8)"));
+		break;
+	default:
+		break;
+	}
+}
+
+/* The top-N of a host or destination table, then `other`: {"top":[...], "other":{...}}. */
+static json_t *sum_top(const struct summary *s, const struct sum_table *t)
+{
+	size_t n, i;
+	const struct sum_entry **all = sum_sorted(t, &n);
+	struct sum_count other = t->overflow;
+	uint64_t other_keys = t->overflow_keys ? 1 : 0;
+	json_t *top = json_array(), *o;
+
+	for (i = 0; i < n; i++) {
+		if (i >= s->cfg.top_n) {
+			sum_count_add(&other, all[i]->c.bytes, all[i]->c.packets, false);
+			other.flows += all[i]->c.flows;
+			other_keys++;
+			continue;
+		}
+		o = sum_counts(&all[i]->c);
+		sum_identity(s, o, &all[i]->key);
+		json_array_append_new(top, o);
+	}
+	free(all);
+	o = sum_counts(&other);
+	json_object_set_new(o, "count", json_integer((json_int_t)other_keys));
+	return json_pack("{s:o, s:o}", "top", top, "other", o);
+}
+
+/* Applications or categories, every one named, most bytes first. */
+static json_t *sum_named(const struct summary *s, const struct sum_table *t, bool apps)
+{
+	size_t n;
+	const struct sum_entry **all = sum_sorted(t, &n);
+	json_t *arr = json_array(), *o;
+	char buf[64];
+
+	for (size_t i = 0; i < n; i++) {
+		struct flow_dpi_result r = { 0 };
+		uint16_t id;
+
+		memcpy(&id, all[i]->key.b, 2);
+		if (apps)
+			r.app = id;
+		else
+			r.category = id;
+		o = sum_counts(&all[i]->c);
+		json_object_set_new(o, "name", json_string(apps ? dpi_proto_name(s->pl->dpi, &r, buf, sizeof(buf))
+								 : dpi_category_name(s->pl->dpi, &r)));
+		json_array_append_new(arr, o);
+	}
+	free(all);
+	if (t->overflow.flows) {
+		o = sum_counts(&t->overflow);
+		json_object_set_new(o, "name", json_string("(other)"));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static json_t *sum_health(const struct summary *s, const struct summary_health *h)
+{
+	struct flow_table_stats fs;
+	struct dpi_stats ds;
+	json_t *ports = json_array(), *drops = json_object(), *o;
+
+	flow_table_get_stats(s->pl->flows, &fs);
+	dpi_get_stats(s->pl->dpi, &ds);
+	for (int e = 1; e < DECODE_ERR_MAX; e++)
+		if (s->pl->st.discarded[e])
+			json_object_set_new(drops, decode_err_name(e),
+					    json_integer((json_int_t)s->pl->st.discarded[e]));
+	for (int i = 0; h && i < h->n_ports && i < SUMMARY_MAX_PORTS; i++)
+		json_array_append_new(ports, json_pack("{s:s, s:b, s:I, s:I, s:I}", "name",
+						       h->ports[i].name ? h->ports[i].name : "?", "up",
+						       h->ports[i].up, "received",
+						       (json_int_t)h->ports[i].st.rx_frames, "kernel_drops",
+						       (json_int_t)h->ports[i].st.kernel_drops,
+						       "interface_drops",
+						       (json_int_t)h->ports[i].st.iface_drops));
+	o = json_pack("{s:o, s:I, s:o, s:I, s:I, s:I, s:{s:I}}", "ports", ports,
+		      "frames", (json_int_t)s->pl->st.frames, "not_tracked", drops,
+		      "flows_active", (json_int_t)fs.active,
+		      "evictions", (json_int_t)fs.ended[FLOW_END_EVICTED],
+		      "dpi_given_up", (json_int_t)ds.flows_given_up,
+		      "bundle", "serial", (json_int_t)(h ? h->bundle_serial : 0));
+	if (h && h->spool_valid)
+		json_object_set_new(o, "spool", json_pack("{s:I, s:I, s:I}", "records",
+							  (json_int_t)h->spool_records, "bytes",
+							  (json_int_t)h->spool_bytes, "dropped",
+							  (json_int_t)h->spool_dropped));
+	return o;
+}
+
+static json_t *sum_record(struct summary *s, uint64_t end_ms, const struct summary_health *h)
+{
+	int64_t off = s->pl->epoch_offset_ms;
+	char start[32], end[32];
+	json_t *rec, *event, *blocks = json_array(), *risks = json_array(), *sum;
+
+	rec = record_new(s->cfg.observer, REPORT_SUMMARY, (int64_t)end_ms + off);
+	if (!rec)
+		return NULL;
+	record_time((int64_t)s->start_ms + off, start);
+	record_time((int64_t)end_ms + off, end);
+	event = json_object_get(rec, "event");
+	json_object_set_new(event, "start", json_string(start));
+	json_object_set_new(event, "end", json_string(end));
+	/* ECS: event.duration in nanoseconds. */
+	json_object_set_new(event, "duration", json_integer((json_int_t)(end_ms - s->start_ms) * 1000000));
+	json_object_set_new(rec, "network", json_pack("{s:I, s:I}", "bytes", (json_int_t)s->total.bytes,
+						      "packets", (json_int_t)s->total.packets));
+	for (uint32_t i = 0; i < s->n_blocks; i++)
+		json_array_append_new(blocks, json_pack("{s:{s:s}, s:{s:I}, s:s, s:I}", "rule", "id",
+							"", "bundle", "serial",
+							(json_int_t)s->blocks[i].serial, "action",
+							bundle_action_name(s->blocks[i].action), "count",
+							(json_int_t)s->blocks[i].count));
+	/* rule.id is a keyword in ECS: the number as text. */
+	for (uint32_t i = 0; i < s->n_blocks; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "%u", s->blocks[i].rule);
+		json_object_set_new(json_object_get(json_array_get(blocks, i), "rule"), "id",
+				    json_string(id));
+	}
+	for (unsigned int i = 0; i < 64; i++) {
+		const char *name = s->risks[i] ? dpi_risk_name(i) : NULL;
+
+		if (name)
+			json_array_append_new(risks, json_pack("{s:s, s:I}", "name", name, "flows",
+							       (json_int_t)s->risks[i]));
+	}
+	sum = json_pack("{s:I, s:{s:I, s:I, s:I, s:I}, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o}",
+			"interval_s", (json_int_t)(s->cfg.interval_ms / 1000),
+			"totals", "bytes", (json_int_t)s->total.bytes, "packets",
+			(json_int_t)s->total.packets, "flows", (json_int_t)s->total.flows, "hosts",
+			(json_int_t)s->t[T_HOSTS].used + s->t[T_HOSTS].overflow_keys,
+			"applications", sum_named(s, &s->t[T_APPS], true),
+			"categories", sum_named(s, &s->t[T_CATS], false),
+			"hosts", sum_top(s, &s->t[T_HOSTS]),
+			"destinations", sum_top(s, &s->t[T_DESTS]),
+			"blocks", blocks, "blocks_other", (json_int_t)s->blocks_other,
+			"risks", risks, "health", sum_health(s, h));
+	if (!sum || json_object_set_new(json_object_get(rec, "tg"), "summary", sum) < 0) {
+		json_decref(rec);
+		return NULL;
+	}
+	return rec;
+}
+
+static void sum_reset(struct summary *s)
+{
+	for (int i = 0; i < T_MAX; i++)
+		sum_table_clear(&s->t[i]);
+	memset(&s->total, 0, sizeof(s->total));
+	memset(s->risks, 0, sizeof(s->risks));
+	s->n_blocks = 0;
+	s->blocks_other = 0;
+	s->dirty = false;
+}
+
+static int sum_put(struct summary *s, uint64_t end_ms, const struct summary_health *h,
+		   struct report_sink *sink)
+{
+	json_t *rec = sum_record(s, end_ms, h);
+	int err;
+
+	sum_reset(s);
+	if (!rec) {
+		log_err("out of memory: the summary of the interval ending at %llu ms is lost",
+			(unsigned long long)end_ms);
+		return -ENOMEM;
+	}
+	err = sink->put(sink->ctx, REPORT_SUMMARY, rec);
+	return err < 0 ? err : 1;
+}
+
+int summary_tick(struct summary *s, uint64_t now_ms, const struct summary_health *h,
+		 struct report_sink *sink)
+{
+	uint64_t iv = s->cfg.interval_ms;
+	int n = 0, err;
+
+	if (!s->started) {
+		s->started = true;
+		s->start_ms = now_ms / iv * iv;
+		return 0;
+	}
+	if (now_ms < s->start_ms + iv)
+		return 0;
+	/* What the open flows did up to now belongs to the interval that just ended. */
+	uint32_t cursor = 0;
+
+	flow_walk(s->pl->flows, &cursor, 0, sum_walk_open, s);
+	while (now_ms >= s->start_ms + iv) {
+		if ((now_ms - s->start_ms) / iv > SUM_MAX_EMPTY && !s->dirty) {
+			/* A long gap: one empty interval stands for all of them. */
+			s->start_ms = (now_ms / iv - 1) * iv;
+		}
+		err = sum_put(s, s->start_ms + iv, h, sink);
+		if (err < 0)
+			return err;
+		n++;
+		s->start_ms += iv;
+	}
+	return n;
+}
+
+int summary_flush(struct summary *s, uint64_t now_ms, const struct summary_health *h,
+		  struct report_sink *sink)
+{
+	uint32_t cursor = 0;
+
+	if (!s->started)
+		return 0;
+	flow_walk(s->pl->flows, &cursor, 0, sum_walk_open, s);
+	if (!s->dirty)
+		return 0;
+	return sum_put(s, now_ms > s->start_ms ? now_ms : s->start_ms, h, sink);
+}

@@ -1,0 +1,221 @@
+/*
+ * Alerts (firmware/report/alert.c): a rule's first hit alerts once per
+ * interval and again in the next; a type over its limit is held back and
+ * the next alert of it says how many; internal endpoints and devices go
+ * through the privacy levels, external ones are raw; each type carries the
+ * fields its schema asks. With TG_RECORDS_OUT=FILE every record is also
+ * written there as a JSON line, for tests/integration/report_replay.sh to
+ * check against docs/reports.md.
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define LOG_MODULE "test"
+#include "core/config.h"
+#include "core/log.h"
+#include "policy/bundle.h"
+#include "report/alert.h"
+#include "report/privacy.h"
+#include "report/record.h"
+
+static const uint8_t key[PRIVACY_KEY_LEN] = { 9 };
+
+struct t {
+	struct privacy priv;
+	struct record_observer obs;
+	struct report_sink sink;
+	struct alerts *a;
+	json_t *recs;
+	uint64_t seq;
+};
+
+static int keep_put(void *ctx, enum report_kind kind, json_t *rec)
+{
+	struct t *t = ctx;
+	const char *out = getenv("TG_RECORDS_OUT");
+
+	assert_int_equal(kind, REPORT_ALERT);
+	record_set_seq(rec, ++t->seq);
+	if (out) {
+		FILE *f = fopen(out, "a");
+
+		assert_non_null(f);
+		json_dumpf(rec, f, JSON_COMPACT);
+		fputc('\n', f);
+		fclose(f);
+	}
+	json_array_append_new(t->recs, rec);
+	return 0;
+}
+
+static void start(struct t *t, uint32_t limit)
+{
+	struct tg_config cfg;
+	struct alert_config ac;
+
+	memset(t, 0, sizeof(*t));
+	config_defaults(&cfg);
+	assert_int_equal(privacy_init(&t->priv, &cfg, key), 0);
+	record_observer_init(&t->obs, &cfg);
+	t->sink = (struct report_sink){ .put = keep_put, .ctx = t };
+	t->recs = json_array();
+	ac = (struct alert_config){ .interval_ms = 60000, .limit = limit, .privacy = &t->priv,
+				    .observer = &t->obs, .sink = &t->sink };
+	t->a = alerts_new(&ac);
+	assert_non_null(t->a);
+	alerts_clock(t->a, UINT64_C(1800000000000), 0);
+}
+
+static void stop(struct t *t)
+{
+	alerts_free(t->a);
+	privacy_uninit(&t->priv);
+	json_decref(t->recs);
+}
+
+static void flow_of(struct flow *f, const char *a, const char *b)
+{
+	memset(f, 0, sizeof(*f));
+	f->key.ip_version = 4;
+	f->key.l4_proto = 6;
+	assert_int_equal(inet_pton(AF_INET, a, f->key.a.b), 1);
+	assert_int_equal(inet_pton(AF_INET, b, f->key.b.b), 1);
+	f->key.port_a = 40000;
+	f->key.port_b = 443;
+	f->init_is_a = 1;
+}
+
+static const char *str(const json_t *rec, const char *a, const char *b)
+{
+	return json_string_value(json_object_get(json_object_get(rec, a), b));
+}
+
+static json_t *tg_alert(const json_t *rec)
+{
+	return json_object_get(json_object_get(rec, "tg"), "alert");
+}
+
+static void test_a_rule_alerts_once_per_interval_and_again_in_the_next(void **state)
+{
+	struct t t;
+	struct flow f;
+	json_t *rec;
+
+	(void)state;
+	start(&t, 20);
+	flow_of(&f, "192.168.1.20", "203.0.113.9");
+	assert_int_equal(alert_hit(t.a, &f, 77, BUNDLE_ACT_BLOCK, 5, "sni", "bad.example"), 1);
+	assert_int_equal(alert_hit(t.a, &f, 77, BUNDLE_ACT_BLOCK, 5, "sni", "bad.example"), 0);
+	assert_int_equal(alert_hit(t.a, &f, 78, BUNDLE_ACT_ALERT, 5, "ip", "203.0.113.0/24"), 1);
+	alerts_clock(t.a, UINT64_C(1800000030000), 0); /* the same minute */
+	assert_int_equal(alert_hit(t.a, &f, 77, BUNDLE_ACT_BLOCK, 5, "sni", "bad.example"), 0);
+	alerts_clock(t.a, UINT64_C(1800000060000), 0); /* the next */
+	assert_int_equal(alert_hit(t.a, &f, 77, BUNDLE_ACT_BLOCK, 5, "sni", "bad.example"), 1);
+	assert_int_equal(json_array_size(t.recs), 3);
+
+	rec = json_array_get(t.recs, 0);
+	assert_string_equal(str(rec, "event", "kind"), "alert");
+	assert_string_equal(str(rec, "event", "dataset"), "townguard.alert");
+	assert_string_equal(str(rec, "event", "action"), "first_hit");
+	assert_string_equal(str(rec, "rule", "id"), "77");
+	assert_string_equal(str(rec, "destination", "ip"), "203.0.113.9");
+	/* The office's side: a pseudonym in source.address, never its address. */
+	assert_null(json_object_get(json_object_get(rec, "source"), "ip"));
+	assert_int_equal(privacy_pseudonym_class(str(rec, "source", "address")), PRIV_ADDR);
+	assert_string_equal(json_string_value(json_object_get(tg_alert(rec), "indicator")), "bad.example");
+	assert_string_equal(json_string_value(json_object_get(tg_alert(rec), "action")), "block");
+	assert_string_equal(json_string_value(json_object_get(rec, "@timestamp")), "2027-01-15T08:00:00.000Z");
+	/* A block is "denied"; an alert-only rule an "indicator". */
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(rec, "event"), "type"), 0)), "denied");
+	rec = json_array_get(t.recs, 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(rec, "event"), "type"), 0)), "indicator");
+	stop(&t);
+}
+
+static void test_over_the_limit_alerts_are_held_back_and_counted_in_the_next(void **state)
+{
+	struct t t;
+	struct flow f;
+
+	(void)state;
+	start(&t, 2);
+	flow_of(&f, "10.0.0.5", "198.51.100.1");
+	for (uint32_t rule = 1; rule <= 5; rule++)
+		alert_hit(t.a, &f, rule, BUNDLE_ACT_BLOCK, 1, "ip", "198.51.100.1");
+	assert_int_equal(json_array_size(t.recs), 2);
+	assert_int_equal(alerts_suppressed(t.a, ALERT_FIRST_HIT), 3);
+	/* Other types have limits of their own. */
+	assert_int_equal(alert_link(t.a, "lan0", false), 1);
+	alerts_clock(t.a, UINT64_C(1800000060000), 0);
+	assert_int_equal(alert_hit(t.a, &f, 9, BUNDLE_ACT_BLOCK, 1, "ip", "198.51.100.1"), 1);
+	assert_int_equal(json_integer_value(json_object_get(tg_alert(json_array_get(t.recs, 3)), "suppressed")), 3);
+	assert_int_equal(alert_hit(t.a, &f, 10, BUNDLE_ACT_BLOCK, 1, "ip", "198.51.100.1"), 1);
+	assert_int_equal(json_integer_value(json_object_get(tg_alert(json_array_get(t.recs, 4)), "suppressed")), 0);
+	stop(&t);
+}
+
+static void test_every_type_says_what_happened_through_the_privacy_levels(void **state)
+{
+	struct t t;
+	uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 }, ip[4] = { 192, 168, 1, 77 };
+	json_t *host, *rec;
+	char *text;
+
+	(void)state;
+	start(&t, 20);
+	assert_int_equal(alert_new_device(t.a, mac, ip, 4, "alice-laptop"), 1);
+	assert_int_equal(alert_link(t.a, "wan0", false), 1);
+	assert_int_equal(alert_link(t.a, "wan0", true), 1);
+	assert_int_equal(alert_bundle_refused(t.a, "BAD_SIGNATURE", 12), 1);
+	assert_int_equal(alert_spool_drop(t.a, "summary", 40), 1);
+	host = json_object_get(json_array_get(t.recs, 0), "host");
+	assert_int_equal(privacy_pseudonym_class(json_string_value(json_object_get(host, "mac"))), PRIV_MAC);
+	assert_int_equal(privacy_pseudonym_class(json_string_value(json_object_get(host, "id"))), PRIV_ADDR);
+	assert_int_equal(privacy_pseudonym_class(json_string_value(json_object_get(host, "hostname"))), PRIV_HOST);
+	text = json_dumps(t.recs, JSON_COMPACT);
+	assert_null(strstr(text, "192.168.1.77"));
+	assert_null(strstr(text, "alice"));
+	assert_null(strstr(text, "02-11-22"));
+	free(text);
+	rec = json_array_get(t.recs, 1);
+	assert_string_equal(str(rec, "event", "action"), "link_down");
+	assert_string_equal(json_string_value(json_object_get(tg_alert(rec), "port")), "wan0");
+	assert_string_equal(str(json_array_get(t.recs, 2), "event", "action"), "link_up");
+	rec = json_array_get(t.recs, 3);
+	assert_string_equal(json_string_value(json_object_get(tg_alert(rec), "reason")), "BAD_SIGNATURE");
+	rec = json_array_get(t.recs, 4);
+	assert_int_equal(json_integer_value(json_object_get(tg_alert(rec), "dropped")), 40);
+	stop(&t);
+
+	/* raw: the office chose to show them. */
+	start(&t, 20);
+	t.priv.level[PRIV_ADDR] = TG_PRIV_RAW;
+	t.priv.level[PRIV_MAC] = TG_PRIV_RAW;
+	t.priv.level[PRIV_HOST] = TG_PRIV_RAW;
+	assert_int_equal(alert_new_device(t.a, mac, ip, 4, "alice-laptop"), 1);
+	host = json_object_get(json_array_get(t.recs, 0), "host");
+	assert_string_equal(json_string_value(json_object_get(host, "mac")), "02-11-22-33-44-55");
+	assert_string_equal(json_string_value(json_object_get(host, "ip")), "192.168.1.77");
+	assert_string_equal(json_string_value(json_object_get(host, "hostname")), "alice-laptop");
+	stop(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_a_rule_alerts_once_per_interval_and_again_in_the_next),
+		cmocka_unit_test(test_over_the_limit_alerts_are_held_back_and_counted_in_the_next),
+		cmocka_unit_test(test_every_type_says_what_happened_through_the_privacy_levels),
+	};
+
+	log_set_level(LOG_LVL_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
