@@ -608,8 +608,16 @@ void uplink_stop(struct uplink *u)
 		mqtt_client_free(u->client);
 	}
 	uplink_report_fail_all(u);
-	if (u->tls)
+	if (u->tls) {
+		/*
+		 * lwIP 2.1.3's altcp_tls_free_config() never calls
+		 * mbedtls_ssl_config_free(), which frees the own-certificate list
+		 * (LeakSanitizer in hub_trust.sh): free the first member, the
+		 * mbedtls_ssl_config (the layout is pinned above), then the rest.
+		 */
+		mbedtls_ssl_config_free((mbedtls_ssl_config *)(void *)u->tls);
 		altcp_tls_free_config(u->tls);
+	}
 	ota_abort(&u->ota);
 	free((void *)u->trust.pubkey);
 	free(u);
