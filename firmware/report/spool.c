@@ -789,8 +789,12 @@ void spool_rewind(struct spool *sp)
 	for (int k = 0; k < SPOOL_KINDS; k++) {
 		struct queue *q = &sp->q[k];
 
-		if (q->nfl && q->fl[q->nfl - 1].seq > q->resent_upto)
-			q->resent_upto = q->fl[q->nfl - 1].seq;
+		/*
+		 * Sent and unacknowledged, or waiting behind those: every record on
+		 * flash now waited on a connection that was dead (a black hole is
+		 * only noticed after the keepalive), so it goes out late.
+		 */
+		q->resent_upto = sp->next_seq - 1;
 		q->nfl = 0;
 		q->cur_id = 0;
 		q->cur_off = 0;

@@ -84,7 +84,7 @@ struct spool_rec {
 	enum report_kind kind;
 	uint64_t seq;
 	bool replayed;                    /* sent late: written before this run or while the uplink
-					   was down, or sent before and not acknowledged */
+					   was down, or on flash when a connection was lost */
 	char *json;                       /* malloc'ed, NUL-terminated, len bytes */
 	size_t len;
 };
@@ -134,7 +134,7 @@ uint64_t spool_peek_seq(struct spool *sp, enum report_kind kind);
  * persist the watermark, delete the segments it empties. Returns 0 or -errno.
  */
 int spool_ack(struct spool *sp, enum report_kind kind, uint64_t upto);
-/* The connection is gone: every unacknowledged record is unsent again. */
+/* The connection is gone: every unacknowledged record is unsent again, and replayed when sent. */
 void spool_rewind(struct spool *sp);
 
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);

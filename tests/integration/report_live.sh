@@ -19,6 +19,8 @@
 #      replayed with `townguard replay --reports`;
 #   2. a blocked connection (SNI blocked.test, rule 101) gives exactly one
 #      first-hit alert; the hub's signed `report` command sends a summary now;
+#      the LAN link lost and back, a bundle signed by another key: link_down,
+#      link_up and bundle_refused alerts;
 #   3. a WAN outage (black hole, as report_spool.sh makes) of 20 s: afterwards
 #      every record arrives exactly once by tg.seq (no hole from the first to
 #      the last, none beyond what the gateway says it still holds), those of
@@ -177,6 +179,29 @@ sys.exit(not any(r["event"]["dataset"] == "townguard.summary" and r["event"]["du
 wait_for 5 partial || fail "no summary of part of an interval arrived after the report command"
 echo "ok: the hub's report command sends the summary of the interval so far"
 
+# The gateway's own alerts: the LAN cable pulled and put back (the client's end of
+# the link goes down: tg-lan loses its carrier), a bundle signed by another key.
+lan ip link set eth0 down
+sleep 1.5
+lan ip link set eth0 up
+"$hub" keygen --out "$work/rogue" >/dev/null
+"$hub" build --key "$work/rogue/hub.key" --region lab --serial 3 --out "$work/rogue.bundle" \
+	domains:"$work/host.txt" >/dev/null || fail "build the rogue bundle"
+ip netns exec "$NS_WAN" "$hub" publish "${HUB[@]}" "$work/rogue.bundle" >/dev/null 2>&1 ||
+	fail "publish the rogue bundle"
+own_alerts() {
+	received && /usr/bin/python3 -c '
+import json, sys
+got = set()
+for r in map(json.loads, open(sys.argv[1])):
+    a = r["tg"].get("alert", {})
+    got.add((a.get("type"), a.get("port") or a.get("reason")))
+want = {("link_down", "tg-lan"), ("link_up", "tg-lan"), ("bundle_refused", "signature")}
+sys.exit(not want <= got)' "$work/records.jsonl"
+}
+wait_for 10 own_alerts || fail "no link_down, link_up and bundle_refused alerts: $(grep -o '"alert": {[^}]*}' "$work/records.jsonl")"
+echo "ok: the gateway's own alerts: tg-lan link down and up, a bundle refused (signature)"
+
 # ---------------------------------------------------------------- 3. a WAN outage
 sleep 1
 n0=$(connections)
@@ -186,7 +211,7 @@ wan up
 more_connections() { [ "$(connections)" -gt "$n0" ]; }
 wait_for 30 more_connections || fail "the gateway did not connect again after the outage"
 # Every record of the outage is in: as many replayed as summaries it took, and no hole.
-drained() { received --min-replayed 2; }
+drained() { received --min-replayed $((OUTAGE / 2 - 2)); }
 wait_for 30 drained || fail "the outage's records did not all arrive: $(cat "$work/check.out")"
 sleep 1
 inline_stop
