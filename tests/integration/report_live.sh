@@ -122,12 +122,22 @@ for port in tg-lan tg-wan; do
 		fail "the capture on $port lost frames: $(cat "$work/tcpdump-$port.log")"
 done
 mergecap -F pcap -w "$work/lan.pcap" "$work/tg-lan.pcap" "$work/tg-wan.pcap" || fail "mergecap"
+# A byte at time t is in the summary of an interval that ends by t + 2 s (the interval
+# under way when the loop accounts it, or an earlier one when its tick is late).
 cut_ms=$(($(now_ms) + 2500))
 # What the same frames make in a replay: the reference.
 "$tg" replay "$work/lan.pcap" --reports -o gateway.data_dir="$work/replay-data" -o report.interval=86400 \
 	>"$work/replay.jsonl" 2>/dev/null || fail "replay of the LAN capture"
-sleep 2.5 # every byte of those flows is in a summary that ended by cut_ms
-wait_for 5 received || fail "records: $(cat "$work/check.out")"
+# Once a summary past cut_ms is in, every earlier one is (oldest first, no hole), and no
+# later traffic can go into them.
+summarized_past() {
+	received && /usr/bin/python3 -c '
+import datetime, json, sys
+ends = [datetime.datetime.fromisoformat(r["event"]["end"].replace("Z", "+00:00")).timestamp() * 1000
+        for r in map(json.loads, open(sys.argv[1])) if r["event"]["dataset"] == "townguard.summary"]
+sys.exit(not ends or max(ends) < int(sys.argv[2]))' "$work/records.jsonl" "$1"
+}
+wait_for 15 summarized_past "$cut_ms" || fail "no summary past the traffic arrived: $(cat "$work/check.out")"
 /usr/bin/python3 - "$work/records.jsonl" "$work/replay.jsonl" "$cut_ms" <<-'EOF' || fail "summaries and the capture disagree"
 	import datetime, json, sys
 	def apps(path, cut=None):
@@ -154,7 +164,6 @@ wait_for 5 received || fail "records: $(cat "$work/check.out")"
 echo "ok: the client's HTTPS traffic is in the summaries, bytes per application as the capture's"
 
 # ---------------------------------------------------------------- 2. one first hit; report now
-sleep 2.5 # the blocked flow's interval is past cut_ms
 lan curl -sS -o /dev/null --max-time 5 --cacert "$CA" --resolve "blocked.test:443:$ALLOWED_IP" \
 	https://blocked.test/ 2>/dev/null && fail "blocked.test: connection succeeded"
 first_hits() { grep -c '"action": "first_hit"' "$work/records.jsonl"; }
