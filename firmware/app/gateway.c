@@ -356,6 +356,8 @@ static void gw_reload(struct gateway *g)
 #define GW_FIELD(f) { #f, offsetof(struct tg_config, f), sizeof(((struct tg_config *)0)->f) }
 		GW_FIELD(gateway.mode), GW_FIELD(ports), GW_FIELD(bridge), GW_FIELD(nfqueue),
 		GW_FIELD(capture), GW_FIELD(flow), GW_FIELD(dpi), GW_FIELD(mgmt), GW_FIELD(uplink),
+		/* the summaries, alerts, privacy levels and spool are set up when the reports start */
+		GW_FIELD(report),
 		/* the uplink's identity, topics and flash directory are set when it starts */
 		GW_FIELD(gateway.id), GW_FIELD(gateway.region), GW_FIELD(gateway.data_dir),
 #undef GW_FIELD

@@ -37,6 +37,8 @@ struct gw_report {
 	struct report_wire *wire;         /* live modes: spool, batches, journal */
 	uint64_t dropped[SPOOL_KINDS];    /* the spool's drops already alerted (all time) */
 	bool link_down[GW_PORTS];         /* ports whose link is known to be gone */
+	uint64_t interval_ms;             /* the summaries' (the configuration's at start) */
+	uint64_t due_ms;                  /* the end of the interval under way: health is read then */
 };
 
 /* The live clock: the loop's, and the wall clock the uplink keeps (gw_tick). */
@@ -90,6 +92,7 @@ int gw_report_start(struct gateway *g)
 		.privacy = &r->priv,
 		.observer = &r->obs,
 	};
+	r->interval_ms = sc.interval_ms;
 	r->sum = summary_new(&sc, &g->pl);
 	if (!r->sum) {
 		err = -ENOMEM;
@@ -228,8 +231,12 @@ void gw_report_clock(struct gateway *g, uint64_t now_ms)
 	if (!r)
 		return;
 	alerts_clock(r->alerts, now_ms, g->pl.epoch_offset_ms);
-	gw_report_health(g, &h);
-	gw_report_error(g, summary_tick(r->sum, now_ms, &h, &r->sink));
+	/* The ports' and the spool's figures only when a summary is due (summary.h: aligned). */
+	if (now_ms >= r->due_ms) {
+		gw_report_health(g, &h);
+		gw_report_error(g, summary_tick(r->sum, now_ms, &h, &r->sink));
+		r->due_ms = (now_ms / r->interval_ms + 1) * r->interval_ms;
+	}
 	if (r->wire) {
 		gw_report_spool_drops(r);
 		report_wire_tick(r->wire, now_ms);
