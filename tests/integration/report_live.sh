@@ -28,7 +28,10 @@
 #   4. at the default privacy level no internal address or MAC of the lab, in
 #      any form (dotted, hex, colon or dash MAC, bytes), is in any byte the
 #      subscriber received, decompressed; the same scan finds the client's
-#      address in records with internal_addresses = raw (it can fail).
+#      address in records with internal_addresses = raw (it can fail);
+#   5. a full spool (64 KiB, filled by the probe while the broker refuses
+#      connections): the gateway's summary pushes records out, and a
+#      spool_drop alert saying so reaches the SOC.
 set -uo pipefail
 MODE=bridge
 LAB_PREFIX=tgW
@@ -279,4 +282,45 @@ scan() {
 out=$(scan "$work/raw.jsonl") && fail "the scan is blind: nothing found in raw records ($out)"
 out=$(scan "$work/received.bin") || fail "at the default privacy level: $out"
 echo "ok: no internal address or MAC in what the SOC received: $out"
+
+# ---------------------------------------------------------------- 5. the spool full
+# A flash of its own, bounded at 64 KiB: four segments of 16 KiB, each filled by one
+# record of the probe's (its own subscriber: the probe's tg.seq start at 1 too). The
+# broker refuses connections meanwhile, so nothing leaves; the gateway's first summary
+# then pushes the oldest segment out, and its spool_drop alert must reach the SOC.
+kill "$sub_pid"; wait "$sub_pid" 2>/dev/null; sub_pid=
+subscribe full
+mkdir -p "$work/full-data"
+cp -r "$work/data/keys" "$work/data/bundle" "$work/full-data/"
+sed "s|^data_dir = .*|data_dir = $work/full-data|" "$work/gw.ini" >"$work/full.ini"
+echo 'spool_kb = 64' >>"$work/full.ini" # the file ends in [report]
+broker() {
+	local op=-I
+	[ "$1" = open ] && op=-D
+	ip netns exec "$NS_WAN" iptables -w "$op" INPUT -i eth0 -p tcp --dport 8883 -j REJECT --reject-with tcp-reset ||
+		fail "iptables $op"
+}
+broker closed
+: >"$work/puts"
+ip netns exec "$NS_GW" "$probe" -c "$work/full.ini" --iface tg-wan --every 20 --pad 16100 \
+	>"$work/puts" 2>"$work/probe.log" &
+probe_pid=$!
+six_put() { [ "$(grep -c '^put ' "$work/puts")" -ge 6 ]; }
+wait_for 10 six_put || fail "the probe did not fill the spool: $(cat "$work/puts")"
+kill -TERM "$probe_pid"; wait "$probe_pid"; probe_pid=
+grep -q 'spool full' "$work/probe.log" || fail "the probe's records did not fill the spool"
+ip netns exec "$NS_GW" "$tg" run -c "$work/full.ini" >/dev/null 2>"$work/tg.log" &
+tgpid=$!
+must_log "$work/tg.log" 'spool full .*dropping [1-9][0-9]* summary' 10
+broker open
+spool_drop_alert() {
+	"$check" "$work/full.out" /dev/null --allow-unknown --records "$work/full.jsonl" >"$work/check.out" 2>&1 &&
+		grep -q '"type": "spool_drop".*"records": "summary"' "$work/full.jsonl"
+}
+wait_for 30 spool_drop_alert || fail "no spool_drop alert arrived: $(cat "$work/check.out")"
+inline_stop
+grep '"spool_drop"' "$work/full.jsonl" >"$work/drop.jsonl"
+"$top/tests/report_schema.py" "$work/drop.jsonl" >"$work/schema.log" ||
+	{ cat "$work/schema.log"; fail "the spool_drop alert is outside its schema"; }
+echo "ok: the spool full: $(grep -o '"records": "summary", "dropped": [0-9]*' "$work/drop.jsonl" | head -n 1) in a spool_drop alert"
 echo PASS
