@@ -214,6 +214,8 @@ void gw_report_hit(struct gateway *g, const struct policy_hit *hit);
 void gw_report_clock(struct gateway *g, uint64_t now_ms);
 /* After the flows were ended: the last interval, then everything freed. */
 void gw_report_stop(struct gateway *g, uint64_t now_ms);
+/* The hub's report command: every device of the inventory as an asset record, now. */
+void gw_report_on_request(struct gateway *g, uint64_t now_ms);
 
 /* gateway_nfq.c */
 /* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */
