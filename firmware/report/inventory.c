@@ -409,7 +409,14 @@ static json_t *asset_record(struct inventory *inv, const struct inventory_device
 	json_object_set_new(asset, "last_seen", json_string(t));
 	/* A locally administered MAC: a phone's random one, or a VM's; no maker to name. */
 	json_object_set_new(asset, "local_mac", json_boolean(d->mac[0] & 0x02));
-	if (d->vendor_class[0])
+	/*
+	 * The vendor class names a kind of device ("MSFT 5.0", "udhcp 1.35.0") and
+	 * goes as it is, unless it holds the host name (a switch that sends
+	 * its name in both): then it is as private as the name.
+	 */
+	if (d->vendor_class[0] && d->host_name[0] && strstr(d->vendor_class, d->host_name))
+		privacy_set_name(inv->cfg.privacy, asset, "vendor_class", PRIV_HOST, d->vendor_class);
+	else if (d->vendor_class[0])
 		json_object_set_new(asset, "vendor_class", json_string(d->vendor_class));
 	if (d->prl_len) {
 		fp.prl_len = d->prl_len;

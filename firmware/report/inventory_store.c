@@ -108,8 +108,12 @@ static int dev_time(const char *path, size_t i, json_t *e, const char *key, int6
 	json_t *v = json_object_get(e, key);
 
 	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		log_warn("%s: device %zu: %s is not a time (allowed: ms since the epoch, >= 0); entry skipped",
-			 path, i, key);
+		if (json_is_integer(v))
+			log_warn("%s: device %zu: %s %lld (allowed: ms since the epoch, >= 0); entry skipped",
+				 path, i, key, (long long)json_integer_value(v));
+		else
+			log_warn("%s: device %zu: %s is %s (allowed: ms since the epoch, an integer >= 0); "
+				 "entry skipped", path, i, key, v ? "not an integer" : "missing");
 		return -EINVAL;
 	}
 	*out = (int64_t)json_integer_value(v);
@@ -214,7 +218,9 @@ void inv_load(struct inventory *inv)
 	devs = json_object_get(doc, "devices");
 	if (json_integer_value(json_object_get(doc, "version")) != INV_FILE_VERSION ||
 	    !json_is_array(devs)) {
-		snprintf(why, sizeof(why), "no version %d document with a devices list", INV_FILE_VERSION);
+		snprintf(why, sizeof(why), "version %lld, %s (allowed: version %d with a devices list)",
+			 (long long)json_integer_value(json_object_get(doc, "version")),
+			 json_is_array(devs) ? "a devices list" : "no devices list", INV_FILE_VERSION);
 		load_refused(inv, why);
 		json_decref(doc);
 		return;
