@@ -246,7 +246,7 @@ enum dhcp_err dhcp_parse(const uint8_t *data, size_t len, struct dhcp_msg *m,
 	if (data[1] != 1 || data[2] != 6)
 		return refuse(&w, data[1] != 1 ? PROBLEM(DHCP_ERR_HTYPE, 1, 0, 0, 0, data[1], 1, 1)
 					       : PROBLEM(DHCP_ERR_HTYPE, 2, 0, 0, 0, data[2], 6, 6));
-	if (memcmp(data + DHCP_FIXED_LEN, cookie, sizeof(cookie)))
+	if (memcmp(data + DHCP_FIXED_LEN, cookie, sizeof(cookie)) != 0)
 		return refuse(&w, PROBLEM(DHCP_ERR_COOKIE, DHCP_FIXED_LEN, 0, 0, 0,
 					  (uint32_t)data[236] << 24 | (uint32_t)data[237] << 16 |
 						  (uint32_t)data[238] << 8 | data[239],
@@ -337,19 +337,19 @@ const char *dhcp_problem_text(const struct dhcp_problem *p, char *out, size_t le
 	return out;
 }
 
-void dhcp_prl_text(const struct dhcp_msg *m, char *out, size_t len)
+void dhcp_prl_text(const uint8_t *prl, unsigned int n, char *out, size_t len)
 {
 	size_t used = 0;
 
 	if (len)
 		out[0] = '\0';
-	for (unsigned int i = 0; i < m->prl_len && used < len; i++) {
-		int n = snprintf(out + used, len - used, i ? ",%u" : "%u", m->prl[i]);
+	for (unsigned int i = 0; i < n && used < len; i++) {
+		int w = snprintf(out + used, len - used, i ? ",%u" : "%u", prl[i]);
 
-		if (n < 0 || (size_t)n >= len - used) {
+		if (w < 0 || (size_t)w >= len - used) {
 			out[used] = '\0';
 			break;
 		}
-		used += (size_t)n;
+		used += (size_t)w;
 	}
 }

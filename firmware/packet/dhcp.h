@@ -131,7 +131,7 @@ enum dhcp_err dhcp_parse(const uint8_t *data, size_t len, struct dhcp_msg *m,
  */
 const char *dhcp_problem_text(const struct dhcp_problem *p, char *out, size_t len);
 
-/* The parameter request list as the fingerprint databases write it: "1,3,6,15,119,252". */
-void dhcp_prl_text(const struct dhcp_msg *m, char *out, size_t len);
+/* A parameter request list (n codes) as the fingerprint databases write it: "1,3,6,15,119,252". */
+void dhcp_prl_text(const uint8_t *prl, unsigned int n, char *out, size_t len);
 
 #endif

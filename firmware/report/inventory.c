@@ -48,7 +48,7 @@ static uint32_t idx_find(const struct inventory *inv, const uint32_t *by, const 
 	for (;; s = (s + 1) & inv->mask) {
 		size_t klen;
 
-		if (!by[s] || !memcmp(key_of(inv, by, by[s] - 1, &klen), key, len))
+		if (!by[s] || memcmp(key_of(inv, by, by[s] - 1, &klen), key, len) == 0)
 			return s;
 	}
 }
@@ -119,7 +119,7 @@ static void touch(struct inventory *inv, struct inventory_device *d, int64_t ms)
 
 static bool has_addr(const struct inventory_device *d)
 {
-	return d->n_addrs && memcmp(d->addrs[0].ip, zero_ip, 4);
+	return d->n_addrs && memcmp(d->addrs[0].ip, zero_ip, 4) != 0;
 }
 
 static void evict(struct inventory *inv, struct inventory_device *d)
@@ -255,7 +255,7 @@ static bool hold_addr(struct inventory *inv, struct inventory_device *d, const u
 	struct inventory_addr a = { .first_ms = ms, .last_ms = ms };
 	unsigned int i;
 
-	if (d->n_addrs && !memcmp(d->addrs[0].ip, ip, 4)) {
+	if (d->n_addrs && memcmp(d->addrs[0].ip, ip, 4) == 0) {
 		if (ms > d->addrs[0].last_ms)
 			d->addrs[0].last_ms = ms;
 		return false;
@@ -263,7 +263,7 @@ static bool hold_addr(struct inventory *inv, struct inventory_device *d, const u
 	inv_unindex_addr(inv, d);
 	memcpy(a.ip, ip, 4);
 	for (i = 0; i < d->n_addrs; i++)
-		if (!memcmp(d->addrs[i].ip, ip, 4))
+		if (memcmp(d->addrs[i].ip, ip, 4) == 0)
 			break;
 	if (i < d->n_addrs) {
 		a.first_ms = d->addrs[i].first_ms;
@@ -295,7 +295,7 @@ int inventory_dhcp(struct inventory *inv, const struct dhcp_msg *m, int64_t ms)
 	int err = 0;
 
 	/* A group address or zeros is no device (a relay's or a broken client's). */
-	if ((m->chaddr[0] & 1) || !memcmp(m->chaddr, "\0\0\0\0\0\0", 6)) {
+	if ((m->chaddr[0] & 1) || memcmp(m->chaddr, "\0\0\0\0\0\0", 6) == 0) {
 		inv->st.dhcp_ignored++;
 		return 0;
 	}
@@ -303,11 +303,11 @@ int inventory_dhcp(struct inventory *inv, const struct dhcp_msg *m, int64_t ms)
 	if (m->op == 2) {
 		if (m->type != DHCP_ACK)
 			return 0;
-		ip = memcmp(m->yiaddr, zero_ip, 4) ? m->yiaddr : m->ciaddr;
+		ip = memcmp(m->yiaddr, zero_ip, 4) != 0 ? m->yiaddr : m->ciaddr;
 	} else if (m->type == DHCP_REQUEST || m->type == DHCP_INFORM) {
 		ip = m->ciaddr;
 	}
-	if (ip && !memcmp(ip, zero_ip, 4))
+	if (ip && memcmp(ip, zero_ip, 4) == 0)
 		ip = NULL;
 	inv->st.dhcp++;
 	s = idx_find(inv, inv->by_mac, m->chaddr, 6);
@@ -328,7 +328,7 @@ int inventory_dhcp(struct inventory *inv, const struct dhcp_msg *m, int64_t ms)
 			changed |= set_text(d->vendor_class, sizeof(d->vendor_class), m->vendor_class);
 		/* The fingerprint is a DISCOVER's or REQUEST's: an INFORM asks for other things. */
 		if ((m->has & DHCP_HAS_PRL) && (m->type == DHCP_DISCOVER || m->type == DHCP_REQUEST) &&
-		    (m->prl_len != d->prl_len || memcmp(m->prl, d->prl, m->prl_len))) {
+		    (m->prl_len != d->prl_len || memcmp(m->prl, d->prl, m->prl_len) != 0)) {
 			memcpy(d->prl, m->prl, m->prl_len);
 			d->prl_len = m->prl_len;
 			changed = true;
@@ -385,7 +385,6 @@ static json_t *asset_record(struct inventory *inv, const struct inventory_device
 	const char *vendor = oui_vendor(inv->oui, d->mac);
 	json_t *rec = record_new(inv->cfg.observer, REPORT_ASSET, ms), *ev, *host, *tg, *asset, *addrs;
 	char t[32], prl[DHCP_PRL_MAX * 4];
-	struct dhcp_msg fp;
 
 	if (!rec)
 		return NULL;
@@ -419,9 +418,7 @@ static json_t *asset_record(struct inventory *inv, const struct inventory_device
 	else if (d->vendor_class[0])
 		json_object_set_new(asset, "vendor_class", json_string(d->vendor_class));
 	if (d->prl_len) {
-		fp.prl_len = d->prl_len;
-		memcpy(fp.prl, d->prl, d->prl_len);
-		dhcp_prl_text(&fp, prl, sizeof(prl));
+		dhcp_prl_text(d->prl, d->prl_len, prl, sizeof(prl));
 		json_object_set_new(asset, "fingerprint", json_string(prl));
 	}
 	addrs = json_array();

@@ -108,7 +108,7 @@ int inventory_report_all(struct inventory *inv, int64_t ms);
  * INVENTORY_SEEN_SAVE_MS (flash wears). force: whatever changed. Returns 0
  * or -errno (logged with the path).
  */
-#define INVENTORY_SEEN_SAVE_MS (3600 * 1000)
+#define INVENTORY_SEEN_SAVE_MS INT64_C(3600000)
 int inventory_save(struct inventory *inv, int64_t ms, bool force);
 
 const struct inventory_device *inventory_find(const struct inventory *inv, const uint8_t mac[6]);

@@ -93,7 +93,7 @@ struct oui_table *oui_open(const char *path)
 		log_warn("cannot read the OUI table %s: %s; vendors unknown", path, strerror(-err));
 		goto err_free;
 	}
-	if (t->len < OUI_HEADER || memcmp(t->data, OUI_MAGIC, 8)) {
+	if (t->len < OUI_HEADER || memcmp(t->data, OUI_MAGIC, 8) != 0) {
 		log_warn("%s: not an OUI table (%zu bytes; allowed: magic TGOUI, version 1, from "
 			 "tools/mk-oui); vendors unknown", path, t->len);
 		goto err_data;

@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (m.warn.err != DHCP_OK) {
 		abort();
 	}
-	dhcp_prl_text(&m, prl, sizeof(prl));
+	dhcp_prl_text(m.prl, m.prl_len, prl, sizeof(prl));
 	free(copy);
 	return 0;
 }

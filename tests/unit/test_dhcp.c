@@ -103,7 +103,7 @@ static void test_udhcpc_discover_names_the_device(void **state)
 	assert_true(m.has & DHCP_HAS_HOST_NAME);
 	assert_string_equal(m.host_name, "reception-pc");
 	assert_string_equal(m.vendor_class, "udhcp 1.35.0");
-	dhcp_prl_text(&m, prl, sizeof(prl));
+	dhcp_prl_text(m.prl, m.prl_len, prl, sizeof(prl));
 	assert_string_equal(prl, "1,3,6,12,15,28,42");
 	/* 61: type 1 (Ethernet) and the MAC */
 	assert_int_equal(m.client_id_len, 7);
@@ -417,7 +417,7 @@ static void test_the_fingerprint_keeps_the_clients_order(void **state)
 	assert_int_equal(dhcp_parse(b.b, b.len, &m, NULL), DHCP_OK);
 	assert_int_equal(m.prl_len, 14);
 	/* cut at a comma, never inside a number */
-	dhcp_prl_text(&m, prl, sizeof(prl));
+	dhcp_prl_text(m.prl, m.prl_len, prl, sizeof(prl));
 	assert_string_equal(prl, "1,3,6,15,31,33");
 }
 
