@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
+
 #define LOG_MODULE "test"
 #include "core/config.h"
 #include "core/log.h"
@@ -41,18 +43,10 @@ struct t {
 static int keep_put(void *ctx, enum report_kind kind, json_t *rec)
 {
 	struct t *t = ctx;
-	const char *out = getenv("TG_RECORDS_OUT");
 
 	assert_int_equal(kind, REPORT_ALERT);
 	record_set_seq(rec, ++t->seq);
-	if (out) {
-		FILE *f = fopen(out, "a");
-
-		assert_non_null(f);
-		json_dumpf(rec, f, JSON_COMPACT);
-		fputc('\n', f);
-		fclose(f);
-	}
+	fx_records_out(rec);
 	json_array_append_new(t->recs, rec);
 	return 0;
 }

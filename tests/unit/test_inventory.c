@@ -43,17 +43,9 @@ struct t {
 static int keep_put(void *ctx, enum report_kind kind, json_t *rec)
 {
 	struct t *t = ctx;
-	const char *out = getenv("TG_RECORDS_OUT");
 
 	record_set_seq(rec, ++t->seq);
-	if (out) {
-		FILE *f = fopen(out, "a");
-
-		assert_non_null(f);
-		json_dumpf(rec, f, JSON_COMPACT);
-		fputc('\n', f);
-		fclose(f);
-	}
+	fx_records_out(rec);
 	json_array_append_new(kind == REPORT_ASSET ? t->assets : t->alerted, rec);
 	return 0;
 }
@@ -300,6 +292,26 @@ static void test_the_inventory_survives_a_restart_and_knows_its_devices(void **s
 	assert_int_equal(fx_scratch_leave(&sc), 0);
 }
 
+static void put_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static size_t get_file(const char *path, uint8_t *buf, size_t max)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, max, f);
+	assert_int_equal(fclose(f), 0);
+	return n;
+}
+
 static void test_a_corrupt_file_is_set_aside_and_the_inventory_starts_empty(void **state)
 {
 	static const char garbage[] = "{\"version\":1,\"devices\":[{\"mac\":";
@@ -313,13 +325,10 @@ static void test_a_corrupt_file_is_set_aside_and_the_inventory_starts_empty(void
 	struct inventory_stats st;
 	struct stat sb;
 	struct t t;
-	FILE *f;
 
 	(void)state;
 	assert_int_equal(fx_scratch_enter(&sc, "inventory"), 0);
-	f = fopen("inventory", "w");
-	fputs(garbage, f);
-	fclose(f);
+	put_file("inventory", garbage, strlen(garbage));
 	start(&t, 16, "inventory", NULL);
 	inventory_get_stats(t.inv, &st);
 	assert_int_equal(st.devices, 0);
@@ -331,9 +340,7 @@ static void test_a_corrupt_file_is_set_aside_and_the_inventory_starts_empty(void
 	assert_int_equal(stat("inventory", &sb), 0);
 
 	/* entries that break a rule are skipped, the rest taken */
-	f = fopen("inventory", "w");
-	fputs(one_bad, f);
-	fclose(f);
+	put_file("inventory", one_bad, strlen(one_bad));
 	start(&t, 16, "inventory", NULL);
 	inventory_get_stats(t.inv, &st);
 	assert_int_equal(st.loaded, 1);
@@ -342,9 +349,7 @@ static void test_a_corrupt_file_is_set_aside_and_the_inventory_starts_empty(void
 	stop(&t);
 
 	/* a file of another version is no inventory of ours */
-	f = fopen("inventory", "w");
-	fputs("{\"version\":2,\"devices\":[]}", f);
-	fclose(f);
+	put_file("inventory", "{\"version\":2,\"devices\":[]}", 26);
 	start(&t, 16, "inventory", NULL);
 	inventory_get_stats(t.inv, &st);
 	assert_int_equal(st.devices, 0);
@@ -362,12 +367,9 @@ static void write_oui(const char *path)
 		'C', '.', ' ', 'I', 'T', 'O', 'H', 0,
 		'A', 'p', 'p', 'l', 'e', ',', ' ', 'I', 'n', 'c', '.', 0,
 	};
-	FILE *f = fopen(path, "wb");
 
 	_Static_assert(sizeof(table) == 16 + 12 + 20, "header, entries, names");
-	assert_non_null(f);
-	assert_int_equal(fwrite(table, 1, sizeof(table), f), sizeof(table));
-	fclose(f);
+	put_file(path, table, sizeof(table));
 }
 
 static void test_makers_come_from_the_oui_table_and_a_bad_one_is_refused(void **state)
@@ -378,7 +380,6 @@ static void test_makers_come_from_the_oui_table_and_a_bad_one_is_refused(void **
 	struct t t;
 	uint8_t bytes[64];
 	size_t n;
-	FILE *f;
 
 	(void)state;
 	assert_int_equal(fx_scratch_enter(&sc, "oui"), 0);
@@ -396,26 +397,15 @@ static void test_makers_come_from_the_oui_table_and_a_bad_one_is_refused(void **
 	assert_null(oui_open(""));
 
 	/* out of order; a name offset past the names; cut short */
-	f = fopen("oui.bin", "rb");
-	n = fread(bytes, 1, sizeof(bytes), f);
-	fclose(f);
+	n = get_file("oui.bin", bytes, sizeof(bytes));
 	memset(bytes + 16 + 6, 0, 3); /* the second OUI 000000: before the first */
-	f = fopen("bad.bin", "wb");
-	fwrite(bytes, 1, n, f);
-	fclose(f);
+	put_file("bad.bin", bytes, n);
 	assert_null(oui_open("bad.bin"));
-	write_oui("oui.bin");
-	f = fopen("oui.bin", "rb");
-	n = fread(bytes, 1, sizeof(bytes), f);
-	fclose(f);
+	n = get_file("oui.bin", bytes, sizeof(bytes));
 	bytes[16 + 6 + 3] = 40;
-	f = fopen("bad.bin", "wb");
-	fwrite(bytes, 1, n, f);
-	fclose(f);
+	put_file("bad.bin", bytes, n);
 	assert_null(oui_open("bad.bin"));
-	f = fopen("bad.bin", "wb");
-	fwrite(bytes, 1, n - 1, f);
-	fclose(f);
+	put_file("bad.bin", bytes, n - 1);
 	assert_null(oui_open("bad.bin"));
 
 	/* the maker in the asset record; without a table none */
