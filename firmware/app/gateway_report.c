@@ -432,6 +432,15 @@ void gw_report_stop(struct gateway *g, uint64_t now_ms)
 	if (g->live)
 		now_ms = loop_now_ms(); /* not the last frame's time: the office may be quiet */
 	gw_report_assets(g, gw_report_wall_ms(g, now_ms), true);
+	if (g->live) {
+		struct inventory_stats is;
+
+		inventory_get_stats(r->inv, &is);
+		log_info("reports: inventory: %u devices (%llu new since start, %llu evicted by the bound of "
+			 "%u); %llu DHCP messages taken", is.devices, (unsigned long long)is.added,
+			 (unsigned long long)is.evicted, g->cfg->report.inventory_size,
+			 (unsigned long long)is.dhcp);
+	}
 	gw_report_health(g, &h);
 	gw_report_error(g, summary_flush(r->sum, now_ms, &h, &r->sink));
 	/* The flows end after this: their last calls reach the policy alone. */
