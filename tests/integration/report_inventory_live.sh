@@ -103,8 +103,9 @@ wait_for 15 alerted 1 || fail "no new_device alert for the DHCP client"
 read -r name mac1 < <(new_devices)
 case $name in host-*) ;; *) fail "the new device's host name is $name, not a pseudonym (default privacy)" ;; esac
 echo reception-pc >"$work/names.txt"
-run 0 "$tg" report reveal "$name" --from "$work/names.txt" -c "$work/gw.ini"
-expect "reveal $name" reception-pc "$(cat out)"
+revealed=$("$tg" report reveal "$name" --from "$work/names.txt" -c "$work/gw.ini" 2>"$work/reveal.err") ||
+	fail "report reveal $name: $(cat "$work/reveal.err")"
+expect "reveal $name" reception-pc "$revealed"
 wait_for 10 asset_with_address "$name" || fail "no asset record with the leased address for $name"
 echo "ok: a DHCP client is a new device, named $name (reception-pc), leased an address"
 
