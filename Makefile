@@ -179,7 +179,14 @@ $(O)/tg-pcapgen: $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/tg-pcapgen/*.c))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libpcap)
 
-all: $(O)/townguard $(HOST_TOOLS)
+# The device makers by MAC prefix ([report] oui_file), from Debian's ieee-data (tools/mk-oui).
+OUI_CSV ?= /usr/share/ieee-data/oui.csv
+$(O)/oui.bin: tools/mk-oui $(wildcard $(OUI_CSV))
+	@mkdir -p $(dir $@)
+	@echo "  OUI     $@"
+	$(Q)$(PYTHON) tools/mk-oui $(OUI_CSV) $@ >/dev/null
+
+all: $(O)/townguard $(HOST_TOOLS) $(O)/oui.bin
 
 # ---------------------------------------------------------------- tests
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

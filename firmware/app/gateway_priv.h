@@ -226,8 +226,8 @@ void gw_report_link(struct gateway *g, const char *name, bool up);
 /* A bundle was refused (the store's or OTA's reason, bundle_err_name): a bundle_refused alert. */
 void gw_report_refused(struct gateway *g, const char *reason, uint64_t serial);
 /*
- * The hub's `report` command: the summary of the interval so far (and the
- * inventory's assets once it has them: the hook for firmware/report/inventory).
+ * The hub's `report` command: the summary of the interval so far, and
+ * every device of the inventory as an asset record.
  */
 void gw_report_on_request(struct gateway *g);
 

@@ -10,6 +10,14 @@
  * owns three alerts of its own: a port that lost its link, a bundle refused
  * (by the store or over the air), and the spool dropping records; and the
  * hub's `report` command sends the summary of the interval so far.
+ *
+ * The inventory and the risk alerts see the packet path through a judge
+ * that wraps the policy's (gw_report_judge): every call goes to the policy
+ * first, then DHCP messages go to the inventory, a new flow from an
+ * internal address refreshes its device, and a flow decided with a risk
+ * score of at least [report] risk_score alerts. The live gateway keeps the
+ * inventory in <data>/inventory; a replay starts from an empty one and
+ * writes nothing, so one capture always gives the same records.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,8 +28,10 @@
 #include "app/gateway_priv.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "packet/dhcp.h"
 #include "policy/policy.h"
 #include "report/alert.h"
+#include "report/inventory.h"
 #include "report/privacy.h"
 #include "report/record.h"
 #include "report/summary.h"
@@ -32,6 +42,7 @@ struct gw_report {
 	struct privacy priv;
 	struct summary *sum;
 	struct alerts *alerts;
+	struct inventory *inv;
 	struct report_sink sink;
 	struct record_print_sink print;
 	struct report_wire *wire;         /* live modes: spool, batches, journal */
@@ -40,6 +51,8 @@ struct gw_report {
 	uint64_t interval_ms;             /* the summaries' (the configuration's at start) */
 	uint64_t due_ms;                  /* the end of the interval under way: health is read then */
 };
+
+static const struct pipeline_judge gw_report_judge;
 
 /* The live clock: the loop's, and the wall clock the uplink keeps (gw_tick). */
 static uint64_t gw_report_now(const struct gateway *g)
@@ -65,6 +78,26 @@ static int gw_report_wire(struct gateway *g, struct gw_report *r)
 		 g->cfg->report.interval, g->uplink ? "the uplink" : "no uplink (they wait)",
 		 g->cfg->gateway.data_dir, (unsigned long long)st.records);
 	return 0;
+}
+
+static int gw_report_inventory_start(struct gateway *g, struct gw_report *r)
+{
+	char path[CONFIG_PATH_MAX + 16];
+	struct inventory_config ic = {
+		.capacity = g->cfg->report.inventory_size,
+		.oui_path = g->cfg->report.oui_file,
+		.privacy = &r->priv,
+		.observer = &r->obs,
+		.sink = &r->sink,
+		.alerts = r->alerts,
+	};
+
+	if (g->live) {
+		snprintf(path, sizeof(path), "%s/inventory", g->cfg->gateway.data_dir);
+		ic.path = path;
+	}
+	r->inv = inventory_new(&ic);
+	return r->inv ? 0 : -ENOMEM;
 }
 
 int gw_report_start(struct gateway *g)
@@ -117,7 +150,12 @@ int gw_report_start(struct gateway *g)
 		err = -ENOMEM;
 		goto err_wire;
 	}
+	err = gw_report_inventory_start(g, r);
+	if (err < 0)
+		goto err_alerts;
 	g->report = r;
+	/* The policy's judge stays the judge, with the reports' hooks after each call. */
+	pipeline_set_judge(&g->pl, &gw_report_judge, g);
 	if (g->live) {
 		alerts_clock(r->alerts, gw_report_now(g), g->pl.epoch_offset_ms);
 		/* A list on flash refused before the reports were up (gw_flash_bundle). */
@@ -127,6 +165,8 @@ int gw_report_start(struct gateway *g)
 	}
 	return 0;
 
+err_alerts:
+	alerts_free(r->alerts);
 err_wire:
 	report_wire_stop(r->wire);
 err_sum:
@@ -207,6 +247,19 @@ void gw_report_hit(struct gateway *g, const struct policy_hit *hit)
 				     policy_stage_name((enum policy_stage)hit->stage), hit->indicator));
 }
 
+/* ms since the epoch of the pipeline's clock at now_ms. */
+static int64_t gw_report_wall_ms(const struct gateway *g, uint64_t now_ms)
+{
+	return (int64_t)now_ms + g->pl.epoch_offset_ms;
+}
+
+/* The devices that changed, as asset records; the file when it is due. */
+static void gw_report_assets(struct gateway *g, int64_t ms, bool stop)
+{
+	gw_report_error(g, inventory_report_changes(g->report->inv, ms));
+	inventory_save(g->report->inv, ms, stop);
+}
+
 /* Records the spool dropped to stay within its bound since the last look: one alert per kind. */
 static void gw_report_spool_drops(struct gw_report *r)
 {
@@ -235,6 +288,8 @@ void gw_report_clock(struct gateway *g, uint64_t now_ms)
 	if (now_ms >= r->due_ms) {
 		gw_report_health(g, &h);
 		gw_report_error(g, summary_tick(r->sum, now_ms, &h, &r->sink));
+		/* Asset records go with the interval's end, one per changed device, however often it changed. */
+		gw_report_assets(g, gw_report_wall_ms(g, now_ms / r->interval_ms * r->interval_ms), false);
 		r->due_ms = (now_ms / r->interval_ms + 1) * r->interval_ms;
 	}
 	if (r->wire) {
@@ -277,8 +332,8 @@ void gw_report_refused(struct gateway *g, const char *reason, uint64_t serial)
 /*
  * The hub asked for the reports now (its signed `report` command): the
  * summary of the interval so far, if it counted anything (the interval's own
- * summary then carries the rest, so the two add up). The inventory's assets
- * (engineer I's firmware/report/inventory) go out here too.
+ * summary then carries the rest, so the two add up), and every device of the
+ * inventory as an asset record.
  */
 void gw_report_on_request(struct gateway *g)
 {
@@ -290,9 +345,82 @@ void gw_report_on_request(struct gateway *g)
 		return;
 	gw_report_health(g, &h);
 	n = summary_flush(r->sum, gw_report_now(g), &h, &r->sink);
-	log_info("reports: the hub asked: %s", n > 0 ? "a summary of the interval so far sent" :
-						       "nothing counted yet in this interval");
+	log_info("reports: the hub asked: %s; %d devices of the inventory sent",
+		 n > 0 ? "a summary of the interval so far sent" : "nothing counted yet in this interval",
+		 inventory_report_all(r->inv, gw_report_wall_ms(g, gw_report_now(g))));
 }
+
+/* ------------------------------------------------------------ the judge's hooks */
+
+static void gw_report_dhcp(struct gateway *g, const struct pkt *p, uint64_t now_ms)
+{
+	struct dhcp_problem why;
+	struct dhcp_msg m;
+	char text[192];
+
+	if (dhcp_parse(p->payload, p->payload_len, &m, &why) != DHCP_OK) {
+		log_debug_rl("DHCP message of %u bytes refused: %s", p->payload_len,
+			     dhcp_problem_text(&why, text, sizeof(text)));
+		return;
+	}
+	if (m.n_warn)
+		log_debug_rl("DHCP message from %02x:%02x:%02x:%02x:%02x:%02x: %u field(s) left out, "
+			     "the first: %s", m.chaddr[0], m.chaddr[1], m.chaddr[2], m.chaddr[3],
+			     m.chaddr[4], m.chaddr[5], m.n_warn,
+			     dhcp_problem_text(&m.warn, text, sizeof(text)));
+	gw_report_error(g, inventory_dhcp(g->report->inv, &m, gw_report_wall_ms(g, now_ms)));
+}
+
+static void gw_report_judge_start(void *ctx, struct flow *f, uint64_t wall_s, uint64_t now_ms)
+{
+	struct gateway *g = ctx;
+	const union ip_addr *src = flow_src(f);
+
+	policy_judge.flow_start(g->policy, f, wall_s, now_ms);
+	if (g->report && f->key.ip_version == 4 && summary_is_internal(src, 4))
+		inventory_addr_seen(g->report->inv, src->b, gw_report_wall_ms(g, now_ms));
+}
+
+/*
+ * The policy marks a flow FLOW_F_CLASS_CHECKED at its first call once DPI
+ * decided it (and the pipeline calls no more): the flow's risks are final
+ * then, and judged here once.
+ */
+static void gw_report_judge_dpi(void *ctx, struct flow *f, uint64_t wall_s)
+{
+	struct gateway *g = ctx;
+	bool checked = f->flags & FLOW_F_CLASS_CHECKED;
+	uint32_t score;
+	char app[64];
+
+	policy_judge.flow_dpi(g->policy, f, wall_s);
+	if (!g->report || checked || !(f->flags & FLOW_F_DECIDED) || !f->dpi_result.risks ||
+	    !g->cfg->report.risk_score)
+		return;
+	score = dpi_risk_score(f->dpi_result.risks);
+	if (score < g->cfg->report.risk_score)
+		return;
+	gw_report_error(g, alert_risk(g->report->alerts, f, score,
+				      dpi_proto_name(g->pl.dpi, &f->dpi_result, app, sizeof(app))));
+}
+
+static void gw_report_judge_packet(void *ctx, struct flow *f, const struct pkt *p, uint64_t wall_s,
+				   uint64_t now_ms)
+{
+	struct gateway *g = ctx;
+
+	policy_judge.packet(g->policy, f, p, wall_s, now_ms);
+	if (g->report && p->l4_proto == 17 &&
+	    ((p->sport == DHCP_CLIENT_PORT && p->dport == DHCP_SERVER_PORT) ||
+	     (p->sport == DHCP_SERVER_PORT && p->dport == DHCP_CLIENT_PORT)))
+		gw_report_dhcp(g, p, now_ms);
+}
+
+static const struct pipeline_judge gw_report_judge = {
+	.flow_start = gw_report_judge_start,
+	.flow_dpi = gw_report_judge_dpi,
+	.packet = gw_report_judge_packet,
+};
 
 void gw_report_stop(struct gateway *g, uint64_t now_ms)
 {
@@ -303,8 +431,21 @@ void gw_report_stop(struct gateway *g, uint64_t now_ms)
 		return;
 	if (g->live)
 		now_ms = loop_now_ms(); /* not the last frame's time: the office may be quiet */
+	gw_report_assets(g, gw_report_wall_ms(g, now_ms), true);
+	if (g->live) {
+		struct inventory_stats is;
+
+		inventory_get_stats(r->inv, &is);
+		log_info("reports: inventory: %u devices (%llu new since start, %llu evicted by the bound of "
+			 "%u); %llu DHCP messages taken", is.devices, (unsigned long long)is.added,
+			 (unsigned long long)is.evicted, g->cfg->report.inventory_size,
+			 (unsigned long long)is.dhcp);
+	}
 	gw_report_health(g, &h);
 	gw_report_error(g, summary_flush(r->sum, now_ms, &h, &r->sink));
+	/* The flows end after this: their last calls reach the policy alone. */
+	pipeline_set_judge(&g->pl, &policy_judge, g->policy);
+	inventory_free(r->inv);
 	summary_free(r->sum);
 	alerts_free(r->alerts);
 	if (r->wire) {

@@ -152,6 +152,9 @@ struct tg_config {
 		int macs;                     /* enum tg_privacy_level, no Crypto-PAn */
 		int host_names;               /* enum tg_privacy_level, no Crypto-PAn */
 		int queries;                  /* enum tg_privacy_level, no Crypto-PAn */
+		uint32_t inventory_size;      /* devices the inventory keeps */
+		uint32_t risk_score;          /* nDPI risk score that alerts; 0 = none */
+		char oui_file[CONFIG_PATH_MAX]; /* device makers by OUI; missing = unknown */
 	} report;
 };
 

@@ -284,6 +284,12 @@ const struct cfg_key cfg_keys[] = {
 		 "Internal hosts' own names (DHCP host name) in records"),
 	CFG_ENUM(report, queries, cfg_priv, CONFIG_REPORT_PRIV_QUERIES,
 		 "Names the internal hosts looked up (DNS queries) in records"),
+	CFG_UINT(report, inventory_size, 16, 16384, "devices", CONFIG_REPORT_INVENTORY_SIZE,
+		 "Devices the inventory keeps (<data_dir>/inventory); a new one past it replaces the one idle longest"),
+	CFG_UINT(report, risk_score, 0, 65535, "", CONFIG_REPORT_RISK_SCORE,
+		 "A flow whose nDPI risk score is at least this alerts (100: one high risk); 0 = no risk alerts"),
+	CFG_PATH(report, oui_file, 0, false, CONFIG_REPORT_OUI_FILE,
+		 "Table of device makers by MAC prefix (tools/mk-oui); missing = makers unknown"),
 };
 
 const size_t cfg_nkeys = ARRAY_SIZE(cfg_keys);

@@ -538,6 +538,15 @@ const char *dpi_risk_name(unsigned int n)
 	return ndpi_risk2str((ndpi_risk_enum)n);
 }
 
+uint32_t dpi_risk_score(uint64_t risks)
+{
+	u_int16_t client, server;
+
+	/* Bits nDPI does not know would be scored as nothing; keep them out of its table. */
+	risks &= (NDPI_MAX_RISK >= 64 ? ~0ull : (1ull << NDPI_MAX_RISK) - 1) & ~1ull;
+	return risks ? ndpi_risk2score(risks, &client, &server) : 0;
+}
+
 const char *dpi_tls_version_name(uint16_t version, char *buf, size_t len)
 {
 	uint8_t known = 0;

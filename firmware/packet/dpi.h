@@ -74,6 +74,12 @@ const char *dpi_proto_name(struct dpi *d, const struct flow_dpi_result *r, char 
 const char *dpi_category_name(struct dpi *d, const struct flow_dpi_result *r);
 /* Name of risk bit n (nDPI's wording), or NULL if n is not a risk. */
 const char *dpi_risk_name(unsigned int n);
+/*
+ * nDPI's score of a flow's risks (ndpi_risk2score, client and server parts
+ * added): the sum of each risk's severity, in nDPI 4.2 low 10, medium 50,
+ * high 100, severe 250. 0 when there is none.
+ */
+uint32_t dpi_risk_score(uint64_t risks);
 /* "TLSv1.2", "TLSv1.3", ... or NULL when version is 0. */
 const char *dpi_tls_version_name(uint16_t version, char *buf, size_t len);
 

@@ -14,12 +14,21 @@
 #define LOG_MODULE "alert"
 #include "core/common.h"
 #include "core/log.h"
+#include "core/siphash.h"
+#include "packet/dpi.h"
 #include "policy/bundle.h"
 #include "report/alert.h"
 #include "report/summary.h"
 
 /* Distinct rules that can hit in one interval before first hits repeat. */
 #define ALERT_RULES_SEEN 1024
+/*
+ * Distinct (initiator, responder, risks) of risk alerts remembered per
+ * interval, by a keyed 64-bit hash (the addresses come off the wire: no
+ * one may aim two at one slot). Past 3/4 full they alert again: more
+ * records, never a risk unsaid; the type's limit still bounds them.
+ */
+#define ALERT_RISKS_SEEN 1024
 
 static const char *const type_names[ALERT_TYPE_MAX] = {
 	[ALERT_FIRST_HIT] = "first_hit",
@@ -28,6 +37,7 @@ static const char *const type_names[ALERT_TYPE_MAX] = {
 	[ALERT_LINK_UP] = "link_up",
 	[ALERT_BUNDLE_REFUSED] = "bundle_refused",
 	[ALERT_SPOOL_DROP] = "spool_drop",
+	[ALERT_RISK] = "risk",
 };
 
 /* ECS event.category and event.type of each alert type. */
@@ -35,6 +45,7 @@ static const char *const type_category[ALERT_TYPE_MAX] = {
 	[ALERT_FIRST_HIT] = "network",      [ALERT_NEW_DEVICE] = "host",
 	[ALERT_LINK_DOWN] = "network",      [ALERT_LINK_UP] = "network",
 	[ALERT_BUNDLE_REFUSED] = "configuration", [ALERT_SPOOL_DROP] = "process",
+	[ALERT_RISK] = "network",
 };
 
 struct alerts {
@@ -47,6 +58,9 @@ struct alerts {
 	uint64_t held_total[ALERT_TYPE_MAX];
 	uint32_t seen[ALERT_RULES_SEEN];     /* rule id + 1, 0 = free */
 	uint32_t n_seen;
+	uint64_t risk_seen[ALERT_RISKS_SEEN];/* hash | 1, 0 = free */
+	uint32_t n_risk_seen;
+	uint8_t risk_key[16];
 };
 
 const char *alert_type_name(enum alert_type t)
@@ -65,6 +79,7 @@ struct alerts *alerts_new(const struct alert_config *cfg)
 	a->cfg = *cfg;
 	if (!a->cfg.limit)
 		a->cfg.limit = 1;
+	siphash_random_key(a->risk_key, "risk alerts");
 	return a;
 }
 
@@ -87,6 +102,8 @@ void alerts_clock(struct alerts *a, uint64_t now_ms, int64_t epoch_offset_ms)
 	memset(a->sent, 0, sizeof(a->sent));
 	memset(a->seen, 0, sizeof(a->seen));
 	a->n_seen = 0;
+	memset(a->risk_seen, 0, sizeof(a->risk_seen));
+	a->n_risk_seen = 0;
 }
 
 uint64_t alerts_suppressed(const struct alerts *a, enum alert_type t)
@@ -277,4 +294,66 @@ int alert_spool_drop(struct alerts *a, const char *what, uint64_t dropped)
 	json_object_set_new(al, "records", json_string(what));
 	json_object_set_new(al, "dropped", json_integer((json_int_t)dropped));
 	return alert_send(a, ALERT_SPOOL_DROP, rec);
+}
+
+/* True the first time in the interval that f's endpoints show these risks. */
+static bool alert_risk_first(struct alerts *a, const struct flow *f)
+{
+	struct {
+		union ip_addr src, dst;
+		uint64_t risks;
+	} key;
+	uint64_t h;
+	uint32_t i;
+
+	memset(&key, 0, sizeof(key));
+	key.src = *flow_src(f);
+	key.dst = *flow_dst(f);
+	key.risks = f->dpi_result.risks;
+	h = siphash24(a->risk_key, &key, sizeof(key)) | 1;
+	i = (uint32_t)(h >> 32) % ALERT_RISKS_SEEN;
+	for (uint32_t n = 0; n < ALERT_RISKS_SEEN; n++, i = (i + 1) % ALERT_RISKS_SEEN) {
+		if (a->risk_seen[i] == h)
+			return false;
+		if (!a->risk_seen[i]) {
+			if (a->n_risk_seen >= ALERT_RISKS_SEEN * 3 / 4)
+				return true;
+			a->risk_seen[i] = h;
+			a->n_risk_seen++;
+			return true;
+		}
+	}
+	return true;
+}
+
+int alert_risk(struct alerts *a, const struct flow *f, uint32_t score, const char *app)
+{
+	int v = f->key.ip_version;
+	json_t *rec, *al, *names;
+
+	if (!alert_risk_first(a, f))
+		return 0;
+	rec = alert_begin(a, ALERT_RISK);
+	if (!rec)
+		return 0;
+	json_object_set_new(json_object_get(rec, "event"), "type", json_pack("[s]", "indicator"));
+	json_object_set_new(json_object_get(rec, "event"), "risk_score", json_integer(score));
+	json_object_set_new(rec, "source", alert_endpoint(a, flow_src(f), v, flow_sport(f)));
+	json_object_set_new(rec, "destination", alert_endpoint(a, flow_dst(f), v, flow_dport(f)));
+	json_object_set_new(rec, "network",
+			    json_pack("{s:s}", "transport",
+				      f->key.l4_proto == 6 ? "tcp" : f->key.l4_proto == 17 ? "udp" : "other"));
+	al = json_object_get(json_object_get(rec, "tg"), "alert");
+	json_object_set_new(al, "score", json_integer(score));
+	names = json_array();
+	for (unsigned int i = 0; i < 64; i++) {
+		const char *name = f->dpi_result.risks & (1ull << i) ? dpi_risk_name(i) : NULL;
+
+		if (name)
+			json_array_append_new(names, json_string(name));
+	}
+	json_object_set_new(al, "risks", names);
+	if (app && app[0])
+		json_object_set_new(al, "application", json_string(app));
+	return alert_send(a, ALERT_RISK, rec);
 }

@@ -8,6 +8,8 @@
  *   link_down     a port lost its link (link_up when it comes back)
  *   bundle_refused  a bundle failed the gateway's checks
  *   spool_drop    the spool dropped records to stay within its bound
+ *   risk          a flow whose nDPI risk score reached [report] risk_score,
+ *                 once per initiator, responder and set of risks per interval
  *
  * Each type may send at most [report] alert_limit alerts per interval; the
  * rest are counted and the next alert of that type says how many were held
@@ -32,6 +34,7 @@ enum alert_type {
 	ALERT_LINK_UP,
 	ALERT_BUNDLE_REFUSED,
 	ALERT_SPOOL_DROP,
+	ALERT_RISK,
 	ALERT_TYPE_MAX
 };
 
@@ -74,6 +77,14 @@ int alert_bundle_refused(struct alerts *a, const char *reason, uint64_t serial);
 
 /* The spool dropped `dropped` records of kind `what` ("summary", "alert", ...). */
 int alert_spool_drop(struct alerts *a, const char *what, uint64_t dropped);
+
+/*
+ * f was decided with nDPI risks whose score (dpi_risk_score) is `score`;
+ * app: its application as the summaries name it. Alerts the first time in
+ * the interval that f's initiator and responder show this set of risks.
+ * Returns 1 (sent), 0 (seen already, or held back) or -errno of the sink.
+ */
+int alert_risk(struct alerts *a, const struct flow *f, uint32_t score, const char *app);
 
 /* Alerts held back so far, per type (tests, health). */
 uint64_t alerts_suppressed(const struct alerts *a, enum alert_type t);

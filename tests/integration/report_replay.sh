@@ -12,7 +12,16 @@
 #   - `townguard report reveal` takes a pseudonym back to the address --flows shows,
 #     and a Crypto-PAn address back to its original; Crypto-PAn keeps /24s together;
 #   - a blocked name (tg-hub build) gives one first-hit alert per rule and interval,
-#     however many flows hit it; every alert type of test_alert passes its schema.
+#     however many flows hit it; every alert type of test_alert passes its schema;
+#   - the DHCP of real clients and servers in the captures (an iMac, Windows and a
+#     server's ACKs, dhcpcd on a Pi, a switch), as tcpdump reads it: one new_device
+#     alert per client MAC, asset records with its last host name, the addresses its
+#     ACKs leased and the maker the IEEE's oui.csv names; at the default privacy level
+#     no MAC or host name of them in any record; every record of test_inventory passes
+#     its schema;
+#   - risk alerts are exactly the (initiator, responder, risks) of --flows whose
+#     nDPI 4.2 score (the severities' sum) is at least [report] risk_score, with that
+#     score; risk_score = 0 gives none.
 # Skips when ../shared is absent.
 set -euo pipefail
 pcaps=${SHARED:-$(dirname "$0")/../../../shared}/pcaps
@@ -71,6 +80,8 @@ for rec in sorted(glob.glob("*.rec")):
     # Bytes per application over the run == the totals table's bytes per protocol.
     got = {}
     for r in recs:
+        if r["event"]["kind"] != "metric":
+            continue
         for a in r["tg"]["summary"]["applications"]:
             got[a["name"]] = got.get(a["name"], 0) + a["bytes"]
     want, table = {}, False
@@ -136,7 +147,7 @@ tg replay "$pcaps/1kxun.pcap" --reports -o gateway.data_dir=data -o report.inter
 import ipaddress, json, subprocess, sys
 tg = sys.argv[1]
 recs = [json.loads(l) for l in open("pan.rec")]
-hosts = [h["ip"] for r in recs for h in r["tg"]["summary"]["hosts"]["top"]]
+hosts = [h["ip"] for r in recs if r["event"]["kind"] == "metric" for h in r["tg"]["summary"]["hosts"]["top"]]
 orig = {}
 for h in hosts:
     out = subprocess.run([tg, "report", "reveal", h, "-o", "gateway.data_dir=data"],
@@ -178,7 +189,7 @@ for iv in 86400 2; do
 	/usr/bin/python3 - "hits$iv.rec" <<'PY' || fail "first-hit alerts (above)"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
-alerts = [r for r in recs if r["event"]["kind"] == "alert"]
+alerts = [r for r in recs if r["event"]["kind"] == "alert" and r["event"]["action"] == "first_hit"]
 sums = [r for r in recs if r["event"]["kind"] == "metric"]
 for rule, hits_min in (("3001", 10), ("3002", 2)):
     hits = sum(b["count"] for s in sums for b in s["tg"]["summary"]["blocks"] if b["rule"]["id"] == rule)
@@ -204,4 +215,135 @@ TG_RECORDS_OUT=$work/unit-alerts.jsonl "$build/tests/test_alert" >test_alert.log
 	{ cat test_alert.log; fail "test_alert"; }
 "$top/tests/report_schema.py" unit-alerts.jsonl >schema-alerts.log || { cat schema-alerts.log; fail "alerts outside the schema"; }
 echo "ok: every alert type: $(tail -n 1 schema-alerts.log)"
+
+# ---------------------------------------------------------------- inventory
+rm -f unit-inventory.jsonl
+TG_RECORDS_OUT=$work/unit-inventory.jsonl "$build/tests/test_inventory" >test_inventory.log 2>&1 ||
+	{ cat test_inventory.log; fail "test_inventory"; }
+"$top/tests/report_schema.py" unit-inventory.jsonl >schema-inv.log || { cat schema-inv.log; fail "inventory records outside the schema"; }
+echo "ok: inventory records of test_inventory: $(tail -n 1 schema-inv.log)"
+[ -f "$build/oui.bin" ] || fail "no $build/oui.bin (make builds it from Debian's ieee-data)"
+for c in iphone 1kxun teams; do
+	tg replay "$pcaps/$c.pcap" --reports -o gateway.data_dir=data -o report.oui_file="$build/oui.bin" \
+		-o report.macs=raw -o report.host_names=raw -o report.internal_addresses=raw \
+		-o report.alert_limit=10000 >"inv-$c.raw" 2>/dev/null || fail "replay $c.pcap"
+	tg replay "$pcaps/$c.pcap" --reports -o gateway.data_dir=data -o report.oui_file="$build/oui.bin" \
+		>"inv-$c.rec" 2>/dev/null
+	tcpdump -nvr "$pcaps/$c.pcap" 'udp port 67 or udp port 68' >"inv-$c.tcpdump" 2>/dev/null
+done
+tg replay "$pcaps/iphone.pcap" --reports -o gateway.data_dir=data -o report.oui_file="$build/oui.bin" >inv-again.rec 2>/dev/null
+cmp -s inv-iphone.rec inv-again.rec || fail "a replay with DHCP gave two different outputs: it must not keep an inventory"
+"$top/tests/report_schema.py" inv-*.raw inv-*.rec >schema-dhcp.log || { cat schema-dhcp.log; fail "DHCP records outside the schema"; }
+/usr/bin/python3 - <<'PY' || fail "inventory against tcpdump (above)"
+import csv, json, re, sys
+makers = {}
+for row in csv.reader(open("/usr/share/ieee-data/oui.csv", encoding="utf-8")):
+    makers.setdefault(row[1], row[2])
+ecs = lambda mac: mac.upper().replace(":", "-")
+total = 0
+for cap in ("iphone", "1kxun", "teams"):
+    # tcpdump -v: one block per message
+    clients, names, leases = set(), {}, {}
+    for block in re.split(r"\n(?=\S)", open(f"inv-{cap}.tcpdump").read()):
+        m = re.search(r"Client-Ethernet-Address ([0-9a-f:]{17})", block)
+        t = re.search(r"DHCP-Message \(53\), length 1: (\w+)", block)
+        if not m or not t:
+            continue
+        mac, kind = ecs(m.group(1)), t.group(1)
+        if "Request from" in block and kind in ("Discover", "Request", "Inform"):
+            clients.add(mac)
+            h = re.search(r'Hostname \(12\), length \d+: "([ -~]+)"', block)
+            if h:
+                names[mac] = h.group(1)
+        elif kind == "ACK":
+            clients.add(mac)
+            y = re.search(r"Your-IP ([0-9.]+)", block)
+            if y:
+                leases.setdefault(mac, set()).add(y.group(1))
+    recs = [json.loads(l) for l in open(f"inv-{cap}.raw")]
+    new = [r["host"]["mac"] for r in recs if r["event"].get("action") == "new_device"]
+    if sorted(new) != sorted(clients):
+        sys.exit(f"FAIL: {cap}: new_device alerts for {sorted(new)}, tcpdump has clients {sorted(clients)}")
+    last = {}
+    for r in recs:
+        if r["event"]["kind"] == "asset":
+            last[r["host"]["mac"]] = r
+    if set(last) != clients:
+        sys.exit(f"FAIL: {cap}: asset records for {sorted(last)}, clients {sorted(clients)}")
+    for mac, r in last.items():
+        if r["host"].get("hostname") != names.get(mac):
+            sys.exit(f"FAIL: {cap}: {mac}: host name {r['host'].get('hostname')!r}, tcpdump {names.get(mac)!r}")
+        held = {a["ip"] for a in r["tg"]["asset"]["addresses"]}
+        if not leases.get(mac, set()) <= held:
+            sys.exit(f"FAIL: {cap}: {mac}: addresses {held}, the ACKs leased {leases[mac]}")
+        want = makers.get(mac.replace("-", "")[:6])
+        got = r.get("device", {}).get("manufacturer")
+        if (want is None) != (got is None) or (want and got.split()[0] not in want):
+            sys.exit(f"FAIL: {cap}: {mac}: maker {got!r}, oui.csv {want!r}")
+    text = open(f"inv-{cap}.rec").read()
+    for secret in list(clients) + [m.replace("-", ":").lower() for m in clients] + list(names.values()):
+        if secret in text:
+            sys.exit(f"FAIL: {cap}: {secret!r} in a record at the default privacy level")
+    total += len(clients)
+print(f"ok: inventory: {total} DHCP clients of 3 captures, as tcpdump reads them, named, leased, made by whom oui.csv says")
+PY
+
+# ---------------------------------------------------------------- risk alerts
+for c in exe_download log4j-webapp-exploit 1kxun iphone WebattackSQLinj; do
+	tg replay "$pcaps/$c.pcap" --reports -o gateway.data_dir=data -o report.internal_addresses=raw \
+		-o report.interval=86400 -o report.alert_limit=10000 >"risk-$c.rec" 2>/dev/null || fail "replay $c.pcap"
+	tg replay "$pcaps/$c.pcap" --flows -o gateway.data_dir=data >"risk-$c.flows" 2>/dev/null
+	tg replay "$pcaps/$c.pcap" --reports -o gateway.data_dir=data -o report.risk_score=0 >"risk-$c.off" 2>/dev/null
+	! grep -q '"action":"risk"' "risk-$c.off" || fail "$c: risk_score = 0 still gave risk alerts"
+done
+"$top/tests/report_schema.py" risk-*.rec >schema-risk.log || { cat schema-risk.log; fail "risk alerts outside the schema"; }
+/usr/bin/python3 - <<'PY' || fail "risk alerts against --flows (above)"
+import glob, json, sys
+# nDPI 4.2's severities (ndpi_risk2severity), scored low 10, medium 50, high 100, severe 250
+sev = {"XSS Attack": 250, "SQL Injection": 250, "RCE Injection": 250, "Binary Application Transfer": 250,
+       "Known Protocol on Non Standard Port": 50, "Self-signed Certificate": 100,
+       "Obsolete TLS Version (1.1 or older)": 100, "Weak TLS Cipher": 100, "TLS Expired Certificate": 100,
+       "TLS Certificate Mismatch": 100, "HTTP Suspicious User-Agent": 100, "HTTP Numeric IP Address": 10,
+       "HTTP Suspicious URL": 100, "HTTP Suspicious Header": 100, "TLS (probably) Not Carrying HTTPS": 10,
+       "Suspicious DGA Domain name": 100, "Malformed Packet": 10, "SSH Obsolete Client Version/Cipher": 100,
+       "SSH Obsolete Server Version/Cipher": 50, "SMB Insecure Version": 100, "TLS Suspicious ESNI Usage": 50,
+       "Unsafe Protocol": 10, "Suspicious DNS Traffic": 100, "Missing SNI TLS Extension": 50,
+       "HTTP Suspicious Content": 100, "Risky ASN": 50, "Risky Domain Name": 50,
+       "Possibly Malicious JA3 Fingerprint": 50, "Possibly Malicious SSL Cert. SHA1 Fingerprint": 50,
+       "Desktop/File Sharing Session": 10, "Uncommon TLS ALPN": 50, "TLS Certificate Validity Too Long": 50,
+       "TLS Suspicious Extension": 100, "TLS Fatal Alert": 10, "Suspicious Entropy": 50,
+       "Clear-Text Credentials": 100, "DNS Packet Larger Than 512 bytes": 50, "Fragmented DNS Message": 50,
+       "Text Contains Non-Printable Characters": 100, "Possible Exploit Detected": 250,
+       "TLS Certificate About To Expire": 50}
+n = 0
+for fl in sorted(glob.glob("risk-*.flows")):
+    cap = fl[5:-6]
+    want = {}
+    for l in open(fl):
+        f = json.loads(l)
+        risks = f.get("risks") or []
+        unknown = [r for r in risks if r not in sev]
+        if unknown:
+            sys.exit(f"FAIL: {cap}: risks {unknown} not in nDPI 4.2's table of this test")
+        score = sum(sev[r] for r in risks)
+        if score >= 100:
+            want[(f["src"], f["dst"], frozenset(risks))] = score
+    got = {}
+    for l in open(f"risk-{cap}.rec"):
+        r = json.loads(l)
+        if r["event"].get("action") != "risk":
+            continue
+        key = (r["source"]["ip"], r["destination"]["ip"], frozenset(r["tg"]["alert"]["risks"]))
+        if key in got:
+            sys.exit(f"FAIL: {cap}: {key} alerted twice in one interval")
+        got[key] = r["tg"]["alert"]["score"]
+        if r["event"]["risk_score"] != got[key]:
+            sys.exit(f"FAIL: {cap}: event.risk_score {r['event']['risk_score']}, tg.alert.score {got[key]}")
+    if got != want:
+        sys.exit(f"FAIL: {cap}: risk alerts {sorted(got.items(), key=str)[:4]}, --flows says {sorted(want.items(), key=str)[:4]}")
+    n += len(got)
+if n < 5:
+    sys.exit(f"FAIL: only {n} risk alerts in 5 captures: the check is blind")
+print(f"ok: {n} risk alerts, each a (client, server, risks) of --flows scoring >= 100, with its score")
+PY
 echo "PASS"

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "packet/decode.h"
 #include "packet/flow.h"
 #include "policy/bundle.h"
@@ -425,6 +427,27 @@ static inline void fx_capture_free(struct fx_capture *c)
 {
 	free(c->text);
 	c->text = NULL;
+}
+
+/* ---------------------------------------------------------------- report records */
+
+/*
+ * With TG_RECORDS_OUT=FILE in the environment, rec is appended to FILE as
+ * one JSON line, for tests/integration/report_replay.sh to check against
+ * the schemas of docs/reports.md.
+ */
+static inline void fx_records_out(const json_t *rec)
+{
+	const char *out = getenv("TG_RECORDS_OUT");
+	FILE *f;
+
+	if (!out)
+		return;
+	f = fopen(out, "a");
+	assert_non_null(f);
+	assert_int_equal(json_dumpf(rec, f, JSON_COMPACT), 0);
+	fputc('\n', f);
+	assert_int_equal(fclose(f), 0);
 }
 
 /* ---------------------------------------------------------------- scratch directory */

@@ -18,9 +18,12 @@
 
 #include <cmocka.h>
 
+#include "fixtures.h"
+
 #define LOG_MODULE "test"
 #include "core/config.h"
 #include "core/log.h"
+#include "packet/dpi.h"
 #include "policy/bundle.h"
 #include "report/alert.h"
 #include "report/privacy.h"
@@ -40,18 +43,10 @@ struct t {
 static int keep_put(void *ctx, enum report_kind kind, json_t *rec)
 {
 	struct t *t = ctx;
-	const char *out = getenv("TG_RECORDS_OUT");
 
 	assert_int_equal(kind, REPORT_ALERT);
 	record_set_seq(rec, ++t->seq);
-	if (out) {
-		FILE *f = fopen(out, "a");
-
-		assert_non_null(f);
-		json_dumpf(rec, f, JSON_COMPACT);
-		fputc('\n', f);
-		fclose(f);
-	}
+	fx_records_out(rec);
 	json_array_append_new(t->recs, rec);
 	return 0;
 }
@@ -208,12 +203,73 @@ static void test_every_type_says_what_happened_through_the_privacy_levels(void *
 	stop(&t);
 }
 
+/* nDPI 4.2: risk 6 self-signed certificate (high, 100), 24 missing SNI (medium, 50). */
+#define RISK_SELF_SIGNED (1ull << 6)
+#define RISK_NO_SNI (1ull << 24)
+
+static void test_a_risky_flow_alerts_with_its_risks_once_per_endpoints_and_interval(void **state)
+{
+	struct t t;
+	struct flow f, g;
+	json_t *rec, *risks;
+
+	(void)state;
+	start(&t, 20);
+	flow_of(&f, "192.168.1.20", "203.0.113.9");
+	f.dpi_result.risks = RISK_SELF_SIGNED | RISK_NO_SNI;
+	assert_int_equal(dpi_risk_score(f.dpi_result.risks), 150);
+	assert_int_equal(dpi_risk_score(RISK_SELF_SIGNED), 100);
+	assert_int_equal(dpi_risk_score(0), 0);
+	assert_int_equal(alert_risk(t.a, &f, 150, "TLS"), 1);
+	/* the client's next connection to the same server with the same risks: said already */
+	f.key.port_a = 40001;
+	assert_int_equal(alert_risk(t.a, &f, 150, "TLS"), 0);
+	/* other risks, or another server: new */
+	f.dpi_result.risks = RISK_SELF_SIGNED;
+	assert_int_equal(alert_risk(t.a, &f, 100, "TLS"), 1);
+	flow_of(&g, "192.168.1.20", "203.0.113.10");
+	g.dpi_result.risks = RISK_SELF_SIGNED;
+	assert_int_equal(alert_risk(t.a, &g, 100, "TLS"), 1);
+	alerts_clock(t.a, UINT64_C(1800000060000), 0); /* the next interval: again */
+	assert_int_equal(alert_risk(t.a, &g, 100, "TLS"), 1);
+	assert_int_equal(json_array_size(t.recs), 4);
+
+	rec = json_array_get(t.recs, 0);
+	assert_string_equal(str(rec, "event", "action"), "risk");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "event"), "risk_score")), 150);
+	assert_int_equal(json_integer_value(json_object_get(tg_alert(rec), "score")), 150);
+	risks = json_object_get(tg_alert(rec), "risks");
+	assert_int_equal(json_array_size(risks), 2);
+	assert_string_equal(json_string_value(json_array_get(risks, 0)), dpi_risk_name(6));
+	assert_string_equal(json_string_value(json_array_get(risks, 1)), dpi_risk_name(24));
+	assert_string_equal(json_string_value(json_object_get(tg_alert(rec), "application")), "TLS");
+	assert_string_equal(str(rec, "destination", "ip"), "203.0.113.9");
+	assert_null(json_object_get(json_object_get(rec, "source"), "ip"));
+	assert_int_equal(privacy_pseudonym_class(str(rec, "source", "address")), PRIV_ADDR);
+	stop(&t);
+
+	/* the type's limit holds risk alerts too */
+	start(&t, 2);
+	for (int i = 0; i < 5; i++) {
+		char dst[32];
+
+		snprintf(dst, sizeof(dst), "203.0.113.%d", 20 + i);
+		flow_of(&f, "192.168.1.20", dst);
+		f.dpi_result.risks = RISK_SELF_SIGNED;
+		alert_risk(t.a, &f, 100, "TLS");
+	}
+	assert_int_equal(json_array_size(t.recs), 2);
+	assert_int_equal(alerts_suppressed(t.a, ALERT_RISK), 3);
+	stop(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_a_rule_alerts_once_per_interval_and_again_in_the_next),
 		cmocka_unit_test(test_over_the_limit_alerts_are_held_back_and_counted_in_the_next),
 		cmocka_unit_test(test_every_type_says_what_happened_through_the_privacy_levels),
+		cmocka_unit_test(test_a_risky_flow_alerts_with_its_risks_once_per_endpoints_and_interval),
 	};
 
 	log_set_level(LOG_LVL_ERR);

@@ -1,0 +1,442 @@
+/*
+ * The DHCP parser (firmware/packet/dhcp.c) against what real clients and
+ * servers send and against every way a message can be wrong. The three real
+ * messages were captured once in two namespaces: busybox udhcpc 1.35.0
+ * (`udhcpc -x hostname:reception-pc -V "udhcp 1.35.0"`) asking Debian's
+ * dnsmasq 2.90 for a lease (`--dhcp-range=10.99.0.100,10.99.0.150,12h`);
+ * the arrays are their UDP payloads, the zero padding after the end option
+ * left to the array's length.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fixtures.h"
+#include "packet/dhcp.h"
+
+/* udhcpc_discover: 300 bytes on the wire, zero padding after byte 294 */
+static const uint8_t udhcpc_discover[300] = {
+	0x01, 0x01, 0x06, 0x00, 0x3e, 0x7d, 0xe1, 0x22, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3c, 0x22, 0xfb, 0x12,
+	0x34, 0x56, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x63, 0x82, 0x53, 0x63,
+	0x35, 0x01, 0x01, 0x39, 0x02, 0x02, 0x40, 0x37, 0x07, 0x01, 0x03, 0x06, 0x0c, 0x0f, 0x1c, 0x2a,
+	0x0c, 0x0c, 0x72, 0x65, 0x63, 0x65, 0x70, 0x74, 0x69, 0x6f, 0x6e, 0x2d, 0x70, 0x63, 0x3c, 0x0c,
+	0x75, 0x64, 0x68, 0x63, 0x70, 0x20, 0x31, 0x2e, 0x33, 0x35, 0x2e, 0x30, 0x3d, 0x07, 0x01, 0x3c,
+	0x22, 0xfb, 0x12, 0x34, 0x56, 0xff,
+};
+/* udhcpc_request: 306 bytes on the wire, zero padding after byte 306 */
+static const uint8_t udhcpc_request[306] = {
+	0x01, 0x01, 0x06, 0x00, 0x3e, 0x7d, 0xe1, 0x22, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3c, 0x22, 0xfb, 0x12,
+	0x34, 0x56, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x63, 0x82, 0x53, 0x63,
+	0x35, 0x01, 0x03, 0x32, 0x04, 0x0a, 0x63, 0x00, 0x80, 0x36, 0x04, 0x0a, 0x63, 0x00, 0x01, 0x39,
+	0x02, 0x02, 0x40, 0x37, 0x07, 0x01, 0x03, 0x06, 0x0c, 0x0f, 0x1c, 0x2a, 0x0c, 0x0c, 0x72, 0x65,
+	0x63, 0x65, 0x70, 0x74, 0x69, 0x6f, 0x6e, 0x2d, 0x70, 0x63, 0x3c, 0x0c, 0x75, 0x64, 0x68, 0x63,
+	0x70, 0x20, 0x31, 0x2e, 0x33, 0x35, 0x2e, 0x30, 0x3d, 0x07, 0x01, 0x3c, 0x22, 0xfb, 0x12, 0x34,
+	0x56, 0xff,
+};
+/* dnsmasq_ack: 300 bytes on the wire, zero padding after byte 300 */
+static const uint8_t dnsmasq_ack[300] = {
+	0x02, 0x01, 0x06, 0x00, 0x3e, 0x7d, 0xe1, 0x22, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x0a, 0x63, 0x00, 0x80, 0x0a, 0x63, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x3c, 0x22, 0xfb, 0x12,
+	0x34, 0x56, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x63, 0x82, 0x53, 0x63,
+	0x35, 0x01, 0x05, 0x36, 0x04, 0x0a, 0x63, 0x00, 0x01, 0x33, 0x04, 0x00, 0x00, 0xa8, 0xc0, 0x3a,
+	0x04, 0x00, 0x00, 0x54, 0x60, 0x3b, 0x04, 0x00, 0x00, 0x93, 0xa8, 0x01, 0x04, 0xff, 0xff, 0xff,
+	0x00, 0x1c, 0x04, 0x0a, 0x63, 0x00, 0xff, 0x03, 0x04, 0x0a, 0x63, 0x00, 0x01, 0x0c, 0x0c, 0x72,
+	0x65, 0x63, 0x65, 0x70, 0x74, 0x69, 0x6f, 0x6e, 0x2d, 0x70, 0x63, 0xff,
+};
+
+static const uint8_t client_mac[6] = { 0x3c, 0x22, 0xfb, 0x12, 0x34, 0x56 };
+
+static void test_udhcpc_discover_names_the_device(void **state)
+{
+	struct dhcp_msg m;
+	char prl[64];
+
+	(void)state;
+	assert_int_equal(dhcp_parse(udhcpc_discover, sizeof(udhcpc_discover), &m, NULL), DHCP_OK);
+	assert_int_equal(m.op, 1);
+	assert_int_equal(m.type, DHCP_DISCOVER);
+	assert_int_equal(m.xid, 0x3e7de122);
+	assert_memory_equal(m.chaddr, client_mac, 6);
+	assert_true(m.has & DHCP_HAS_HOST_NAME);
+	assert_string_equal(m.host_name, "reception-pc");
+	assert_string_equal(m.vendor_class, "udhcp 1.35.0");
+	dhcp_prl_text(m.prl, m.prl_len, prl, sizeof(prl));
+	assert_string_equal(prl, "1,3,6,12,15,28,42");
+	/* 61: type 1 (Ethernet) and the MAC */
+	assert_int_equal(m.client_id_len, 7);
+	assert_int_equal(m.client_id[0], 1);
+	assert_memory_equal(m.client_id + 1, client_mac, 6);
+	assert_false(m.has & DHCP_HAS_REQUESTED);
+	assert_int_equal(m.n_warn, 0);
+}
+
+static void test_udhcpc_request_asks_for_the_offered_address(void **state)
+{
+	static const uint8_t offered[4] = { 10, 99, 0, 128 };
+	struct dhcp_msg m;
+
+	(void)state;
+	assert_int_equal(dhcp_parse(udhcpc_request, sizeof(udhcpc_request), &m, NULL), DHCP_OK);
+	assert_int_equal(m.type, DHCP_REQUEST);
+	assert_true(m.has & DHCP_HAS_REQUESTED);
+	assert_memory_equal(m.requested, offered, 4);
+	assert_string_equal(m.host_name, "reception-pc");
+}
+
+static void test_dnsmasq_ack_gives_the_address(void **state)
+{
+	static const uint8_t leased[4] = { 10, 99, 0, 128 };
+	struct dhcp_msg m;
+
+	(void)state;
+	assert_int_equal(dhcp_parse(dnsmasq_ack, sizeof(dnsmasq_ack), &m, NULL), DHCP_OK);
+	assert_int_equal(m.op, 2);
+	assert_int_equal(m.type, DHCP_ACK);
+	assert_memory_equal(m.yiaddr, leased, 4);
+	assert_memory_equal(m.chaddr, client_mac, 6);
+	/* dnsmasq gives the client's name back (option 12 in its ACK) */
+	assert_string_equal(m.host_name, "reception-pc");
+}
+
+/* Every cut of a real message before its end option is refused, and says why. */
+static void test_every_truncation_is_refused_with_a_reason(void **state)
+{
+	struct dhcp_problem why;
+	struct dhcp_msg m;
+	char text[160];
+	size_t end = 240;
+
+	(void)state;
+	while (udhcpc_discover[end] != 255)
+		end += udhcpc_discover[end] ? 2u + udhcpc_discover[end + 1] : 1u;
+	for (size_t len = 0; len <= end; len++) {
+		enum dhcp_err e = dhcp_parse(udhcpc_discover, len, &m, &why);
+
+		assert_int_not_equal(e, DHCP_OK);
+		assert_int_equal(why.err, e);
+		if (len < 240)
+			assert_int_equal(e, DHCP_ERR_SHORT);
+		else
+			assert_true(e == DHCP_ERR_NO_END || e == DHCP_ERR_OPT_LEN);
+		/* nothing of a refused message is left to use */
+		assert_int_equal(m.has, 0);
+		assert_int_equal(m.type, 0);
+		dhcp_problem_text(&why, text, sizeof(text));
+		assert_true(strlen(text) > 10);
+	}
+	assert_int_equal(dhcp_parse(udhcpc_discover, end + 1, &m, NULL), DHCP_OK);
+}
+
+/* A client message: the fixed header of a DISCOVER from client_mac, then options. */
+static void msg_start(struct fx_buf *b, uint8_t type)
+{
+	static const uint8_t cookie[4] = { 99, 130, 83, 99 };
+	uint8_t *h;
+
+	memset(b, 0, sizeof(*b));
+	h = fx_grow(b, 236);
+	h[0] = 1;
+	h[1] = 1;
+	h[2] = 6;
+	memcpy(h + 28, client_mac, 6);
+	fx_put(b, cookie, 4);
+	fx_put8(b, 53);
+	fx_put8(b, 1);
+	fx_put8(b, type);
+}
+
+static void opt(struct fx_buf *b, uint8_t code, const void *v, uint8_t n)
+{
+	fx_put8(b, code);
+	fx_put8(b, n);
+	fx_put(b, v, n);
+}
+
+static void test_a_host_name_outside_printable_ascii_is_left_out_and_said(void **state)
+{
+	struct fx_buf b;
+	struct dhcp_msg m;
+	char text[160];
+	uint32_t at;
+
+	(void)state;
+	msg_start(&b, DHCP_DISCOVER);
+	at = b.len;
+	opt(&b, 12, "evil\x07pc", 7);
+	opt(&b, 60, "MSFT 5.0", 8);
+	fx_put8(&b, 255);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, NULL), DHCP_OK);
+	assert_false(m.has & DHCP_HAS_HOST_NAME);
+	assert_string_equal(m.host_name, "");
+	/* the rest of the message still counts: the device does not hide behind its name */
+	assert_memory_equal(m.chaddr, client_mac, 6);
+	assert_string_equal(m.vendor_class, "MSFT 5.0");
+	assert_int_equal(m.n_warn, 1);
+	assert_int_equal(m.warn.err, DHCP_ERR_HOST_NAME);
+	assert_int_equal(m.warn.offset, at + 2 + 4);
+	assert_int_equal(m.warn.value, 7);
+	dhcp_problem_text(&m.warn, text, sizeof(text));
+	assert_non_null(strstr(text, "option 12 (host name)"));
+	assert_non_null(strstr(text, "byte 0x07"));
+	assert_non_null(strstr(text, "0x20..0x7e"));
+}
+
+static void test_text_fields_have_bounds_and_join_split_options(void **state)
+{
+	char longname[DHCP_HOST_NAME_MAX + 1];
+	struct fx_buf b;
+	struct dhcp_msg m;
+	char text[160];
+
+	(void)state;
+	memset(longname, 'a', sizeof(longname));
+	msg_start(&b, DHCP_REQUEST);
+	opt(&b, 12, longname, sizeof(longname)); /* one byte too long */
+	fx_put8(&b, 255);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, NULL), DHCP_OK);
+	assert_false(m.has & DHCP_HAS_HOST_NAME);
+	assert_int_equal(m.warn.value, DHCP_HOST_NAME_MAX + 1);
+	dhcp_problem_text(&m.warn, text, sizeof(text));
+	assert_non_null(strstr(text, "length 64 (allowed: 1..63)"));
+
+	/* RFC 3396: one option in two parts is one value; a C string's NUL is no part of it */
+	msg_start(&b, DHCP_REQUEST);
+	opt(&b, 12, "front-", 6);
+	fx_put8(&b, 0); /* pad */
+	fx_put8(&b, 0);
+	opt(&b, 12, "desk\0", 5);
+	fx_put8(&b, 255);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, NULL), DHCP_OK);
+	assert_string_equal(m.host_name, "front-desk");
+	assert_int_equal(m.n_warn, 0);
+
+	/* a NUL inside is a bad byte; an empty name is no name */
+	msg_start(&b, DHCP_REQUEST);
+	opt(&b, 12, "a\0b", 3);
+	opt(&b, 60, "", 0);
+	fx_put8(&b, 255);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, NULL), DHCP_OK);
+	assert_int_equal(m.has, 0);
+	assert_int_equal(m.n_warn, 2);
+	assert_int_equal(m.warn.err, DHCP_ERR_HOST_NAME);
+}
+
+static void test_fixed_size_options_must_have_their_size(void **state)
+{
+	static const uint8_t three[3] = { 10, 0, 0 };
+	struct fx_buf b;
+	struct dhcp_msg m;
+	char text[160];
+
+	(void)state;
+	msg_start(&b, DHCP_REQUEST);
+	opt(&b, 50, three, 3);
+	opt(&b, 61, "\x01", 1);
+	opt(&b, 55, NULL, 0);
+	fx_put8(&b, 255);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, NULL), DHCP_OK);
+	assert_int_equal(m.has, 0);
+	assert_int_equal(m.n_warn, 3);
+	assert_int_equal(m.warn.err, DHCP_ERR_REQUESTED);
+	dhcp_problem_text(&m.warn, text, sizeof(text));
+	assert_non_null(strstr(text, "option 50 (requested address) at byte 243"));
+	assert_non_null(strstr(text, "length 3 (allowed: 4..4)"));
+}
+
+static void test_a_message_type_is_required_and_known(void **state)
+{
+	struct fx_buf b;
+	struct dhcp_msg m;
+	struct dhcp_problem why;
+	char text[160];
+
+	(void)state;
+	msg_start(&b, 9);
+	fx_put8(&b, 255);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, &why), DHCP_ERR_MSG_TYPE);
+	assert_int_equal(why.value, 9);
+	dhcp_problem_text(&why, text, sizeof(text));
+	assert_non_null(strstr(text, "value 9 (allowed: 1..8)"));
+
+	msg_start(&b, DHCP_DISCOVER);
+	b.len -= 3; /* no option 53 */
+	opt(&b, 12, "pc", 2);
+	fx_put8(&b, 255);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, &why), DHCP_ERR_MSG_TYPE);
+	dhcp_problem_text(&why, text, sizeof(text));
+	assert_non_null(strstr(text, "no option 53"));
+
+	msg_start(&b, DHCP_DISCOVER);
+	opt(&b, 53, "\x03", 1); /* twice */
+	fx_put8(&b, 255);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, &why), DHCP_ERR_MSG_TYPE);
+}
+
+static void test_the_header_must_be_bootp_over_ethernet(void **state)
+{
+	struct fx_buf b;
+	struct dhcp_msg m;
+	struct dhcp_problem why;
+	char text[160];
+
+	(void)state;
+	msg_start(&b, DHCP_DISCOVER);
+	fx_put8(&b, 255);
+	b.b[0] = 3;
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, &why), DHCP_ERR_OP);
+	b.b[0] = 1;
+	b.b[2] = 16;
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, &why), DHCP_ERR_HTYPE);
+	dhcp_problem_text(&why, text, sizeof(text));
+	assert_string_equal(text, "hlen 16 at byte 2 (allowed: 6, Ethernet)");
+	b.b[2] = 6;
+	b.b[239] = 0x62;
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, &why), DHCP_ERR_COOKIE);
+	dhcp_problem_text(&why, text, sizeof(text));
+	assert_string_equal(text, "magic cookie 0x63825362 at byte 236 (allowed: 0x63825363)");
+}
+
+static void test_an_option_past_the_packet_is_refused_where_it_starts(void **state)
+{
+	struct fx_buf b;
+	struct dhcp_msg m;
+	struct dhcp_problem why;
+	char text[200];
+	uint32_t at;
+
+	(void)state;
+	msg_start(&b, DHCP_DISCOVER);
+	at = b.len;
+	fx_put8(&b, 12);
+	fx_put8(&b, 20);
+	fx_put(&b, "short", 5);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, &why), DHCP_ERR_OPT_LEN);
+	assert_int_equal(why.offset, at);
+	assert_int_equal(why.option, 12);
+	dhcp_problem_text(&why, text, sizeof(text));
+	assert_string_equal(text, "option 12 at byte 243 of the options area: length 20 runs past "
+				  "its end (allowed: up to 5)");
+	/* well formed but never ended */
+	msg_start(&b, DHCP_DISCOVER);
+	opt(&b, 12, "pc", 2);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, &why), DHCP_ERR_NO_END);
+	dhcp_problem_text(&why, text, sizeof(text));
+	assert_non_null(strstr(text, "has no end option 255"));
+}
+
+/* Option 52: file, then sname, carry more options, each ended by 255. */
+static void test_overloaded_options_are_read_from_file_and_sname(void **state)
+{
+	struct fx_buf b;
+	struct dhcp_msg m;
+	struct dhcp_problem why;
+
+	(void)state;
+	msg_start(&b, DHCP_DISCOVER);
+	opt(&b, 52, "\x03", 1);
+	fx_put8(&b, 255);
+	memcpy(b.b + 108, "\x0c\x04" "desk" "\xff", 7);           /* file: host name */
+	memcpy(b.b + 44, "\x3c\x08" "MSFT 5.0" "\xff", 11);       /* sname: vendor class */
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, &why), DHCP_OK);
+	assert_string_equal(m.host_name, "desk");
+	assert_string_equal(m.vendor_class, "MSFT 5.0");
+
+	/* file not ended */
+	memset(b.b + 108, 0, 128);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, &why), DHCP_ERR_NO_END);
+	assert_int_equal(why.area, DHCP_AREA_FILE);
+	assert_int_equal(why.offset, 236);
+
+	/* overload inside file: where would the next options be? */
+	memcpy(b.b + 108, "\x34\x01\x02\xff", 4);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, &why), DHCP_ERR_OVERLOAD);
+	assert_int_equal(why.area, DHCP_AREA_FILE);
+
+	/* a value other than 1..3 */
+	msg_start(&b, DHCP_DISCOVER);
+	opt(&b, 52, "\x04", 1);
+	fx_put8(&b, 255);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, &why), DHCP_ERR_OVERLOAD);
+	assert_int_equal(why.value, 4);
+}
+
+static void test_the_fingerprint_keeps_the_clients_order(void **state)
+{
+	static const uint8_t windows[14] = { 1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252 };
+	struct fx_buf b;
+	struct dhcp_msg m;
+	char prl[16];
+
+	(void)state;
+	msg_start(&b, DHCP_DISCOVER);
+	opt(&b, 55, windows, sizeof(windows));
+	fx_put8(&b, 255);
+	assert_int_equal(dhcp_parse(b.b, b.len, &m, NULL), DHCP_OK);
+	assert_int_equal(m.prl_len, 14);
+	/* cut at a comma, never inside a number */
+	dhcp_prl_text(m.prl, m.prl_len, prl, sizeof(prl));
+	assert_string_equal(prl, "1,3,6,15,31,33");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_udhcpc_discover_names_the_device),
+		cmocka_unit_test(test_udhcpc_request_asks_for_the_offered_address),
+		cmocka_unit_test(test_dnsmasq_ack_gives_the_address),
+		cmocka_unit_test(test_every_truncation_is_refused_with_a_reason),
+		cmocka_unit_test(test_a_host_name_outside_printable_ascii_is_left_out_and_said),
+		cmocka_unit_test(test_text_fields_have_bounds_and_join_split_options),
+		cmocka_unit_test(test_fixed_size_options_must_have_their_size),
+		cmocka_unit_test(test_a_message_type_is_required_and_known),
+		cmocka_unit_test(test_the_header_must_be_bootp_over_ethernet),
+		cmocka_unit_test(test_an_option_past_the_packet_is_refused_where_it_starts),
+		cmocka_unit_test(test_overloaded_options_are_read_from_file_and_sname),
+		cmocka_unit_test(test_the_fingerprint_keeps_the_clients_order),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
