@@ -68,9 +68,10 @@ static void gw_ports_flush(struct gateway *g)
 }
 
 void gw_judge(struct gateway *g, enum link_type link, const uint8_t *data, uint32_t caplen,
-	      uint32_t wirelen, struct pipeline_result *res, struct enforce_action *act)
+	      uint32_t wirelen, uint16_t seg_size, struct pipeline_result *res,
+	      struct enforce_action *act)
 {
-	pipeline_frame(&g->pl, link, data, caplen, wirelen, loop_now_ms(), res);
+	pipeline_frame_seg(&g->pl, link, data, caplen, wirelen, seg_size, loop_now_ms(), res);
 	act->verdict = ENFORCE_FORWARD;
 	act->final = false;
 	act->n_frames = 0;
@@ -167,7 +168,7 @@ static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *c
 		g->st.filtered++;
 		return;
 	}
-	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, &res, &act);
+	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, fr->seg_size, &res, &act);
 	if (res.flow)
 		neigh_learn(&g->neigh, &res.pkt, fr->data, (uint32_t)in);
 	if (gw_hold(g, &gw_bridge_hold_ops, &res, &act, fr->data, fr->caplen, 0,
@@ -188,7 +189,7 @@ static void gw_monitor_rx(struct port *port, const struct port_frame *fr, void *
 	struct pipeline_result res;
 	struct enforce_action act;
 
-	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, &res, &act);
+	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, fr->seg_size, &res, &act);
 	/* A mirror shows both directions: every answer leaves through the inject port. */
 	for (int i = 0; i < act.n_frames; i++)
 		if (g->ports[GW_INJECT].is_open)

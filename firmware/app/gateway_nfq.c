@@ -58,7 +58,7 @@ static void gw_nfq_rx(struct inline_dev *dev, const struct inline_packet *pk, vo
 	struct enforce_action act;
 	enum inline_verdict v;
 
-	gw_judge(g, LINK_ETHERNET, pk->frame, pk->len, pk->len, &res, &act);
+	gw_judge(g, LINK_ETHERNET, pk->frame, pk->len, pk->len, 0, &res, &act);
 	if (res.flow)
 		neigh_learn(&g->neigh, &res.pkt, pk->frame, pk->in_ifindex);
 	switch (gw_hold(g, &gw_nfq_hold_ops, &res, &act, pk->frame, pk->len, pk->id,

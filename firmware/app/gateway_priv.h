@@ -151,10 +151,12 @@ void gw_rejudge_stop(struct gateway *g);
 /*
  * One frame through the pipeline and enforcement: *act says forward or drop
  * and holds the answers to send. Untracked frames pass (not IP, later
- * fragments) or are dropped (malformed), counted in g->st.
+ * fragments) or are dropped (malformed), counted in g->st. seg_size: the
+ * port's for a coalesced frame (0: a wire frame), so it counts as its segments.
  */
 void gw_judge(struct gateway *g, enum link_type link, const uint8_t *data, uint32_t caplen,
-	      uint32_t wirelen, struct pipeline_result *res, struct enforce_action *act);
+	      uint32_t wirelen, uint16_t seg_size, struct pipeline_result *res,
+	      struct enforce_action *act);
 /* Open a port of the mode (or the management port) and watch it. Returns 0 or -errno, logged. */
 int gw_port_open(struct gateway *g, struct gw_port *gp);
 void gw_port_close(struct gw_port *gp);

@@ -58,6 +58,10 @@ const char *decode_err_name(enum decode_err e);
 #define PKT_F_TRUNCATED 0x02 /* caplen < wire length */
 #define PKT_F_TEREDO 0x04    /* UDP carries Teredo: pkt->inner is set */
 
+/* pkt.l4_proto: IANA protocol numbers, named here so the portable core needs no <netinet/in.h>. */
+#define PROTO_TCP 6
+#define PROTO_UDP 17
+
 /* pkt.tcp_flags */
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -97,7 +101,8 @@ struct pkt {
 	const uint8_t *payload;
 	uint32_t payload_len;
 	const uint8_t *inner;     /* Teredo: the inner IPv6 header, else NULL */
-	uint32_t wire_len;        /* frame length on the wire */
+	uint32_t wire_len;        /* frame length on the wire (of all its segments: segs) */
+	uint32_t segs;            /* wire frames it stands for: 1, more for a coalesced TCP frame */
 	uint32_t cap_len;         /* captured length */
 };
 

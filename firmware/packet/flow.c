@@ -84,9 +84,6 @@ _Static_assert(sizeof(struct flow) <= 248, "struct flow exceeds its budget: 256 
  */
 #define FLOW_MAX_CAPACITY (UINT32_C(1) << 31)
 
-/* IANA protocol numbers, named here so the portable core needs no <netinet/in.h>. */
-#define PROTO_TCP 6
-#define PROTO_UDP 17
 
 /*
  * QUIC long header (RFC 8999 5.1, RFC 9000 17.2): form and fixed bits, the
@@ -534,7 +531,7 @@ void flow_account(struct flow_table *t, struct flow *f, const struct pkt *p,
 {
 	enum flow_class_id cls;
 
-	f->packets[dir]++;
+	f->packets[dir] += p->segs;
 	f->bytes[dir] += p->wire_len;
 	if (now_ms > f->last_ms)
 		f->last_ms = now_ms;

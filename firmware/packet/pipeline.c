@@ -103,9 +103,31 @@ void pipeline_tick(struct pipeline *pl, uint64_t now_ms)
 	pl->next_expiry_ms = now_ms + PIPELINE_EXPIRY_PERIOD_MS;
 }
 
+/* A coalesced frame's segments: each carried seg_size payload bytes and the frame's headers. */
+static void pipeline_count_segs(struct pipeline *pl, const uint8_t *data, uint16_t seg_size,
+				struct pkt *p)
+{
+	uint32_t hdr, segs;
+
+	if (!seg_size || p->l4_proto != PROTO_TCP || p->payload_len <= seg_size || !p->payload)
+		return;
+	segs = (p->payload_len + seg_size - 1u) / seg_size;
+	hdr = (uint32_t)(p->payload - data);
+	p->segs = segs;
+	p->wire_len += (segs - 1u) * hdr;
+	pl->st.frame_bytes += (uint64_t)(segs - 1u) * hdr;
+}
+
 void pipeline_frame(struct pipeline *pl, enum link_type link, const uint8_t *data,
 		    uint32_t caplen, uint32_t wirelen, uint64_t now_ms,
 		    struct pipeline_result *res)
+{
+	pipeline_frame_seg(pl, link, data, caplen, wirelen, 0, now_ms, res);
+}
+
+void pipeline_frame_seg(struct pipeline *pl, enum link_type link, const uint8_t *data,
+			uint32_t caplen, uint32_t wirelen, uint16_t seg_size, uint64_t now_ms,
+			struct pipeline_result *res)
 {
 	struct pipeline_result local;
 	struct pkt *p;
@@ -136,6 +158,7 @@ void pipeline_frame(struct pipeline *pl, enum link_type link, const uint8_t *dat
 		return;
 	}
 	pl->st.tracked++;
+	pipeline_count_segs(pl, data, seg_size, p);
 	f = flow_lookup(pl->flows, p, now_ms, &res->dir, &created);
 	if (unlikely(!f))
 		return;

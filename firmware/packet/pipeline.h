@@ -94,6 +94,15 @@ void pipeline_frame(struct pipeline *pl, enum link_type link, const uint8_t *dat
 		    uint32_t caplen, uint32_t wirelen, uint64_t now_ms,
 		    struct pipeline_result *res);
 
+/*
+ * The same for a coalesced TCP frame (core/port.h: port_frame.seg_size, 0 for
+ * a wire frame): counted as the segments it was on the wire, each with the
+ * frame's headers, so flows and summaries see the wire's packets and bytes.
+ */
+void pipeline_frame_seg(struct pipeline *pl, enum link_type link, const uint8_t *data,
+			uint32_t caplen, uint32_t wirelen, uint16_t seg_size, uint64_t now_ms,
+			struct pipeline_result *res);
+
 /* Expire idle flows as of now_ms (called by the frame path and by timers). */
 void pipeline_tick(struct pipeline *pl, uint64_t now_ms);
 

@@ -260,6 +260,45 @@ static void test_a_frame_stamped_earlier_counts_at_the_previous_frames_time(void
 	pipeline_uninit(&pl);
 }
 
+/* ---------------------------------------------------------------- coalesced frames */
+
+/* A coalesced TCP frame counts as the segments it was on the wire, each with its headers. */
+static void test_a_coalesced_frame_counts_as_its_wire_segments(void **state)
+{
+	struct pipeline_result res;
+	struct pipeline pl;
+	struct fx_buf f = { .len = 0 };
+	uint32_t ip, hdr = 14 + 20 + 20;
+	struct rec r;
+
+	(void)state;
+	path_init(&pl, &r, true);
+	fx_eth(&f, ETHERTYPE_IPV4);
+	ip = fx_ip4(&f, PROTO_TCP, CLIENT, SERVER);
+	fx_tcp(&f, 40000, 443, 0x18, 0);
+	fx_data(&f, 2500);
+	fx_end_ip4(&f, ip);
+	/* 1000 + 1000 + 500 payload bytes: three segments, two more headers */
+	pipeline_frame_seg(&pl, LINK_ETHERNET, f.b, f.len, f.len, 1000, 1, &res);
+	assert_int_equal(res.err, DECODE_OK);
+	assert_int_equal(res.pkt.segs, 3);
+	assert_int_equal(res.flow->packets[FLOW_DIR_FWD], 3);
+	assert_int_equal(res.flow->bytes[FLOW_DIR_FWD], f.len + 2 * hdr);
+	assert_int_equal(pl.st.frame_bytes, f.len + 2 * hdr);
+	/* exactly a multiple of the segment size: no segment more */
+	pipeline_frame_seg(&pl, LINK_ETHERNET, f.b, f.len, f.len, 1250, 2, &res);
+	assert_int_equal(res.pkt.segs, 2);
+	assert_int_equal(res.flow->packets[FLOW_DIR_FWD], 5);
+	/* the same frame as a wire frame (seg_size 0), or one segment long: one packet */
+	pipeline_frame(&pl, LINK_ETHERNET, f.b, f.len, f.len, 3, &res);
+	assert_int_equal(res.pkt.segs, 1);
+	pipeline_frame_seg(&pl, LINK_ETHERNET, f.b, f.len, f.len, 2500, 4, &res);
+	assert_int_equal(res.pkt.segs, 1);
+	assert_int_equal(res.flow->packets[FLOW_DIR_FWD], 7);
+	assert_int_equal(res.flow->bytes[FLOW_DIR_FWD], 4 * f.len + 3 * hdr);
+	pipeline_uninit(&pl);
+}
+
 /* ---------------------------------------------------------------- discards */
 
 static void test_frames_that_do_not_decode_are_counted_by_reason_and_never_judged(void **state)
@@ -411,6 +450,7 @@ int main(void)
 		cmocka_unit_test(
 			test_an_idle_flow_ends_once_after_dpi_gave_up_and_the_judge_had_a_last_look),
 		cmocka_unit_test(test_every_flow_left_at_uninit_ends_once_as_shutdown),
+		cmocka_unit_test(test_a_coalesced_frame_counts_as_its_wire_segments),
 		cmocka_unit_test(test_idle_flows_are_looked_for_once_a_second_of_frame_time),
 	};
 
