@@ -76,14 +76,16 @@ inline_setup() {
 # a PKI from tg-hub provision (the gateway's key and certificates in its
 # data/keys), [mgmt] dhcp and [uplink] in gw.ini, and on the WAN side
 # dnsmasq's DHCP, SNTP with this host's time (certificates must be valid) and
-# Mosquitto. Sets R, pki and HUB (tg-hub's broker options).
+# Mosquitto. Sets R, pki and HUB (tg-hub's broker options). HUB_GATEWAYS
+# (gw-lab,ID,...) provisions more gateways beside gw-lab: each one's key and
+# certificates in $pki/gateways/ID/.
 hub_lab_up() {
 	local mosquitto
 	mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 	R=lab
 	pki=$work/pki
 	"$hub" provision --out "$pki" --region $R --broker-host hub.test --broker-ip "$DNS_IP" \
-		--port 8883 --gateways gw-lab >"$work/provision.log" 2>&1 || fail "provision: $(cat "$work/provision.log")"
+		--port 8883 --gateways "${HUB_GATEWAYS:-gw-lab}" >"$work/provision.log" 2>&1 || fail "provision: $(cat "$work/provision.log")"
 	cp "$pki/gateways/gw-lab/gw.key" "$pki/gateways/gw-lab/gw.crt" "$pki/ca.crt" "$work/data/keys/"
 	printf '%s\n' '[mgmt]' 'mode = dhcp' "ntp = $DNS_IP" \
 		'[uplink]' "broker = $DNS_IP" 'server_name = hub.test' 'keepalive = 10' >>"$work/gw.ini"
@@ -116,8 +118,13 @@ inline_start() {
 		fail "no ping through the gateway"
 }
 
+# WAN_CAPTURE_BUFFER_KB: the capture's kernel buffer (tcpdump -B). The
+# default 2 MiB overflows when tcpdump waits for a core while 4 MiB downloads
+# pass at full speed (a loaded 2-core box: "packets dropped by kernel"), and a
+# capture that lost frames proves nothing.
+WAN_CAPTURE_BUFFER_KB=32768
 wan_capture_start() {
-	ip netns exec "$NS_WAN" tcpdump -i eth0 --immediate-mode -U -s 0 -w "$work/wan.pcap" 'tcp or udp' \
+	ip netns exec "$NS_WAN" tcpdump -i eth0 -B "$WAN_CAPTURE_BUFFER_KB" --immediate-mode -U -s 0 -w "$work/wan.pcap" 'tcp or udp' \
 		>/dev/null 2>"$work/tcpdump.log" &
 	tcpdump_pid=$!
 	wait_log "$work/tcpdump.log" 'listening on' 5 || fail "tcpdump did not start"
