@@ -146,7 +146,7 @@ flood_round() {
 	read -r rc t code port < <(try_tls allowed.test)
 	[ "$rc" = 0 ] || fail "$MODE: allowed.test after the flood: curl exit $rc"
 
-	sleep 0.3
+	capture_drained "$work/wan-$MODE.pcap"
 	kill "$tcpdump_pid2"; wait "$tcpdump_pid2" 2>/dev/null
 	got=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$work/tcpdump-$MODE.log")
 	took=$(sed -n 's/^\([0-9]*\) packets received by filter.*/\1/p' "$work/tcpdump-$MODE.log")

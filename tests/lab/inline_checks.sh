@@ -130,10 +130,29 @@ wan_capture_start() {
 	wait_log "$work/tcpdump.log" 'listening on' 5 || fail "tcpdump did not start"
 }
 
+# capture_drained FILE: wait (5 s at most) until a running tcpdump -U -w FILE
+# has written what its buffer holds: FILE's size the same for 0.3 s. A
+# tcpdump stopped earlier leaves frames it took unwritten ("captured" below
+# "received by filter"), on a loaded box more than the 0.3 s it used to get.
+capture_drained() {
+	local size last= same=0
+	for _ in $(seq 50); do
+		size=$(stat -c %s "$1" 2>/dev/null || echo 0)
+		if [ "$size" = "$last" ]; then
+			same=$((same + 1))
+			[ "$same" -ge 3 ] && return 0
+		else
+			same=0
+		fi
+		last=$size
+		sleep 0.1
+	done
+}
+
 # Stop a capture and check it kept every frame its filter took (immediate
 # mode: no frame waits in a ring block when tcpdump is stopped).
 wan_capture_stop() {
-	sleep 0.3
+	capture_drained "$work/wan.pcap"
 	kill "$tcpdump_pid"; wait "$tcpdump_pid" 2>/dev/null; tcpdump_pid=
 	local got took
 	got=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$work/tcpdump.log")
