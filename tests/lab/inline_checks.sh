@@ -107,6 +107,9 @@ hub_lab_up() {
 
 # inline_start: townguard run in the gateway namespace; waits until it forwards.
 inline_start() {
+	# Emptied here, not only by the background job's redirection, which may
+	# come after the wait below has read a previous start's "running" line.
+	: >"$work/tg.log"
 	ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" "$@" >"$work/flows.json" 2>"$work/tg.log" &
 	tgpid=$!
 	wait_log "$work/tg.log" 'running: mode' 10
