@@ -76,14 +76,16 @@ inline_setup() {
 # a PKI from tg-hub provision (the gateway's key and certificates in its
 # data/keys), [mgmt] dhcp and [uplink] in gw.ini, and on the WAN side
 # dnsmasq's DHCP, SNTP with this host's time (certificates must be valid) and
-# Mosquitto. Sets R, pki and HUB (tg-hub's broker options).
+# Mosquitto. Sets R, pki and HUB (tg-hub's broker options). HUB_GATEWAYS
+# (gw-lab,ID,...) provisions more gateways beside gw-lab: each one's key and
+# certificates in $pki/gateways/ID/.
 hub_lab_up() {
 	local mosquitto
 	mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 	R=lab
 	pki=$work/pki
 	"$hub" provision --out "$pki" --region $R --broker-host hub.test --broker-ip "$DNS_IP" \
-		--port 8883 --gateways gw-lab >"$work/provision.log" 2>&1 || fail "provision: $(cat "$work/provision.log")"
+		--port 8883 --gateways "${HUB_GATEWAYS:-gw-lab}" >"$work/provision.log" 2>&1 || fail "provision: $(cat "$work/provision.log")"
 	cp "$pki/gateways/gw-lab/gw.key" "$pki/gateways/gw-lab/gw.crt" "$pki/ca.crt" "$work/data/keys/"
 	printf '%s\n' '[mgmt]' 'mode = dhcp' "ntp = $DNS_IP" \
 		'[uplink]' "broker = $DNS_IP" 'server_name = hub.test' 'keepalive = 10' >>"$work/gw.ini"
@@ -105,6 +107,9 @@ hub_lab_up() {
 
 # inline_start: townguard run in the gateway namespace; waits until it forwards.
 inline_start() {
+	# Emptied here, not only by the background job's redirection, which may
+	# come after the wait below has read a previous start's "running" line.
+	: >"$work/tg.log"
 	ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" "$@" >"$work/flows.json" 2>"$work/tg.log" &
 	tgpid=$!
 	wait_log "$work/tg.log" 'running: mode' 10
@@ -116,19 +121,41 @@ inline_start() {
 		fail "no ping through the gateway"
 }
 
-# (a 32 MiB kernel buffer: on a loaded machine tcpdump is scheduled late and
-# the default 2 MiB overflows during a burst, which reads as a lost frame)
+# WAN_CAPTURE_BUFFER_KB: the capture's kernel buffer (tcpdump -B). The
+# default 2 MiB overflows when tcpdump waits for a core while 4 MiB downloads
+# pass at full speed (a loaded 2-core box: "packets dropped by kernel"), and a
+# capture that lost frames proves nothing.
+WAN_CAPTURE_BUFFER_KB=32768
 wan_capture_start() {
-	ip netns exec "$NS_WAN" tcpdump -i eth0 --immediate-mode -B 32768 -U -s 0 -w "$work/wan.pcap" 'tcp or udp' \
+	ip netns exec "$NS_WAN" tcpdump -i eth0 -B "$WAN_CAPTURE_BUFFER_KB" --immediate-mode -U -s 0 -w "$work/wan.pcap" 'tcp or udp' \
 		>/dev/null 2>"$work/tcpdump.log" &
 	tcpdump_pid=$!
 	wait_log "$work/tcpdump.log" 'listening on' 5 || fail "tcpdump did not start"
 }
 
+# capture_drained FILE: wait (5 s at most) until a running tcpdump -U -w FILE
+# has written what its buffer holds: FILE's size the same for 0.3 s. A
+# tcpdump stopped earlier leaves frames it took unwritten ("captured" below
+# "received by filter"), on a loaded box more than the 0.3 s it used to get.
+capture_drained() {
+	local size last= same=0
+	for _ in $(seq 50); do
+		size=$(stat -c %s "$1" 2>/dev/null || echo 0)
+		if [ "$size" = "$last" ]; then
+			same=$((same + 1))
+			[ "$same" -ge 3 ] && return 0
+		else
+			same=0
+		fi
+		last=$size
+		sleep 0.1
+	done
+}
+
 # Stop a capture and check it kept every frame its filter took (immediate
 # mode: no frame waits in a ring block when tcpdump is stopped).
 wan_capture_stop() {
-	sleep 0.3
+	capture_drained "$work/wan.pcap"
 	kill "$tcpdump_pid"; wait "$tcpdump_pid" 2>/dev/null; tcpdump_pid=
 	local got took
 	got=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$work/tcpdump.log")
