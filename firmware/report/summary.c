@@ -331,7 +331,7 @@ static bool sum_carry_room(struct summary *s)
 	s->carry = c;
 	s->carry_cap = cap;
 	s->carry_n = 0;
-	for (uint32_t i = 0; i < old_cap; i++)
+	for (uint32_t i = 0; old && i < old_cap; i++)
 		if (old[i].used)
 			*sum_carry_put(s, old[i].id) = old[i];
 	free(old);
@@ -582,7 +582,7 @@ static json_t *sum_top(const struct summary *s, const struct sum_table *t)
 static json_t *sum_named(const struct summary *s, const struct sum_ids *x, bool apps)
 {
 	struct sum_entry *e = x->n ? malloc(x->n * sizeof(*e)) : NULL;
-	const struct sum_entry **all = x->n ? malloc(x->n * sizeof(*all)) : NULL;
+	const struct sum_entry **all = x->n ? malloc(x->n * sizeof(const struct sum_entry *)) : NULL;
 	json_t *arr = json_array(), *o;
 	char buf[64];
 
@@ -594,7 +594,7 @@ static json_t *sum_named(const struct summary *s, const struct sum_ids *x, bool 
 		all[i] = &e[i];
 	}
 	if (e && all)
-		qsort(all, x->n, sizeof(*all), sum_entry_cmp);
+		qsort(all, x->n, sizeof(const struct sum_entry *), sum_entry_cmp);
 	for (uint32_t i = 0; e && all && i < x->n; i++) {
 		struct flow_dpi_result r = { 0 };
 		uint16_t id;

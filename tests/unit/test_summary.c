@@ -467,6 +467,19 @@ static void test_at_the_default_level_no_internal_address_is_written(void **stat
 	run_free(&r);
 }
 
+/* A 100-byte DNS query from 10.0.0.9:sport to 198.51.100.53. */
+static void dns_pkt(struct pkt *p, uint16_t sport)
+{
+	memset(p, 0, sizeof(*p));
+	p->ip_version = 4;
+	p->l4_proto = 17;
+	inet_pton(AF_INET, "10.0.0.9", p->src.b);
+	inet_pton(AF_INET, "198.51.100.53", p->dst.b);
+	p->sport = sport;
+	p->dport = 53;
+	p->wire_len = 100;
+}
+
 static void test_a_flow_across_intervals_counts_in_each_and_never_twice(void **state)
 {
 	struct run r;
@@ -478,14 +491,7 @@ static void test_a_flow_across_intervals_counts_in_each_and_never_twice(void **s
 
 	(void)state;
 	run_start(&r, 10, 10);
-	memset(&p, 0, sizeof(p));
-	p.ip_version = 4;
-	p.l4_proto = 17;
-	inet_pton(AF_INET, "10.0.0.9", p.src.b);
-	inet_pton(AF_INET, "198.51.100.53", p.dst.b);
-	p.sport = 5000;
-	p.dport = 53;
-	p.wire_len = 100;
+	dns_pkt(&p, 5000);
 	summary_tick(r.sum, 1000, NULL, &r.sink);
 	f = flow_lookup(r.pl.flows, &p, 1000, &dir, &created);
 	assert_non_null(f);
@@ -532,16 +538,10 @@ static void test_thousands_of_carried_flows_end_in_any_order_and_count_once(void
 
 	(void)state;
 	run_start(&r, 10, 10);
-	memset(&p, 0, sizeof(p));
-	p.ip_version = 4;
-	p.l4_proto = 17;
-	inet_pton(AF_INET, "10.0.0.9", p.src.b);
-	inet_pton(AF_INET, "198.51.100.53", p.dst.b);
-	p.dport = 53;
-	p.wire_len = 100;
+	dns_pkt(&p, 10000);
 	summary_tick(r.sum, 1000, NULL, &r.sink);
 	for (int i = 0; i < N; i++) {
-		p.sport = (uint16_t)(10000 + i);
+		dns_pkt(&p, (uint16_t)(10000 + i));
 		fl[i] = flow_lookup(r.pl.flows, &p, 1000, &dir, &created);
 		assert_non_null(fl[i]);
 		assert_true(created);
@@ -552,12 +552,12 @@ static void test_thousands_of_carried_flows_end_in_any_order_and_count_once(void
 	}
 	assert_int_equal(summary_tick(r.sum, 10000, NULL, &r.sink), 1);  /* [0, 10 s): N x 100 */
 	for (int i = 0; i < N; i++) {
-		p.sport = (uint16_t)(10000 + i);
+		dns_pkt(&p, (uint16_t)(10000 + i));
 		flow_account(r.pl.flows, fl[i], &p, FLOW_DIR_FWD, 12000);
 	}
 	assert_int_equal(summary_tick(r.sum, 20000, NULL, &r.sink), 1);  /* [10, 20 s): N x 100 */
 	for (int i = 1; i < N; i += 2) {
-		p.sport = (uint16_t)(10000 + i);
+		dns_pkt(&p, (uint16_t)(10000 + i));
 		flow_account(r.pl.flows, fl[i], &p, FLOW_DIR_FWD, 21000);
 	}
 	flow_end_all(r.pl.flows);  /* the odd ones did 100 more; the even ones nothing */

@@ -490,7 +490,7 @@ static void off_video(struct office *o, struct off_host *h, int v, uint64_t star
 		o->col.step_usec = OFF_BURST_STEP;
 		if ((t - start) % 10000000 < 2000000)
 			off_send(o, &c, PG_CLI, 500, false);
-		off_send(o, &c, PG_SRV, 12 * OFF_RECORD, false);
+		off_send(o, &c, PG_SRV, (size_t)12 * OFF_RECORD, false);
 	}
 	o->col.step_usec = OFF_STEP_USEC;
 	tls_sealed(&b, &o->r, TLS_ALERT, TLS_ALERT_PLAIN);
