@@ -126,8 +126,6 @@ void gw_report_clock(struct gateway *g, uint64_t now_ms)
 	if (!g->report)
 		return;
 	alerts_clock(g->report->alerts, now_ms, g->pl.epoch_offset_ms);
-	if (!summary_due(g->report->sum, now_ms))
-		return;
 	gw_report_health(g, &h);
 	gw_report_error(g, summary_tick(g->report->sum, now_ms, &h, &g->report->sink));
 }

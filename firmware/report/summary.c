@@ -398,12 +398,6 @@ static void sum_walk_open(struct flow *f, void *ctx)
 	c->packets = packets;
 }
 
-/* An interval is due at now_ms: summary_tick has something to do. */
-bool summary_due(const struct summary *s, uint64_t now_ms)
-{
-	return !s->started || now_ms >= s->start_ms + s->cfg.interval_ms;
-}
-
 void summary_hit(struct summary *s, uint32_t rule, uint8_t action, uint64_t serial)
 {
 	for (uint32_t i = 0; i < s->n_blocks; i++) {

@@ -85,11 +85,6 @@ void summary_hit(struct summary *s, uint32_t rule, uint8_t action, uint64_t seri
  */
 int summary_tick(struct summary *s, uint64_t now_ms, const struct summary_health *h,
 		 struct report_sink *sink);
-/*
- * summary_tick at now_ms would start or end an interval: the owner calls
- * this on every frame and gathers the health figures only when it is true.
- */
-bool summary_due(const struct summary *s, uint64_t now_ms);
 
 /*
  * The interval under way, up to now_ms, as a last record (at shutdown, after
