@@ -142,6 +142,28 @@ static int link_lookup(struct nl_sock *sk, const char *name, struct rtnl_link **
 	return 0;
 }
 
+/*
+ * The start of every call on one interface: its name checked, a route
+ * socket opened, the kernel's link looked up. *sk is NULL when the name or
+ * the socket failed (the error returned); otherwise the caller frees it and
+ * the lookup's result is returned (0 with *l set, -ENODEV, or -errno).
+ */
+static int link_open(const char *name, struct nl_sock **sk, struct rtnl_link **l)
+{
+	int ret;
+
+	*sk = NULL;
+	ret = link_name_ok(name);
+	if (ret < 0)
+		return ret;
+	ret = link_sock_open(sk);
+	if (ret < 0) {
+		*sk = NULL;
+		return ret;
+	}
+	return link_lookup(*sk, name, l);
+}
+
 static void link_fill_state(struct rtnl_link *l, struct link_state *st)
 {
 	unsigned int flags = rtnl_link_get_flags(l);
@@ -167,14 +189,10 @@ int link_get(const char *name, struct link_state *st)
 	int ret;
 
 	memset(st, 0, sizeof(*st));
-	ret = link_name_ok(name);
-	if (ret < 0)
+	ret = link_open(name, &sk, &l);
+	if (!sk)
 		return ret;
 	snprintf(st->name, sizeof(st->name), "%s", name);
-	ret = link_sock_open(&sk);
-	if (ret < 0)
-		return ret;
-	ret = link_lookup(sk, name, &l);
 	if (ret == 0) {
 		link_fill_state(l, st);
 		rtnl_link_put(l);
@@ -190,13 +208,9 @@ int link_set_up(const char *name, bool promisc)
 	struct nl_sock *sk;
 	int ret;
 
-	ret = link_name_ok(name);
-	if (ret < 0)
+	ret = link_open(name, &sk, &l);
+	if (!sk)
 		return ret;
-	ret = link_sock_open(&sk);
-	if (ret < 0)
-		return ret;
-	ret = link_lookup(sk, name, &l);
 	if (ret == -ENODEV)
 		log_err("%s: no such interface", name);
 	if (ret < 0)
@@ -295,13 +309,9 @@ int link_bridge_add(const char *name, bool *created)
 	int ret;
 
 	*created = false;
-	ret = link_name_ok(name);
-	if (ret < 0)
+	ret = link_open(name, &sk, &l);
+	if (!sk)
 		return ret;
-	ret = link_sock_open(&sk);
-	if (ret < 0)
-		return ret;
-	ret = link_lookup(sk, name, &l);
 	if (ret == 0) {
 		const char *type = rtnl_link_get_type(l);
 
@@ -343,13 +353,9 @@ int link_set_master(const char *port, const char *master)
 	struct nl_sock *sk;
 	int ret;
 
-	ret = link_name_ok(port);
-	if (ret < 0)
+	ret = link_open(port, &sk, &pl);
+	if (!sk)
 		return ret;
-	ret = link_sock_open(&sk);
-	if (ret < 0)
-		return ret;
-	ret = link_lookup(sk, port, &pl);
 	if (ret == -ENODEV && !master) {
 		ret = 0; /* no port, nothing to release */
 		goto out;
@@ -400,13 +406,9 @@ int link_delete(const char *name)
 	struct nl_sock *sk;
 	int ret;
 
-	ret = link_name_ok(name);
-	if (ret < 0)
+	ret = link_open(name, &sk, &l);
+	if (!sk)
 		return ret;
-	ret = link_sock_open(&sk);
-	if (ret < 0)
-		return ret;
-	ret = link_lookup(sk, name, &l);
 	if (ret == 0) {
 		ret = rtnl_link_delete(sk, l);
 		rtnl_link_put(l);

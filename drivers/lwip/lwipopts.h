@@ -38,7 +38,8 @@
 /* ---------------------------------------------------------------- memory */
 /* 64-bit hosts and ARM boards: keep heap and pool elements naturally aligned. */
 #define MEM_ALIGNMENT 8
-#define MEM_SIZE (CONFIG_MGMT_LWIP_MEM_KB * 1024)
+/* The MQTT client (its output buffer inside, MGMT_MQTT_OUTBUF) comes from this heap too. */
+#define MEM_SIZE (CONFIG_MGMT_LWIP_MEM_KB * 1024 + CONFIG_MGMT_MQTT_OUTBUF + 256)
 /*
  * The uplink's MQTT/TLS connection, one being opened while an old one is
  * closing (TIME_WAIT), one spare.
@@ -88,7 +89,7 @@
 #define LWIP_TCP 1
 #define TCP_MSS 1460
 #define TCP_WND CONFIG_MGMT_TCP_WND
-/* Eight full segments in flight: a 4 KiB MQTT message as one TLS record, twice over. */
+/* Eight full segments in flight: an 11 KiB TLS record; a larger MQTT message goes as several. */
 #define TCP_SND_BUF (8 * TCP_MSS)
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF + (TCP_MSS - 1)) / TCP_MSS)
 #define MEMP_NUM_TCP_SEG TCP_SND_QUEUELEN

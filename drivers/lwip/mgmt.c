@@ -570,7 +570,7 @@ int mgmt_open(struct mgmt **out, const struct mgmt_config *cfg, mgmt_tx_fn tx, v
 	log_info("up: MAC %02x:%02x:%02x:%02x:%02x:%02x, %s%s%s, lwIP heap %d KiB", m->cfg.mac[0],
 		 m->cfg.mac[1], m->cfg.mac[2], m->cfg.mac[3], m->cfg.mac[4], m->cfg.mac[5],
 		 m->cfg.dhcp ? "DHCP" : "static ", m->cfg.dhcp ? "" : m->cfg.addr,
-		 m->hostname[0] ? ", host name set" : "", CONFIG_MGMT_LWIP_MEM_KB);
+		 m->hostname[0] ? ", host name set" : "", (int)(MEM_SIZE / 1024)); /* with the MQTT client */
 	*out = m;
 	return 0;
 

@@ -200,6 +200,8 @@ static void gw_flash_bundle(struct gateway *g)
 	e = store_load(cfg->gateway.data_dir, &trust, gw_wall_s(), &b, &which);
 	free((void *)trust.pubkey);
 	if (e != BUNDLE_OK) {
+		if (e != BUNDLE_ERR_IO)
+			gw_report_refused(g, bundle_err_name(e), 0);
 		if (g->bundle)
 			log_warn("no list on flash passes the checks (%s): serial %llu stays in force",
 				 bundle_err_text(e),
@@ -354,6 +356,8 @@ static void gw_reload(struct gateway *g)
 #define GW_FIELD(f) { #f, offsetof(struct tg_config, f), sizeof(((struct tg_config *)0)->f) }
 		GW_FIELD(gateway.mode), GW_FIELD(ports), GW_FIELD(bridge), GW_FIELD(nfqueue),
 		GW_FIELD(capture), GW_FIELD(flow), GW_FIELD(dpi), GW_FIELD(mgmt), GW_FIELD(uplink),
+		/* the summaries, alerts, privacy levels and spool are set up when the reports start */
+		GW_FIELD(report),
 		/* the uplink's identity, topics and flash directory are set when it starts */
 		GW_FIELD(gateway.id), GW_FIELD(gateway.region), GW_FIELD(gateway.data_dir),
 #undef GW_FIELD
@@ -422,6 +426,7 @@ static void gw_tick(struct loop_timer *t)
 		unix_ms = gw_realtime_ms();
 	g->pl.epoch_offset_ms = (int64_t)unix_ms - (int64_t)loop_now_ms();
 	pipeline_tick(&g->pl, loop_now_ms());
+	gw_report_clock(g, loop_now_ms());
 	loop_timer_set(g->loop, &g->tick, 1000);
 }
 
@@ -563,6 +568,9 @@ int gateway_run(struct gateway_opts *o)
 		goto out_mode;
 
 	g->pl.epoch_offset_ms = (int64_t)gw_realtime_ms() - (int64_t)loop_now_ms();
+	/* After the uplink (gw_start_mode): the spool's records go out on it. Without reports
+	 * (the spool cannot be opened: logged) the gateway still protects the office. */
+	gw_report_start(g);
 	g->started_ms = loop_now_ms();
 	loop_timer_set(g->loop, &g->tick, 1000);
 	if (o->duration_s)

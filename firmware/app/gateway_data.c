@@ -308,6 +308,7 @@ static void gw_link_change(const struct link_state *st, void *ctx)
 	/* The uplink should not wait out a long backoff once the wire is back. */
 	if (st->exists && st->admin_up && st->carrier)
 		uplink_link_up(g->uplink);
+	gw_report_link(g, st->name, st->exists && st->admin_up && st->carrier);
 }
 
 static void gw_links_readable(struct loop_fd *lfd, unsigned int events)

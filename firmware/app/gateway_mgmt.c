@@ -23,6 +23,7 @@ static void gw_mgmt_timer(struct loop_timer *t)
 
 	mgmt_poll(g->mgmt);
 	uplink_tick(g->uplink, loop_now_ms());
+	gw_report_wire_tick(g);
 	next = mgmt_next_timeout_ms(g->mgmt);
 	loop_timer_set(g->loop, &g->mgmt_timer, next < 100 ? next : 100);
 }
@@ -105,10 +106,21 @@ static void gw_uplink_describe(struct state_in *in, void *ctx)
 	in->uptime_s = (loop_now_ms() - g->started_ms) / 1000;
 }
 
+static void gw_uplink_refused(enum bundle_err reason, uint64_t serial, void *ctx)
+{
+	gw_report_refused(ctx, bundle_err_name(reason), serial);
+}
+
+static void gw_uplink_report_now(void *ctx)
+{
+	gw_report_on_request(ctx);
+}
+
 static int gw_uplink_start(struct gateway *g)
 {
 	const struct uplink_ops ops = { .in_force = gw_uplink_in_force, .swap = gw_uplink_swap,
-					.describe = gw_uplink_describe, .ctx = g };
+					.describe = gw_uplink_describe, .refused = gw_uplink_refused,
+					.report_now = gw_uplink_report_now, .ctx = g };
 
 	return uplink_start(&g->uplink, g->mgmt, g->cfg, &ops);
 }

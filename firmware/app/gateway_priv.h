@@ -123,6 +123,7 @@ struct gateway {
 	bool rejudge_hit_set;
 	struct policy_hit rejudge_hit; /* the hit of the flow being judged again */
 	struct gw_report *report;      /* summaries to the SOC (gateway_report.c); NULL = none */
+	const char *refused_at_start;  /* a list on flash refused before the reports started */
 };
 
 /* gateway.c */
@@ -205,7 +206,11 @@ void gw_hold_expire(struct loop_timer *t);
 void gw_hold_flush(struct gateway *g);
 
 /* gateway_report.c */
-/* The summary and its sink (replay --reports: JSON lines on stdout). Returns 0 or -errno, logged. */
+/*
+ * The summary, the alerts and their sink: replay --reports, JSON lines on
+ * stdout; live modes, the spool and the uplink (start after the uplink, stop
+ * after it). Returns 0 or -errno, logged.
+ */
 int gw_report_start(struct gateway *g);
 /* Feed the summary: an ended flow, a policy hit. No-ops without reports. */
 void gw_report_flow_end(struct gateway *g, const struct flow *f);
@@ -214,6 +219,17 @@ void gw_report_hit(struct gateway *g, const struct policy_hit *hit);
 void gw_report_clock(struct gateway *g, uint64_t now_ms);
 /* After the flows were ended: the last interval, then everything freed. */
 void gw_report_stop(struct gateway *g, uint64_t now_ms);
+/* Live: send what the spool holds as the uplink allows (after every uplink_tick()). */
+void gw_report_wire_tick(struct gateway *g);
+/* Live: port name's link went (up false) or came back: a link_down or link_up alert. */
+void gw_report_link(struct gateway *g, const char *name, bool up);
+/* A bundle was refused (the store's or OTA's reason, bundle_err_name): a bundle_refused alert. */
+void gw_report_refused(struct gateway *g, const char *reason, uint64_t serial);
+/*
+ * The hub's `report` command: the summary of the interval so far (and the
+ * inventory's assets once it has them: the hook for firmware/report/inventory).
+ */
+void gw_report_on_request(struct gateway *g);
 
 /* gateway_nfq.c */
 /* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */

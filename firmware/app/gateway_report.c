@@ -1,8 +1,15 @@
 /*
  * The gateway's reports to the SOC (firmware/report/): the summary fed by
- * the flows and the policy's hits, first-hit alerts, on the pipeline's clock, its records put
- * to a sink. In a replay with --reports the sink prints JSON lines (tg.seq
- * from 1); the live modes' sink is the spool's once it is wired in.
+ * the flows and the policy's hits, and the alerts, on the pipeline's clock,
+ * their records put to a sink.
+ *
+ * In a replay with --reports the sink prints JSON lines (tg.seq from 1). In
+ * the live modes it is the spool's (report_wire_sink(): <data>/spool, sent
+ * over the uplink in batches), started once the uplink is (or without one:
+ * the records wait in the spool, within its bound). The live gateway also
+ * owns three alerts of its own: a port that lost its link, a bundle refused
+ * (by the store or over the air), and the spool dropping records; and the
+ * hub's `report` command sends the summary of the interval so far.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,11 +19,13 @@
 #define LOG_MODULE "gateway"
 #include "app/gateway_priv.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "policy/policy.h"
 #include "report/alert.h"
 #include "report/privacy.h"
 #include "report/record.h"
 #include "report/summary.h"
+#include "report/wire.h"
 
 struct gw_report {
 	struct record_observer obs;
@@ -25,7 +34,38 @@ struct gw_report {
 	struct alerts *alerts;
 	struct report_sink sink;
 	struct record_print_sink print;
+	struct report_wire *wire;         /* live modes: spool, batches, journal */
+	uint64_t dropped[SPOOL_KINDS];    /* the spool's drops already alerted (all time) */
+	bool link_down[GW_PORTS];         /* ports whose link is known to be gone */
+	uint64_t interval_ms;             /* the summaries' (the configuration's at start) */
+	uint64_t due_ms;                  /* the end of the interval under way: health is read then */
 };
+
+/* The live clock: the loop's, and the wall clock the uplink keeps (gw_tick). */
+static uint64_t gw_report_now(const struct gateway *g)
+{
+	return g->live ? loop_now_ms() : g->pl.now_ms;
+}
+
+static int gw_report_wire(struct gateway *g, struct gw_report *r)
+{
+	struct spool_stats st;
+	int err;
+
+	err = report_wire_start(&r->wire, g->uplink, g->cfg);
+	if (err < 0) {
+		log_err("reports: cannot open the spool in %s/spool: %s (running without reports)",
+			g->cfg->gateway.data_dir, strerror(-err));
+		return err;
+	}
+	report_wire_sink(r->wire, &r->sink);
+	spool_get_stats(r->wire->spool, &st);
+	memcpy(r->dropped, st.dropped, sizeof(r->dropped));
+	log_info("reports: a summary every %u s to %s, spool %s/spool (%llu records waiting)",
+		 g->cfg->report.interval, g->uplink ? "the uplink" : "no uplink (they wait)",
+		 g->cfg->gateway.data_dir, (unsigned long long)st.records);
+	return 0;
+}
 
 int gw_report_start(struct gateway *g)
 {
@@ -52,12 +92,19 @@ int gw_report_start(struct gateway *g)
 		.privacy = &r->priv,
 		.observer = &r->obs,
 	};
+	r->interval_ms = sc.interval_ms;
 	r->sum = summary_new(&sc, &g->pl);
 	if (!r->sum) {
 		err = -ENOMEM;
 		goto err_priv;
 	}
-	record_print_sink_init(&r->sink, &r->print, stdout);
+	if (g->live) {
+		err = gw_report_wire(g, r);
+		if (err < 0)
+			goto err_sum;
+	} else {
+		record_print_sink_init(&r->sink, &r->print, stdout);
+	}
 	ac = (struct alert_config){
 		.interval_ms = sc.interval_ms,
 		.limit = g->cfg->report.alert_limit,
@@ -68,11 +115,20 @@ int gw_report_start(struct gateway *g)
 	r->alerts = alerts_new(&ac);
 	if (!r->alerts) {
 		err = -ENOMEM;
-		goto err_sum;
+		goto err_wire;
 	}
 	g->report = r;
+	if (g->live) {
+		alerts_clock(r->alerts, gw_report_now(g), g->pl.epoch_offset_ms);
+		/* A list on flash refused before the reports were up (gw_flash_bundle). */
+		if (g->refused_at_start)
+			gw_report_refused(g, g->refused_at_start, 0);
+		g->refused_at_start = NULL;
+	}
 	return 0;
 
+err_wire:
+	report_wire_stop(r->wire);
 err_sum:
 	summary_free(r->sum);
 err_priv:
@@ -82,15 +138,44 @@ err_free:
 	return err;
 }
 
+/* The live ports: the mode's, then the management port when it has its own. */
+static void gw_report_ports(struct gateway *g, struct summary_health *h)
+{
+	for (int i = 0; i < GW_PORTS && h->n_ports < SUMMARY_MAX_PORTS; i++) {
+		struct gw_port *gp = &g->ports[i];
+		int n = h->n_ports;
+
+		if (i >= g->n_ports && (i != GW_MGMT || !gp->is_open))
+			continue;
+		h->ports[n].name = gp->name;
+		h->ports[n].up = gp->is_open && !g->report->link_down[i];
+		if (gp->is_open && port_stats(&gp->port, &h->ports[n].st) < 0)
+			memset(&h->ports[n].st, 0, sizeof(h->ports[n].st));
+		h->n_ports++;
+	}
+}
+
 static void gw_report_health(struct gateway *g, struct summary_health *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->bundle_serial = g->bundle ? bundle_get_info(g->bundle)->serial : 0;
-	if (g->rep.port_valid) {
+	if (g->live && g->report) {
+		gw_report_ports(g, h);
+	} else if (g->rep.port_valid) {
 		h->n_ports = 1;
 		h->ports[0].name = "capture";
 		h->ports[0].up = true;
 		h->ports[0].st = g->rep.port;
+	}
+	if (g->report && g->report->wire) {
+		struct spool_stats st;
+
+		spool_get_stats(g->report->wire->spool, &st);
+		h->spool_valid = true;
+		h->spool_records = st.records;
+		h->spool_bytes = st.bytes;
+		for (int k = 0; k < SPOOL_KINDS; k++)
+			h->spool_dropped += st.dropped[k];
 	}
 }
 
@@ -102,7 +187,8 @@ void gw_report_flow_end(struct gateway *g, const struct flow *f)
 
 static void gw_report_error(struct gateway *g, int err)
 {
-	if (err >= 0 || g->io_error)
+	/* Live: the spool logged and counted it; the next record may fit. */
+	if (err >= 0 || g->io_error || g->live)
 		return;
 	log_err("cannot write report records (no more will be written): %s", strerror(-err));
 	g->io_error = 1;
@@ -114,20 +200,98 @@ void gw_report_hit(struct gateway *g, const struct policy_hit *hit)
 
 	if (!g->report)
 		return;
+	if (g->live)
+		alerts_clock(g->report->alerts, loop_now_ms(), g->pl.epoch_offset_ms);
 	summary_hit(g->report->sum, hit->rule, hit->action, serial);
 	gw_report_error(g, alert_hit(g->report->alerts, hit->flow, hit->rule, hit->action, serial,
 				     policy_stage_name((enum policy_stage)hit->stage), hit->indicator));
 }
 
+/* Records the spool dropped to stay within its bound since the last look: one alert per kind. */
+static void gw_report_spool_drops(struct gw_report *r)
+{
+	struct spool_stats st;
+
+	spool_get_stats(r->wire->spool, &st);
+	for (int k = 0; k < SPOOL_KINDS; k++) {
+		uint64_t n = st.dropped[k] - r->dropped[k];
+
+		if (st.dropped[k] <= r->dropped[k])
+			continue;
+		r->dropped[k] = st.dropped[k];
+		alert_spool_drop(r->alerts, spool_kind_name((enum report_kind)k), n);
+	}
+}
+
 void gw_report_clock(struct gateway *g, uint64_t now_ms)
 {
+	struct gw_report *r = g->report;
 	struct summary_health h;
 
-	if (!g->report)
+	if (!r)
 		return;
-	alerts_clock(g->report->alerts, now_ms, g->pl.epoch_offset_ms);
+	alerts_clock(r->alerts, now_ms, g->pl.epoch_offset_ms);
+	/* The ports' and the spool's figures only when a summary is due (summary.h: aligned). */
+	if (now_ms >= r->due_ms) {
+		gw_report_health(g, &h);
+		gw_report_error(g, summary_tick(r->sum, now_ms, &h, &r->sink));
+		r->due_ms = (now_ms / r->interval_ms + 1) * r->interval_ms;
+	}
+	if (r->wire) {
+		gw_report_spool_drops(r);
+		report_wire_tick(r->wire, now_ms);
+	}
+}
+
+void gw_report_wire_tick(struct gateway *g)
+{
+	if (g->report && g->report->wire)
+		report_wire_tick(g->report->wire, loop_now_ms());
+}
+
+void gw_report_link(struct gateway *g, const char *name, bool up)
+{
+	struct gw_report *r = g->report;
+
+	if (!r)
+		return;
+	for (int i = 0; i < GW_PORTS; i++) {
+		if (strcmp(g->ports[i].name, name) != 0 || r->link_down[i] == !up)
+			continue;
+		r->link_down[i] = !up;
+		alerts_clock(r->alerts, loop_now_ms(), g->pl.epoch_offset_ms);
+		alert_link(r->alerts, name, up);
+	}
+}
+
+void gw_report_refused(struct gateway *g, const char *reason, uint64_t serial)
+{
+	if (!g->report) {
+		g->refused_at_start = reason;
+		return;
+	}
+	alerts_clock(g->report->alerts, gw_report_now(g), g->pl.epoch_offset_ms);
+	alert_bundle_refused(g->report->alerts, reason, serial);
+}
+
+/*
+ * The hub asked for the reports now (its signed `report` command): the
+ * summary of the interval so far, if it counted anything (the interval's own
+ * summary then carries the rest, so the two add up). The inventory's assets
+ * (engineer I's firmware/report/inventory) go out here too.
+ */
+void gw_report_on_request(struct gateway *g)
+{
+	struct gw_report *r = g->report;
+	struct summary_health h;
+	int n;
+
+	if (!r)
+		return;
 	gw_report_health(g, &h);
-	gw_report_error(g, summary_tick(g->report->sum, now_ms, &h, &g->report->sink));
+	n = summary_flush(r->sum, gw_report_now(g), &h, &r->sink);
+	log_info("reports: the hub asked: %s", n > 0 ? "a summary of the interval so far sent" :
+						       "nothing counted yet in this interval");
 }
 
 void gw_report_stop(struct gateway *g, uint64_t now_ms)
@@ -137,10 +301,23 @@ void gw_report_stop(struct gateway *g, uint64_t now_ms)
 
 	if (!r)
 		return;
+	if (g->live)
+		now_ms = loop_now_ms(); /* not the last frame's time: the office may be quiet */
 	gw_report_health(g, &h);
 	gw_report_error(g, summary_flush(r->sum, now_ms, &h, &r->sink));
 	summary_free(r->sum);
 	alerts_free(r->alerts);
+	if (r->wire) {
+		struct spool_stats st;
+
+		spool_get_stats(r->wire->spool, &st);
+		log_info("reports: stopped: %llu records put, %llu acknowledged by the broker; %llu wait "
+			 "on flash for the next start (next tg.seq %llu)", (unsigned long long)st.put,
+			 (unsigned long long)st.acked, (unsigned long long)st.records,
+			 (unsigned long long)st.next_seq);
+	}
+	/* the uplink is stopped first (its unacknowledged batches went back to the spool) */
+	report_wire_stop(r->wire);
 	privacy_uninit(&r->priv);
 	free(r);
 	g->report = NULL;

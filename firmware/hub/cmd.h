@@ -32,7 +32,7 @@
 #define CMD_REPLAY_WINDOW_S 3600
 
 enum cmd_kind {
-	CMD_REPORT = 1,  /* publish state now */
+	CMD_REPORT = 1,  /* publish state now, and the reports (a summary of the interval so far) */
 	CMD_RESYNC,      /* forget a pending delta gap, take the retained full bundle again */
 };
 

@@ -254,6 +254,8 @@ static void uplink_bundle_done(struct uplink *u)
 	} else if (r == OTA_UNCHANGED) {
 		log_debug("retained bundle equals the list in force");
 		return; /* nothing to tell the hub */
+	} else if (u->ops.refused) {
+		u->ops.refused(u->ota.last_refusal.reason, u->ota.last_refusal.serial, u->ops.ctx);
 	}
 	uplink_publish_state(u);
 }
@@ -291,6 +293,8 @@ static void uplink_cmd_done(struct uplink *u)
 		mqtt_subscribe(u->client, u->t_full, 1, NULL, NULL);
 	}
 	uplink_publish_state(u);
+	if (c.kind == CMD_REPORT && u->ops.report_now)
+		u->ops.report_now(u->ops.ctx);
 }
 
 static void uplink_incoming_publish(void *arg, const char *topic, u32_t tot_len)

@@ -37,6 +37,10 @@ struct uplink_ops {
 	void (*swap)(struct bundle *b, void *ctx);
 	/* Fill what the state message says besides the bundle and the uplink's own fields. */
 	void (*describe)(struct state_in *in, void *ctx);
+	/* A bundle from the hub was refused: why, and its serial (0: unreadable). May be NULL. */
+	void (*refused)(enum bundle_err reason, uint64_t serial, void *ctx);
+	/* The hub's signed `report` command, after the state went out: report now. May be NULL. */
+	void (*report_now)(void *ctx);
 	void *ctx;
 };
 

@@ -58,6 +58,12 @@ const char *decode_err_name(enum decode_err e);
 #define PKT_F_TRUNCATED 0x02 /* caplen < wire length */
 #define PKT_F_TEREDO 0x04    /* UDP carries Teredo: pkt->inner is set */
 
+/* pkt.tcp_flags */
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
 /* pkt.tunnel: outermost encapsulation that was unwrapped */
 enum pkt_tunnel {
 	TUNNEL_NONE = 0,

@@ -88,12 +88,6 @@ _Static_assert(sizeof(struct flow) <= 248, "struct flow exceeds its budget: 256 
 #define PROTO_TCP 6
 #define PROTO_UDP 17
 
-/* TCP flag bits of pkt.tcp_flags. */
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_ACK 0x10
-
 /*
  * QUIC long header (RFC 8999 5.1, RFC 9000 17.2): form and fixed bits, the
  * version, DCID length and DCID, SCID length and SCID. Initial is type 0 in

@@ -32,10 +32,6 @@
 #include "core/log.h"
 #include "packet/hold.h"
 
-#define TCP_SYN 0x02
-#define TCP_ACK 0x10
-#define TCP_RST 0x04
-
 #define TLS_RECORD_HANDSHAKE 22
 #define TLS_RECORD_HLEN 5
 /* Largest TLSPlaintext fragment (RFC 8446 5.1) and the slack a peer may add. */

@@ -141,6 +141,12 @@ const uint8_t *bundle_data(const struct bundle *b, size_t *len);
 void bundle_sha256(const struct bundle *b, uint8_t out[32]);
 /* Entries in the block (allow = false) or allow list of a kind. */
 size_t bundle_count(const struct bundle *b, enum bundle_kind kind, bool allow);
+/*
+ * Bytes of RAM the opened bundle holds besides its file: the filters of its
+ * domain lists (about 1 byte per entry), which spare the mapped list a
+ * search for most names' suffixes (bundle_lookup.c).
+ */
+size_t bundle_filter_bytes(const struct bundle *b);
 
 /*
  * Check the signature with the hub's public key (PEM or DER, as read from a
@@ -196,6 +202,16 @@ bool bundle_lookup_domain(const struct bundle *b, const char *name, size_t len, 
 			  bool allow, struct bundle_match *m);
 bool bundle_lookup_ja3(const struct bundle *b, const uint8_t md5[16], uint64_t now_s, bool allow,
 		       struct bundle_match *m);
+
+/*
+ * Ask for the cache lines an address lookup (both lists) will read, in two
+ * steps some lookups apart: step 0 the index slots, step 1 (which reads
+ * them) the bucket of records they point to. A loop over many addresses
+ * that calls step 0 for the one 2k ahead and step 1 for the one k ahead
+ * overlaps the misses of the next 2k lookups instead of waiting for each
+ * in turn (policy_rejudge_ahead()). ip_version 4 or 6; no effect on results.
+ */
+void bundle_prefetch_ip(const struct bundle *b, uint8_t ip_version, const uint8_t *addr, int step);
 
 /*
  * What changed in one kind and list between two full bundles a and b

@@ -14,11 +14,29 @@
  *   prefix starting at or before the address, or one of its ancestors.
  * - A name is hashed once per suffix, the suffixes of one name in a batch
  *   whose index slots are prefetched together (see DOM_BATCH).
+ * - A big domain list has a filter in RAM (bundle_priv.h, dom_filter_*):
+ *   most suffixes of most names are no entry, and the filter's one word
+ *   says so without touching the mapped list, whose index and buckets are
+ *   cache misses once the flow table has been through the caches.
  */
 #include <string.h>
 
 #include "core/siphash.h"
 #include "policy/bundle_priv.h"
+
+/*
+ * Every cache line of [from, to), at most 8: a bucket is 8-16 records, and
+ * its binary search reads 2-4 of them, each a cache miss that waits for the
+ * one before. Asked for at once, they arrive together.
+ */
+static inline void prefetch_range(const uint8_t *from, const uint8_t *to)
+{
+	const uintptr_t line = 64;
+	uintptr_t a = (uintptr_t)from & ~(line - 1);
+
+	for (unsigned i = 0; i < 8 && a < (uintptr_t)to; i++, a += line)
+		__builtin_prefetch((const void *)a);
+}
 
 static void match_fill(const struct bundle *b, uint32_t mi, struct bundle_match *m)
 {
@@ -43,6 +61,7 @@ static bool ip_lookup(const struct bundle *b, unsigned tab, bool allow, uint64_t
 	if (!s->n)
 		return false;
 	bucket(s, hi, &l, &h);
+	prefetch_range(s->a + (size_t)l * s->esize, s->a + (size_t)h * s->esize);
 	while (l < h) {
 		mid = l + (h - l) / 2;
 		ip_get(s, tab, false, mid, &p);
@@ -97,6 +116,33 @@ bool bundle_lookup_ipv6(const struct bundle *b, const uint8_t addr[16], uint64_t
 	stbe64(m->addr, p.hi);
 	stbe64(m->addr + 8, p.lo);
 	return true;
+}
+
+static void prefetch_ip_tab(const struct bundle *b, unsigned tab, uint64_t hi, int step)
+{
+	for (unsigned list = 0; list <= LIST_ALLOW; list++) {
+		const struct bsec *s = &b->sec[tab][list];
+		uint32_t l, h;
+
+		if (!s->n)
+			continue;
+		if (step == 0) {
+			__builtin_prefetch(s->idx + 4 * (size_t)top_bits(hi, s->bits));
+			continue;
+		}
+		bucket(s, hi, &l, &h);
+		prefetch_range(s->a + (size_t)l * s->esize, s->a + (size_t)h * s->esize);
+	}
+}
+
+void bundle_prefetch_ip(const struct bundle *b, uint8_t ip_version, const uint8_t *addr, int step)
+{
+	if (ip_version == 4) {
+		prefetch_ip_tab(b, TAB_V4, (uint64_t)ldbe32(addr) << 32, step);
+	} else {
+		prefetch_ip_tab(b, TAB_V6L, ldbe64(addr), step);
+		prefetch_ip_tab(b, TAB_V6S, ldbe64(addr), step);
+	}
 }
 
 /* Binary search of the stored bytes `low` of a hash among entries [l, r) (its bucket). */
@@ -167,13 +213,21 @@ bool bundle_lookup_domain(const struct bundle *b, const char *name, size_t len, 
 		for (k = 0; k < DOM_BATCH && pos < n; k++) {
 			off[k] = pos;
 			h[k] = siphash24(bundle_domain_key, buf + pos, n - pos);
-			__builtin_prefetch(s->idx + 4 * (size_t)top_bits(h[k], s->bits));
+			__builtin_prefetch(s->filt ? (const void *)dom_filter_word(s, h[k])
+						   : (const void *)(s->idx + 4 * (size_t)top_bits(h[k], s->bits)));
 			dot = memchr(buf + pos, '.', n - pos);
 			pos = dot ? (size_t)(dot - buf) + 1 : n;
 		}
 		for (j = 0; j < k; j++) {
+			/* a suffix the filter rules out is no entry: its bucket is never read */
+			if (!dom_filter_may(s, h[j])) {
+				lo[j] = hi[j] = 0;
+				continue;
+			}
 			bucket(s, h[j], &lo[j], &hi[j]);
-			__builtin_prefetch(s->a + (size_t)s->kw * ((size_t)lo[j] + (hi[j] - lo[j]) / 2));
+			prefetch_range(s->a + (size_t)s->kw * lo[j], s->a + (size_t)s->kw * hi[j]);
+			if (s->filt) /* past the filter, most suffixes are entries: their metas next */
+				prefetch_range(s->meta + 4 * (size_t)lo[j], s->meta + 4 * (size_t)hi[j]);
 		}
 		for (j = 0; j < k; j++) {
 			if (!dom_find(s, h[j] & dom_low_mask(s->kw), lo[j], hi[j], &at))

@@ -153,9 +153,35 @@ static bool check_ip(const struct bundle *b, unsigned tab, unsigned list, uint8_
 	return true;
 }
 
-static bool check_domains(const struct bundle *b, unsigned list, uint8_t *used)
+/*
+ * The filter of a domain entry section (bundle_priv.h, dom_filter_*): the
+ * smallest power of two of 64-bit words with at least 8 bits per entry.
+ * Without the RAM for it the section has none and lookups search the list
+ * for every suffix, as they did before there were filters.
+ */
+static void dom_filter_alloc(struct bsec *s)
 {
-	const struct bsec *s = &b->sec[TAB_DOM][list];
+	size_t words = 1;
+
+	if (s->n < DOM_FILTER_MIN)
+		return;
+	while (words * 8 < s->n)
+		words *= 2;
+	s->filt = calloc(words, sizeof(*s->filt));
+	s->filt_mask = s->filt ? (uint32_t)(words - 1) : 0;
+}
+
+static void dom_filter_free(struct bundle *b)
+{
+	for (unsigned list = 0; list < NLISTS; list++) {
+		free(b->sec[TAB_DOM][list].filt);
+		b->sec[TAB_DOM][list].filt = NULL;
+	}
+}
+
+static bool check_domains(struct bundle *b, unsigned list, uint8_t *used)
+{
+	struct bsec *s = &b->sec[TAB_DOM][list];
 	bool del = list & LIST_DEL;
 	uint64_t h, prev = 0;
 	unsigned t = 0;
@@ -163,6 +189,8 @@ static bool check_domains(const struct bundle *b, unsigned list, uint8_t *used)
 
 	if (!del && !check_idx_table(s))
 		return false;
+	if (!del)
+		dom_filter_alloc(s);
 	for (i = 0; i < s->n; i++) {
 		if (del) {
 			h = ld64(s->a + 8 * (size_t)i);
@@ -174,6 +202,8 @@ static bool check_domains(const struct bundle *b, unsigned list, uint8_t *used)
 			/* the stored bytes must agree with the bucket where they overlap */
 			if (top_bits(h, s->bits) != t)
 				return false;
+			if (s->filt)
+				s->filt[(uint32_t)h & s->filt_mask] |= dom_filter_bits(h);
 		}
 		if (i && h <= prev)
 			return false;
@@ -372,7 +402,7 @@ static enum bundle_err hash_file(struct bundle *b)
 }
 
 /* Contents of every section; then every meta must have been used. */
-static enum bundle_err check_contents(const struct bundle *b)
+static enum bundle_err check_contents(struct bundle *b)
 {
 	uint8_t *used = NULL;
 	enum bundle_err err = BUNDLE_ERR_MALFORMED;
@@ -454,6 +484,7 @@ static enum bundle_err open_mem(const void *data, size_t len, const struct bundl
 	err = bundle_parse(b);
 	b->given = NULL;
 	if (err != BUNDLE_OK) {
+		dom_filter_free(b);
 		free(b);
 		return err;
 	}
@@ -544,6 +575,7 @@ void bundle_close(struct bundle *b)
 		return;
 	if (b->map)
 		munmap(b->map, b->map_len);
+	dom_filter_free(b);
 	free(b);
 }
 
@@ -587,6 +619,16 @@ size_t bundle_count(const struct bundle *b, enum bundle_kind kind, bool allow)
 	default:
 		return 0;
 	}
+}
+
+size_t bundle_filter_bytes(const struct bundle *b)
+{
+	size_t n = 0;
+
+	for (unsigned list = 0; list < NLISTS; list++)
+		if (b->sec[TAB_DOM][list].filt)
+			n += ((size_t)b->sec[TAB_DOM][list].filt_mask + 1) * sizeof(uint64_t);
+	return n;
 }
 
 static uint64_t add_sat(uint64_t a, uint64_t b)

@@ -60,10 +60,6 @@
 #define ANSWER_TTL 64
 
 #define TCP_HLEN 20
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_ACK 0x10
 #define UDP_HLEN 8
 
 #define DNS_PORT 53

@@ -160,6 +160,33 @@ enum policy_rejudge_result policy_rejudge(struct policy *p, struct flow *f, uint
  */
 void policy_rejudge_done(struct policy *p);
 
+/*
+ * A walk's look ahead (bundle_prefetch_ip()): step 0 for the flow
+ * 2 * POLICY_AHEAD records before the one policy_rejudge() judges, step 1
+ * for the one POLICY_AHEAD before, so the cache misses of its addresses'
+ * lookups in a big list overlap with the flows judged meanwhile. Only while
+ * every flow is judged again (the first list, a swap during a walk); a no-op
+ * otherwise and for no list. Never changes a verdict.
+ */
+#define POLICY_AHEAD 8
+void policy_rejudge_ahead(struct policy *p, const struct flow *f, int step);
+
+/*
+ * The look ahead as a queue for a walk's callback: policy_ahead_push()
+ * takes each flow the walk hands over and returns the one to judge now
+ * (2 * POLICY_AHEAD flows back, NULL while the queue fills); once the walk
+ * call returns, policy_ahead_pop() hands out the rest, oldest first, until
+ * NULL. Drain it before anything else runs: the queued records are only
+ * valid within the walk call. Zero-initialise.
+ */
+struct policy_ahead {
+	struct flow *q[2 * POLICY_AHEAD];
+	uint32_t n, done; /* flows pushed, flows handed back */
+};
+
+struct flow *policy_ahead_push(struct policy *p, struct policy_ahead *a, struct flow *f);
+struct flow *policy_ahead_pop(struct policy_ahead *a);
+
 /* The three calls above as the packet path's judge: pipeline_set_judge(pl, &policy_judge, p). */
 extern const struct pipeline_judge policy_judge;
 

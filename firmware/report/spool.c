@@ -24,6 +24,7 @@
 #include "core/crc32c.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "report/record.h"
 #include "report/spool.h"
 
 #define SEG_MIN ((uint64_t)16 * 1024)
@@ -489,17 +490,6 @@ static int seg_create(struct spool *sp, enum report_kind k)
 	return 0;
 }
 
-static void set_seq(json_t *rec, uint64_t seq)
-{
-	json_t *tg = json_object_get(rec, "tg");
-
-	if (!json_is_object(tg)) {
-		tg = json_object();
-		json_object_set_new(rec, "tg", tg);
-	}
-	json_object_set_new(tg, "seq", json_integer((json_int_t)seq));
-}
-
 int spool_put(struct spool *sp, enum report_kind kind, json_t *rec, uint64_t *seq_out)
 {
 	struct queue *q;
@@ -524,7 +514,9 @@ int spool_put(struct spool *sp, enum report_kind kind, json_t *rec, uint64_t *se
 			goto refused;
 		}
 	}
-	set_seq(rec, seq);
+	ret = record_set_seq(rec, seq);
+	if (ret < 0)
+		goto refused;
 	js = json_dumps(rec, JSON_COMPACT);
 	if (!js) {
 		ret = -ENOMEM;
@@ -591,9 +583,13 @@ refused:
 	return ret;
 }
 
+/* report_sink.h: the sink owns the record once it is put. */
 static int spool_sink_put(void *ctx, enum report_kind kind, json_t *rec)
 {
-	return spool_put(ctx, kind, rec, NULL);
+	int ret = spool_put(ctx, kind, rec, NULL);
+
+	json_decref(rec);
+	return ret;
 }
 
 int spool_sink(struct spool *sp, struct report_sink *out)
@@ -793,8 +789,12 @@ void spool_rewind(struct spool *sp)
 	for (int k = 0; k < SPOOL_KINDS; k++) {
 		struct queue *q = &sp->q[k];
 
-		if (q->nfl && q->fl[q->nfl - 1].seq > q->resent_upto)
-			q->resent_upto = q->fl[q->nfl - 1].seq;
+		/*
+		 * Sent and unacknowledged, or waiting behind those: every record on
+		 * flash now waited on a connection that was dead (a black hole is
+		 * only noticed after the keepalive), so it goes out late.
+		 */
+		q->resent_upto = sp->next_seq - 1;
 		q->nfl = 0;
 		q->cur_id = 0;
 		q->cur_off = 0;

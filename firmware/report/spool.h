@@ -84,7 +84,7 @@ struct spool_rec {
 	enum report_kind kind;
 	uint64_t seq;
 	bool replayed;                    /* sent late: written before this run or while the uplink
-					   was down, or sent before and not acknowledged */
+					   was down, or on flash when a connection was lost */
 	char *json;                       /* malloc'ed, NUL-terminated, len bytes */
 	size_t len;
 };
@@ -99,14 +99,14 @@ int spool_open(struct spool **out, const char *dir, uint64_t limit);
 void spool_close(struct spool *sp);
 
 /*
- * Give rec (kept by the caller) tg.seq, write it and fdatasync. Makes room
+ * Give rec (kept by the caller) tg.seq (record_set_seq), write it and fdatasync. Makes room
  * first by dropping whole segments (see above). *seq (may be NULL): the
  * number given. Returns 0, -EMSGSIZE (larger than SPOOL_RECORD_MAX or than a
  * quarter of the bound), or -errno of the write; each logged and counted.
  */
 int spool_put(struct spool *sp, enum report_kind kind, json_t *rec, uint64_t *seq);
 
-/* A report_sink whose put() is spool_put(). */
+/* A report_sink whose put() is spool_put(); it owns (and frees) each record it is given. */
 int spool_sink(struct spool *sp, struct report_sink *out);
 
 /* The uplink's state: records put while it is down are marked late (tg.replayed). */
@@ -134,7 +134,7 @@ uint64_t spool_peek_seq(struct spool *sp, enum report_kind kind);
  * persist the watermark, delete the segments it empties. Returns 0 or -errno.
  */
 int spool_ack(struct spool *sp, enum report_kind kind, uint64_t upto);
-/* The connection is gone: every unacknowledged record is unsent again. */
+/* The connection is gone: every unacknowledged record is unsent again, and replayed when sent. */
 void spool_rewind(struct spool *sp);
 
 void spool_get_stats(const struct spool *sp, struct spool_stats *st);

@@ -621,13 +621,15 @@ static json_t *sum_health(const struct summary *s, const struct summary_health *
 			json_object_set_new(drops, decode_err_name(e),
 					    json_integer((json_int_t)s->pl->st.discarded[e]));
 	for (int i = 0; h && i < h->n_ports && i < SUMMARY_MAX_PORTS; i++)
-		json_array_append_new(ports, json_pack("{s:s, s:b, s:I, s:I, s:I}", "name",
+		json_array_append_new(ports, json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:I}", "name",
 						       h->ports[i].name ? h->ports[i].name : "?", "up",
 						       h->ports[i].up, "received",
-						       (json_int_t)h->ports[i].st.rx_frames, "kernel_drops",
+						       (json_int_t)h->ports[i].st.rx_frames, "sent",
+						       (json_int_t)h->ports[i].st.tx_frames, "kernel_drops",
 						       (json_int_t)h->ports[i].st.kernel_drops,
 						       "interface_drops",
-						       (json_int_t)h->ports[i].st.iface_drops));
+						       (json_int_t)h->ports[i].st.iface_drops, "send_errors",
+						       (json_int_t)h->ports[i].st.tx_errors));
 	o = json_pack("{s:o, s:I, s:o, s:I, s:I, s:I, s:{s:I}}", "ports", ports,
 		      "frames", (json_int_t)s->pl->st.frames, "not_tracked", drops,
 		      "flows_active", (json_int_t)fs.active,

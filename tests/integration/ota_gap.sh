@@ -23,8 +23,9 @@
 # the swap. Measured on the 2-vCPU development VM: 22-37 ms (the anchor
 # before the transfer: 5-6 ms). main's code before this change, which
 # hashed the 25 MB in one go at the end, copied them and hashed them again:
-# 463 ms. 100 ms leaves room for a loaded machine, stays under the 200 ms
-# floor of Linux's TCP retransmission timeout, and fails the old code.
+# 463 ms. 100 ms (plus four times the jitter measured before the transfer,
+# see below) leaves room for a loaded machine, stays under the 200 ms floor
+# of Linux's TCP retransmission timeout when quiet, and fails the old code.
 #
 #   GAP_DOMAINS=200000 for a shorter run; GAP_MAX_MS to change the bound;
 #   GAP_LOG=FILE keeps the gateway's log.
@@ -117,7 +118,13 @@ grep 'packets transmitted' "$work/ping.log"
 # gateway all busy with TLS, ping's own timer runs late; the gap above
 # includes that, so it bounds the gateway's pause from above)
 [ "$base_n" -gt 200 ] && [ "$big_n" -gt 200 ] || fail "too few frames crossed the bridge ($base_n, $big_n)"
-awk -v g="$big_ms" -v m="$GAP_MAX_MS" 'BEGIN { exit !(g <= m) }' ||
-	fail "forwarding paused ${big_ms} ms while the bundle arrived (bound ${GAP_MAX_MS} ms)"
-echo "ok: forwarding never paused more than ${GAP_MAX_MS} ms"
+# The bound grows with the machine's own jitter in the same run (the anchor
+# before the transfer: 5-6 ms when quiet, tens of ms on a loaded machine
+# where the scheduler, not the gateway, makes the gaps) and doubles under
+# the sanitizers (every hash and check about 2-3x slower).
+bound=$(awk -v m="$GAP_MAX_MS" -v b="$base_ms" -v san="${SAN:-0}" \
+	'BEGIN { printf "%.0f", (san == 1 ? 2 * m : m) + 4 * b }')
+awk -v g="$big_ms" -v m="$bound" 'BEGIN { exit !(g <= m) }' ||
+	fail "forwarding paused ${big_ms} ms while the bundle arrived (bound ${bound} ms: ${GAP_MAX_MS} + 4 x the ${base_ms} ms before it)"
+echo "ok: forwarding never paused more than ${bound} ms (${GAP_MAX_MS} + 4 x the ${base_ms} ms before the transfer)"
 echo PASS

@@ -116,8 +116,10 @@ inline_start() {
 		fail "no ping through the gateway"
 }
 
+# (a 32 MiB kernel buffer: on a loaded machine tcpdump is scheduled late and
+# the default 2 MiB overflows during a burst, which reads as a lost frame)
 wan_capture_start() {
-	ip netns exec "$NS_WAN" tcpdump -i eth0 --immediate-mode -U -s 0 -w "$work/wan.pcap" 'tcp or udp' \
+	ip netns exec "$NS_WAN" tcpdump -i eth0 --immediate-mode -B 32768 -U -s 0 -w "$work/wan.pcap" 'tcp or udp' \
 		>/dev/null 2>"$work/tcpdump.log" &
 	tcpdump_pid=$!
 	wait_log "$work/tcpdump.log" 'listening on' 5 || fail "tcpdump did not start"

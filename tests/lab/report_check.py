@@ -3,6 +3,7 @@
 gateway put in its spool (tests/integration/report_spool.sh).
 
     report_check.py SUB_OUT PUTS [--allow-unknown] [--min-replayed N]
+                    [--records FILE] [--bytes FILE] [--min-message BYTES]
 
 SUB_OUT: mosquitto_sub -F '%t %x' lines (topic, payload in hex); on the
 summary, alert and asset topics (state is skipped) each payload is one zstd frame of JSON lines (docs/reports.md "On the wire"), decompressed
@@ -12,6 +13,14 @@ tg.seq; deduplicated by (observer.id, tg.seq) as a collector does. Exit 1
 when a put record never arrived, or (without --allow-unknown) a record
 arrived that was never put, or fewer than N arrived marked tg.replayed.
 Prints one summary line.
+
+PUTS `-`: no list of what was put (the live gateway, tests/integration/
+report_live.sh): the distinct tg.seq must then run without a hole from the
+first to the last (the spool numbers one run's records one by one).
+--records FILE: every distinct record, one JSON line each (for
+tests/report_schema.py). --bytes FILE: every byte received, decompressed
+(the state and will as they came), for a privacy scan. --min-message BYTES:
+at least one report message that large on the wire, none of its records cut.
 """
 import json
 import subprocess
@@ -24,12 +33,20 @@ def main():
     min_replayed = 0
     if "--min-replayed" in args:
         min_replayed = int(args[args.index("--min-replayed") + 1])
+    def opt(name):
+        return args[args.index(name) + 1] if name in args else None
+    records_out, bytes_out, min_message = opt("--records"), opt("--bytes"), int(opt("--min-message") or 0)
     sub, puts = args[0], args[1]
     want = set()
-    with open(puts) as f:
-        for line in f:
-            if line.startswith("put "):
-                want.add(int(line.split()[1]))
+    if puts != "-":
+        with open(puts) as f:
+            for line in f:
+                if line.startswith("put "):
+                    want.add(int(line.split()[1]))
+    else:
+        allow_unknown = True
+    raw = open(bytes_out, "wb") if bytes_out else None
+    largest = 0
     got, dups, messages, wire, replayed, problems = {}, 0, 0, 0, set(), []
     with open(sub) as f:
         for n, line in enumerate(f, 1):
@@ -38,6 +55,8 @@ def main():
                 continue
             topic, payload = parts[0], bytes.fromhex(parts[1])
             if topic.rsplit("/", 1)[-1] not in ("summary", "alert", "asset"):
+                if raw:
+                    raw.write(payload + b"\n")
                 continue  # the retained state, the will: not reports
             messages += 1
             wire += len(payload)
@@ -45,6 +64,10 @@ def main():
             if r.returncode != 0:
                 problems.append(f"{sub}:{n}: message on {topic} is not a zstd frame: {r.stderr.decode().strip()}")
                 continue
+            if raw:
+                raw.write(r.stdout)
+            if b'"cut":' not in r.stdout:
+                largest = max(largest, len(payload))
             for rec in r.stdout.decode().splitlines():
                 try:
                     j = json.loads(rec)
@@ -53,14 +76,26 @@ def main():
                 except (ValueError, KeyError, TypeError) as e:
                     problems.append(f"{sub}:{n}: not a report record ({e}): {rec[:120]}")
                     continue
-                if not topic.endswith("/summary"):
-                    problems.append(f"{sub}:{n}: a summary on {topic}")
+                leaf = {"townguard.summary": "summary", "townguard.state": "summary",
+                        "townguard.alert": "alert", "townguard.asset": "asset"}.get(j["event"]["dataset"])
+                if not topic.endswith("/" + (leaf or "summary")):
+                    problems.append(f"{sub}:{n}: a {j['event']['dataset']} record on {topic}")
                 if key in got:
                     dups += 1
                 got[key] = j
                 if j["tg"].get("replayed") is True:
                     replayed.add(key[1])
+    if raw:
+        raw.close()
     seqs = {k[1] for k in got}
+    if puts == "-" and seqs:
+        want = set(range(min(seqs), max(seqs) + 1))
+    if records_out:
+        with open(records_out, "w") as f:
+            for k in sorted(got, key=lambda k: k[1]):
+                f.write(json.dumps(got[k]) + "\n")
+    if largest < min_message:
+        problems.append(f"no uncut message of {min_message} bytes or more: the largest was {largest}")
     missing = sorted(want - seqs)
     unknown = sorted(seqs - want)
     print(f"{messages} messages, {wire} bytes on the wire: {len(got) + dups} records, {len(got)} distinct "

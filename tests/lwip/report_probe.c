@@ -5,12 +5,14 @@
  * of the summaries: what the gateway's report path does, with records whose
  * every number the test knows. Used by tests/integration/report_spool.sh.
  *
- *   report_probe -c GW.INI --iface IF [--every MS] [--count N]
+ *   report_probe -c GW.INI --iface IF [--every MS] [--count N] [--pad BYTES]
  *
  * Reads [gateway], [mgmt] (dhcp or static; the MAC as the gateway derives
  * it, or [mgmt] mac), [uplink] and [report] from GW.INI, opens IF with
  * libpcap, and every MS milliseconds (default 2000) puts a summary-shaped
- * record ({"i": n, ...}) into the spool, N in all (default: no end). Prints
+ * record ({"i": n, ...}) into the spool, N in all (default: no end); with
+ * --pad, each carries tg.pad, BYTES of base64 of random bytes (zstd leaves
+ * it at 3/4 of its size: large batches on the wire). Prints
  * one line per record once spool_put() has returned (it is on flash):
  *   put SEQ
  * and on SIGTERM the spool's and the batches' counters:
@@ -49,7 +51,22 @@ struct probe {
 	struct loop_timer poll, every;
 	struct loop_signal sig;
 	uint64_t every_ms, count, n;
+	size_t pad;
 };
+
+/* n characters of base64 of random bytes: text zstd cannot shrink below 3/4. */
+static char *probe_pad(size_t n)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *s = malloc(n + 1);
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		s[i] = b64[(unsigned)random() % 64];
+	s[n] = '\0';
+	return s;
+}
 
 static void probe_rearm(struct probe *p)
 {
@@ -108,6 +125,12 @@ static void probe_put(struct loop_timer *t)
 		      "ecs", "version", "8.11.0", "event", "kind", "metric", "dataset", "townguard.summary",
 		      "module", "townguard", "observer", "id", p->cfg.gateway.id, "organization", "id",
 		      p->cfg.gateway.region, "tg", "i", (json_int_t)p->n);
+	if (r && p->pad) {
+		char *pad = probe_pad(p->pad);
+
+		json_object_set_new(json_object_get(r, "tg"), "pad", json_string(pad ? pad : ""));
+		free(pad);
+	}
 	if (r && spool_put(p->wire->spool, REPORT_SUMMARY, r, &seq) == 0)
 		printf("put %" PRIu64 "\n", seq);
 	json_decref(r);
@@ -162,7 +185,7 @@ static void probe_mac(const struct tg_config *cfg, uint8_t mac[6])
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: report_probe -c GW.INI --iface IF [--every MS] [--count N]\n");
+	fprintf(stderr, "usage: report_probe -c GW.INI --iface IF [--every MS] [--count N] [--pad BYTES]\n");
 	exit(2);
 }
 
@@ -173,6 +196,7 @@ int main(int argc, char **argv)
 		{ "iface", required_argument, NULL, 'i' },
 		{ "every", required_argument, NULL, 'e' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "pad", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const int sigs[] = { SIGTERM, SIGINT };
@@ -202,6 +226,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			p.count = strtoull(optarg, NULL, 10);
+			break;
+		case 'p':
+			p.pad = strtoull(optarg, NULL, 10);
 			break;
 		default:
 			usage();

@@ -695,6 +695,91 @@ static void test_walk_in_slices_sees_every_live_flow_once_and_no_ended_one(void 
 	flow_table_free(t);
 }
 
+/*
+ * The look-ahead queue a walk's callback judges through (policy_ahead_push(),
+ * policy_ahead_pop()): every flow comes back exactly once, in the order it
+ * went in, and is judged as policy_rejudge() alone judges it, from no list
+ * (where the queue asks for the list's lines ahead) and from the old one
+ * (where it does not).
+ */
+#define AHEAD_FLOWS 45
+
+static void ahead_flows(struct policy *p, struct flow *f)
+{
+	static const char *const nets[3] = { "198.51.100", "203.0.113", "100.64.0" };
+	char dst[32];
+
+	for (unsigned i = 0; i < AHEAD_FLOWS; i++) {
+		snprintf(dst, sizeof(dst), "%s.%u", nets[i % 3], i + 1);
+		fx_tcp_flow(&f[i], "192.0.2.10", (uint16_t)(40000 + i), dst, 443);
+		if (i % 4 == 3)
+			decided(&f[i], P_TLS, P_TLS, i % 8 == 3 ? "www.blocked.example" : "fine.example");
+		opened(p, &f[i]);
+	}
+}
+
+static void check_ahead_queue(bool from_none)
+{
+	static struct flow direct[AHEAD_FLOWS], queued[AHEAD_FLOWS];
+	enum policy_rejudge_result want[AHEAD_FLOWS], got;
+	struct policy *pd = from_none ? policy_new(dpi, on_hit, NULL) : old_policy();
+	struct policy *pq = from_none ? policy_new(dpi, on_hit, NULL) : old_policy();
+	struct policy_ahead q;
+	struct flow *f;
+	unsigned out = 0, cut = 0;
+
+	assert_non_null(pd);
+	assert_non_null(pq);
+	ahead_flows(pd, direct);
+	ahead_flows(pq, queued);
+	if (from_none) {
+		policy_set_bundle(pd, new_b);
+		policy_set_bundle(pq, new_b);
+	} else {
+		swap(pd);
+		swap(pq);
+	}
+	for (unsigned i = 0; i < AHEAD_FLOWS; i++) {
+		want[i] = policy_rejudge(pd, &direct[i], NOW, 0);
+		cut += want[i] == POLICY_REJUDGE_BLOCKED;
+	}
+	/* in two walk calls, as a sliced walk makes them: 20 flows, the queue drained, the rest */
+	memset(&q, 0, sizeof(q));
+	for (unsigned i = 0; i < AHEAD_FLOWS; i++) {
+		f = policy_ahead_push(pq, &q, &queued[i]);
+		if (f) {
+			assert_ptr_equal(f, &queued[out]);
+			got = policy_rejudge(pq, f, NOW, 0);
+			assert_int_equal(got, want[out]);
+			out++;
+		}
+		if (i == 19 || i == AHEAD_FLOWS - 1)
+			while ((f = policy_ahead_pop(&q))) {
+				assert_ptr_equal(f, &queued[out]);
+				assert_int_equal(policy_rejudge(pq, f, NOW, 0), want[out]);
+				out++;
+			}
+		/* nothing is held back longer than the queue's length */
+		assert_true(i + 1 - out <= 2 * POLICY_AHEAD);
+	}
+	assert_int_equal(out, AHEAD_FLOWS);
+	assert_null(policy_ahead_pop(&q));
+	for (unsigned i = 0; i < AHEAD_FLOWS; i++)
+		assert_verdict(&queued[i], direct[i].verdict_stage, direct[i].verdict_rule,
+			       direct[i].verdict_action);
+	/* the new net's 15 flows, and the TLS flows to blocked.example on the others */
+	assert_true(cut >= 15);
+	policy_free(pd);
+	policy_free(pq);
+}
+
+static void test_look_ahead_queue_judges_every_flow_once_in_order(void **state)
+{
+	(void)state;
+	check_ahead_queue(true);
+	check_ahead_queue(false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -711,6 +796,7 @@ int main(void)
 		cmocka_unit_test(test_cut_at_a_window_probe_resets_the_client_at_its_next_number),
 		cmocka_unit_test(test_cut_rst_from_the_record_is_at_the_initiators_next_number),
 		cmocka_unit_test(test_walk_in_slices_sees_every_live_flow_once_and_no_ended_one),
+		cmocka_unit_test(test_look_ahead_queue_judges_every_flow_once_in_order),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
