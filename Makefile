@@ -295,8 +295,15 @@ $(O)/bench/spool-bench: $(O)/obj/tests/bench/spool_bench.o $(CORE_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Report bytes on the wire: the firmware's batch encoder over replay's records (docs/benchmarks.md).
+$(O)/bench/report-bench: $(O)/obj/tests/bench/report_bench.o $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench \
-		$(O)/bench/spool-bench
+		$(O)/bench/spool-bench \
+		$(O)/bench/report-bench
 	$(Q)BUILD=$(O) tests/bench/run
 
 # `make soak`: tests/soak/soak.sh for SOAK_SECONDS (default 600) in each inline mode.

@@ -1,17 +1,31 @@
 /*
  * Interval summaries (summary.h).
  *
- * Four tables of one shape count an interval: hosts, destinations,
- * applications, categories. Each is open-addressed over SUM_SLOTS slots,
- * keyed by a few bytes (address, name, protocol id) under SipHash with a key
- * of the run's, and cleared when its interval's record is made. A table
- * that is full counts what does not fit in its overflow bucket, which joins
- * `other` in the record: the parts still add up.
+ * The cost that matters is per flow end (a gateway ends thousands of flows a
+ * second, and a replay with reports must stay within 5% of one without:
+ * docs/benchmarks.md "replay cost of reports"), so a flow's end does as
+ * little as it can:
+ *
+ * - Applications and categories are counted in arrays indexed directly by
+ *   the nDPI id (a uint16_t: every id has its slot, so nothing is hashed and
+ *   nothing overflows), with the list of ids counted this interval so that
+ *   clearing and the record touch only those. The arrays are calloc'ed
+ *   whole, but only the pages of ids that occur are ever touched.
+ * - Hosts and destinations (keys a host on the wire chooses: an address, a
+ *   name) are open-addressed over SUM_SLOTS slots under SipHash with a key of
+ *   the run's: one hash per key per flow end, kept beside the slot so that a
+ *   probe compares 4 bytes before it reads a key. Each is cleared when
+ *   its interval's record is made. A table that is full counts what does
+ *   not fit in its overflow bucket, which joins `other` in the record: the
+ *   parts still add up.
  *
  * Flows that live across an interval's end need what was already counted of
- * them: a carry list (flow id, bytes and packets counted) holds one node per
- * flow that was open at an interval's end, made at the end of the interval
- * (never per packet) and freed when the flow ends.
+ * them: the carry table (flow id, bytes and packets counted) holds one entry
+ * per flow that was open at an interval's end, made at the end of the
+ * interval (never per packet) and removed when the flow ends. It is
+ * open-addressed on the flow id (a creation counter, which no host chooses,
+ * so a multiplicative hash spreads it) and grows to keep at most half full;
+ * a flow's end looks into it only when it holds anything.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,17 +41,19 @@
 #include "report/summary.h"
 
 /*
- * 4096 slots per table (about 450 KiB for the four): a 200-host office
+ * 4096 slots per table (about 450 KiB for the two): a 200-host office
  * talks to a few thousand destinations a minute; beyond that, "other".
  * Tables are kept at most 3/4 full so a probe stays short.
  */
 #define SUM_SLOTS 4096
 #define SUM_FILL (SUM_SLOTS * 3 / 4)
 #define SUM_KEY_MAX 84
+/* nDPI protocol and category ids are uint16_t: one slot each. */
+#define SUM_IDS 65536
 /* Rule and bundle pairs counted per interval; more go to one overflow count. */
 #define SUM_MAX_BLOCKS 256
-/* Carry nodes are hashed by flow id over this many chains. */
-#define SUM_CARRY_HASH 4096
+/* The carry table's first size (a power of two); it doubles past half full. */
+#define SUM_CARRY_MIN 1024
 /* A replay that jumps this many intervals (a gap in a capture) writes the last one only. */
 #define SUM_MAX_EMPTY 1440
 
@@ -49,6 +65,7 @@ enum sum_key_kind {
 	SK_ID,              /* an nDPI protocol or category id */
 };
 
+/* Only kind, len and b[0..len) mean anything: the rest is never read. */
 struct sum_key {
 	uint8_t kind;
 	uint8_t len;
@@ -60,15 +77,28 @@ struct sum_count {
 };
 
 struct sum_entry {
-	struct sum_key key;
 	struct sum_count c;
+	struct sum_key key;
 };
 
+/*
+ * tag[i] is slot[i]'s hash, 0 when the slot is free (a hash of 0 is kept as
+ * 1): a probe walks these 4-byte tags, 16 to a cache line, and reads a slot
+ * only where its tag matches.
+ */
 struct sum_table {
 	struct sum_entry *slot;
+	uint32_t *tag;
 	uint32_t used;
 	struct sum_count overflow; /* what found no slot */
 	uint32_t overflow_keys;    /* ... and how many times */
+};
+
+/* Counts by nDPI id; ids[0..n) are those counted (c[id].flows > 0) in first-counted order. */
+struct sum_ids {
+	struct sum_count *c;
+	uint16_t *ids;
+	uint32_t n;
 };
 
 struct sum_block {
@@ -78,34 +108,31 @@ struct sum_block {
 };
 
 struct sum_carry {
+	uint64_t bytes;
 	uint32_t id;
 	uint32_t packets;
-	uint64_t bytes;
-	struct sum_carry *next;
+	bool used;
 };
 
-enum { T_HOSTS = 0, T_DESTS, T_APPS, T_CATS, T_MAX };
+enum { T_HOSTS = 0, T_DESTS, T_MAX };
 
 struct summary {
 	struct summary_config cfg;
 	struct pipeline *pl;
 	uint8_t hkey[16];
 	struct sum_table t[T_MAX];
+	struct sum_ids apps, cats;
 	struct sum_count total;
 	uint64_t risks[64];
 	struct sum_block blocks[SUM_MAX_BLOCKS];
 	uint32_t n_blocks;
 	uint64_t blocks_other;
-	struct sum_carry *carry[SUM_CARRY_HASH];
+	struct sum_carry *carry;   /* carry_cap slots, a power of two; NULL until needed */
+	uint32_t carry_cap, carry_n;
 	bool started;
 	uint64_t start_ms; /* the interval under way: [start_ms, start_ms + interval) */
 	bool dirty;        /* counted anything since start_ms */
 };
-
-static uint32_t sum_hash(const struct summary *s, const struct sum_key *k)
-{
-	return (uint32_t)siphash24(s->hkey, k, 2u + k->len);
-}
 
 static void sum_count_add(struct sum_count *c, uint64_t bytes, uint64_t packets, bool new_flow)
 {
@@ -115,35 +142,58 @@ static void sum_count_add(struct sum_count *c, uint64_t bytes, uint64_t packets,
 }
 
 static void sum_table_add(struct summary *s, struct sum_table *t, const struct sum_key *k,
-			  uint64_t bytes, uint64_t packets, bool new_flow)
+			  uint64_t bytes, uint64_t packets)
 {
-	uint32_t i = sum_hash(s, k) % SUM_SLOTS;
+	uint32_t h = (uint32_t)siphash24(s->hkey, k, 2u + k->len);
+	uint32_t i = h % SUM_SLOTS;
 
+	h = h ? h : 1;
 	for (uint32_t n = 0; n < SUM_SLOTS; n++, i = (i + 1) % SUM_SLOTS) {
 		struct sum_entry *e = &t->slot[i];
 
-		if (e->key.kind == SK_NONE) {
+		if (!t->tag[i]) {
 			if (t->used >= SUM_FILL)
 				break;
-			e->key = *k;
+			t->tag[i] = h;
+			memcpy(&e->key, k, 2u + k->len);
 			t->used++;
-		} else if (e->key.kind != k->kind || e->key.len != k->len ||
+		} else if (t->tag[i] != h || e->key.kind != k->kind || e->key.len != k->len ||
 			   memcmp(e->key.b, k->b, k->len) != 0) {
 			continue;
 		}
-		sum_count_add(&e->c, bytes, packets, new_flow);
+		sum_count_add(&e->c, bytes, packets, true);
 		return;
 	}
-	sum_count_add(&t->overflow, bytes, packets, new_flow);
+	sum_count_add(&t->overflow, bytes, packets, true);
 	t->overflow_keys++;
 }
 
 static void sum_table_clear(struct sum_table *t)
 {
-	memset(t->slot, 0, SUM_SLOTS * sizeof(*t->slot));
+	/* Only a table that was written to: the pages of an idle one stay untouched. */
+	if (t->used) {
+		memset(t->slot, 0, SUM_SLOTS * sizeof(*t->slot));
+		memset(t->tag, 0, SUM_SLOTS * sizeof(*t->tag));
+	}
 	t->used = 0;
 	memset(&t->overflow, 0, sizeof(t->overflow));
 	t->overflow_keys = 0;
+}
+
+static void sum_ids_add(struct sum_ids *x, uint16_t id, uint64_t bytes, uint64_t packets)
+{
+	struct sum_count *c = &x->c[id];
+
+	if (!c->flows)
+		x->ids[x->n++] = id;
+	sum_count_add(c, bytes, packets, true);
+}
+
+static void sum_ids_clear(struct sum_ids *x)
+{
+	for (uint32_t i = 0; i < x->n; i++)
+		memset(&x->c[x->ids[i]], 0, sizeof(x->c[0]));
+	x->n = 0;
 }
 
 bool summary_is_internal(const union ip_addr *a, int ip_version)
@@ -165,18 +215,9 @@ bool summary_is_internal(const union ip_addr *a, int ip_version)
 
 static void sum_key_addr(struct sum_key *k, const union ip_addr *a, int ip_version)
 {
-	memset(k, 0, sizeof(*k));
 	k->kind = ip_version == 4 ? SK_ADDR4 : SK_ADDR6;
 	k->len = ip_version == 4 ? 4 : 16;
 	memcpy(k->b, a->b, k->len);
-}
-
-static void sum_key_id(struct sum_key *k, uint16_t id)
-{
-	memset(k, 0, sizeof(*k));
-	k->kind = SK_ID;
-	k->len = 2;
-	memcpy(k->b, &id, 2);
 }
 
 /* The destination of f: the name it was for where there is one, else its remote address. */
@@ -195,13 +236,15 @@ static void sum_key_dest(struct sum_key *k, const struct flow *f, const union ip
 	/*
 	 * "Host: 192.168.1.5" names an address, and an internal one must go
 	 * through the privacy levels like any other: it is keyed as the address.
+	 * (Only a name that starts like an address can be one.)
 	 */
-	memset(&lit, 0, sizeof(lit));
-	if (inet_pton(AF_INET, host, lit.b) == 1 || inet_pton(AF_INET6, host, lit.b) == 1) {
-		sum_key_addr(k, &lit, strchr(host, ':') ? 6 : 4);
-		return;
+	if (strchr("0123456789abcdefABCDEF:", host[0])) {
+		memset(&lit, 0, sizeof(lit));
+		if (inet_pton(AF_INET, host, lit.b) == 1 || inet_pton(AF_INET6, host, lit.b) == 1) {
+			sum_key_addr(k, &lit, strchr(host, ':') ? 6 : 4);
+			return;
+		}
 	}
-	memset(k, 0, sizeof(*k));
 	n = strnlen(host, SUM_KEY_MAX - 1);
 	k->kind = hk == DPI_HOST_DNS ? SK_QUERY : SK_NAME;
 	k->len = (uint8_t)n;
@@ -213,6 +256,7 @@ static void sum_add(struct summary *s, const struct flow *f, uint64_t bytes, uin
 {
 	const union ip_addr *src = flow_src(f), *dst = flow_dst(f), *local, *remote;
 	int v = f->key.ip_version;
+	uint64_t risks = f->dpi_result.risks;
 	struct sum_key k;
 
 	if (!packets && !bytes)
@@ -224,38 +268,104 @@ static void sum_add(struct summary *s, const struct flow *f, uint64_t bytes, uin
 	s->dirty = true;
 	sum_count_add(&s->total, bytes, packets, true);
 	sum_key_addr(&k, local, v);
-	sum_table_add(s, &s->t[T_HOSTS], &k, bytes, packets, true);
+	sum_table_add(s, &s->t[T_HOSTS], &k, bytes, packets);
 	sum_key_dest(&k, f, remote);
-	sum_table_add(s, &s->t[T_DESTS], &k, bytes, packets, true);
-	sum_key_id(&k, f->dpi_result.app ? f->dpi_result.app : f->dpi_result.master);
-	sum_table_add(s, &s->t[T_APPS], &k, bytes, packets, true);
-	sum_key_id(&k, f->dpi_result.category);
-	sum_table_add(s, &s->t[T_CATS], &k, bytes, packets, true);
-	for (unsigned int i = 0; i < 64; i++)
-		if (f->dpi_result.risks & (1ull << i))
-			s->risks[i]++;
+	sum_table_add(s, &s->t[T_DESTS], &k, bytes, packets);
+	sum_ids_add(&s->apps, f->dpi_result.app ? f->dpi_result.app : f->dpi_result.master, bytes,
+		    packets);
+	sum_ids_add(&s->cats, f->dpi_result.category, bytes, packets);
+	while (risks) {
+		s->risks[__builtin_ctzll(risks)]++;
+		risks &= risks - 1;
+	}
 }
 
-static struct sum_carry **sum_carry_find(struct summary *s, uint32_t id)
-{
-	struct sum_carry **pp = &s->carry[id % SUM_CARRY_HASH];
+/* ------------------------------------------------------------ the carry table */
 
-	while (*pp && (*pp)->id != id)
-		pp = &(*pp)->next;
-	return pp;
+static uint32_t sum_carry_slot(const struct summary *s, uint32_t id)
+{
+	/* Fibonacci hashing: consecutive ids land far apart. */
+	return (uint32_t)(id * 2654435769u) & (s->carry_cap - 1);
+}
+
+/* The entry of id, or NULL. */
+static struct sum_carry *sum_carry_find(struct summary *s, uint32_t id)
+{
+	if (!s->carry_n)
+		return NULL;
+	for (uint32_t i = sum_carry_slot(s, id);; i = (i + 1) & (s->carry_cap - 1)) {
+		struct sum_carry *c = &s->carry[i];
+
+		if (!c->used)
+			return NULL;
+		if (c->id == id)
+			return c;
+	}
+}
+
+/* Into a table with room (never full: at most half). */
+static struct sum_carry *sum_carry_put(struct summary *s, uint32_t id)
+{
+	uint32_t i = sum_carry_slot(s, id);
+
+	while (s->carry[i].used)
+		i = (i + 1) & (s->carry_cap - 1);
+	s->carry[i] = (struct sum_carry){ .id = id, .used = true };
+	s->carry_n++;
+	return &s->carry[i];
+}
+
+/* Room for one more; false when out of memory. */
+static bool sum_carry_room(struct summary *s)
+{
+	uint32_t old_cap = s->carry_cap, cap = old_cap ? old_cap * 2 : SUM_CARRY_MIN;
+	struct sum_carry *old = s->carry, *c;
+
+	if (old && (s->carry_n + 1) * 2 <= old_cap)
+		return true;
+	if (cap < old_cap)
+		return false;
+	c = calloc(cap, sizeof(*c));
+	if (!c)
+		return false;
+	s->carry = c;
+	s->carry_cap = cap;
+	s->carry_n = 0;
+	for (uint32_t i = 0; old && i < old_cap; i++)
+		if (old[i].used)
+			*sum_carry_put(s, old[i].id) = old[i];
+	free(old);
+	return true;
+}
+
+/* Removes e (linear probing: the entries after it that belong before the hole move up). */
+static void sum_carry_del(struct summary *s, struct sum_carry *e)
+{
+	uint32_t mask = s->carry_cap - 1, hole = (uint32_t)(e - s->carry);
+
+	for (uint32_t i = (hole + 1) & mask; s->carry[i].used; i = (i + 1) & mask) {
+		uint32_t home = sum_carry_slot(s, s->carry[i].id);
+
+		/* i may fill the hole unless its home lies cyclically in (hole, i] */
+		if (((i - home) & mask) >= ((i - hole) & mask)) {
+			s->carry[hole] = s->carry[i];
+			hole = i;
+		}
+	}
+	s->carry[hole].used = false;
+	s->carry_n--;
 }
 
 void summary_flow_end(struct summary *s, const struct flow *f)
 {
-	struct sum_carry **pp = sum_carry_find(s, f->id), *c = *pp;
+	struct sum_carry *c = sum_carry_find(s, f->id);
 	uint64_t bytes = f->bytes[0] + f->bytes[1];
 	uint64_t packets = (uint64_t)f->packets[0] + f->packets[1];
 
 	if (c) {
 		bytes -= c->bytes;
 		packets -= c->packets;
-		*pp = c->next;
-		free(c);
+		sum_carry_del(s, c);
 	}
 	sum_add(s, f, bytes, packets);
 }
@@ -264,7 +374,7 @@ void summary_flow_end(struct summary *s, const struct flow *f)
 static void sum_walk_open(struct flow *f, void *ctx)
 {
 	struct summary *s = ctx;
-	struct sum_carry **pp = sum_carry_find(s, f->id), *c = *pp;
+	struct sum_carry *c;
 	uint64_t bytes = f->bytes[0] + f->bytes[1];
 	uint32_t packets = f->packets[0] + f->packets[1];
 
@@ -275,14 +385,13 @@ static void sum_walk_open(struct flow *f, void *ctx)
 	 */
 	if (!(f->flags & FLOW_F_DECIDED))
 		return;
+	c = sum_carry_find(s, f->id);
 	if (!c) {
-		c = calloc(1, sizeof(*c));
-		if (!c) {
+		if (!sum_carry_room(s)) {
 			/* Counted at its end instead: late, never twice. */
 			return;
 		}
-		c->id = f->id;
-		*pp = c;
+		c = sum_carry_put(s, f->id);
 	}
 	sum_add(s, f, bytes - c->bytes, packets - c->packets);
 	c->bytes = bytes;
@@ -309,6 +418,13 @@ void summary_hit(struct summary *s, uint32_t rule, uint8_t action, uint64_t seri
 						       .serial = serial, .count = 1 };
 }
 
+static int sum_ids_new(struct sum_ids *x)
+{
+	x->c = calloc(SUM_IDS, sizeof(*x->c));
+	x->ids = calloc(SUM_IDS, sizeof(*x->ids));
+	return x->c && x->ids ? 0 : -ENOMEM;
+}
+
 struct summary *summary_new(const struct summary_config *cfg, struct pipeline *pl)
 {
 	struct summary *s = calloc(1, sizeof(*s));
@@ -320,9 +436,12 @@ struct summary *summary_new(const struct summary_config *cfg, struct pipeline *p
 	siphash_random_key(s->hkey, "summary tables");
 	for (int i = 0; i < T_MAX; i++) {
 		s->t[i].slot = calloc(SUM_SLOTS, sizeof(*s->t[i].slot));
-		if (!s->t[i].slot)
+		s->t[i].tag = calloc(SUM_SLOTS, sizeof(*s->t[i].tag));
+		if (!s->t[i].slot || !s->t[i].tag)
 			goto err_free;
 	}
+	if (sum_ids_new(&s->apps) < 0 || sum_ids_new(&s->cats) < 0)
+		goto err_free;
 	return s;
 
 err_free:
@@ -336,15 +455,15 @@ void summary_free(struct summary *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < T_MAX; i++)
+	for (int i = 0; i < T_MAX; i++) {
 		free(s->t[i].slot);
-	for (int i = 0; i < SUM_CARRY_HASH; i++)
-		while (s->carry[i]) {
-			struct sum_carry *next = s->carry[i]->next;
-
-			free(s->carry[i]);
-			s->carry[i] = next;
-		}
+		free(s->t[i].tag);
+	}
+	free(s->apps.c);
+	free(s->apps.ids);
+	free(s->cats.c);
+	free(s->cats.ids);
+	free(s->carry);
 	free(s);
 }
 
@@ -453,15 +572,24 @@ static json_t *sum_top(const struct summary *s, const struct sum_table *t)
 	return json_pack("{s:o, s:o}", "top", top, "other", o);
 }
 
-/* Applications or categories, every one named, most bytes first. */
-static json_t *sum_named(const struct summary *s, const struct sum_table *t, bool apps)
+/* Applications or categories, every one named, most bytes first (ties by id, as sum_entry_cmp orders keys). */
+static json_t *sum_named(const struct summary *s, const struct sum_ids *x, bool apps)
 {
-	size_t n;
-	const struct sum_entry **all = sum_sorted(t, &n);
+	struct sum_entry *e = x->n ? malloc(x->n * sizeof(*e)) : NULL;
+	const struct sum_entry **all = x->n ? malloc(x->n * sizeof(const struct sum_entry *)) : NULL;
 	json_t *arr = json_array(), *o;
 	char buf[64];
 
-	for (size_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; e && all && i < x->n; i++) {
+		e[i].c = x->c[x->ids[i]];
+		e[i].key.kind = SK_ID;
+		e[i].key.len = 2;
+		memcpy(e[i].key.b, &x->ids[i], 2);
+		all[i] = &e[i];
+	}
+	if (e && all)
+		qsort(all, x->n, sizeof(const struct sum_entry *), sum_entry_cmp);
+	for (uint32_t i = 0; e && all && i < x->n; i++) {
 		struct flow_dpi_result r = { 0 };
 		uint16_t id;
 
@@ -476,11 +604,7 @@ static json_t *sum_named(const struct summary *s, const struct sum_table *t, boo
 		json_array_append_new(arr, o);
 	}
 	free(all);
-	if (t->overflow.flows) {
-		o = sum_counts(&t->overflow);
-		json_object_set_new(o, "name", json_string("(other)"));
-		json_array_append_new(arr, o);
-	}
+	free(e);
 	return arr;
 }
 
@@ -564,8 +688,8 @@ static json_t *sum_record(struct summary *s, uint64_t end_ms, const struct summa
 			"totals", "bytes", (json_int_t)s->total.bytes, "packets",
 			(json_int_t)s->total.packets, "flows", (json_int_t)s->total.flows, "hosts",
 			(json_int_t)s->t[T_HOSTS].used + s->t[T_HOSTS].overflow_keys,
-			"applications", sum_named(s, &s->t[T_APPS], true),
-			"categories", sum_named(s, &s->t[T_CATS], false),
+			"applications", sum_named(s, &s->apps, true),
+			"categories", sum_named(s, &s->cats, false),
 			"hosts", sum_top(s, &s->t[T_HOSTS]),
 			"destinations", sum_top(s, &s->t[T_DESTS]),
 			"blocks", blocks, "blocks_other", (json_int_t)s->blocks_other,
@@ -581,6 +705,8 @@ static void sum_reset(struct summary *s)
 {
 	for (int i = 0; i < T_MAX; i++)
 		sum_table_clear(&s->t[i]);
+	sum_ids_clear(&s->apps);
+	sum_ids_clear(&s->cats);
 	memset(&s->total, 0, sizeof(s->total));
 	memset(s->risks, 0, sizeof(s->risks));
 	s->n_blocks = 0;

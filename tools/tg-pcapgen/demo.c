@@ -14,10 +14,9 @@
 #include "demo.h"
 #include "dns.h"
 #include "frame.h"
+#include "ntp.h"
 #include "tls.h"
-
-/* NTP counts seconds from 1900-01-01, 70 years (17 of them leap) before Unix. */
-#define NTP_UNIX_OFFSET 2208988800u
+#include "tlsconv.h"
 
 struct demo_item;
 typedef void demo_fn(struct pg_out *out, struct pg_rng *r, struct pg_conv *c,
@@ -91,37 +90,10 @@ static void demo_http(struct pg_out *out, struct pg_rng *r, struct pg_conv *c,
 static void demo_tls_full(struct pg_out *out, struct pg_rng *r, struct pg_conv *c,
 			  const struct demo_item *it)
 {
-	uint8_t sid_cli[32], sid_srv[32];
 	struct buf b = BUF_ON(payload);
 
-	rng_bytes(r, sid_cli, sizeof(sid_cli));
-	rng_bytes(r, sid_srv, sizeof(sid_srv));
+	tlsconv_open_full(out, r, c, it->name, "http/1.1");
 
-	frame_tcp_open(out, c);
-	tls_client_hello(&b, r, it->name, sid_cli);
-	frame_tcp_data(out, c, PG_CLI, b.p, b.len);
-	frame_tcp_ack(out, c, PG_SRV);
-
-	b.len = 0;
-	tls_server_hello(&b, r, sid_srv, "http/1.1");
-	tls_certificate(&b);
-	tls_server_key_exchange(&b, r);
-	tls_server_hello_done(&b);
-	frame_tcp_data(out, c, PG_SRV, b.p, b.len);
-	frame_tcp_ack(out, c, PG_CLI);
-
-	b.len = 0;
-	tls_client_key_exchange(&b, r);
-	tls_change_cipher_spec(&b);
-	tls_sealed(&b, r, TLS_HANDSHAKE, TLS_FINISHED_PLAIN);
-	frame_tcp_data(out, c, PG_CLI, b.p, b.len);
-
-	b.len = 0;
-	tls_change_cipher_spec(&b);
-	tls_sealed(&b, r, TLS_HANDSHAKE, TLS_FINISHED_PLAIN);
-	frame_tcp_data(out, c, PG_SRV, b.p, b.len);
-
-	b.len = 0;
 	tls_sealed(&b, r, TLS_APPDATA, 120);
 	frame_tcp_data(out, c, PG_CLI, b.p, b.len);
 	frame_tcp_ack(out, c, PG_SRV);
@@ -145,29 +117,10 @@ static void demo_tls_full(struct pg_out *out, struct pg_rng *r, struct pg_conv *
 static void demo_tls_resumed(struct pg_out *out, struct pg_rng *r, struct pg_conv *c,
 			     const struct demo_item *it)
 {
-	uint8_t sid[32];
 	struct buf b = BUF_ON(payload);
 
-	rng_bytes(r, sid, sizeof(sid));
+	tlsconv_open_resumed(out, r, c, it->name, "h2", 90);
 
-	frame_tcp_open(out, c);
-	tls_client_hello(&b, r, it->name, sid);
-	frame_tcp_data(out, c, PG_CLI, b.p, b.len);
-	frame_tcp_ack(out, c, PG_SRV);
-
-	b.len = 0;
-	tls_server_hello(&b, r, sid, "h2");
-	tls_change_cipher_spec(&b);
-	tls_sealed(&b, r, TLS_HANDSHAKE, TLS_FINISHED_PLAIN);
-	frame_tcp_data(out, c, PG_SRV, b.p, b.len);
-
-	b.len = 0;
-	tls_change_cipher_spec(&b);
-	tls_sealed(&b, r, TLS_HANDSHAKE, TLS_FINISHED_PLAIN);
-	tls_sealed(&b, r, TLS_APPDATA, 90);
-	frame_tcp_data(out, c, PG_CLI, b.p, b.len);
-
-	b.len = 0;
 	tls_sealed(&b, r, TLS_APPDATA, 200);
 	frame_tcp_data(out, c, PG_SRV, b.p, b.len);
 	frame_tcp_ack(out, c, PG_CLI);
@@ -202,59 +155,12 @@ static void demo_ping(struct pg_out *out, struct pg_rng *r, struct pg_conv *c,
 	frame_send(out, c, PG_SRV, b.p, b.len);
 }
 
-/*
- * An NTP timestamp for usec (may be negative) from PG_EPOCH: 32.32 fixed
- * point; the fraction is rounded up so that it reads back as the same usec.
- */
-static void ntp_ts(struct buf *b, int64_t usec)
-{
-	int64_t sec = usec / 1000000, frac = usec % 1000000;
-
-	if (frac < 0) {
-		frac += 1000000;
-		sec--;
-	}
-	buf_put32(b, (uint32_t)(PG_EPOCH + NTP_UNIX_OFFSET + sec));
-	buf_put32(b, (uint32_t)((((uint64_t)frac << 32) + 999999) / 1000000));
-}
-
 static void demo_ntp(struct pg_out *out, struct pg_rng *r, struct pg_conv *c,
 		     const struct demo_item *it)
 {
-	int64_t t_req = (int64_t)out->usec, t_srv = t_req + 1500;
-	struct buf b = BUF_ON(payload);
-
 	(void)r;
 	(void)it;
-	buf_put8(&b, 0x23); /* LI 0, version 4, mode 3 (client) */
-	buf_put8(&b, 0);    /* stratum */
-	buf_put8(&b, 6);    /* poll 64 s */
-	buf_put8(&b, 0xe9); /* precision 2^-23 s */
-	buf_put32(&b, 0);   /* root delay */
-	buf_put32(&b, 0);   /* root dispersion */
-	buf_put32(&b, 0);   /* reference id */
-	buf_put32(&b, 0);   /* reference timestamp */
-	buf_put32(&b, 0);
-	buf_put32(&b, 0);   /* origin timestamp */
-	buf_put32(&b, 0);
-	buf_put32(&b, 0);   /* receive timestamp */
-	buf_put32(&b, 0);
-	ntp_ts(&b, t_req);
-	frame_udp(out, c, PG_CLI, b.p, b.len);
-
-	b.len = 0;
-	buf_put8(&b, 0x24);       /* LI 0, version 4, mode 4 (server) */
-	buf_put8(&b, 2);          /* stratum */
-	buf_put8(&b, 6);
-	buf_put8(&b, 0xe8);
-	buf_put32(&b, 0x00000312); /* root delay, 16.16 s */
-	buf_put32(&b, 0x00000a4c); /* root dispersion */
-	buf_put32(&b, 0xc6336407); /* reference id: upstream 198.51.100.7 */
-	ntp_ts(&b, t_req - 64000000);
-	ntp_ts(&b, t_req);
-	ntp_ts(&b, t_srv);
-	ntp_ts(&b, t_srv + 40);
-	frame_udp(out, c, PG_SRV, b.p, b.len);
+	ntp_exchange(out, c);
 }
 
 /*

@@ -22,6 +22,7 @@ struct flows_opts {
 	uint64_t seed;       /* the PRNG stream's start (--seed) */
 	uint64_t ppf;        /* packets per flow (--packets-per-flow); 0: the kind's */
 	enum flow_kind kind; /* --kind */
+	const char *blocked; /* --blocked (office): a domains feed */
 };
 
 /*

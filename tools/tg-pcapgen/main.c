@@ -9,7 +9,8 @@
  *
  * The tool in layers: buf (bytes), out (the pcap file, the only libpcap
  * user), frame (Ethernet, IP, TCP, UDP and their checksums), the payloads
- * (dns, tls), then one file per capture kind (demo, flows, garbage). This
+ * (dns, tls, ntp; tlsconv: TLS handshakes as conversations), then one file
+ * per capture kind (demo, flows, garbage, office). This
  * file is the command line: one table of commands and one option parser for
  * all of them (as wireguard-tools' wg.c), so an option means the same thing
  * wherever it is accepted and --help comes from the same table.
@@ -27,6 +28,7 @@
 #include "demo.h"
 #include "flows.h"
 #include "main.h"
+#include "office.h"
 
 void pg_err(const char *fmt, ...)
 {
@@ -48,11 +50,13 @@ void pg_err(const char *fmt, ...)
 #define OPT_SEED 's'
 #define OPT_PPF 'k'
 #define OPT_KIND 'K'
+#define OPT_BLOCKED 'b'
 
 static const struct option pg_opts[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "packets-per-flow", required_argument, NULL, OPT_PPF },
 	{ "kind", required_argument, NULL, OPT_KIND },
+	{ "blocked", required_argument, NULL, OPT_BLOCKED },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -105,6 +109,11 @@ static int cmd_garbage(char **argv, const struct flows_opts *o)
 	return cmd_flows(argv, &g);
 }
 
+static int cmd_office(char **argv, const struct flows_opts *o)
+{
+	return office_write(argv[0], o->seed, o->blocked);
+}
+
 struct pg_cmd {
 	const char *name;
 	int nargs;        /* positional arguments after the name */
@@ -127,6 +136,12 @@ static const struct pg_cmd pg_cmds[] = {
 	  "        garbage: N x K malformed frames (see garbage); K default 1\n"
 	  "      nDPI decides a dns flow at once and never a syn or udp one\n"
 	  "      (a port scan, a flood)" },
+	{ "office", 1, "sb", cmd_office, "OUT.pcap [--seed S] [--blocked FILE]",
+	  "an office of 200 hosts over 10 minutes (seed default 1): browsing\n"
+	  "      (DNS, then TLS or HTTP to a few hundred names by Zipf popularity),\n"
+	  "      DNS-only lookups, NTP, 4 video streams, 3 devices joining with\n"
+	  "      DHCP, and lookups and connections to the first 4 names of the\n"
+	  "      domains feed FILE (default: 4 names under .example)" },
 	{ "garbage", 2, "s", cmd_garbage, "N OUT.pcap [--seed S]",
 	  "N frames a decoder must survive (same as flows --kind garbage):\n"
 	  "      random bytes (1..1600 long), truncated Ethernet/IPv4/IPv6/TCP/UDP,\n"
@@ -167,6 +182,9 @@ static int parse_opt(int opt, const char *arg, struct flows_opts *fo)
 			pg_err("bad packets per flow `%s' (want 1..%u)", arg, FLOW_PPF_MAX);
 			return -EINVAL;
 		}
+		return 0;
+	case OPT_BLOCKED:
+		fo->blocked = arg;
 		return 0;
 	case OPT_KIND:
 		for (size_t i = 0; i < ARRAY_SIZE(flow_kinds); i++) {

@@ -86,6 +86,9 @@ void pg_out_frame(struct pg_out *out, const uint8_t *frame, size_t len)
 		.len = (bpf_u_int32)len,
 	};
 
-	pcap_dump((u_char *)out->dumper, &h, frame);
+	if (out->collect)
+		out->collect(out, frame, len);
+	else
+		pcap_dump((u_char *)out->dumper, &h, frame);
 	out->usec += out->step_usec;
 }
