@@ -552,7 +552,7 @@ enum decode_err decode_packet(enum link_type link, const uint8_t *frame, uint32_
 		.p = p,
 	};
 
-	*p = (struct pkt){ .wire_len = wirelen, .cap_len = caplen, .segs = 1 };
+	*p = (struct pkt){ .wire_len = wirelen, .cap_len = caplen };
 	if (caplen < wirelen)
 		p->flags |= PKT_F_TRUNCATED;
 	d.end = d.caplen;

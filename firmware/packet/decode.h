@@ -101,8 +101,8 @@ struct pkt {
 	const uint8_t *payload;
 	uint32_t payload_len;
 	const uint8_t *inner;     /* Teredo: the inner IPv6 header, else NULL */
-	uint32_t wire_len;        /* frame length on the wire (of all its segments: segs) */
-	uint32_t segs;            /* wire frames it stands for: 1, more for a coalesced TCP frame */
+	uint32_t wire_len;        /* frame length on the wire (of all its segments) */
+	uint32_t more_segs;       /* wire frames it stands for beyond one (a coalesced TCP frame) */
 	uint32_t cap_len;         /* captured length */
 };
 

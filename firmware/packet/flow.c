@@ -531,7 +531,7 @@ void flow_account(struct flow_table *t, struct flow *f, const struct pkt *p,
 {
 	enum flow_class_id cls;
 
-	f->packets[dir] += p->segs;
+	f->packets[dir] += 1u + p->more_segs;
 	f->bytes[dir] += p->wire_len;
 	if (now_ms > f->last_ms)
 		f->last_ms = now_ms;

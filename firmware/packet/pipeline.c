@@ -113,7 +113,7 @@ static void pipeline_count_segs(struct pipeline *pl, const uint8_t *data, uint16
 		return;
 	segs = (p->payload_len + seg_size - 1u) / seg_size;
 	hdr = (uint32_t)(p->payload - data);
-	p->segs = segs;
+	p->more_segs = segs - 1u;
 	p->wire_len += (segs - 1u) * hdr;
 	pl->st.frame_bytes += (uint64_t)(segs - 1u) * hdr;
 }

@@ -281,19 +281,19 @@ static void test_a_coalesced_frame_counts_as_its_wire_segments(void **state)
 	/* 1000 + 1000 + 500 payload bytes: three segments, two more headers */
 	pipeline_frame_seg(&pl, LINK_ETHERNET, f.b, f.len, f.len, 1000, 1, &res);
 	assert_int_equal(res.err, DECODE_OK);
-	assert_int_equal(res.pkt.segs, 3);
+	assert_int_equal(res.pkt.more_segs, 2);
 	assert_int_equal(res.flow->packets[FLOW_DIR_FWD], 3);
 	assert_int_equal(res.flow->bytes[FLOW_DIR_FWD], f.len + 2 * hdr);
 	assert_int_equal(pl.st.frame_bytes, f.len + 2 * hdr);
 	/* exactly a multiple of the segment size: no segment more */
 	pipeline_frame_seg(&pl, LINK_ETHERNET, f.b, f.len, f.len, 1250, 2, &res);
-	assert_int_equal(res.pkt.segs, 2);
+	assert_int_equal(res.pkt.more_segs, 1);
 	assert_int_equal(res.flow->packets[FLOW_DIR_FWD], 5);
 	/* the same frame as a wire frame (seg_size 0), or one segment long: one packet */
 	pipeline_frame(&pl, LINK_ETHERNET, f.b, f.len, f.len, 3, &res);
-	assert_int_equal(res.pkt.segs, 1);
+	assert_int_equal(res.pkt.more_segs, 0);
 	pipeline_frame_seg(&pl, LINK_ETHERNET, f.b, f.len, f.len, 2500, 4, &res);
-	assert_int_equal(res.pkt.segs, 1);
+	assert_int_equal(res.pkt.more_segs, 0);
 	assert_int_equal(res.flow->packets[FLOW_DIR_FWD], 7);
 	assert_int_equal(res.flow->bytes[FLOW_DIR_FWD], 4 * f.len + 3 * hdr);
 	pipeline_uninit(&pl);
