@@ -80,6 +80,9 @@ free_port() {
 		echo $((20000 + RANDOM % 40000))
 }
 
+# listening PORT: something listens on TCP port PORT here.
+listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+
 # alive PID: the process runs. A zombie counts as gone: whoever reaps it
 # (init, in a container maybe a slow one) may take its time, and it holds
 # no socket or namespace.

@@ -238,7 +238,7 @@ if [ -x /usr/bin/python3 ]; then
 	/usr/bin/python3 -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4); time.sleep(5)' "$silent" &
 	started $!
-	sleep 0.2
+	wait_for 5 listening "$silent" || fail "the silent listener on $silent did not start"
 	run 1 "$hub" publish --timeout 1 --broker "127.0.0.1:$silent" "${CA[@]}" --cert pki/hub/hub-client.crt \
 		--key pki/hub/hub-client.key --region $R b2.tgb
 	has err "no answer within 1 s (--timeout)"
