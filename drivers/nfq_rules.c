@@ -563,6 +563,29 @@ void nfq_rules_remove(struct nfq_rules *r)
 	r->installed = false;
 }
 
+/* ------------------------------------------------------------ queue counters */
+
+bool nfq_rules_queue_drops(uint16_t queue, uint64_t *dropped)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	unsigned int num, portid, total, mode, range, qdrop, udrop;
+	bool found = false;
+	char line[128];
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%u %u %u %u %u %u %u", &num, &portid, &total, &mode, &range, &qdrop,
+			   &udrop) == 7 &&
+		    num == queue) {
+			*dropped = (uint64_t)qdrop + udrop;
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 /* ------------------------------------------------------------ bridge */
 
 void nfq_rules_bridge_remove(struct nfq_rules *r)

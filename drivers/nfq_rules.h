@@ -91,5 +91,10 @@ void nfq_rules_bridge_remove(struct nfq_rules *r);
 int nfq_rules_install(struct nfq_rules *r);
 /* Remove the jump (every copy) and the chain, if nfq_rules_install() loaded them. */
 void nfq_rules_remove(struct nfq_rules *r);
+/*
+ * The kernel's drop counters of queue (queue full, and the socket could not
+ * take a packet), from /proc/net/netfilter/nfnetlink_queue; false if not found.
+ */
+bool nfq_rules_queue_drops(uint16_t queue, uint64_t *dropped);
 
 #endif
