@@ -207,14 +207,30 @@ static int nfq_send_offload(struct nfq *q, uint32_t id, uint32_t mark)
 	return nfq_send_verdict(q, q->vmsg_mark, id, NF_REPEAT);
 }
 
+/* Is a message waiting in the queue socket? (An error counts: the next read says which.) */
+static bool nfq_socket_busy(struct nfq *q)
+{
+	char c;
+
+	return recv(nl_socket_get_fd(q->sk), &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+	       (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 /*
  * Set the accept mark of the connections noted in q->order (nfq_order.h),
- * after the verdicts of the packets before; forced: the socket was not empty.
+ * after the verdicts of the packets before. Unless forced, each only while
+ * the socket is empty right before it (flushing the verdicts forwards
+ * packets, and meanwhile the kernel may have queued more): the first time
+ * it is not, the rest wait for the next burst.
  */
 static void nfq_order_mark(struct nfq *q, bool forced)
 {
+	unsigned int i;
+
 	nfq_flush_verdicts(q);
-	for (unsigned int i = 0; i < q->order.n; i++) {
+	for (i = 0; i < q->order.n; i++) {
+		if (!forced && nfq_socket_busy(q))
+			break;
 		if (nfq_ct_accept(q->ct, &q->order.want[i]) < 0) {
 			q->order.failed++;
 			continue;
@@ -223,8 +239,10 @@ static void nfq_order_mark(struct nfq *q, bool forced)
 		if (forced)
 			q->order.forced++;
 	}
-	q->order.n = 0;
-	q->order.bursts = 0;
+	memmove(q->order.want, q->order.want + i, (q->order.n - i) * sizeof(q->order.want[0]));
+	q->order.n -= i;
+	if (!q->order.n)
+		q->order.bursts = 0;
 }
 
 struct nfq_setup_wait {
@@ -670,8 +688,8 @@ static int nfq_rx_burst(struct inline_dev *dev, inline_rx_fn fn, void *ctx, int 
 	}
 	nfq_flush_verdicts(q);
 	/* Drained: nothing queued before a noted connection's mark is left unread (nfq_order.h). */
-	if (q->order.n && (drained || ++q->order.bursts >= NFQ_ORDER_BURSTS))
-		nfq_order_mark(q, !drained);
+	if (q->order.n && (++q->order.bursts >= NFQ_ORDER_BURSTS || drained))
+		nfq_order_mark(q, q->order.bursts >= NFQ_ORDER_BURSTS);
 	return n;
 }
 

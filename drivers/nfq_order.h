@@ -9,12 +9,13 @@
  * overtaken by the ones that came after them. So the driver gives that
  * packet a plain accept, in order with every other verdict (and batched
  * with them), and notes its connection here; once the socket is read to
- * empty (recv() found nothing), every packet of it that was queued before
- * has had its verdict too, and the marks are set through ctnetlink
- * (nfq_ct.h). A queue that never empties still offloads: after
- * NFQ_ORDER_BURSTS bursts, or when the table is full. What remains is a
- * packet the kernel was queueing on another CPU in the microseconds between
- * that empty read and the mark (docs/modes.md).
+ * empty (recv() found nothing, and a look right before each mark still
+ * finds nothing), every packet of it that was queued before has had its
+ * verdict too, and the marks are set through ctnetlink (nfq_ct.h). A
+ * queue that never empties still offloads: after NFQ_ORDER_BURSTS bursts,
+ * or when the table is full. What remains is a packet the kernel was
+ * queueing on another CPU in the microseconds between that last look and
+ * the mark (docs/modes.md).
  */
 #ifndef TG_NFQ_ORDER_H
 #define TG_NFQ_ORDER_H
@@ -30,17 +31,18 @@
  */
 #define NFQ_ORDER_MAX 64
 /*
- * Bursts a connection waits for an empty socket before it is marked anyway:
- * a backlog of a few thousand packets (a gateway descheduled for a few ms)
- * drains first; a queue that stays that long never empties because the
- * flows are not offloaded, and marking them is what lets it empty.
+ * Bursts a connection waits for an empty socket before it is marked anyway
+ * (counted from the oldest noted one): a backlog of a few thousand packets
+ * (a gateway descheduled for a few ms) drains first; a queue that stays
+ * busy that long may never empty because the flows are not offloaded, and
+ * marking them is what lets it empty.
  */
 #define NFQ_ORDER_BURSTS 32
 
 struct nfq_order {
 	struct inline_tuple want[NFQ_ORDER_MAX];
 	unsigned int n;
-	unsigned int bursts;  /* bursts since the oldest came, none of them emptying the socket */
+	unsigned int bursts;  /* bursts since the oldest noted one came */
 	uint64_t deferred;    /* accept offloads given as a plain accept and noted here */
 	uint64_t marked;      /* connections marked through ctnetlink */
 	uint64_t forced;      /*   of them, before the socket was empty */
