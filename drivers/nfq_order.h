@@ -32,12 +32,12 @@
 #define NFQ_ORDER_MAX 64
 /*
  * Bursts a connection waits for an empty socket before it is marked anyway
- * (counted from the oldest noted one): a backlog of a few thousand packets
- * (a gateway descheduled for a few ms) drains first; a queue that stays
- * busy that long may never empty because the flows are not offloaded, and
- * marking them is what lets it empty.
+ * (counted from the oldest noted one): a backlog of a few hundred packets
+ * (a gateway descheduled for a few ms) drains first, and a busy stream
+ * still leaves the queue after at most 8 bursts of its packets (a queue
+ * that stays busy may never empty because the flows are not offloaded).
  */
-#define NFQ_ORDER_BURSTS 32
+#define NFQ_ORDER_BURSTS 8
 
 struct nfq_order {
 	struct inline_tuple want[NFQ_ORDER_MAX];

@@ -57,12 +57,14 @@ echo "ok: IPv4 filter jump taken by $jumped packets (blocked connections only)"
 check_filter ip6
 check_forward ip 1227
 # Two 4 MiB downloads over IPv4: about 2,900 full segments each, and the ACKs.
-[ "$fast" -ge 4000 ] && [ "$queued" -lt 300 ] ||
-	fail "IPv4: $fast packets on the fast path (want >= 4000), $queued queued (want < 300)"
+# An accept offload waits until the queue is read empty, at most 8 bursts of
+# 64 (drivers/nfq_order.h): on a busy machine a download queues up to ~500.
+[ "$fast" -ge 4000 ] && [ "$queued" -lt 1200 ] ||
+	fail "IPv4: $fast packets on the fast path (want >= 4000), $queued queued (want < 1200)"
 echo "ok: IPv4 fast path took $fast packets, $queued were queued"
 check_forward ip6 1247
-[ "$fast" -ge 2000 ] && [ "$queued" -lt 300 ] ||
-	fail "IPv6: $fast packets on the fast path (want >= 2000), $queued queued (want < 300)"
+[ "$fast" -ge 2000 ] && [ "$queued" -lt 1200 ] ||
+	fail "IPv6: $fast packets on the fast path (want >= 2000), $queued queued (want < 1200)"
 echo "ok: IPv6 fast path took $fast packets, $queued were queued"
 sysctls() { gw cat /proc/sys/net/netfilter/nf_conntrack_checksum /proc/sys/net/bridge/bridge-nf-call-arptables | tr '\n' ' '; }
 [ "$(sysctls)" = "0 0 " ] || fail "conntrack checksum, bridge-nf-call-arptables while running: $(sysctls) (want 0 0)"
