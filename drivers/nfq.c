@@ -13,7 +13,11 @@
  * INLINE_OFFLOAD_DROP on the first packet (a SYN to a blocked address) drops
  * it in the kernel but cannot stick: the client's retransmissions are queued
  * again and need the same verdict again. From the second packet of a
- * connection on, both offloads stick.
+ * connection on, both offloads stick. An accept offload given while its
+ * packet is delivered goes another way, so that the flow's packets still
+ * queued behind it are not overtaken (nfq_order.h): the packet gets a plain
+ * accept, and the connection's mark is set through ctnetlink (nfq_ct.c) once
+ * the socket is read empty; without ctnetlink it is NF_REPEAT as above.
  *
  * --queue-bypass and the queue's fail-open flag (NFQA_CFG_F_FAIL_OPEN, built
  * with libnl's message API since libnl has no setter) keep the office online
@@ -87,6 +91,7 @@
 #include "link.h"
 #include "nfq_ct.h"
 #include "nfq_mac.h"
+#include "nfq_order.h"
 #include "nfq_rules.h"
 
 /* Largest IP packet the kernel copies to us (NFQNL_MAX_COPY_RANGE). */
@@ -123,6 +128,8 @@ struct nfq {
 	uint32_t setup_accepted;           /* packets let through while setup waited */
 	/* Verdict batching (see the top of the file). */
 	uint32_t cur_id;                   /* the packet being delivered */
+	uint32_t cur_len;                  /* its IP length (in frame, after the header) */
+	bool cur_v6;
 	bool in_delivery, cur_decided;
 	uint32_t held;                     /* delivered, no verdict yet */
 	uint32_t run_first, run_last;      /* the deferred run of plain verdicts */
@@ -133,6 +140,7 @@ struct nfq {
 	struct inline_stats st;
 	struct nfq_mark_slot marks[NFQ_MARK_SLOTS];
 	struct nfq_macs macs;
+	struct nfq_order order;            /* accept offloads waiting for an empty socket */
 	uint8_t *rxbuf;
 	uint8_t frame[ETH_HLEN + NFQ_COPY_RANGE];
 	struct nfq_ct *ct;                 /* offload marks taken back (nfq_ct.c), NULL if none */
@@ -189,6 +197,52 @@ static void nfq_flush_verdicts(struct nfq *q)
 		}
 	}
 	q->run_n = 0;
+}
+
+/* An offload verdict: the mark set, the packet once more through the chain (top of the file). */
+static int nfq_send_offload(struct nfq *q, uint32_t id, uint32_t mark)
+{
+	nfq_flush_verdicts(q);
+	nfnl_queue_msg_set_mark(q->vmsg_mark, mark);
+	return nfq_send_verdict(q, q->vmsg_mark, id, NF_REPEAT);
+}
+
+/* Is a message waiting in the queue socket? (An error counts: the next read says which.) */
+static bool nfq_socket_busy(struct nfq *q)
+{
+	char c;
+
+	return recv(nl_socket_get_fd(q->sk), &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 ||
+	       (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/*
+ * Set the accept mark of the connections noted in q->order (nfq_order.h),
+ * after the verdicts of the packets before. Unless forced, each only while
+ * the socket is empty right before it (flushing the verdicts forwards
+ * packets, and meanwhile the kernel may have queued more): the first time
+ * it is not, the rest wait for the next burst.
+ */
+static void nfq_order_mark(struct nfq *q, bool forced)
+{
+	unsigned int i;
+
+	nfq_flush_verdicts(q);
+	for (i = 0; i < q->order.n; i++) {
+		if (!forced && nfq_socket_busy(q))
+			break;
+		if (nfq_ct_accept(q->ct, &q->order.want[i]) < 0) {
+			q->order.failed++;
+			continue;
+		}
+		q->order.marked++;
+		if (forced)
+			q->order.forced++;
+	}
+	memmove(q->order.want, q->order.want + i, (q->order.n - i) * sizeof(q->order.want[0]));
+	q->order.n -= i;
+	if (!q->order.n)
+		q->order.bursts = 0;
 }
 
 struct nfq_setup_wait {
@@ -511,7 +565,6 @@ static int nfq_handle_packet(struct nfq *q, struct nlmsghdr *nlh, inline_rx_fn f
 		len = NFQ_COPY_RANGE;
 	if (tb[NFQA_MARK])
 		mark = ntohl(nla_get_u32(tb[NFQA_MARK]));
-	q->marks[pkt.id % NFQ_MARK_SLOTS] = (struct nfq_mark_slot){ .id = pkt.id, .mark = mark };
 	if (tb[NFQA_IFINDEX_PHYSINDEV])
 		pkt.in_ifindex = ntohl(nla_get_u32(tb[NFQA_IFINDEX_PHYSINDEV]));
 	if (tb[NFQA_IFINDEX_PHYSOUTDEV])
@@ -536,6 +589,9 @@ static int nfq_handle_packet(struct nfq *q, struct nlmsghdr *nlh, inline_rx_fn f
 		break;
 	}
 	ethertype = htons(v6 ? ETH_P_IPV6 : ETH_P_IP);
+	q->marks[pkt.id % NFQ_MARK_SLOTS] = (struct nfq_mark_slot){
+		.id = pkt.id, .mark = mark
+	};
 
 	nfq_mac_learn(&q->macs, ip, len, v6, src);
 	nfq_mac_lookup(&q->macs, ip, len, v6, q->kr.bridge_mac, q->frame);
@@ -547,6 +603,8 @@ static int nfq_handle_packet(struct nfq *q, struct nlmsghdr *nlh, inline_rx_fn f
 
 	q->st.packets++;
 	q->cur_id = pkt.id;
+	q->cur_len = len;
+	q->cur_v6 = v6;
 	q->cur_decided = false;
 	q->in_delivery = true;
 	fn(q->dev, &pkt, ctx);
@@ -584,6 +642,7 @@ static int nfq_rx_burst(struct inline_dev *dev, inline_rx_fn fn, void *ctx, int 
 	static struct log_ratelimit overrun_rl;
 	struct nfq *q = dev->priv;
 	int fd = nl_socket_get_fd(q->sk);
+	bool drained = false;
 	int n = 0;
 
 	if (max <= 0)
@@ -595,8 +654,10 @@ static int nfq_rx_burst(struct inline_dev *dev, inline_rx_fn fn, void *ctx, int 
 		if (len < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				drained = true;
 				break;
+			}
 			if (errno == ENOBUFS) {
 				/* The socket overflowed: the kernel lost messages (accepted them, with fail-open). */
 				q->st.rx_overruns++;
@@ -626,6 +687,9 @@ static int nfq_rx_burst(struct inline_dev *dev, inline_rx_fn fn, void *ctx, int 
 		n += nfq_handle_datagram(q, (size_t)len, fn, ctx);
 	}
 	nfq_flush_verdicts(q);
+	/* Drained: nothing queued before a noted connection's mark is left unread (nfq_order.h). */
+	if (q->order.n && (++q->order.bursts >= NFQ_ORDER_BURSTS || drained))
+		nfq_order_mark(q, q->order.bursts >= NFQ_ORDER_BURSTS);
 	return n;
 }
 
@@ -663,9 +727,23 @@ static int nfq_verdict(struct inline_dev *dev, uint32_t id, enum inline_verdict 
 {
 	struct nfq *q = dev->priv;
 	const struct nfq_mark_slot *s = &q->marks[id % NFQ_MARK_SLOTS];
+	struct inline_tuple t;
 	uint32_t mark;
 	int ret;
 
+	/* An accept offload of the packet being delivered: a plain accept now, the mark later. */
+	if (v == INLINE_OFFLOAD_ACCEPT && q->ct && q->in_delivery && id == q->cur_id &&
+	    nfq_order_tuple(q->frame + ETH_HLEN, q->cur_len, q->cur_v6, &t)) {
+		if (!nfq_order_add(&q->order, &t)) {
+			nfq_order_mark(q, true);
+			nfq_order_add(&q->order, &t);
+		}
+		q->order.deferred++;
+		ret = nfq_defer_verdict(q, id, NF_ACCEPT) ? 0 : nfq_send_verdict(q, q->vmsg, id, NF_ACCEPT);
+		if (ret == 0)
+			q->st.verdicts[v]++;
+		return ret;
+	}
 	switch (v) {
 	case INLINE_ACCEPT:
 	case INLINE_DROP: {
@@ -677,15 +755,13 @@ static int nfq_verdict(struct inline_dev *dev, uint32_t id, enum inline_verdict 
 	case INLINE_OFFLOAD_ACCEPT:
 	case INLINE_OFFLOAD_DROP:
 		/* The mark differs per packet: this one leaves alone, after the run. */
+		mark = s->id == id ? s->mark & ~NFQ_MARK_MASK : 0;
+		mark |= v == INLINE_OFFLOAD_ACCEPT ? NFQ_MARK_ACCEPT : NFQ_MARK_DROP;
 		if (q->in_delivery && id == q->cur_id)
 			q->cur_decided = true;
 		else if (q->held)
 			q->held--;
-		nfq_flush_verdicts(q);
-		mark = s->id == id ? s->mark & ~NFQ_MARK_MASK : 0;
-		mark |= v == INLINE_OFFLOAD_ACCEPT ? NFQ_MARK_ACCEPT : NFQ_MARK_DROP;
-		nfnl_queue_msg_set_mark(q->vmsg_mark, mark);
-		ret = nfq_send_verdict(q, q->vmsg_mark, id, NF_REPEAT);
+		ret = nfq_send_offload(q, id, mark);
 		break;
 	default:
 		log_debug_rl("queue %u: unknown verdict %d for packet %u", q->queue_num, (int)v, id);
@@ -725,35 +801,13 @@ static int nfq_inject(struct inline_dev *dev, uint32_t ifindex, const uint8_t *f
 	return 0;
 }
 
-/* The kernel's drop counters of our queue, from its proc file; false if not found. */
-static bool nfq_kernel_drops(uint16_t queue, uint64_t *dropped)
-{
-	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	unsigned int num, portid, total, mode, range, qdrop, udrop;
-	bool found = false;
-	char line[128];
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%u %u %u %u %u %u %u", &num, &portid, &total, &mode, &range, &qdrop,
-			   &udrop) == 7 &&
-		    num == queue) {
-			*dropped = (uint64_t)qdrop + udrop;
-			found = true;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
 static void nfq_get_stats(struct inline_dev *dev, struct inline_stats *st)
 {
 	const struct nfq *q = dev->priv;
 	uint64_t kernel = 0;
 
 	*st = q->st;
-	nfq_kernel_drops(q->queue_num, &kernel);
+	nfq_rules_queue_drops(q->queue_num, &kernel);
 	st->queue_dropped = kernel + q->st.rx_overruns;
 }
 
@@ -784,9 +838,16 @@ static void nfq_close(struct inline_dev *dev)
 	 */
 	nfq_rules_remove(&q->kr);
 	nfq_rx_burst(dev, nfq_accept_all, NULL, (int)NFQ_MARK_SLOTS);
+	q->order.n = 0; /* the rules are gone: no mark to set */
 	if (q->batches)
 		log_info("queue %u: %llu verdicts went in %llu batch messages", q->queue_num,
 			 (unsigned long long)q->batched, (unsigned long long)q->batches);
+	if (q->order.deferred)
+		log_info("queue %u: %llu accept offloads waited for an empty queue: %llu connections "
+			 "marked (%llu before it was empty), %llu not found",
+			 q->queue_num, (unsigned long long)q->order.deferred,
+			 (unsigned long long)q->order.marked, (unsigned long long)q->order.forced,
+			 (unsigned long long)q->order.failed);
 	nfq_queue_close(q);
 	if (q->pkt_fd >= 0)
 		close(q->pkt_fd);
@@ -799,16 +860,19 @@ static void nfq_close(struct inline_dev *dev)
 
 static int nfq_forget(struct inline_dev *dev, const struct inline_tuple *t)
 {
-	const struct nfq *q = dev->priv;
+	struct nfq *q = dev->priv;
 
+	/* A noted connection must not get the mark this takes back: its next packet is judged. */
+	q->order.n = 0;
 	return nfq_ct_forget(q->ct, t);
 }
 
 static int nfq_sweep(struct inline_dev *dev, bool (*fn)(const struct inline_tuple *t, void *ctx),
 		     void *ctx)
 {
-	const struct nfq *q = dev->priv;
+	struct nfq *q = dev->priv;
 
+	q->order.n = 0;
 	return nfq_ct_sweep(q->ct, fn, ctx);
 }
 

@@ -75,8 +75,8 @@ void nfq_ct_close(struct nfq_ct *ct)
 	free(ct);
 }
 
-/* One direction of t as the original tuple: 0, or libnl's negative error. */
-static int nfq_ct_clear(struct nfq_ct *c, const struct inline_tuple *t, bool reverse)
+/* Bits NFQ_MARK_MASK of t's mark to mark, t's one direction as the original: 0, or libnl's error. */
+static int nfq_ct_set(struct nfq_ct *c, const struct inline_tuple *t, bool reverse, uint32_t mark)
 {
 	int family = t->ip_version == 4 ? AF_INET : AF_INET6;
 	unsigned int alen = t->ip_version == 4 ? 4 : 16;
@@ -97,7 +97,7 @@ static int nfq_ct_clear(struct nfq_ct *c, const struct inline_tuple *t, bool rev
 		goto out;
 	nfnl_ct_set_src_port(ct, 0, reverse ? t->dport : t->sport);
 	nfnl_ct_set_dst_port(ct, 0, reverse ? t->sport : t->dport);
-	nfnl_ct_set_mark(ct, 0);
+	nfnl_ct_set_mark(ct, mark);
 	/* No NLM_F_CREATE: change the entry if there is one, never make one. */
 	ret = nfnl_ct_build_add_request(ct, NLM_F_ACK, &msg);
 	if (ret < 0)
@@ -116,7 +116,7 @@ out:
 	return ret < 0 ? ret : 0;
 }
 
-int nfq_ct_forget(struct nfq_ct *c, const struct inline_tuple *t)
+static int nfq_ct_mark(struct nfq_ct *c, const struct inline_tuple *t, uint32_t mark)
 {
 	int ret;
 
@@ -124,16 +124,27 @@ int nfq_ct_forget(struct nfq_ct *c, const struct inline_tuple *t)
 		return -EOPNOTSUPP;
 	if ((t->ip_version != 4 && t->ip_version != 6) || !t->l4_proto)
 		return -EINVAL;
-	ret = nfq_ct_clear(c, t, false);
+	ret = nfq_ct_set(c, t, false, mark);
 	if (ret == -NLE_OBJ_NOTFOUND)
-		ret = nfq_ct_clear(c, t, true);
+		ret = nfq_ct_set(c, t, true, mark);
 	if (ret == -NLE_OBJ_NOTFOUND)
 		return -ENOENT;
 	if (ret < 0) {
-		log_debug_rl("conntrack: cannot clear a connection's mark: %s", nl_geterror(ret));
+		log_debug_rl("conntrack: cannot set a connection's mark to %#x: %s", mark,
+			     nl_geterror(ret));
 		return link_nl_errno(ret);
 	}
 	return 0;
+}
+
+int nfq_ct_forget(struct nfq_ct *c, const struct inline_tuple *t)
+{
+	return nfq_ct_mark(c, t, 0);
+}
+
+int nfq_ct_accept(struct nfq_ct *c, const struct inline_tuple *t)
+{
+	return nfq_ct_mark(c, t, NFQ_MARK_ACCEPT);
 }
 
 /* ------------------------------------------------------------ sweep */
@@ -221,7 +232,7 @@ int nfq_ct_sweep(struct nfq_ct *c, bool (*fn)(const struct inline_tuple *t, void
 	}
 	/* The dump is over: the socket is free for the changes. */
 	for (size_t i = 0; i < sw.n; i++)
-		if (nfq_ct_clear(c, &sw.hit[i], false) == 0)
+		if (nfq_ct_set(c, &sw.hit[i], false, 0) == 0)
 			cleared++;
 	free(sw.hit);
 	return sw.err ? sw.err : cleared;

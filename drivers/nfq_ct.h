@@ -23,6 +23,12 @@ void nfq_ct_close(struct nfq_ct *ct);
  * kernel tracks it in neither, or -errno.
  */
 int nfq_ct_forget(struct nfq_ct *ct, const struct inline_tuple *t);
+/*
+ * Set bits NFQ_MARK_MASK of connection t's mark to NFQ_MARK_ACCEPT (the
+ * accept offload, nfq_order.h), as nfq_ct_forget() clears them. Returns 0,
+ * -ENOENT, or -errno.
+ */
+int nfq_ct_accept(struct nfq_ct *ct, const struct inline_tuple *t);
 
 /*
  * Dump the kernel's connections; for each one offloaded as accepted (mark

@@ -271,26 +271,6 @@ static int nfq_restore(int v6, const char *rules, bool quiet)
 	return ret;
 }
 
-/* Is table's FORWARD -> TOWNGUARD jump of this bridge there? 1, 0, or -errno. */
-static int nfq_jump_present(int v6, const char *table, const char *bridge)
-{
-	const char *argv[] = { nfq_ipt(v6, false), "-w", "10", "-t", table, "-C", "FORWARD",
-			       "-i", bridge, "-o", bridge, "-m", "physdev",
-			       "--physdev-is-bridged", "-j", NFQ_CHAIN, NULL };
-	char out[512];
-	int ret = nfq_run(argv, NULL, out, sizeof(out));
-
-	if (ret == 0)
-		return 1;
-	if (ret == 1)
-		return 0;
-	if (ret > 0) {
-		log_err("%s -C failed (status %d): %s", argv[0], ret, out);
-		ret = -EIO;
-	}
-	return ret;
-}
-
 /*
  * The rules townguard appends to mangle FORWARD, in this order (nfq_rules.h
  * draws them). The first two are the offloaded flows' fast path: a packet of
@@ -329,10 +309,10 @@ static const char *nfq_fwd_rule(const struct nfq_rules *r, int v6, int which, ch
 	return buf;
 }
 
-/* Is this FORWARD rule there? 1, 0, or -errno. */
-static int nfq_fwd_present(int v6, const char *rule)
+/* Is this FORWARD rule in table there? 1, 0, or -errno. */
+static int nfq_rule_present(int v6, const char *table, const char *rule)
 {
-	const char *argv[32] = { nfq_ipt(v6, false), "-w", "10", "-t", "mangle", "-C", "FORWARD" };
+	const char *argv[32] = { nfq_ipt(v6, false), "-w", "10", "-t", table, "-C", "FORWARD" };
 	size_t argc = 7;
 	char words[256], *save = NULL, out[512];
 	int ret;
@@ -348,10 +328,46 @@ static int nfq_fwd_present(int v6, const char *rule)
 	if (ret == 1)
 		return 0;
 	if (ret > 0) {
-		log_err("%s -C FORWARD %s failed (status %d): %s", argv[0], rule, ret, out);
+		log_err("%s -t %s -C FORWARD %s failed (status %d): %s", argv[0], table, rule, ret,
+			out);
 		ret = -EIO;
 	}
 	return ret;
+}
+
+/*
+ * The jump to filter's reset chain. Only a connection offloaded as dropped
+ * has anything to do there, and the connmark test comes before the physdev
+ * match (an xtables match, run through nft_compat: the costliest test of
+ * the jump), so that the packets of accepted connections leave the rule at
+ * its first tests instead of running the match, the jump and the chain's
+ * two rules (perf, docs/benchmarks.md). The old form (older firmware:
+ * without the connmark test) is taken out when found.
+ */
+static const char *nfq_filter_jump(const struct nfq_rules *r, bool old, char *buf, size_t len)
+{
+	char ct[64] = "";
+
+	if (!old)
+		snprintf(ct, sizeof(ct), "-m connmark --mark %#x/%#x ", NFQ_MARK_DROP, NFQ_MARK_MASK);
+	snprintf(buf, len, "-i %s -o %s %s-m physdev --physdev-is-bridged -j " NFQ_CHAIN, r->bridge,
+		 r->bridge, ct);
+	return buf;
+}
+
+/* Delete every copy of a filter FORWARD jump: the old form only, or both. */
+static void nfq_filter_jump_remove(const struct nfq_rules *r, int v6, bool old_only)
+{
+	char rule[192], rules[256];
+
+	for (int old = 1; old >= (old_only ? 1 : 0); old--) {
+		nfq_filter_jump(r, old, rule, sizeof(rule));
+		for (int tries = 0; tries < 8 && nfq_rule_present(v6, "filter", rule) == 1; tries++) {
+			snprintf(rules, sizeof(rules), "*filter\n-D FORWARD %s\nCOMMIT\n", rule);
+			if (nfq_restore(v6, rules, false) < 0)
+				break;
+		}
+	}
 }
 
 /*
@@ -375,7 +391,7 @@ static bool nfq_rules_install_reset(struct nfq_rules *r, int v6)
 {
 	const char *route[] = { "ip", v6 ? "-6" : "-4", "route", "replace", "default", "dev",
 				r->bridge, "table", "default", NULL };
-	char rules[512], out[256];
+	char rules[512], out[256], jump[192];
 	int ret;
 
 	snprintf(rules, sizeof(rules),
@@ -387,13 +403,12 @@ static bool nfq_rules_install_reset(struct nfq_rules *r, int v6)
 		 "COMMIT\n",
 		 NFQ_MARK_DROP, NFQ_MARK_MASK, NFQ_MARK_DROP, NFQ_MARK_MASK);
 	ret = nfq_restore(v6, rules, true);
-	if (ret == 0 && nfq_jump_present(v6, "filter", r->bridge) == 0) {
+	if (ret == 0)
+		nfq_filter_jump_remove(r, v6, true);
+	nfq_filter_jump(r, false, jump, sizeof(jump));
+	if (ret == 0 && nfq_rule_present(v6, "filter", jump) == 0) {
 		/* First in filter FORWARD: a deciding rule, before any ACCEPT. */
-		snprintf(rules, sizeof(rules),
-			 "*filter\n"
-			 "-I FORWARD 1 -i %s -o %s -m physdev --physdev-is-bridged -j " NFQ_CHAIN "\n"
-			 "COMMIT\n",
-			 r->bridge, r->bridge);
+		snprintf(rules, sizeof(rules), "*filter\n-I FORWARD 1 %s\nCOMMIT\n", jump);
 		ret = nfq_restore(v6, rules, true);
 	}
 	if (ret < 0) {
@@ -416,7 +431,7 @@ static void nfq_fwd_remove(const struct nfq_rules *r, int v6)
 
 	for (int which = 0; which < NFQ_FWD_RULES; which++) {
 		nfq_fwd_rule(r, v6, which, rule, sizeof(rule));
-		for (int tries = 0; tries < 8 && nfq_fwd_present(v6, rule) == 1; tries++) {
+		for (int tries = 0; tries < 8 && nfq_rule_present(v6, "mangle", rule) == 1; tries++) {
 			snprintf(rules, sizeof(rules), "*mangle\n-D FORWARD %s\nCOMMIT\n", rule);
 			if (nfq_restore(v6, rules, false) < 0)
 				break;
@@ -507,23 +522,12 @@ static int nfq_rules_install_one(struct nfq_rules *r, int v6)
 
 static void nfq_rules_remove_one(struct nfq_rules *r, int v6)
 {
-	char rules[256];
-	int tries;
-
 	nfq_fwd_remove(r, v6);
 	if (nfq_restore(v6, "*mangle\n-F " NFQ_CHAIN "\n-X " NFQ_CHAIN "\nCOMMIT\n", true) < 0)
 		log_warn("%s: chain " NFQ_CHAIN " left in table mangle (still referenced?)",
 			 nfq_ipt(v6, false));
 	/* The reset chain of nfq_rules_install_reset(), after the mangle chain that feeds it. */
-	for (tries = 0; tries < 8 && nfq_jump_present(v6, "filter", r->bridge) == 1; tries++) {
-		snprintf(rules, sizeof(rules),
-			 "*filter\n"
-			 "-D FORWARD -i %s -o %s -m physdev --physdev-is-bridged -j " NFQ_CHAIN "\n"
-			 "COMMIT\n",
-			 r->bridge, r->bridge);
-		if (nfq_restore(v6, rules, false) < 0)
-			break;
-	}
+	nfq_filter_jump_remove(r, v6, false);
 	nfq_restore(v6, "*filter\n-F " NFQ_CHAIN "\n-X " NFQ_CHAIN "\nCOMMIT\n", true);
 	{
 		const char *route[] = { "ip", v6 ? "-6" : "-4", "route", "del", "default", "dev",
@@ -561,6 +565,29 @@ void nfq_rules_remove(struct nfq_rules *r)
 	nfq_rules_remove_one(r, 1);
 	nfq_tune_restore(r);
 	r->installed = false;
+}
+
+/* ------------------------------------------------------------ queue counters */
+
+bool nfq_rules_queue_drops(uint16_t queue, uint64_t *dropped)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	unsigned int num, portid, total, mode, range, qdrop, udrop;
+	bool found = false;
+	char line[128];
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%u %u %u %u %u %u %u", &num, &portid, &total, &mode, &range, &qdrop,
+			   &udrop) == 7 &&
+		    num == queue) {
+			*dropped = (uint64_t)qdrop + udrop;
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
 }
 
 /* ------------------------------------------------------------ bridge */

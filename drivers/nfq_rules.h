@@ -24,7 +24,10 @@
  *     mark & 0x3 == 2         -> DROP        decide the packet, never queue it twice)
  *     otherwise               -> NFQUEUE --queue-num N --queue-bypass
  *
- *   table filter (first in FORWARD, same match as above):
+ *   table filter, first in FORWARD:
+ *   FORWARD -i <bridge> -o <bridge> -m connmark --mark 0x2/0x3 -m physdev --physdev-is-bridged
+ *           -j TOWNGUARD   (only a connection offloaded as dropped goes in: the packets
+ *                           of accepted ones leave at the connmark test)
  *   chain TOWNGUARD
  *     tcp, connmark & 0x3 == 2 -> REJECT --reject-with tcp-reset  (a resent segment of a
  *     connmark & 0x3 == 2      -> DROP                             blocked flow: reset again)
@@ -91,5 +94,10 @@ void nfq_rules_bridge_remove(struct nfq_rules *r);
 int nfq_rules_install(struct nfq_rules *r);
 /* Remove the jump (every copy) and the chain, if nfq_rules_install() loaded them. */
 void nfq_rules_remove(struct nfq_rules *r);
+/*
+ * The kernel's drop counters of queue (queue full, and the socket could not
+ * take a packet), from /proc/net/netfilter/nfnetlink_queue; false if not found.
+ */
+bool nfq_rules_queue_drops(uint16_t queue, uint64_t *dropped);
 
 #endif

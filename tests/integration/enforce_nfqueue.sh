@@ -41,14 +41,30 @@ check_forward() { # ip|ip6 UDP_MAX
 	fast=$(grep -F -- "-A FORWARD $FAST_TCP" <<<"$save" | sed 's/^\[\([0-9]*\):.*/\1/')
 	queued=$(grep -- '-j NFQUEUE' <<<"$save" | sed 's/^\[\([0-9]*\):.*/\1/')
 }
+# Table filter: one jump to the reset chain, first, gated by the drop
+# connmark, so the accepted downloads' packets never took it.
+FILTER_JUMP='-i tgbr0 -o tgbr0 -m connmark --mark 0x2/0x3 -m physdev --physdev-is-bridged -j TOWNGUARD'
+check_filter() { # ip|ip6
+	local save
+	save=$(gw "$1tables-save" -c -t filter) || fail "$1tables-save -t filter failed"
+	[ "$(grep -- '-A FORWARD' <<<"$save" | sed 's/^\[[0-9:]*\] -A FORWARD //')" = "$FILTER_JUMP" ] ||
+		fail "$1: filter FORWARD is not the one gated jump:"$'\n'"$save"
+	jumped=$(grep -F -- "$FILTER_JUMP" <<<"$save" | sed 's/^\[\([0-9]*\):.*/\1/')
+}
+check_filter ip
+[ "$jumped" -lt 100 ] || fail "IPv4: $jumped packets took filter's jump (want < 100: only blocked flows' resends)"
+echo "ok: IPv4 filter jump taken by $jumped packets (blocked connections only)"
+check_filter ip6
 check_forward ip 1227
 # Two 4 MiB downloads over IPv4: about 2,900 full segments each, and the ACKs.
-[ "$fast" -ge 4000 ] && [ "$queued" -lt 300 ] ||
-	fail "IPv4: $fast packets on the fast path (want >= 4000), $queued queued (want < 300)"
+# An accept offload waits until the queue is read empty, at most 8 bursts of
+# 64 (drivers/nfq_order.h): on a busy machine a download queues up to ~500.
+[ "$fast" -ge 4000 ] && [ "$queued" -lt 1200 ] ||
+	fail "IPv4: $fast packets on the fast path (want >= 4000), $queued queued (want < 1200)"
 echo "ok: IPv4 fast path took $fast packets, $queued were queued"
 check_forward ip6 1247
-[ "$fast" -ge 2000 ] && [ "$queued" -lt 300 ] ||
-	fail "IPv6: $fast packets on the fast path (want >= 2000), $queued queued (want < 300)"
+[ "$fast" -ge 2000 ] && [ "$queued" -lt 1200 ] ||
+	fail "IPv6: $fast packets on the fast path (want >= 2000), $queued queued (want < 1200)"
 echo "ok: IPv6 fast path took $fast packets, $queued were queued"
 sysctls() { gw cat /proc/sys/net/netfilter/nf_conntrack_checksum /proc/sys/net/bridge/bridge-nf-call-arptables | tr '\n' ' '; }
 [ "$(sysctls)" = "0 0 " ] || fail "conntrack checksum, bridge-nf-call-arptables while running: $(sysctls) (want 0 0)"
@@ -80,15 +96,21 @@ PY
 echo "ok: traffic continued after SIGKILL"
 
 # The next start takes over what the killed one left (each FORWARD rule
-# once), and a clean stop removes the rules and puts the sysctls back.
+# once, and the ungated filter jump of an older firmware taken out), and a
+# clean stop removes the rules and puts the sysctls back.
 gw sh -c 'echo 1 >/proc/sys/net/netfilter/nf_conntrack_checksum; echo 1 >/proc/sys/net/bridge/bridge-nf-call-arptables'
+gw iptables -t filter -I FORWARD 2 -i tgbr0 -o tgbr0 -m physdev --physdev-is-bridged -j TOWNGUARD ||
+	fail "could not add an old-style filter jump"
 inline_start
 check_forward ip 1227
 check_forward ip6 1247
+check_filter ip
+check_filter ip6
 [ "$(sysctls)" = "0 0 " ] || fail "sysctls after a restart: $(sysctls) (want 0 0)"
 kill -TERM "$tgpid"; wait "$tgpid" || fail "townguard exited with $? on SIGTERM"; tgpid=
 for t in iptables ip6tables; do
 	left=$(gw "$t-save" -t mangle | grep -E -- '-A FORWARD|TOWNGUARD') && fail "$t: left after exit: $left"
+	left=$(gw "$t-save" -t filter | grep -E -- 'TOWNGUARD') && fail "$t: left in filter after exit: $left"
 done
 [ "$(sysctls)" = "1 1 " ] || fail "sysctls after exit: $(sysctls) (want 1 1, as before the start)"
 echo "ok: restart took the rules over once; exit removed them and put the sysctls back"

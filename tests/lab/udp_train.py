@@ -3,11 +3,21 @@
 
   udp_train.py recv ADDR PORT COUNT OUT   receive until COUNT datagrams or 5 s
                                           of silence; write a report to OUT
-  udp_train.py send ADDR PORT COUNT BURST [flows]
+  udp_train.py send ADDR PORT COUNT BURST [flows] [from=I] [sport=P] [stop=PID:K]
                                           send COUNT datagrams, BURST at a time
                                           with 2 ms between bursts; with
                                           "flows", each from a new socket (a
-                                          new source port: a new flow)
+                                          new source port: a new flow);
+                                          from=I numbers them from I on
+                                          (default 0); sport=P sends from
+                                          port P (with "flows": P + i), so
+                                          two runs can be one flow and no
+                                          "flows" port is used twice;
+                                          stop=PID:K stops process PID
+                                          (SIGSTOP) while the first K go,
+                                          then lets it go on (SIGCONT): a
+                                          gateway that fell behind, as on
+                                          a loaded CPU, with K queued
 
 Datagram i carries i (4 bytes, big-endian) and bytes that depend on i only, of
 a length that depends on i (64 to 1400 bytes), so a frame cut, merged, mixed
@@ -15,6 +25,8 @@ up with another or sent twice shows. The report says how many arrived, how
 many were whole, and how many arrived out of order or twice.
 """
 import hashlib
+import os
+import signal
 import socket
 import sys
 import time
@@ -56,16 +68,32 @@ def recv(addr, port, count, out):
         f.write(f"got {got} whole {whole} out_of_order {disorder} duplicates {dup}\n")
 
 
-def send(addr, port, count, burst, flows):
+def sock(sport):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
-    for i in range(count):
-        if flows:
-            s.close()
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.sendto(payload(i), (addr, port))
-        if (i + 1) % burst == 0:
-            time.sleep(0.002)
+    if sport:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("", sport))
+    return s
+
+
+def send(addr, port, count, burst, flows, first, sport, stop):
+    s = sock(sport)
+    if stop:
+        os.kill(stop[0], signal.SIGSTOP)
+    try:
+        for i in range(first, first + count):
+            if stop and i == first + stop[1]:
+                os.kill(stop[0], signal.SIGCONT)
+            if flows:
+                s.close()
+                s = sock(sport + i if sport else 0)
+            s.sendto(payload(i), (addr, port))
+            if (i + 1) % burst == 0:
+                time.sleep(0.002)
+    finally:
+        if stop:
+            os.kill(stop[0], signal.SIGCONT)
 
 
 if __name__ == "__main__":
@@ -73,4 +101,7 @@ if __name__ == "__main__":
     if cmd == "recv":
         recv(addr, port, count, sys.argv[5])
     else:
-        send(addr, port, count, int(sys.argv[5]), sys.argv[6:] == ["flows"])
+        opts = dict(a.split("=", 1) for a in sys.argv[6:] if "=" in a)
+        send(addr, port, count, int(sys.argv[5]), "flows" in sys.argv[6:],
+             int(opts.get("from", 0)), int(opts.get("sport", 0)),
+             [int(x) for x in opts["stop"].split(":")] if "stop" in opts else None)
