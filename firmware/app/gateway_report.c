@@ -410,7 +410,7 @@ static void gw_report_judge_packet(void *ctx, struct flow *f, const struct pkt *
 	struct gateway *g = ctx;
 
 	policy_judge.packet(g->policy, f, p, wall_s, now_ms);
-	if (g->report && p->l4_proto == 17 &&
+	if (g->report && p->l4_proto == PROTO_UDP &&
 	    ((p->sport == DHCP_CLIENT_PORT && p->dport == DHCP_SERVER_PORT) ||
 	     (p->sport == DHCP_SERVER_PORT && p->dport == DHCP_CLIENT_PORT)))
 		gw_report_dhcp(g, p, now_ms);
