@@ -504,7 +504,7 @@ static void off_video(struct office *o, struct off_host *h, int v, uint64_t star
 static void off_dhcp_msg(struct buf *b, uint8_t type, uint32_t xid, const struct off_host *h,
 			 const struct off_dev *d)
 {
-	static const uint8_t zero[192], server[4] = { 192, 168, 10, 1 };
+	static const uint8_t zero[10 + 64 + 128], server[4] = { 192, 168, 10, 1 };
 	bool reply = type == 2 || type == 5;
 
 	buf_put8(b, reply ? 2 : 1); /* op */
