@@ -32,12 +32,7 @@ wait_log "$work/tg.log" 'running: mode nfqueue' 10 || fail "townguard did not st
 grep -q 'blocklist in force' "$work/tg.log" && fail "a blocklist is in force: the test needs none"
 wait_for 5 lan ping -c 1 -W 0.2 "$ALLOWED_IP" >/dev/null 2>&1 || fail "no ping through the gateway"
 
-download keep allowed.test "$ALLOWED_IP"
-download byaddr allowed.test "$HTTPBLOCK_IP"
-download byname alias.test "$BOUND_IP"
-for d in keep byaddr byname; do
-	wait_for 3 test -s "$work/$d.bin" || fail "download $d did not start: $(cat "$work/$d.err")"
-done
+downloads_start
 
 # offloaded ADDR: the client's connection to ADDR:443 carries the accept mark.
 offloaded() {
@@ -60,12 +55,7 @@ expect_cut byname "$BOUND_IP" "offloaded download, name blocked by the first lis
 expect_logged_once "cut $CLIENT_IP:[0-9]* -> $BOUND_IP:443 (tcp) at sni \"alias.test\" (rule 106)"
 keep_running "serial 2"
 
-wait_for 20 test -s "$work/keep.done" || fail "the allowed download did not finish"
-read -r rc _ <"$work/keep.done"
-[ "$rc" = 0 ] || fail "the allowed download failed: $(cat "$work/keep.err")"
-sum=$(sha256sum <"$work/keep.bin" | cut -d' ' -f1)
-[ "$sum" = "$FILE_SHA256" ] || fail "the allowed download differs ($sum)"
-echo "ok: the allowed download went on across the first list, byte-identical"
+expect_kept "across the first list" 20
 
 inline_stop
 grep -E 'stopped: [0-9]+ frames|conntrack marks cleared' "$work/tg.log" | sed 's/^/  /'
