@@ -15,6 +15,7 @@
 #include "core/log.h"
 
 #define GW_INLINE_DRIVER "nfqueue"
+#define GW_NFQ_DNS_PORT 53
 
 static void gw_nfq_hold_pass(struct gateway *g, const struct hold_frame *fr)
 {
@@ -51,12 +52,35 @@ static const struct gw_hold_ops gw_nfq_hold_ops = {
 	.answer = gw_nfq_hold_answer,
 };
 
+/*
+ * Whether the rest of the flow may go to the kernel. With a list in force
+ * that is the enforcement's word (enforce.h: DPI done, protocol, category
+ * and JA3 judged). With none, nothing can block the flow now, and the
+ * policy never judges its class (so that word never comes): what a later
+ * list needs of it is what DPI records (names, protocol, category, JA3),
+ * and the swap judges the open flows again by that record and takes back
+ * the kernel's accepts through conntrack (gateway_rejudge.c). So the
+ * verdict is final once DPI is done. Port 53 flows stay queued even then:
+ * a later list judges each of their queries on its own (enforce.h).
+ */
+static bool gw_nfq_final(const struct gateway *g, const struct flow *f,
+			 const struct enforce_action *act)
+{
+	if (act->final || !f || act->verdict != ENFORCE_FORWARD || policy_bundle(g->policy))
+		return act->final;
+	if ((f->key.l4_proto == PROTO_UDP || f->key.l4_proto == PROTO_TCP) &&
+	    (f->key.port_a == GW_NFQ_DNS_PORT || f->key.port_b == GW_NFQ_DNS_PORT))
+		return false;
+	return f->flags & FLOW_F_DECIDED;
+}
+
 static void gw_nfq_rx(struct inline_dev *dev, const struct inline_packet *pk, void *ctx)
 {
 	struct gateway *g = ctx;
 	struct pipeline_result res;
 	struct enforce_action act;
 	enum inline_verdict v;
+	bool final;
 
 	gw_judge(g, LINK_ETHERNET, pk->frame, pk->len, pk->len, 0, &res, &act);
 	if (res.flow)
@@ -72,17 +96,18 @@ static void gw_nfq_rx(struct inline_dev *dev, const struct inline_packet *pk, vo
 		break;
 	}
 	gw_nfq_answer(g, &act, pk->in_ifindex, pk->out_ifindex);
+	final = gw_nfq_final(g, res.flow, &act);
 	if (act.verdict == ENFORCE_FORWARD)
-		v = act.final ? INLINE_OFFLOAD_ACCEPT : INLINE_ACCEPT;
+		v = final ? INLINE_OFFLOAD_ACCEPT : INLINE_ACCEPT;
 	else
-		v = act.final ? INLINE_OFFLOAD_DROP : INLINE_DROP;
+		v = final ? INLINE_OFFLOAD_DROP : INLINE_DROP;
 	/*
 	 * From here the kernel decides the flow's packets by its connmark and
 	 * the flow table sees no more of them, not even the FINs: a SYN the
 	 * chain queues again on this key is a new connection (packet/flow.c),
 	 * never one more packet of this decided flow.
 	 */
-	if (act.final && res.flow)
+	if (final && res.flow)
 		res.flow->offloaded = 1;
 	inline_verdict(dev, pk->id, v);
 }

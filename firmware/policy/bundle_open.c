@@ -23,6 +23,11 @@
  *   private read-only file mapping reads them back from the page cache if
  *   touched), so checking a 25 MB list adds about 1 MiB to the process,
  *   not 25. bundle_populate() maps its pages in once the old list is closed.
+ * - A bundle opened from its file the plain way (at start, SIGHUP, replay)
+ *   is mapped with MAP_POPULATE, so the check reads it in one go, and its
+ *   pages are given back once it is checked: lookups map in again the
+ *   part they use (a 100k-flow replay about half of a 25 MB list), which
+ *   is all the process then holds of it (docs/benchmarks.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -532,6 +537,17 @@ static enum bundle_err open_file(const char *path, const struct bundle_digests *
 	}
 	(*out)->map = map;
 	(*out)->map_len = (size_t)st.st_size;
+	/*
+	 * The check has read every page; a lookup reads a few. The pages are
+	 * given back (a private read-only file mapping: they stay in the page
+	 * cache, and a lookup that touches one maps it again with its
+	 * neighbours, a minor fault), so the process holds the part of the
+	 * list its traffic uses, not the whole file: a replay of 100k flows
+	 * touches about half of a 25 MB list. A lean open keeps its pages out
+	 * until bundle_populate().
+	 */
+	if (!lean)
+		madvise(map, (size_t)st.st_size, MADV_DONTNEED);
 	return BUNDLE_OK;
 }
 
@@ -548,8 +564,8 @@ enum bundle_err bundle_open_file_digests(const char *path, const struct bundle_d
 
 /*
  * The lean bundle's pages mapped in one call (Linux 5.14+), else a read per
- * page: after this, lookups take no page faults and RSS holds the list, as
- * for a bundle opened with MAP_POPULATE.
+ * page: after this, lookups take no page faults and RSS holds the list.
+ * Done for a swap, where every open flow is looked up at once.
  */
 void bundle_populate(struct bundle *b)
 {

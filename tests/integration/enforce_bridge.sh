@@ -2,7 +2,7 @@
 # Bridge mode in the lab (tests/lab): townguard bridges tg-lan and tg-wan in
 # userspace with a bundle from tg-hub on its flash. Allowed HTTPS and HTTP
 # pass byte-identical; a blocked name gets NXDOMAIN from the gateway; a
-# blocked SNI, HTTP Host, address and DNS-bound name each fail within 100 ms;
+# blocked SNI, HTTP Host, address and DNS-bound name each fail at the first try;
 # a capture on the WAN side holds no ClientHello or request for a blocked
 # name. Then SIGHUP with a new bundle on flash: the newly blocked name is
 # enforced without a restart; then a WAN link flap is logged and survived.

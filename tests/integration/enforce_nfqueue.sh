@@ -3,7 +3,7 @@
 # (bridge created by townguard through libnl), the first packets of each flow
 # come to townguard through NFQUEUE, decided flows are offloaded by conntrack
 # mark. The same checks as bridge mode (allowed traffic byte-identical,
-# NXDOMAIN, SNI/Host/address/binding refused within 100 ms, nothing blocked
+# NXDOMAIN, SNI/Host/address/binding refused at the first try, nothing blocked
 # on the WAN capture), then fail-open: townguard is killed with SIGKILL during
 # an iperf3 run and traffic, old and new connections, goes on within 1 s.
 set -uo pipefail

@@ -81,14 +81,31 @@ keep_running() {
 	fail "the allowed download ended by $1: $(cat "$work/keep.done"), $(stat -c %s "$work/keep.bin") bytes: $(cat "$work/keep.err")"
 }
 
-rejudge_checks() {
+# expect_kept WHEN SECONDS: the allowed download (keep) ends within SECONDS,
+# whole and byte-identical.
+expect_kept() {
+	local rc sum
+	wait_for "$2" test -s "$work/keep.done" || fail "the allowed download did not finish"
+	read -r rc _ <"$work/keep.done"
+	[ "$rc" = 0 ] || fail "the allowed download failed: $(cat "$work/keep.err")"
+	sum=$(sha256sum <"$work/keep.bin" | cut -d' ' -f1)
+	[ "$sum" = "$FILE_SHA256" ] || fail "the allowed download differs $1 ($sum)"
+	echo "ok: allowed download open $1, byte-identical"
+}
+
+# downloads_start: the three downloads of the table above, under way (bytes arriving).
+downloads_start() {
 	download keep allowed.test "$ALLOWED_IP"
 	download byaddr allowed.test "$HTTPBLOCK_IP"
 	download byname alias.test "$BOUND_IP"
-	# All three under way (bytes arriving) before the first swap.
 	for d in keep byaddr byname; do
 		wait_for 3 test -s "$work/$d.bin" || fail "download $d did not start: $(cat "$work/$d.err")"
 	done
+}
+
+rejudge_checks() {
+	# All three under way before the first swap.
+	downloads_start
 	sleep 0.5
 
 	echo "$HTTPBLOCK_IP/32" >"$work/addr2.txt"
@@ -111,12 +128,7 @@ rejudge_checks() {
 		domains:"$work/name4.txt",rule=107
 	keep_running "serial 4"
 
-	wait_for 30 test -s "$work/keep.done" || fail "the allowed download did not finish"
-	read -r rc _ <"$work/keep.done"
-	[ "$rc" = 0 ] || fail "the allowed download failed: $(cat "$work/keep.err")"
-	sum=$(sha256sum <"$work/keep.bin" | cut -d' ' -f1)
-	[ "$sum" = "$FILE_SHA256" ] || fail "the allowed download differs after three swaps ($sum)"
-	echo "ok: allowed download open across three swaps, byte-identical"
+	expect_kept "across three swaps" 30
 
 	# Each swap judged the open flows again and said so.
 	[ "$(grep -c 'new blocklist: [0-9]* open flows judged again' "$work/tg.log")" -ge 3 ] ||
