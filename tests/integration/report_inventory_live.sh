@@ -54,14 +54,14 @@ sleep 0.3
 
 # What the SOC has: every record of the alert and asset messages (zstd frames of JSON lines).
 records() {
-	/usr/bin/python3 - "$work/sub.out" "$work/records.jsonl" "$work/received.txt" <<'PY'
+	/usr/bin/python3 - "$work/sub.out" "$work/records.jsonl" "$work/received.txt" "$(cd "${TOP:-.}" && pwd)/firmware/report/records-v1.zdict" <<'PY'
 import json, subprocess, sys
 recs, text = {}, []
 for line in open(sys.argv[1]):
     topic, _, payload = line.strip().partition(" ")
     if not payload:
         continue
-    out = subprocess.run(["zstd", "-dcq"], input=bytes.fromhex(payload), capture_output=True, check=True).stdout
+    out = subprocess.run(["zstd", "-dcq", "-D", sys.argv[4]], input=bytes.fromhex(payload), capture_output=True, check=True).stdout
     text.append(out.decode())
     for l in out.decode().splitlines():
         r = json.loads(l)
