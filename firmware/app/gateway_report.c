@@ -207,6 +207,14 @@ static void gw_report_health(struct gateway *g, struct summary_health *h)
 		h->ports[0].up = true;
 		h->ports[0].st = g->rep.port;
 	}
+	if (g->report && g->report->inv) {
+		struct inventory_stats is;
+
+		inventory_get_stats(g->report->inv, &is);
+		h->inventory_valid = true;
+		h->inventory_devices = is.devices;
+		h->inventory_added = is.added;
+	}
 	if (g->report && g->report->wire) {
 		struct spool_stats st;
 
