@@ -421,7 +421,7 @@ static bool gw_report_on_lan(void *ctx, const uint8_t mac[6])
 }
 
 /*
- * A frame's source MAC and internal IPv4 source: the inventory learns
+ * A flow's first frames' source MAC and internal IPv4 source: the inventory learns
  * devices with static addresses (inventory_frame_seen). In bridge mode only
  * from the LAN port; nfqueue's MACs are the kernel's (NFQA_HWADDR), monitor
  * mode's and a replay's the capture's, taken by the address being internal.
@@ -446,7 +446,9 @@ static void gw_report_judge_packet(void *ctx, struct flow *f, const struct pkt *
 	    ((p->sport == DHCP_CLIENT_PORT && p->dport == DHCP_SERVER_PORT) ||
 	     (p->sport == DHCP_SERVER_PORT && p->dport == DHCP_CLIENT_PORT)))
 		gw_report_dhcp(g, p, now_ms);
-	if (p->src_mac && p->ip_version == 4 && summary_is_internal(&p->src, 4))
+	/* A flow's first two packets (its initiator's and, mostly, its responder's): once a flow, not a frame. */
+	if (p->src_mac && f->packets[FLOW_DIR_FWD] + f->packets[FLOW_DIR_REV] <= 2 && p->ip_version == 4 &&
+	    summary_is_internal(&p->src, 4))
 		gw_report_mac_seen(g, p->src_mac, p->src.b, now_ms);
 }
 
@@ -489,9 +491,11 @@ void gw_report_stop(struct gateway *g, uint64_t now_ms)
 
 		inventory_get_stats(r->inv, &is);
 		log_info("reports: inventory: %u devices (%llu new since start, %llu evicted by the bound of "
-			 "%u); %llu DHCP messages taken", is.devices, (unsigned long long)is.added,
+			 "%u); %llu DHCP messages taken; %llu frames added a device or address, %llu of new "
+			 "MACs left out past %u new devices a minute", is.devices, (unsigned long long)is.added,
 			 (unsigned long long)is.evicted, g->cfg->report.inventory_size,
-			 (unsigned long long)is.dhcp);
+			 (unsigned long long)is.dhcp, (unsigned long long)is.frames_learnt,
+			 (unsigned long long)is.frames_refused, INVENTORY_FRAME_NEW_PER_MIN);
 	}
 	gw_report_health(g, &h);
 	gw_report_error(g, summary_flush(r->sum, now_ms, &h, &r->sink));

@@ -376,6 +376,15 @@ int inventory_frame_seen(struct inventory *inv, const uint8_t mac[6], const uint
 		/* A group address or zeros is no device; a MAC from beyond the LAN port is not the office's. */
 		if ((mac[0] & 1) || memcmp(mac, "\0\0\0\0\0\0", 6) == 0 || (on_lan && !on_lan(ctx, mac)))
 			return 0;
+		if (ms / 60000 != inv->frame_new_minute) {
+			inv->frame_new_minute = ms / 60000;
+			inv->frame_new = 0;
+		}
+		if (inv->frame_new >= INVENTORY_FRAME_NEW_PER_MIN) {
+			inv->st.frames_refused++;
+			return 0;
+		}
+		inv->frame_new++;
 		d = inv_add(inv, mac, ms);
 		d->is_new = added = true;
 		inv->st.added++;

@@ -74,6 +74,7 @@ struct inventory_stats {
 	uint64_t dhcp;                /* DHCP messages taken */
 	uint64_t dhcp_ignored;        /* of them, with a group or zero chaddr */
 	uint64_t frames_learnt;       /* frames that added a device or an address (inventory_frame_seen) */
+	uint64_t frames_refused;      /* frames of a new MAC past INVENTORY_FRAME_NEW_PER_MIN */
 	uint64_t loaded, load_skipped;/* devices from the file; entries refused in it */
 	uint64_t saves, save_errors;
 };
@@ -105,6 +106,13 @@ int inventory_dhcp(struct inventory *inv, const struct dhcp_msg *m, int64_t ms);
  */
 int inventory_frame_seen(struct inventory *inv, const uint8_t mac[6], const uint8_t ip[4], int64_t ms,
 			 bool (*on_lan)(void *ctx, const uint8_t mac[6]), void *ctx);
+/*
+ * Devices inventory_frame_seen adds in one minute at most; past it a MAC it
+ * does not hold is counted (stats.frames_refused) and left out. A flood of
+ * forged MACs neither evicts the office's devices faster than this nor costs
+ * the packet path more than the lookup. (DHCP's devices are not bounded so.)
+ */
+#define INVENTORY_FRAME_NEW_PER_MIN 256u
 
 /* Traffic from internal IPv4 address ip at ms: the device holding it now is seen. */
 void inventory_addr_seen(struct inventory *inv, const uint8_t ip[4], int64_t ms);

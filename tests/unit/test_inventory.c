@@ -605,6 +605,33 @@ static void test_a_static_device_enters_from_its_frames_like_a_dhcp_one(void **s
 	stop(&t);
 }
 
+/* A flood of forged MACs: at most INVENTORY_FRAME_NEW_PER_MIN new devices a minute from frames. */
+static void test_frames_add_a_bounded_number_of_devices_a_minute(void **state)
+{
+	uint8_t mac[6], ip[4] = { 10, 0, 0, 0 };
+	struct inventory_stats st;
+	struct t t;
+
+	(void)state;
+	start(&t, 1024, NULL, NULL);
+	for (unsigned int i = 0; i < INVENTORY_FRAME_NEW_PER_MIN + 44; i++) {
+		mac_of(mac, i);
+		ip[2] = (uint8_t)(i >> 8), ip[3] = (uint8_t)i;
+		inventory_frame_seen(t.inv, mac, ip, T0 + i, NULL, NULL);
+	}
+	inventory_get_stats(t.inv, &st);
+	assert_int_equal(st.devices, INVENTORY_FRAME_NEW_PER_MIN);
+	assert_int_equal(st.frames_refused, 44);
+	/* a device it holds is still seen; the next minute takes new ones again */
+	mac_of(mac, 0);
+	ip[2] = 0, ip[3] = 0;
+	assert_int_equal(inventory_frame_seen(t.inv, mac, ip, T0 + 1000, NULL, NULL), 0);
+	assert_int_equal(dev(&t, 0)->last_ms, T0 + 1000);
+	mac_of(mac, 1000);
+	assert_int_equal(inventory_frame_seen(t.inv, mac, ip, T0 + 60000, NULL, NULL), 1);
+	stop(&t);
+}
+
 /* The decoder gives the source MAC of an Ethernet frame, and an ARP frame's body (not tracked). */
 static void test_the_decoder_gives_the_source_mac_and_arp_bodies(void **state)
 {
@@ -644,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_asset_records_once_per_change_through_the_privacy_levels),
 		cmocka_unit_test(test_a_group_or_zero_chaddr_is_no_device),
 		cmocka_unit_test(test_a_static_device_enters_from_its_frames_like_a_dhcp_one),
+		cmocka_unit_test(test_frames_add_a_bounded_number_of_devices_a_minute),
 		cmocka_unit_test(test_the_decoder_gives_the_source_mac_and_arp_bodies),
 	};
 
