@@ -14,16 +14,21 @@ __asm__(".section .rodata\n"
 	".type tg_records_dict_v1, %object\n"
 	"tg_records_dict_v1:\n"
 	".incbin \"firmware/report/records-v1.zdict\"\n"
-	".globl tg_records_dict_v1_end\n"
 	"tg_records_dict_v1_end:\n"
+	".balign 4\n"
+	".globl tg_records_dict_v1_size\n"
+	".type tg_records_dict_v1_size, %object\n"
+	"tg_records_dict_v1_size:\n"
+	".long tg_records_dict_v1_end - tg_records_dict_v1\n"
 	".previous\n");
 
-extern const unsigned char tg_records_dict_v1[], tg_records_dict_v1_end[];
+extern const unsigned char tg_records_dict_v1[];
+extern const uint32_t tg_records_dict_v1_size;
 
 const void *batch_dict(uint32_t id, size_t *len)
 {
 	if (id != REPORT_DICT_ID)
 		return NULL;
-	*len = (size_t)(tg_records_dict_v1_end - tg_records_dict_v1);
+	*len = tg_records_dict_v1_size;
 	return tg_records_dict_v1;
 }
