@@ -207,6 +207,14 @@ static void gw_report_health(struct gateway *g, struct summary_health *h)
 		h->ports[0].up = true;
 		h->ports[0].st = g->rep.port;
 	}
+	if (g->report && g->report->inv) {
+		struct inventory_stats is;
+
+		inventory_get_stats(g->report->inv, &is);
+		h->inventory_valid = true;
+		h->inventory_devices = is.devices;
+		h->inventory_added = is.added;
+	}
 	if (g->report && g->report->wire) {
 		struct spool_stats st;
 
@@ -404,22 +412,68 @@ static void gw_report_judge_dpi(void *ctx, struct flow *f, uint64_t wall_s)
 				      dpi_proto_name(g->pl.dpi, &f->dpi_result, app, sizeof(app))));
 }
 
+/* Bridge mode: a MAC the inventory does not hold is the office's when the FDB has it behind the LAN port. */
+static bool gw_report_on_lan(void *ctx, const uint8_t mac[6])
+{
+	struct gateway *g = ctx;
+
+	return fdb_lookup(&g->fdb, mac, (uint32_t)(loop_now_ms() / 1000)) == GW_LAN;
+}
+
+/*
+ * A flow's first frames' source MAC and internal IPv4 source: the inventory learns
+ * devices with static addresses (inventory_frame_seen). In bridge mode only
+ * from the LAN port; nfqueue's MACs are the kernel's (NFQA_HWADDR), monitor
+ * mode's and a replay's the capture's, taken by the address being internal.
+ */
+static void gw_report_mac_seen(struct gateway *g, const uint8_t mac[6], const uint8_t ip[4], uint64_t now_ms)
+{
+	bool bridge = g->live && g->cfg->gateway.mode == TG_MODE_BRIDGE;
+
+	gw_report_error(g, inventory_frame_seen(g->report->inv, mac, ip, gw_report_wall_ms(g, now_ms),
+						bridge ? gw_report_on_lan : NULL, g));
+}
+
 static void gw_report_judge_packet(void *ctx, struct flow *f, const struct pkt *p, uint64_t wall_s,
 				   uint64_t now_ms)
 {
 	struct gateway *g = ctx;
 
 	policy_judge.packet(g->policy, f, p, wall_s, now_ms);
-	if (g->report && p->l4_proto == PROTO_UDP &&
+	if (!g->report)
+		return;
+	if (p->l4_proto == PROTO_UDP &&
 	    ((p->sport == DHCP_CLIENT_PORT && p->dport == DHCP_SERVER_PORT) ||
 	     (p->sport == DHCP_SERVER_PORT && p->dport == DHCP_CLIENT_PORT)))
 		gw_report_dhcp(g, p, now_ms);
+	/* A flow's first two packets (its initiator's and, mostly, its responder's): once a flow, not a frame. */
+	if (p->src_mac && f->packets[FLOW_DIR_FWD] + f->packets[FLOW_DIR_REV] <= 2 && p->ip_version == 4 &&
+	    summary_is_internal(&p->src, 4))
+		gw_report_mac_seen(g, p->src_mac, p->src.b, now_ms);
+}
+
+/* ARP (RFC 826) for IPv4 over Ethernet: the sender's address, unless a probe's 0.0.0.0. */
+static void gw_report_judge_arp(void *ctx, const struct pkt *p, uint64_t now_ms)
+{
+	struct gateway *g = ctx;
+	union ip_addr spa = { 0 };
+	const uint8_t *a = p->l3;
+
+	if (!g->report || !p->src_mac || p->l3_len < 28 || a[0] != 0 || a[1] != 1 || a[2] != 0x08 ||
+	    a[3] != 0x00 || a[4] != 6 || a[5] != 4)
+		return;
+	memcpy(spa.b, a + 14, 4);
+	/* the sender's hardware address is the frame's (a proxy answering for another is not the other) */
+	if (memcmp(a + 8, p->src_mac, 6) != 0 || !summary_is_internal(&spa, 4))
+		return;
+	gw_report_mac_seen(g, p->src_mac, spa.b, now_ms);
 }
 
 static const struct pipeline_judge gw_report_judge = {
 	.flow_start = gw_report_judge_start,
 	.flow_dpi = gw_report_judge_dpi,
 	.packet = gw_report_judge_packet,
+	.arp = gw_report_judge_arp,
 };
 
 void gw_report_stop(struct gateway *g, uint64_t now_ms)
@@ -437,9 +491,11 @@ void gw_report_stop(struct gateway *g, uint64_t now_ms)
 
 		inventory_get_stats(r->inv, &is);
 		log_info("reports: inventory: %u devices (%llu new since start, %llu evicted by the bound of "
-			 "%u); %llu DHCP messages taken", is.devices, (unsigned long long)is.added,
+			 "%u); %llu DHCP messages taken; %llu frames added a device or address, %llu of new "
+			 "MACs left out past %u new devices a minute", is.devices, (unsigned long long)is.added,
 			 (unsigned long long)is.evicted, g->cfg->report.inventory_size,
-			 (unsigned long long)is.dhcp);
+			 (unsigned long long)is.dhcp, (unsigned long long)is.frames_learnt,
+			 (unsigned long long)is.frames_refused, INVENTORY_FRAME_NEW_PER_MIN);
 	}
 	gw_report_health(g, &h);
 	gw_report_error(g, summary_flush(r->sum, now_ms, &h, &r->sink));

@@ -495,6 +495,12 @@ static enum decode_err decode_ethertype(struct dec *d, uint16_t type, uint32_t o
 			return decode_pppoe(d, off);
 		case ETHERTYPE_MPLS_UNICAST:
 			return decode_mpls(d, off);
+		case ETHERTYPE_ARP:
+			/* not tracked, but its body says who holds which address (the inventory) */
+			p->flags |= PKT_F_ARP;
+			p->l3 = d->frame + off;
+			p->l3_len = d->caplen - off;
+			return DECODE_ERR_NOT_IP;
 		default:
 			return DECODE_ERR_NOT_IP;
 		}
@@ -508,6 +514,7 @@ static enum decode_err decode_ethernet(struct dec *d)
 
 	if (d->caplen < ETH_HLEN)
 		return DECODE_ERR_SHORT_L2;
+	d->p->src_mac = d->frame + 6;
 	type = rd16(d->frame + 12);
 	if (type >= ETH_TYPE_MIN)
 		return decode_ethertype(d, type, ETH_HLEN);

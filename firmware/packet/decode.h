@@ -26,6 +26,7 @@
 
 /* Ethernet types the decoder walks (and enforcement writes back). */
 #define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_ARP 0x0806
 #define ETHERTYPE_IPV6 0x86dd
 #define ETHERTYPE_8021Q 0x8100
 #define ETHERTYPE_8021AD 0x88a8
@@ -57,6 +58,7 @@ const char *decode_err_name(enum decode_err e);
 #define PKT_F_FRAGMENT 0x01 /* first fragment of a fragmented IP packet */
 #define PKT_F_TRUNCATED 0x02 /* caplen < wire length */
 #define PKT_F_TEREDO 0x04    /* UDP carries Teredo: pkt->inner is set */
+#define PKT_F_ARP 0x08       /* an ARP frame (DECODE_ERR_NOT_IP): l3, l3_len are its ARP body */
 
 /* pkt.l4_proto: IANA protocol numbers, named here so the portable core needs no <netinet/in.h>. */
 #define PROTO_TCP 6
@@ -104,6 +106,7 @@ struct pkt {
 	uint32_t wire_len;        /* frame length on the wire (of all its segments) */
 	uint32_t more_segs;       /* wire frames it stands for beyond one (a coalesced TCP frame) */
 	uint32_t cap_len;         /* captured length */
+	const uint8_t *src_mac;   /* Ethernet: the frame's source address (in the frame); else NULL */
 };
 
 /*

@@ -153,6 +153,10 @@ void pipeline_frame_seg(struct pipeline *pl, enum link_type link, const uint8_t 
 	res->err = decode_packet(link, data, caplen, wirelen, p);
 	if (res->err != DECODE_OK) {
 		pl->st.discarded[res->err]++;
+		if ((p->flags & PKT_F_ARP) && pl->judge && pl->judge->arp) {
+			pl->judge->arp(pl->judge_ctx, p, now_ms);
+			return;
+		}
 		log_debug_rl("frame %llu not tracked: %s (%u bytes)",
 			     (unsigned long long)pl->st.frames, decode_err_name(res->err), caplen);
 		return;

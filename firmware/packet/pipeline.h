@@ -40,6 +40,8 @@ struct pipeline_judge {
 	void (*flow_dpi)(void *judge, struct flow *f, uint64_t wall_s);
 	void (*packet)(void *judge, struct flow *f, const struct pkt *p, uint64_t wall_s,
 		       uint64_t now_ms);
+	/* An ARP frame (p->flags PKT_F_ARP), not tracked; NULL: not wanted. */
+	void (*arp)(void *judge, const struct pkt *p, uint64_t now_ms);
 };
 
 struct pipeline_stats {

@@ -55,12 +55,21 @@ struct batch {
 
 /* ------------------------------------------------------------ encoding */
 
+/*
+ * One frame with the records' dictionary. zstd sizes its tables from the
+ * text and the dictionary each call (a CDict made once would take the
+ * level's tables for an unknown size: hundreds of KB for 16 KB messages).
+ */
 static long encode_lines(ZSTD_CCtx *cctx, const char *lines, size_t len, uint8_t *out, size_t cap)
 {
-	size_t n;
+	ZSTD_CCtx *own = cctx ? NULL : ZSTD_createCCtx();
+	size_t dlen = 0, n;
+	const void *dict = batch_dict(REPORT_DICT_ID, &dlen);
 
-	n = cctx ? ZSTD_compressCCtx(cctx, out, cap, lines, len, BATCH_ZSTD_LEVEL)
-		 : ZSTD_compress(out, cap, lines, len, BATCH_ZSTD_LEVEL);
+	if (!cctx && !own)
+		return -ENOMEM;
+	n = ZSTD_compress_usingDict(cctx ? cctx : own, out, cap, lines, len, dict, dlen, BATCH_ZSTD_LEVEL);
+	ZSTD_freeCCtx(own);
 	if (ZSTD_isError(n))
 		return ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall ? -EMSGSIZE : -EIO;
 	return (long)n;
@@ -113,15 +122,26 @@ long batch_encode(json_t *const *recs, size_t n, uint8_t *out, size_t cap)
 char *batch_decode(const void *msg, size_t len, size_t *out_len)
 {
 	unsigned long long n = ZSTD_getFrameContentSize(msg, len);
+	const void *dict = NULL;
+	size_t got, dlen = 0;
+	ZSTD_DCtx *dctx;
+	unsigned dict_id;
 	char *buf;
-	size_t got;
 
 	if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN || n > (64u << 20))
 		return NULL;
+	dict_id = ZSTD_getDictID_fromFrame(msg, len);
+	if (dict_id && !(dict = batch_dict(dict_id, &dlen)))
+		return NULL;  /* a dictionary this firmware does not have */
 	buf = malloc((size_t)n + 1);
-	if (!buf)
+	dctx = ZSTD_createDCtx();
+	if (!buf || !dctx) {
+		free(buf);
+		ZSTD_freeDCtx(dctx);
 		return NULL;
-	got = ZSTD_decompress(buf, (size_t)n, msg, len);
+	}
+	got = ZSTD_decompress_usingDict(dctx, buf, (size_t)n, msg, len, dict, dlen);
+	ZSTD_freeDCtx(dctx);
 	if (ZSTD_isError(got) || got != n) {
 		free(buf);
 		return NULL;

@@ -34,8 +34,21 @@
 #define BATCH_INFLIGHT 2
 /* Records in one message at most. */
 #define BATCH_RECORDS_MAX 64
-/* zstd's level: 3 is its default, and on summaries within 10% of level 19 at a tenth of the time. */
-#define BATCH_ZSTD_LEVEL 3
+/*
+ * zstd's level. With the dictionary, on the bench's office (docs/benchmarks.md):
+ * 9 makes summaries 10% smaller than 3 at the same CPU; 15 and 19 another 8%
+ * for 10 and 30 times the CPU (some 25 ms a message at 19 on the bench's VM).
+ */
+#define BATCH_ZSTD_LEVEL 9
+
+/*
+ * The dictionary every message is compressed with (records_dict.c, made by
+ * tools/mk-report-dict): its ID is in each frame's header. A later
+ * dictionary gets another ID beside this one, which stays decodable.
+ */
+#define REPORT_DICT_ID UINT32_C(1414987777)  /* 0x54570001: "TW", version 1 */
+/* The dictionary of ID id (*len set), NULL when the firmware has none of that ID. */
+const void *batch_dict(uint32_t id, size_t *len);
 
 struct batch;
 
@@ -85,7 +98,11 @@ long batch_encode(json_t *const *recs, size_t n, uint8_t *out, size_t cap);
  * Returns the number of entries removed (0: it fitted), -errno.
  */
 long batch_cut(json_t *rec, size_t cap);
-/* The JSON lines of a message (a subscriber's side; tests): malloc'ed, *len bytes. */
+/*
+ * The JSON lines of a message (a subscriber's side; tests): malloc'ed, *len
+ * bytes. A frame made with a dictionary the firmware has (REPORT_DICT_ID)
+ * or with none (firmware before it); NULL for anything else.
+ */
 char *batch_decode(const void *msg, size_t len, size_t *out_len);
 
 #endif

@@ -346,6 +346,59 @@ int inventory_dhcp(struct inventory *inv, const struct dhcp_msg *m, int64_t ms)
 	return added || changed;
 }
 
+int inventory_frame_seen(struct inventory *inv, const uint8_t mac[6], const uint8_t ip[4], int64_t ms,
+			 bool (*on_lan)(void *ctx, const uint8_t mac[6]), void *ctx)
+{
+	uint32_t s = idx_find(inv, inv->by_mac, mac, 6);
+	struct inventory_device *d;
+	bool added = false;
+	unsigned int i;
+	int err = 0;
+
+	if (inv->by_mac[s]) {
+		d = &inv->dev[inv->by_mac[s] - 1];
+		/* the common case, once a packet: the device and its current address, seen again */
+		if (d->n_addrs && memcmp(d->addrs[0].ip, ip, 4) == 0) {
+			touch(inv, d, ms);
+			if (ms > d->addrs[0].last_ms)
+				d->addrs[0].last_ms = ms;
+			return 0;
+		}
+		/* an address it holds beside its current one (a second address): seen, no change */
+		for (i = 1; i < d->n_addrs; i++)
+			if (memcmp(d->addrs[i].ip, ip, 4) == 0) {
+				touch(inv, d, ms);
+				if (ms > d->addrs[i].last_ms)
+					d->addrs[i].last_ms = ms;
+				return 0;
+			}
+	} else {
+		/* A group address or zeros is no device; a MAC from beyond the LAN port is not the office's. */
+		if ((mac[0] & 1) || memcmp(mac, "\0\0\0\0\0\0", 6) == 0 || (on_lan && !on_lan(ctx, mac)))
+			return 0;
+		if (ms / 60000 != inv->frame_new_minute) {
+			inv->frame_new_minute = ms / 60000;
+			inv->frame_new = 0;
+		}
+		if (inv->frame_new >= INVENTORY_FRAME_NEW_PER_MIN) {
+			inv->st.frames_refused++;
+			return 0;
+		}
+		inv->frame_new++;
+		d = inv_add(inv, mac, ms);
+		d->is_new = added = true;
+		inv->st.added++;
+	}
+	inv->st.frames_learnt++;
+	touch(inv, d, ms);
+	hold_addr(inv, d, ip, ms);
+	d->changed = true;
+	inv->content_dirty = true;
+	if (added && inv->cfg.alerts)
+		err = alert_new_device(inv->cfg.alerts, d->mac, ip, 4, NULL);
+	return err < 0 ? err : 1;
+}
+
 void inventory_addr_seen(struct inventory *inv, const uint8_t ip[4], int64_t ms)
 {
 	uint32_t s = idx_find(inv, inv->by_addr, ip, 4);

@@ -1,6 +1,7 @@
 /*
  * The devices of the office LAN, by MAC address (issue 12, "inventory"),
- * learnt from what they say over DHCP (packet/dhcp.h): who made them (the
+ * learnt from what they say over DHCP (packet/dhcp.h) and from the source
+ * MAC and address of their frames (static addresses): who made them (the
  * OUI, report/oui.h), the addresses they held over time (a bounded list,
  * newest first), their DHCP host name (option 12), vendor class (60) and
  * parameter request list (55, an OS fingerprint), first and last seen.
@@ -72,6 +73,8 @@ struct inventory_stats {
 	uint64_t evicted;             /* idlest devices that made room */
 	uint64_t dhcp;                /* DHCP messages taken */
 	uint64_t dhcp_ignored;        /* of them, with a group or zero chaddr */
+	uint64_t frames_learnt;       /* frames that added a device or an address (inventory_frame_seen) */
+	uint64_t frames_refused;      /* frames of a new MAC past INVENTORY_FRAME_NEW_PER_MIN */
 	uint64_t loaded, load_skipped;/* devices from the file; entries refused in it */
 	uint64_t saves, save_errors;
 };
@@ -90,6 +93,26 @@ void inventory_free(struct inventory *inv);
  * when not, or the sink's -errno (the new_device alert).
  */
 int inventory_dhcp(struct inventory *inv, const struct dhcp_msg *m, int64_t ms);
+
+/*
+ * A frame from source MAC mac with internal IPv4 source address ip at ms
+ * (an IP packet's source, an ARP sender's): a device with a static address
+ * enters the inventory as DHCP ones do (a new_device alert, an asset
+ * record), and a known one's address is kept. A MAC the inventory does not
+ * hold is taken only when on_lan (NULL: every one) says it is behind the
+ * LAN port. One hash lookup a frame; the device seen again at its address
+ * changes nothing but last-seen times. Returns 1 when a device was added or
+ * got another address, 0 when not, or the sink's -errno (the alert).
+ */
+int inventory_frame_seen(struct inventory *inv, const uint8_t mac[6], const uint8_t ip[4], int64_t ms,
+			 bool (*on_lan)(void *ctx, const uint8_t mac[6]), void *ctx);
+/*
+ * Devices inventory_frame_seen adds in one minute at most; past it a MAC it
+ * does not hold is counted (stats.frames_refused) and left out. A flood of
+ * forged MACs neither evicts the office's devices faster than this nor costs
+ * the packet path more than the lookup. (DHCP's devices are not bounded so.)
+ */
+#define INVENTORY_FRAME_NEW_PER_MIN 256u
 
 /* Traffic from internal IPv4 address ip at ms: the device holding it now is seen. */
 void inventory_addr_seen(struct inventory *inv, const uint8_t ip[4], int64_t ms);

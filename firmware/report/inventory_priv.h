@@ -22,6 +22,8 @@ struct inventory {
 	bool seen_dirty;                /* only last-seen times did */
 	int64_t saved_ms;
 	char path[256];
+	int64_t frame_new_minute;       /* inventory_frame_seen's bound: the minute counted, */
+	uint32_t frame_new;             /* and the devices it added in it */
 };
 
 /*

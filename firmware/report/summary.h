@@ -11,7 +11,8 @@
  *   blocks         policy hits per rule and bundle serial
  *   risks          flows per nDPI risk
  *   health         ports, frames not tracked by reason, evictions, DPI
- *                  give-ups, spool depth and drops, bundle serial (since start)
+ *                  give-ups, spool depth and drops, bundle serial (since start);
+ *                  the inventory's devices and how many are new this interval
  *
  * Every part adds up to the totals: each flow's bytes go to exactly one
  * application, one category, one host and one destination, named or other.
@@ -64,6 +65,9 @@ struct summary_health {
 	} ports[SUMMARY_MAX_PORTS];
 	bool spool_valid;                /* the spool's figures below are known */
 	uint64_t spool_records, spool_bytes, spool_dropped;
+	bool inventory_valid;            /* the inventory's figures below are known */
+	uint32_t inventory_devices;      /* devices it holds now */
+	uint64_t inventory_added;        /* devices first seen since start (the record says per interval) */
 };
 
 struct summary;

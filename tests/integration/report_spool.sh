@@ -28,11 +28,18 @@
 #      records are written every 20 ms, KILLS (50) times: every record on
 #      flash before a kill arrives, none twice after deduplication, and no
 #      record that was never put; then started again and stopped cleanly
-#      (SIGTERM), and started once more: tg.seq still only goes up.
+#      (SIGTERM), and started once more: tg.seq still only goes up;
+#   4. gw-ack, meanwhile: the broker gets its messages but its PUBACKs are
+#      lost (the WAN drops every packet to gw-ack; what gw-ack sends passes):
+#      the SOC has those records, the gateway must still hold them. Killed
+#      (SIGKILL) and started with the WAN whole: every record the SOC had
+#      from the one-way outage arrives again (tg.replayed). A gateway that
+#      deleted records at send time instead of at the PUBACK fails here
+#      (phases 1 to 3 do not see it: their records all reach the SOC).
 set -uo pipefail
 MODE=bridge
 LAB_PREFIX=tgQ
-HUB_GATEWAYS=gw-lab,gw-kill,gw-crash
+HUB_GATEWAYS=gw-lab,gw-kill,gw-crash,gw-ack
 . "${TOP:-.}/tests/lab/inline_checks.sh"
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 for t in "$MOSQUITTO" mosquitto_sub zstd iptables; do
@@ -69,10 +76,11 @@ ip netns exec "$NS_WAN" mosquitto_sub -h "$DNS_IP" -p 8883 --cafile "$pki/ca.crt
 	-t "tg/v1/$R/gw/+/#" -F '%t %x' >"$work/sub.out" 2>"$work/sub.err" &
 sub_pid=$!
 declare -A pid=() mac=() addr=()
-crash_pid=
+crash_pid= ack_pid=
 stop_all() {
 	local p
 	[ -n "$crash_pid" ] && kill -KILL "$crash_pid" 2>/dev/null
+	[ -n "$ack_pid" ] && kill -KILL "$ack_pid" 2>/dev/null
 	for p in "${pid[@]}"; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null; done
 	kill "$sub_pid" 2>/dev/null
 }
@@ -133,7 +141,7 @@ seq_only_goes_up() {
 maxseq() { awk '$1 == "put" { m = $2 } END { print m + 0 }' "$work/$1.puts"; }
 put_past() { [ "$(maxseq "$1")" -gt "$2" ]; }
 
-PHASES=${PHASES:-1 2 3}
+PHASES=${PHASES:-1 2 3 4}
 phase() { [[ " $PHASES " == *" $1 "* ]]; }
 
 # ------------------------------------------- 3. kill -9 at random points (beside 1 and 2)
@@ -152,6 +160,61 @@ crash_phase() {
 if phase 3; then
 	crash_phase &
 	crash_pid=$!
+fi
+
+# ------------------------------------------- 4. PUBACKs lost (beside 1 and 2)
+# seqs_between ID FROM TO: the tg.seq of every record of gateway ID in the SOC's lines FROM+1..TO, one a line.
+seqs_between() {
+	awk -v f="$2" -v t="$3" 'NR > f && NR <= t' "$work/sub.out" | grep "^tg/v1/$R/gw/$1/\(summary\|alert\|asset\) " |
+		/usr/bin/python3 -c '
+import json, subprocess, sys
+for line in sys.stdin:
+    out = subprocess.run(["zstd", "-dcq", "-D", sys.argv[1]], input=bytes.fromhex(line.split()[1]),
+                         capture_output=True, check=True).stdout
+    for rec in out.decode().splitlines():
+        print(json.loads(rec)["tg"]["seq"])' "$top/firmware/report/records-v1.zdict" | sort -u
+}
+lines_past() { [ "$(wc -l <"$work/sub.out")" -gt "$1" ]; }
+a_message_from_past() { [ -n "$(seqs_between "$1" "$2" "$(wc -l <"$work/sub.out")")" ]; }
+# sent_again ID FILE FROM: every tg.seq of FILE is in a message of ID after the SOC's line FROM.
+sent_again() { [ -z "$(comm -23 "$2" <(seqs_between "$1" "$3" "$(wc -l <"$work/sub.out")"))" ]; }
+ack_phase() {
+	local n0 n1 end id=gw-ack
+	# (a subshell: the parent does not know its probe's pid)
+	trap '[ -n "${pid[gw-ack]:-}" ] && kill -KILL "${pid[gw-ack]}" 2>/dev/null' EXIT
+	probe "$id" 500
+	wait_for 30 more_connections "$id" 0 || fail "$id: the probe did not connect"
+	wait_for 10 a_summary_arrived "$id" || fail "$id: no summary arrived before its PUBACKs were lost"
+	learn_link "$id"
+	n0=$(wc -l <"$work/sub.out")
+	ip netns exec "$NS_WAN" iptables -w -I OUTPUT -o eth0 -d "${addr[$id]}" -j DROP || fail "iptables for $id"
+	# the broker gets messages it cannot acknowledge (2 wait for their PUBACK at most)
+	end=$(($(date +%s) + 20))
+	until a_message_from_past "$id" "$n0"; do
+		[ "$(date +%s)" -lt "$end" ] || fail "$id: nothing reached the SOC with its PUBACKs lost"
+		sleep 0.5
+	done
+	sleep 3
+	n1=$(wc -l <"$work/sub.out")
+	seqs_between "$id" "$n0" "$n1" >"$work/$id.unacked"
+	kill9 "$id"
+	ip netns exec "$NS_WAN" iptables -w -D OUTPUT -o eth0 -d "${addr[$id]}" -j DROP || fail "iptables -D for $id"
+	probe "$id" 500
+	# (each look decompresses the messages since: once a second, by the clock)
+	end=$(($(date +%s) + 40))
+	until sent_again "$id" "$work/$id.unacked" "$n1"; do
+		[ "$(date +%s)" -lt "$end" ] && sleep 1 && continue
+		fail "$id: records the broker never acknowledged were not sent again after a restart (deleted at send?):" \
+			"$(comm -23 "$work/$id.unacked" <(seqs_between "$id" "$n1" "$(wc -l <"$work/sub.out")") | head -n 5 | tr '\n' ' ')"
+	done
+	stop_probe "$id"
+	echo "ok: PUBACKs lost, kill -9, restart: the $(wc -l <"$work/$id.unacked") records the SOC had" \
+		"without a PUBACK (tg.seq $(sort -n "$work/$id.unacked" | head -n 1)..$(sort -n "$work/$id.unacked" | tail -n 1)) were sent again"
+}
+ack_pid=
+if phase 4; then
+	ack_phase &
+	ack_pid=$!
 fi
 
 # ------------------------------------------- 1. outage and 2. SIGKILL in the outage
@@ -201,6 +264,11 @@ if phase 2; then
 	seq_only_goes_up gw-kill
 	echo "ok: SIGKILL $((OUTAGE - 12)) s into the ${OUTAGE} s outage and a restart: $(cat "$work/gw-kill.check")"
 	stop_probe gw-kill
+fi
+
+if phase 4; then
+	wait "$ack_pid" || fail "the lost-PUBACK phase failed (its FAIL line is above)"
+	ack_pid=
 fi
 
 if phase 3; then

@@ -23,8 +23,12 @@ tests/report_schema.py). --bytes FILE: every byte received, decompressed
 at least one report message that large on the wire, none of its records cut.
 """
 import json
+import os
 import subprocess
 import sys
+
+# The records' zstd dictionary (docs/reports.md "On the wire"): frames name it.
+DICT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "firmware", "report", "records-v1.zdict")
 
 
 def main():
@@ -60,7 +64,7 @@ def main():
                 continue  # the retained state, the will: not reports
             messages += 1
             wire += len(payload)
-            r = subprocess.run(["zstd", "-dcq"], input=payload, capture_output=True)
+            r = subprocess.run(["zstd", "-dcq", "-D", DICT], input=payload, capture_output=True)
             if r.returncode != 0:
                 problems.append(f"{sub}:{n}: message on {topic} is not a zstd frame: {r.stderr.decode().strip()}")
                 continue

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zstd.h>
 
 #include "core/file.h"
 #define LOG_MODULE "test"
@@ -202,6 +203,62 @@ static void a_message_is_json_lines_in_one_zstd_frame(void **state)
 	assert_int_equal(batch_encode(r, 3, out, 16), -EMSGSIZE);
 	free(lines);
 	free(want);
+	for (int i = 0; i < 3; i++)
+		json_decref(r[i]);
+}
+
+/*
+ * Messages name the records' dictionary (REPORT_DICT_ID) and are smaller for
+ * it; batch_decode() reads them and the frames of a firmware before it (no
+ * dictionary), and refuses a dictionary it does not have.
+ */
+static void frames_with_and_without_the_dictionary_decode(void **state)
+{
+	json_t *r[3] = { rec(1, 2), rec(2, 0), rec(3, 5) };
+	uint8_t with[4096], without[4096], other[4096], *dict2;
+	char *lines, *back;
+	size_t n, dlen = 0, llen;
+	long len;
+	size_t plain, len2;
+	ZSTD_CCtx *cctx;
+	const void *dict = batch_dict(REPORT_DICT_ID, &dlen);
+
+	(void)state;
+	assert_non_null(dict);
+	assert_true(dlen > 1024);
+	assert_null(batch_dict(REPORT_DICT_ID + 1, &n));
+	len = batch_encode(r, 3, with, sizeof(with));
+	assert_true(len > 0);
+	assert_int_equal(ZSTD_getDictID_fromFrame(with, (size_t)len), REPORT_DICT_ID);
+	lines = batch_decode(with, (size_t)len, &llen);
+	assert_non_null(lines);
+	/* the same lines as one frame without a dictionary, as the firmware before it sent */
+	plain = ZSTD_compress(without, sizeof(without), lines, llen, BATCH_ZSTD_LEVEL);
+	assert_false(ZSTD_isError(plain));
+	assert_int_equal(ZSTD_getDictID_fromFrame(without, plain), 0);
+	back = batch_decode(without, plain, &n);
+	assert_non_null(back);
+	assert_int_equal(n, llen);
+	assert_memory_equal(back, lines, llen);
+	free(back);
+	if ((size_t)len >= plain)
+		fail_msg("with the dictionary %ld bytes, without %zu: it does not help", len, plain);
+	/* a dictionary of another ID (the same one, renumbered): refused, not misread */
+	dict2 = malloc(dlen);
+	assert_non_null(dict2);
+	memcpy(dict2, dict, dlen);
+	dict2[4] ^= 0x55;
+	cctx = ZSTD_createCCtx();
+	assert_non_null(cctx);
+	len2 = ZSTD_compress_usingDict(cctx, other, sizeof(other), lines, llen, dict2, dlen, BATCH_ZSTD_LEVEL);
+	ZSTD_freeCCtx(cctx);
+	assert_false(ZSTD_isError(len2));
+	assert_int_not_equal(ZSTD_getDictID_fromFrame(other, len2), REPORT_DICT_ID);
+	assert_null(batch_decode(other, len2, &n));
+	/* and a frame cut short */
+	assert_null(batch_decode(with, (size_t)len - 1, &n));
+	free(dict2);
+	free(lines);
 	for (int i = 0; i < 3; i++)
 		json_decref(r[i]);
 }
@@ -435,6 +492,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_message_is_json_lines_in_one_zstd_frame),
+		cmocka_unit_test(frames_with_and_without_the_dictionary_decode),
 		cmocka_unit_test(a_record_too_large_is_cut_to_its_top_entries),
 		CASE(every_record_arrives_across_outages),
 		CASE(a_backlog_drains_oldest_first_at_the_rate),

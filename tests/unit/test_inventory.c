@@ -24,6 +24,7 @@
 #define LOG_MODULE "test"
 #include "core/config.h"
 #include "core/log.h"
+#include "packet/decode.h"
 #include "report/inventory.h"
 #include "report/oui.h"
 
@@ -536,6 +537,127 @@ static void test_a_group_or_zero_chaddr_is_no_device(void **state)
 	stop(&t);
 }
 
+static bool never_on_lan(void *ctx, const uint8_t mac[6])
+{
+	(void)mac;
+	++*(int *)ctx;
+	return false;
+}
+
+/* Devices with static addresses: from their frames' source MAC and address (inventory_frame_seen). */
+static void test_a_static_device_enters_from_its_frames_like_a_dhcp_one(void **state)
+{
+	const uint8_t ip50[4] = { 192, 168, 1, 50 }, ip51[4] = { 192, 168, 1, 51 }, ip7[4] = { 192, 168, 1, 7 };
+	uint8_t mac[6], group[6] = { 0x01, 0x00, 0x5e, 0, 0, 1 };
+	const struct inventory_device *d;
+	struct inventory_stats st;
+	int asked = 0;
+	json_t *a;
+	struct t t;
+
+	(void)state;
+	start(&t, 16, NULL, NULL);
+	mac_of(mac, 1);
+	assert_int_equal(inventory_frame_seen(t.inv, mac, ip50, T0, NULL, NULL), 1);
+	d = dev(&t, 1);
+	assert_non_null(d);
+	assert_int_equal(d->n_addrs, 1);
+	assert_memory_equal(d->addrs[0].ip, ip50, 4);
+	/* one new_device alert, with its address (a pseudonym at the default level) */
+	assert_int_equal(json_array_size(t.alerted), 1);
+	a = json_array_get(t.alerted, 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "event"), "action")), "new_device");
+	assert_non_null(json_object_get(json_object_get(a, "host"), "id"));
+	/* seen again at its address: nothing changes but the times, and no hash beyond the MAC's */
+	assert_int_equal(inventory_frame_seen(t.inv, mac, ip50, T0 + 5000, NULL, NULL), 0);
+	assert_int_equal(d->last_ms, T0 + 5000);
+	assert_int_equal(d->addrs[0].last_ms, T0 + 5000);
+	/* its asset record at the interval's end: a creation */
+	assert_int_equal(inventory_report_changes(t.inv, T0 + 60000), 1);
+	a = asset_of(json_array_get(t.assets, 0));
+	assert_non_null(a);
+	assert_int_equal(inventory_report_changes(t.inv, T0 + 120000), 0);
+	/* another address: a change, newest first; the older one seen again is no change */
+	assert_int_equal(inventory_frame_seen(t.inv, mac, ip51, T0 + 130000, NULL, NULL), 1);
+	assert_memory_equal(d->addrs[0].ip, ip51, 4);
+	assert_memory_equal(d->addrs[1].ip, ip50, 4);
+	assert_int_equal(inventory_frame_seen(t.inv, mac, ip50, T0 + 131000, NULL, NULL), 0);
+	assert_memory_equal(d->addrs[0].ip, ip51, 4);
+	assert_int_equal(d->addrs[1].last_ms, T0 + 131000);
+	assert_int_equal(inventory_report_changes(t.inv, T0 + 180000), 1);
+	/* a group MAC is no device; a MAC the LAN side does not have is not asked about twice, nor taken */
+	assert_int_equal(inventory_frame_seen(t.inv, group, ip7, T0, NULL, NULL), 0);
+	mac_of(mac, 2);
+	assert_int_equal(inventory_frame_seen(t.inv, mac, ip7, T0, never_on_lan, &asked), 0);
+	assert_int_equal(asked, 1);
+	assert_null(dev(&t, 2));
+	/* a device DHCP made: its frames from the leased address add nothing, and no second alert */
+	assert_int_equal(discover(&t, 3, "printer", T0), 1);
+	assert_int_equal(ack(&t, 3, 7, T0), 1);
+	mac_of(mac, 3);
+	assert_int_equal(inventory_frame_seen(t.inv, mac, ip7, T0 + 1000, never_on_lan, &asked), 0);
+	assert_int_equal(asked, 1);
+	assert_int_equal(json_array_size(t.alerted), 2);
+	inventory_get_stats(t.inv, &st);
+	assert_int_equal(st.devices, 2);
+	assert_int_equal(st.added, 2);
+	assert_int_equal(st.frames_learnt, 2);
+	stop(&t);
+}
+
+/* A flood of forged MACs: at most INVENTORY_FRAME_NEW_PER_MIN new devices a minute from frames. */
+static void test_frames_add_a_bounded_number_of_devices_a_minute(void **state)
+{
+	uint8_t mac[6], ip[4] = { 10, 0, 0, 0 };
+	struct inventory_stats st;
+	struct t t;
+
+	(void)state;
+	start(&t, 1024, NULL, NULL);
+	for (unsigned int i = 0; i < INVENTORY_FRAME_NEW_PER_MIN + 44; i++) {
+		mac_of(mac, i);
+		ip[2] = (uint8_t)(i >> 8), ip[3] = (uint8_t)i;
+		inventory_frame_seen(t.inv, mac, ip, T0 + i, NULL, NULL);
+	}
+	inventory_get_stats(t.inv, &st);
+	assert_int_equal(st.devices, INVENTORY_FRAME_NEW_PER_MIN);
+	assert_int_equal(st.frames_refused, 44);
+	/* a device it holds is still seen; the next minute takes new ones again */
+	mac_of(mac, 0);
+	ip[2] = 0, ip[3] = 0;
+	assert_int_equal(inventory_frame_seen(t.inv, mac, ip, T0 + 1000, NULL, NULL), 0);
+	assert_int_equal(dev(&t, 0)->last_ms, T0 + 1000);
+	mac_of(mac, 1000);
+	assert_int_equal(inventory_frame_seen(t.inv, mac, ip, T0 + 60000, NULL, NULL), 1);
+	stop(&t);
+}
+
+/* The decoder gives the source MAC of an Ethernet frame, and an ARP frame's body (not tracked). */
+static void test_the_decoder_gives_the_source_mac_and_arp_bodies(void **state)
+{
+	uint8_t arp[42] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3c, 0x22, 0xfb, 0, 0, 9, 0x08, 0x06,
+		0, 1, 0x08, 0, 6, 4, 0, 1, 0x3c, 0x22, 0xfb, 0, 0, 9, 192, 168, 1, 9,
+		0, 0, 0, 0, 0, 0, 192, 168, 1, 1,
+	};
+	uint8_t ip[34] = { 0 };
+	struct pkt p;
+
+	(void)state;
+	assert_int_equal(decode_packet(LINK_ETHERNET, arp, sizeof(arp), sizeof(arp), &p), DECODE_ERR_NOT_IP);
+	assert_true(p.flags & PKT_F_ARP);
+	assert_ptr_equal(p.src_mac, arp + 6);
+	assert_ptr_equal(p.l3, arp + 14);
+	assert_int_equal(p.l3_len, 28);
+	memcpy(ip, arp, 12);
+	ip[12] = 0x08;
+	assert_int_not_equal(decode_packet(LINK_ETHERNET, ip, sizeof(ip), sizeof(ip), &p), DECODE_OK);
+	assert_false(p.flags & PKT_F_ARP);
+	assert_ptr_equal(p.src_mac, ip + 6);
+	assert_int_equal(decode_packet(LINK_RAW, ip + 14, 20, 20, &p) == DECODE_OK, false);
+	assert_null(p.src_mac);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +670,9 @@ int main(void)
 		cmocka_unit_test(test_makers_come_from_the_oui_table_and_a_bad_one_is_refused),
 		cmocka_unit_test(test_asset_records_once_per_change_through_the_privacy_levels),
 		cmocka_unit_test(test_a_group_or_zero_chaddr_is_no_device),
+		cmocka_unit_test(test_a_static_device_enters_from_its_frames_like_a_dhcp_one),
+		cmocka_unit_test(test_frames_add_a_bounded_number_of_devices_a_minute),
+		cmocka_unit_test(test_the_decoder_gives_the_source_mac_and_arp_bodies),
 	};
 
 	log_set_level(LOG_LVL_ERR);
