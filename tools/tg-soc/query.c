@@ -173,11 +173,11 @@ static int hub_latest(const char *path, uint64_t *serial, char sha[65])
 
 static void members_table(const json_t *rows, int64_t now)
 {
-	char a[64], b[64], c[64], age[16];
+	char a[64], b[64], c[64], d[64], g[64], age[16];
 	const json_t *row;
 	size_t i;
 
-	printf("%-16s %-13s %-11s %-8s %6s %6s %6s  %s\n", "MEMBER", "STATUS", "SERIAL", "SUMMARY",
+	printf("%-14s %-12s %-9s %-7s %6s %5s %5s  %s\n", "MEMBER", "STATUS", "SERIAL", "SUMMARY",
 	       "ALERTS", "SPOOL", "DROPS", "LAST REFUSAL");
 	json_array_foreach(rows, i, row) {
 		const json_t *ref = json_object_get(row, "last_refusal");
@@ -189,7 +189,7 @@ static void members_table(const json_t *rows, int64_t now)
 		snprintf(status, sizeof(status), "%s %s",
 			 json_is_true(json_object_get(row, "online")) ? "online" : "offline",
 			 since >= 0 ? soc_age_str(since, age, sizeof(age)) : "");
-		cell(row, "serial", a, sizeof(a), 6);
+		cell(row, "serial", a, sizeof(a), 5);
 		snprintf(serial, sizeof(serial), "%s%s", a,
 			 json_is_false(hash) && json_is_true(cur) ? " HASH!"
 			 : json_is_false(cur)			  ? " old"
@@ -203,10 +203,10 @@ static void members_table(const json_t *rows, int64_t now)
 				 json_integer_value(json_object_get(ref, "serial")));
 		else
 			snprintf(refusal, sizeof(refusal), "-");
-		printf("%-16s %-13s %-11s %-8s %6s %6s %6s  %.13s\n",
-		       cell(row, "gateway", a, sizeof(a), 16), status, serial, summary,
-		       cell(row, "alerts_24h", b, sizeof(b), 6), cell(row, "spool_records", c, sizeof(c), 6),
-		       cell(row, "drops", a + 32, 32, 6), refusal);
+		printf("%-14s %-12s %-9s %-7s %6s %5s %5s  %.14s\n",
+		       cell(row, "gateway", g, sizeof(g), 14), status, serial, summary,
+		       cell(row, "alerts_24h", b, sizeof(b), 6), cell(row, "spool_records", c, sizeof(c), 5),
+		       cell(row, "drops", d, sizeof(d), 5), refusal);
 	}
 }
 
