@@ -285,6 +285,15 @@ $(FUZZ_O)/fuzz_feed_%: tests/fuzz/fuzz_feed_%.c tests/fuzz/fuzz_feed_text.c $(FU
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) -Itools -o $@ $< $(FUZZ_FEED_SRCS) $(shell pkg-config --libs jansson)
 
+# tg-soc's intake (tools/tg-soc/): the decoder and the validator, with the schemas embedded.
+FUZZ_SOC_SRCS := $(addprefix tools/tg-soc/,intake.c schema.c util.c store.c store_query.c store_sqlite.c \
+	store_pg.c)
+$(FUZZ_O)/fuzz_soc_intake: tests/fuzz/fuzz_soc_intake.c $(FUZZ_CORE) $(FUZZ_SOC_SRCS) $(SOC_SCHEMAS) $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -Itools $(shell pkg-config --cflags libndpi libpq) -o $@ $< $(FUZZ_CORE) \
+		$(FUZZ_SOC_SRCS) $(SOC_SCHEMAS) $(LDLIBS) $(SOC_LIBS)
+
 fuzz-build: $(patsubst tests/fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
 
 # The corpus is seeded from a tg-pcapgen capture and tg-hub bundles.
