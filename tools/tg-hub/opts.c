@@ -176,7 +176,7 @@ int opts_usage(const struct hub_cmd *cmd)
 	char syn[SYNOPSIS_MAX];
 
 	opts_synopsis(cmd, syn, sizeof(syn));
-	fprintf(stderr, "usage: " PROG " %s %s\n", cmd->name, syn);
+	fprintf(stderr, "usage: %s %s %s\n", hub_prog, cmd->name, syn);
 	return EXIT_USAGE;
 }
 

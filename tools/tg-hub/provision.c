@@ -5,6 +5,7 @@
  *   DIR/broker/                       copy to the broker: broker.key broker.crt ca.crt
  *                                     mosquitto.conf acl
  *   DIR/hub/hub-client.key .crt       the hub's MQTT identity (publish, fleet, cmd)
+ *   DIR/soc/soc.key .crt ca.crt       the SOC's MQTT identity (tg-soc collect: reads only)
  *   DIR/gateways/<id>/                copy to gateway <id>: gw.key gw.crt ca.crt [hub.pub]
  *
  * Re-running it keeps every key and certificate already there (after checking
@@ -310,14 +311,21 @@ static int write_acl(const char *path, const char *region, char **ids, size_t n)
 	fprintf(t.f,
 		"# townguard region %s: Mosquitto acl, written by tg-hub provision\n"
 		"# (docs/protocol.md). The hub publishes bundles and commands and reads\n"
-		"# the gateways' topics; a gateway reads its region's bundles and its own\n"
-		"# commands, and writes only its own topics. Nothing else, for anyone.\n"
+		"# the gateways' topics; the SOC (tg-soc) reads the gateways' reports and\n"
+		"# states and writes nothing; a gateway reads its region's bundles and its\n"
+		"# own commands, and writes only its own topics. Nothing else, for anyone.\n"
 		"\n"
 		"user hub:%s\n"
 		"topic write tg/v1/%s/bundle/#\n"
 		"topic write tg/v1/%s/gw/+/cmd\n"
-		"topic read tg/v1/%s/gw/#\n",
-		region, region, region, region, region);
+		"topic read tg/v1/%s/gw/#\n"
+		"\n"
+		"user soc:%s\n"
+		"topic read tg/v1/%s/gw/+/summary\n"
+		"topic read tg/v1/%s/gw/+/alert\n"
+		"topic read tg/v1/%s/gw/+/asset\n"
+		"topic read tg/v1/%s/gw/+/state\n",
+		region, region, region, region, region, region, region, region, region, region);
 	for (size_t i = 0; i < n; i++)
 		fprintf(t.f,
 			"\n"
@@ -535,7 +543,7 @@ int provision_run(const struct hub_cmd *cmd, int argc, char **argv)
 {
 	struct provision_args o = { .port = 0 };
 	char pubpath[PATH_MAX], oldbdir[PATH_MAX];
-	struct pki_entity ca = { 0 }, broker = { 0 }, hub = { 0 }, gw;
+	struct pki_entity ca = { 0 }, broker = { 0 }, hub = { 0 }, soc = { 0 }, gw;
 	char path[PATH_MAX], bdir[PATH_MAX], gwdir[PATH_MAX], real[PATH_MAX];
 	char **all = NULL;
 	size_t nall = 0;
@@ -602,10 +610,23 @@ int provision_run(const struct hub_cmd *cmd, int argc, char **argv)
 	    pki_entity(&hub, &ca) < 0)
 		goto out;
 
+	/* the SOC: read-only, its own folder with the CA to copy to the SOC's host */
+	snprintf(soc.cn, sizeof(soc.cn), "soc:%s", o.region);
+	soc.cert = (struct hub_pki_cert){ .role = HUB_PKI_CLIENT, .years = LEAF_YEARS, .now = now };
+	if (path_fmt(path, sizeof(path), "%s/soc", o.out) < 0 || hub_make_dir(path) < 0 ||
+	    path_fmt(soc.key_path, sizeof(soc.key_path), "%s/soc/soc.key", o.out) < 0 ||
+	    path_fmt(soc.crt_path, sizeof(soc.crt_path), "%s/soc/soc.crt", o.out) < 0 ||
+	    pki_entity(&soc, &ca) < 0)
+		goto out;
+	if (path_fmt(path, sizeof(path), "%s/soc/ca.crt", o.out) < 0 ||
+	    hub_write_atomic(path, ca.crt_pem, strlen(ca.crt_pem), 0644) < 0)
+		goto out;
+
 	printf("region %s\n", o.region);
 	printf("  CA       %s: %s\n", ca.crt_path, pki_status(&ca));
 	printf("  broker   %s: CN %s: %s\n", broker.crt_path, broker.cn, pki_status(&broker));
 	printf("  hub      %s: CN %s: %s\n", hub.crt_path, hub.cn, pki_status(&hub));
+	printf("  soc      %s: CN %s: %s\n", soc.crt_path, soc.cn, pki_status(&soc));
 
 	/* the gateways named now; those of earlier runs stay as they are */
 	if (path_fmt(path, sizeof(path), "%s/gateways", o.out) < 0 || hub_make_dir(path) < 0)
@@ -645,7 +666,7 @@ int provision_run(const struct hub_cmd *cmd, int argc, char **argv)
 	if (path_fmt(path, sizeof(path), "%s/broker/acl", o.out) < 0 ||
 	    write_acl(path, o.region, all, nall) < 0)
 		goto out;
-	printf("wrote %s: hub and %zu gateway%s\n", path, nall, nall == 1 ? "" : "s");
+	printf("wrote %s: hub, soc and %zu gateway%s\n", path, nall, nall == 1 ? "" : "s");
 	printf("keep %s on the hub; copy %s/broker/ to %s on the broker and\n"
 	       "%s/gateways/<id>/ to each gateway (with the bundle key's hub.pub)\n",
 	       ca.key_path, o.out, o.broker_dir, o.out);
@@ -654,6 +675,7 @@ out:
 	for (size_t i = 0; i < nall; i++)
 		free(all[i]);
 	free(all);
+	pki_entity_free(&soc);
 	pki_entity_free(&hub);
 	pki_entity_free(&broker);
 	pki_entity_free(&ca);
