@@ -8,10 +8,12 @@
 #include "tg-hub/common.h"
 #include "tg-soc/cmds.h"
 #include "tg-soc/collect.h"
+#include "tg-soc/export.h"
 #include "tg-soc/util.h"
 
 struct collect_args {
 	const char *broker, *cert, *key, *ca, *region, *db, *retain, *client_id;
+	const char *export, *export_to; /* the live export (export.h) */
 	uint64_t keepalive;
 };
 
@@ -31,6 +33,10 @@ const struct opt soc_collect_opts[] = {
 		"the MQTT client id of the persistent session (default soc:REGION:collect)"),
 	OPT_NUM("keepalive", struct collect_args, keepalive, 5, 3600, "S", 0,
 		"MQTT keepalive in seconds (default 30)"),
+	OPT_STR("export", struct collect_args, export, "ecs|eve|syslog", 0,
+		"also export each record stored, as it is stored (docs/tg-soc.md)"),
+	OPT_STR("export-to", struct collect_args, export_to, "FILE|HOST:PORT", 0,
+		"the export's file (ecs, eve; default stdout) or syslog collector"),
 	{ 0 },
 };
 
@@ -47,8 +53,10 @@ int soc_collect(const struct hub_cmd *cmd, int argc, char **argv)
 		return status;
 	if (first != argc || !a.broker || !a.cert || !a.key || !a.ca || !a.region || !a.db)
 		return opts_usage(cmd);
-	if (!hub_region_valid(a.region)) {
-		soc_errf("--region \"%s\": not a region name (a-z, 0-9, '-')", a.region);
+	/* "+": every region, for a national tg-soc on the national broker (docs/tg-soc.md "Tiers") */
+	if (strcmp(a.region, "+") != 0 && !hub_region_valid(a.region)) {
+		soc_errf("--region \"%s\": not a region name (a-z, 0-9, '-') or + (every region)",
+			 a.region);
 		return EXIT_USAGE;
 	}
 	colon = strrchr(a.broker, ':');
@@ -79,5 +87,33 @@ int soc_collect(const struct hub_cmd *cmd, int argc, char **argv)
 	cfg.db = a.db;
 	cfg.client_id = a.client_id ? a.client_id : client_id;
 	cfg.keepalive_s = (unsigned int)a.keepalive;
-	return collect_run(&cfg) ? EXIT_FAIL : EXIT_OK;
+	if (a.export_to && !a.export) {
+		soc_errf("--export-to needs --export FORMAT");
+		return EXIT_USAGE;
+	}
+	if (a.export) {
+		struct export_config ec = { 0 };
+
+		if (export_format_parse(a.export, &ec.format) < 0) {
+			soc_errf("--export \"%s\": not a format (allowed: ecs, eve, syslog)", a.export);
+			return EXIT_USAGE;
+		}
+		if (ec.format == EXPORT_SYSLOG && !a.export_to) {
+			soc_errf("--export syslog needs --export-to HOST:PORT");
+			return EXIT_USAGE;
+		}
+		if (ec.format == EXPORT_SYSLOG)
+			ec.syslog = a.export_to;
+		else
+			ec.out = a.export_to;
+		if (export_open(&cfg.exporter, &ec) < 0)
+			return EXIT_USAGE;
+		cfg.export_record = export_record;
+	}
+	status = collect_run(&cfg) ? EXIT_FAIL : EXIT_OK;
+	if (cfg.exporter) {
+		export_flush(cfg.exporter, 5000);
+		export_close(cfg.exporter, NULL);
+	}
+	return status;
 }

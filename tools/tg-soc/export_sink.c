@@ -235,8 +235,8 @@ static void sock_reap(struct exporter *ex)
 
 	if (ex->sock < 0 || getsockopt(ex->sock, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
 		return;
-	acked = ti.tcpi_bytes_acked;
-	/* the SYN is counted in bytes_acked by some kernels: data is at most what was written */
+	/* bytes_acked counts the SYN too (1 right after connect): the data is one less */
+	acked = ti.tcpi_bytes_acked ? ti.tcpi_bytes_acked - 1 : 0;
 	while (ex->qlen && ex->sent && ex->conn_off + qat(ex, 0)->len <= acked) {
 		ex->conn_off += qat(ex, 0)->len;
 		qpop(ex);

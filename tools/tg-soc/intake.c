@@ -202,7 +202,7 @@ int intake_message(struct intake *in, const char *topic, const void *payload, si
 	size_t tlen;
 	int ret;
 
-	if (topic_parse(topic, &t) < 0 || strcmp(t.region, in->region)) {
+	if (topic_parse(topic, &t) < 0 || (strcmp(in->region, "+") && strcmp(t.region, in->region))) {
 		refuse_msg(in, topic, NULL, "(topic)", topic,
 			   "tg/v1/<region>/gw/<id>/summary|alert|asset|state of this region", now_ms);
 		return 0;

@@ -7,6 +7,9 @@
  *   top       applications, destinations, blocked rules              (query.c)
  *   assets    the inventory, new devices first                      (query.c)
  *   show      one record as stored                                   (query.c)
+ *   export    records as ECS NDJSON, Suricata EVE or syslog          (export*.c)
+ *   report    one self-contained HTML page of the members           (html.c)
+ *   indicators what several members flagged, as STIX 2.1 for tg-hub (indicators.c)
  *
  * Commands live in one table (soc_cmds[] below), read their command lines
  * with tg-hub's option parser (tools/tg-hub/opts.c), and exit 0 done, 1
@@ -17,6 +20,7 @@
 
 #include "tg-hub/common.h"
 #include "tg-soc/cmds.h"
+#include "tg-soc/out.h"
 #include "tg-soc/util.h"
 
 static int help_run(const struct hub_cmd *cmd, int argc, char **argv);
@@ -51,6 +55,18 @@ static const struct hub_cmd soc_cmds[] = {
 	  .opts = soc_show_opts,
 	  .run = soc_show,
 	  .help = "one record as the gateway sent it" },
+	{ .name = "export",
+	  .opts = export_opts,
+	  .run = export_run,
+	  .help = "records as ECS NDJSON, Suricata EVE alerts, or RFC 5424 syslog over TCP" },
+	{ .name = "report",
+	  .opts = report_opts,
+	  .run = report_run,
+	  .help = "one self-contained HTML page: traffic, alerts, serials, indicators, devices" },
+	{ .name = "indicators",
+	  .opts = indicators_opts,
+	  .run = indicators_run,
+	  .help = "destinations flagged at several members, as a STIX 2.1 bundle for tg-hub build" },
 	{ .name = "help", .opts = help_opts, .run = help_run, .help = "list the commands" },
 	{ 0 },
 };
