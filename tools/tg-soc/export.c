@@ -262,7 +262,7 @@ json_t *export_eve(const json_t *rec, const char **why)
 		char lower[64];
 		size_t i;
 
-		for (i = 0; app[i] && i < sizeof(lower) - 1; i++)
+		for (i = 0; i < sizeof(lower) - 1 && app[i]; i++)
 			lower[i] = (char)tolower((unsigned char)app[i]);
 		lower[i] = '\0';
 		json_object_set_new(eve, "app_proto", json_string(lower));

@@ -315,25 +315,23 @@ static void syslog_msg(struct exporter *ex, const char *msg)
 		ex->st.lost++;
 		return;
 	}
-	/* the bound: the oldest frames not yet on this connection go first */
-	while (ex->qbytes + f.len > ex->cfg.buffer_bytes && ex->qlen > ex->sent + (ex->sent_off > 0)) {
+	/*
+	 * The bound: the oldest frames go first. One written whole on this
+	 * connection leaves the resend queue (it may have arrived: counted lost
+	 * all the same); one half written cannot go (the stream would break),
+	 * and then the new one is dropped instead.
+	 */
+	while (ex->qlen && ex->qbytes + f.len > ex->cfg.buffer_bytes &&
+	       !(ex->sent == 0 && ex->sent_off > 0)) {
 		if (!ex->st.lost)
-			soc_errf("export: syslog buffer full (%zu bytes): dropping the oldest "
-				"messages (counted at the end)",
-				ex->cfg.buffer_bytes);
-		if (ex->sent == 0 && ex->sent_off == 0) {
-			qpop(ex);
-		} else {
-			/* keep what is in flight; drop the oldest unsent one behind it */
-			size_t i = ex->sent + (ex->sent_off > 0);
-			struct frame drop = *qat(ex, i);
-
-			for (size_t j = i; j + 1 < ex->qlen; j++)
-				*qat(ex, j) = *qat(ex, j + 1);
-			ex->qlen--;
-			ex->qbytes -= drop.len;
-			free(drop.buf);
+			soc_errf("export: syslog buffer full (%zu bytes): dropping the oldest messages "
+				 "(counted at the end)",
+				 ex->cfg.buffer_bytes);
+		if (ex->sent) {
+			ex->conn_off += qat(ex, 0)->len;
+			ex->sent--;
 		}
+		qpop(ex);
 		ex->st.lost++;
 	}
 	if (ex->qbytes + f.len > ex->cfg.buffer_bytes) {

@@ -191,42 +191,49 @@ static int html_record(void *ctx, const json_t *rec)
 	return 0;
 }
 
+/* An indicator's row, for sorting. */
+struct ind_ref {
+	json_t *e;
+};
+
 static int ind_cmp(const void *a, const void *b)
 {
-	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "alerts"));
-	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "alerts"));
+	const struct ind_ref *ra = a, *rb = b;
+	json_int_t x = json_integer_value(json_object_get(ra->e, "alerts"));
+	json_int_t y = json_integer_value(json_object_get(rb->e, "alerts"));
 
 	if (x != y)
 		return x < y ? 1 : -1;
-	return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "value")),
-		      json_string_value(json_object_get(*(json_t *const *)b, "value")));
+	return strcmp(json_string_value(json_object_get(ra->e, "value")),
+		      json_string_value(json_object_get(rb->e, "value")));
 }
 
 /* The data document the script draws from. */
 static json_t *html_data(struct html_walk *w, uint64_t hub_serial)
 {
 	json_t *d, *members = json_array(), *types = json_array(), *inds = json_array(), *e;
-	json_t **v;
-	const char *k;
+	struct ind_ref *v;
 	size_t n = 0, i;
 
-	json_object_foreach(w->members, k, e)
-		json_array_append_new(members, json_string(k));
-	json_object_foreach(w->types, k, e)
-		json_array_append_new(types, json_string(k));
+	for (void *it = json_object_iter(w->members); it; it = json_object_iter_next(w->members, it))
+		json_array_append_new(members, json_string(json_object_iter_key(it)));
+	for (void *it = json_object_iter(w->types); it; it = json_object_iter_next(w->types, it))
+		json_array_append_new(types, json_string(json_object_iter_key(it)));
 	v = calloc(json_object_size(w->indicators) + 1, sizeof(*v));
-	json_object_foreach(w->indicators, k, e) {
-		json_object_set_new(e, "value", json_string(k));
+	for (void *it = json_object_iter(w->indicators); it;
+	     it = json_object_iter_next(w->indicators, it)) {
+		e = json_object_iter_value(it);
+		json_object_set_new(e, "value", json_string(json_object_iter_key(it)));
 		json_object_set_new(e, "members",
 				    json_integer((json_int_t)json_object_size(json_object_get(e, "gateways"))));
 		json_object_del(e, "gateways");
 		if (v)
-			v[n++] = e;
+			v[n++].e = e;
 	}
 	if (v)
 		qsort(v, n, sizeof(*v), ind_cmp);
 	for (i = 0; v && i < n && i < TOP_INDICATORS; i++)
-		json_array_append(inds, v[i]);
+		json_array_append(inds, v[i].e);
 	free(v);
 	d = json_pack("{s:o, s:o, s:O, s:O, s:O, s:o, s:O, s:I, s:I, s:I}", "members", members,
 		      "types", types, "traffic", w->traffic, "alerts", w->alerts, "serials",

@@ -244,28 +244,23 @@ static int str_ptr_cmp(const void *a, const void *b)
 /* "a, b, c" of an object's keys, sorted (jansson keeps insertion order). */
 static char *keys_joined(json_t *o)
 {
-	const char *k, **v;
-	size_t n = json_object_size(o), i = 0, len = 1;
-	json_t *x;
+	size_t n = json_object_size(o), i = 0, len = 1, at = 0;
+	const char **v;
 	char *s;
 
 	v = calloc(n + 1, sizeof(*v));
 	if (!v)
 		return NULL;
-	json_object_foreach(o, k, x) {
-		v[i++] = k;
-		len += strlen(k) + 2;
+	for (void *it = json_object_iter(o); it && i < n; it = json_object_iter_next(o, it)) {
+		v[i] = json_object_iter_key(it);
+		len += strlen(v[i++]) + 2;
 	}
 	qsort(v, n, sizeof(*v), str_ptr_cmp);
 	s = malloc(len);
-	if (s) {
+	for (i = 0; s && i < n; i++)
+		at += (size_t)snprintf(s + at, len - at, "%s%s", i ? ", " : "", v[i]);
+	if (s && !n)
 		s[0] = '\0';
-		for (i = 0; i < n; i++) {
-			if (i)
-				strcat(s, ", ");
-			strcat(s, v[i]);
-		}
-	}
 	free(v);
 	return s;
 }
@@ -289,16 +284,14 @@ static json_t *stix_indicator(const struct pick *p, const char *region, const ch
 	json_t *gws = json_object_get(p->e, "gateways"), *arr = json_array(), *ind;
 	enum ind_type t = (enum ind_type)json_integer_value(json_object_get(p->e, "type"));
 	char id[64], uuid[37], name[512], pat[600], lit[520], desc[2048], *members, *why;
-	const char *k;
-	json_t *x;
 
 	snprintf(name, sizeof(name), "tg-soc:%s:%s", region ? region : "", p->value);
 	uuid5(name, uuid);
 	snprintf(id, sizeof(id), "indicator--%s", uuid);
 	stix_literal(lit, sizeof(lit), p->value);
 	snprintf(pat, sizeof(pat), "[%s = '%s']", ind_path[t], lit);
-	json_object_foreach(gws, k, x)
-		json_array_append_new(arr, json_string(k));
+	for (void *it = json_object_iter(gws); it; it = json_object_iter_next(gws, it))
+		json_array_append_new(arr, json_string(json_object_iter_key(it)));
 	members = keys_joined(gws);
 	why = keys_joined(json_object_get(p->e, "why"));
 	snprintf(name, sizeof(name), "%s flagged at %zu members", p->value, p->members);
@@ -367,7 +360,6 @@ int indicators_run(const struct hub_cmd *cmd, int argc, char **argv)
 	int64_t now = soc_now_ms(), valid;
 	char nowbuf[32], untilbuf[32], uuid[37], bid[64];
 	size_t n = 0;
-	const char *k;
 	json_t *e, *bundle = NULL, *objs;
 	char *text = NULL;
 	int first, status, ret;
@@ -402,11 +394,13 @@ int indicators_run(const struct hub_cmd *cmd, int argc, char **argv)
 		json_decref(w.seen);
 		return EXIT_FAIL;
 	}
-	json_object_foreach(w.seen, k, e) {
-		size_t m = json_object_size(json_object_get(e, "gateways"));
+	for (void *it = json_object_iter(w.seen); it; it = json_object_iter_next(w.seen, it)) {
+		size_t m;
 
+		e = json_object_iter_value(it);
+		m = json_object_size(json_object_get(e, "gateways"));
 		if (m >= o.min_members)
-			picks[n++] = (struct pick){ .value = k, .e = e, .members = m };
+			picks[n++] = (struct pick){ .value = json_object_iter_key(it), .e = e, .members = m };
 	}
 	qsort(picks, n, sizeof(*picks), pick_cmp);
 	ind_list(picks, n, o.min_members, o.out);
