@@ -341,9 +341,16 @@ $(O)/bench/report-bench: $(O)/obj/tests/bench/report_bench.o $(CORE_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The SOC's store under load: tg-soc's store over synthetic records (docs/benchmarks.md).
+$(O)/bench/soc-bench: $(O)/obj/tests/bench/soc_bench.o $(SOC_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SOC_LIBS)
+
 bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench \
 		$(O)/bench/spool-bench \
-		$(O)/bench/report-bench
+		$(O)/bench/report-bench \
+		$(O)/bench/soc-bench
 	$(Q)BUILD=$(O) tests/bench/run
 
 # `make soak`: tests/soak/soak.sh for SOAK_SECONDS (default 600) in each inline mode.
