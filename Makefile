@@ -294,6 +294,14 @@ $(FUZZ_O)/fuzz_soc_intake: tests/fuzz/fuzz_soc_intake.c $(FUZZ_CORE) $(FUZZ_SOC_
 	$(Q)clang $(FUZZ_CFLAGS) -Itools $(shell pkg-config --cflags libndpi libpq) -o $@ $< $(FUZZ_CORE) \
 		$(FUZZ_SOC_SRCS) $(SOC_SCHEMAS) $(LDLIBS) $(SOC_LIBS)
 
+# tg-soc's export formats over records from outside (export --from).
+$(FUZZ_O)/fuzz_soc_export: tests/fuzz/fuzz_soc_export.c tools/tg-soc/export.c tools/tg-soc/util.c \
+		tools/tg-soc/export.h $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -Itools -o $@ $< tools/tg-soc/export.c tools/tg-soc/util.c \
+		$(shell pkg-config --libs jansson)
+
 fuzz-build: $(patsubst tests/fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
 
 # The corpus is seeded from a tg-pcapgen capture and tg-hub bundles.
