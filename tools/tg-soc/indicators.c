@@ -137,6 +137,7 @@ const struct opt indicators_opts[] = {
 
 struct ind_walk {
 	const char *region;
+	char seen_region[64]; /* the region of the alerts read; "+" when several */
 	json_t *seen; /* value -> {type, gateways{}, alerts, first, last, why{}} */
 	unsigned long records, skipped;
 };
@@ -179,9 +180,13 @@ static int ind_record(void *ctx, const json_t *rec)
 	w->records++;
 	if (!type || !gw || !ts)
 		return 0;
-	if (w->region && (!soc_json_str(rec, "organization.id") ||
-			  strcmp(soc_json_str(rec, "organization.id"), w->region) != 0))
+	v = soc_json_str(rec, "organization.id");
+	if (w->region && (!v || strcmp(v, w->region) != 0))
 		return 0;
+	if (v && !w->seen_region[0])
+		snprintf(w->seen_region, sizeof(w->seen_region), "%s", v);
+	else if (v && strcmp(v, w->seen_region) != 0)
+		snprintf(w->seen_region, sizeof(w->seen_region), "+");
 	if (!strcmp(type, "first_hit") && (v = soc_json_str(rec, "tg.alert.indicator"))) {
 		snprintf(why, sizeof(why), "first_hit rule %s (%s)",
 			 soc_json_str(rec, "rule.id") ? soc_json_str(rec, "rule.id") : "?",
@@ -358,7 +363,7 @@ int indicators_run(const struct hub_cmd *cmd, int argc, char **argv)
 	struct soc_source src;
 	struct pick *picks = NULL;
 	int64_t now = soc_now_ms(), valid;
-	char nowbuf[32], untilbuf[32], uuid[37], bid[64];
+	char nowbuf[32], untilbuf[32], uuid[37], bid[160];
 	size_t n = 0;
 	json_t *e, *bundle = NULL, *objs;
 	char *text = NULL;
@@ -421,6 +426,8 @@ int indicators_run(const struct hub_cmd *cmd, int argc, char **argv)
 	}
 	soc_time_str(now, nowbuf, sizeof(nowbuf));
 	soc_time_str(now + valid, untilbuf, sizeof(untilbuf));
+	if (!o.region && w.seen_region[0])
+		o.region = w.seen_region;
 	snprintf(bid, sizeof(bid), "tg-soc:bundle:%s:%s", o.region ? o.region : "", nowbuf);
 	uuid5(bid, uuid);
 	snprintf(bid, sizeof(bid), "bundle--%s", uuid);
