@@ -113,9 +113,10 @@ static const json_t *row_of(const json_t *rows, const char *key, const char *val
 	const json_t *row;
 	size_t i;
 
-	json_array_foreach(rows, i, row)
+	json_array_foreach(rows, i, row) {
 		if (!strcmp(json_string_value(json_object_get(row, key)) ?: "", val))
 			return row;
+	}
 	fail_msg("no row with %s = %s", key, val);
 	return NULL;
 }

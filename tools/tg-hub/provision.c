@@ -578,6 +578,23 @@ static int provision_recall(struct provision_args *o, char *bdir, size_t bdir_si
 }
 
 /*
+ * A client identity of the region: OUT/WHO/BASE.key and .crt, CN WHO:REGION
+ * (the acl's user name), kept when they exist.
+ */
+static int client_entity(struct pki_entity *e, const struct pki_entity *ca, const char *out,
+			 const char *region, const char *who, const char *base, int64_t now)
+{
+	snprintf(e->cn, sizeof(e->cn), "%s:%s", who, region);
+	e->cert = (struct hub_pki_cert){ .role = HUB_PKI_CLIENT, .years = LEAF_YEARS, .now = now };
+	if (path_fmt(e->key_path, sizeof(e->key_path), "%s/%s", out, who) < 0 ||
+	    hub_make_dir(e->key_path) < 0 ||
+	    path_fmt(e->key_path, sizeof(e->key_path), "%s/%s/%s.key", out, who, base) < 0 ||
+	    path_fmt(e->crt_path, sizeof(e->crt_path), "%s/%s/%s.crt", out, who, base) < 0)
+		return -EINVAL;
+	return pki_entity(e, ca);
+}
+
+/*
  * The national tier (tiers.h): on the national broker's run, the bridge
  * identities of --bridges from this CA, and every bridge provisioned so far
  * in *br for the acl; on a regional run with --bridge-files, the bridge's
@@ -697,22 +714,9 @@ int provision_run(const struct hub_cmd *cmd, int argc, char **argv)
 	    hub_write_atomic(path, ca.crt_pem, strlen(ca.crt_pem), 0644) < 0)
 		goto out;
 
-	/* the hub */
-	snprintf(hub.cn, sizeof(hub.cn), "hub:%s", o.region);
-	hub.cert = (struct hub_pki_cert){ .role = HUB_PKI_CLIENT, .years = LEAF_YEARS, .now = now };
-	if (path_fmt(path, sizeof(path), "%s/hub", o.out) < 0 || hub_make_dir(path) < 0 ||
-	    path_fmt(hub.key_path, sizeof(hub.key_path), "%s/hub/hub-client.key", o.out) < 0 ||
-	    path_fmt(hub.crt_path, sizeof(hub.crt_path), "%s/hub/hub-client.crt", o.out) < 0 ||
-	    pki_entity(&hub, &ca) < 0)
-		goto out;
-
-	/* the SOC: read-only, its own folder with the CA to copy to the SOC's host */
-	snprintf(soc.cn, sizeof(soc.cn), "soc:%s", o.region);
-	soc.cert = (struct hub_pki_cert){ .role = HUB_PKI_CLIENT, .years = LEAF_YEARS, .now = now };
-	if (path_fmt(path, sizeof(path), "%s/soc", o.out) < 0 || hub_make_dir(path) < 0 ||
-	    path_fmt(soc.key_path, sizeof(soc.key_path), "%s/soc/soc.key", o.out) < 0 ||
-	    path_fmt(soc.crt_path, sizeof(soc.crt_path), "%s/soc/soc.crt", o.out) < 0 ||
-	    pki_entity(&soc, &ca) < 0)
+	/* the hub; the SOC, read-only, in a folder of its own with the CA to copy to its host */
+	if (client_entity(&hub, &ca, o.out, o.region, "hub", "hub-client", now) < 0 ||
+	    client_entity(&soc, &ca, o.out, o.region, "soc", "soc", now) < 0)
 		goto out;
 	if (path_fmt(path, sizeof(path), "%s/soc/ca.crt", o.out) < 0 ||
 	    hub_write_atomic(path, ca.crt_pem, strlen(ca.crt_pem), 0644) < 0)

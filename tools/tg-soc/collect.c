@@ -35,7 +35,7 @@
 #include "tg-soc/store.h"
 #include "tg-soc/util.h"
 
-#define RETAIN_EVERY_MS (3600 * 1000)
+#define RETAIN_EVERY_MS 3600000LL
 #define BACKOFF_MAX_S 30
 
 static volatile sig_atomic_t collect_stop;

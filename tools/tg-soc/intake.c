@@ -24,7 +24,7 @@ static int topic_parse(const char *topic, struct topic *t)
 	char *fields[3] = { t->region, t->gateway, t->kind };
 	size_t sizes[3] = { sizeof(t->region), sizeof(t->gateway), sizeof(t->kind) };
 
-	if (strncmp(p, "tg/v1/", 6))
+	if (strncmp(p, "tg/v1/", 6) != 0)
 		return -EINVAL;
 	p += 6;
 	for (int i = 0; i < 3; i++) {
@@ -37,7 +37,7 @@ static int topic_parse(const char *topic, struct topic *t)
 		memcpy(fields[i], p, n);
 		fields[i][n] = '\0';
 		if (i == 0) {
-			if (!slash || strncmp(slash, "/gw/", 4))
+			if (!slash || strncmp(slash, "/gw/", 4) != 0)
 				return -EINVAL;
 			p = slash + 4;
 		} else {
@@ -48,8 +48,8 @@ static int topic_parse(const char *topic, struct topic *t)
 			p = slash ? slash + 1 : p + n;
 		}
 	}
-	if (strcmp(t->kind, "summary") && strcmp(t->kind, "alert") && strcmp(t->kind, "asset") &&
-	    strcmp(t->kind, "state"))
+	if (strcmp(t->kind, "summary") != 0 && strcmp(t->kind, "alert") != 0 &&
+	    strcmp(t->kind, "asset") != 0 && strcmp(t->kind, "state") != 0)
 		return -EINVAL;
 	return 0;
 }
@@ -202,7 +202,7 @@ int intake_message(struct intake *in, const char *topic, const void *payload, si
 	size_t tlen;
 	int ret;
 
-	if (topic_parse(topic, &t) < 0 || (strcmp(in->region, "+") && strcmp(t.region, in->region))) {
+	if (topic_parse(topic, &t) < 0 || (strcmp(in->region, "+") != 0 && strcmp(t.region, in->region) != 0)) {
 		refuse_msg(in, topic, NULL, "(topic)", topic,
 			   "tg/v1/<region>/gw/<id>/summary|alert|asset|state of this region", now_ms);
 		return 0;

@@ -166,7 +166,7 @@ static int hub_latest(const char *path, uint64_t *serial, char sha[65])
 	*serial = bundle_get_info(b)->serial;
 	bundle_sha256(b, h);
 	for (int i = 0; i < 32; i++)
-		snprintf(sha + 2 * i, 3, "%02x", h[i]);
+		snprintf(sha + 2 * (size_t)i, 3, "%02x", h[i]);
 	bundle_close(b);
 	return 0;
 }
@@ -248,47 +248,36 @@ out:
 	return status;
 }
 
-/* ---------------------------------------------------------------- alerts */
+/* ---------------------------------------------------------------- alerts, top, assets */
 
-int soc_alerts(const struct hub_cmd *cmd, int argc, char **argv)
+/* A query of the store into rows, and the table for people that prints them. */
+typedef int (*query_fn)(struct store *s, const struct store_filter *f, const char *what,
+			json_t **rows);
+typedef void (*table_fn)(const json_t *rows, const char *what);
+
+static int query_run(const struct hub_cmd *cmd, struct query_args *a, int argc, char **argv,
+		     int operands, const char *what, query_fn query, table_fn table)
 {
-	struct query_args a = { 0 };
 	struct store_filter f;
 	struct store *s = NULL;
-	const json_t *row;
 	json_t *rows;
-	size_t i;
 	int status;
 
-	status = open_args(cmd, &a, argc, argv, 0, &s, &f);
+	status = open_args(cmd, a, argc, argv, operands, &s, &f);
 	if (status)
 		return status;
-	if (store_query_alerts(s, &f, &rows) < 0) {
+	/* the operand, after the parser moved the options before it */
+	if (operands == 1)
+		what = argv[argc - 1];
+	status = query(s, &f, what, &rows);
+	if (status < 0) {
 		store_close(s);
-		return EXIT_FAIL;
+		return status == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
-	if (a.json) {
+	if (a->json) {
 		status = print_json(rows);
 	} else {
-		char t[32], g[32], k[32], r[16], ind[64];
-
-		printf("%-19s %-16s %-14s %-8s %s\n", "TIME", "MEMBER", "KIND", "RULE", "INDICATOR / DETAIL");
-		json_array_foreach(rows, i, row) {
-			const char *detail = json_string_value(json_object_get(row, "indicator"));
-
-			if (!detail)
-				detail = json_string_value(json_object_get(row, "reason"));
-			if (!detail)
-				detail = json_string_value(json_object_get(row, "host"));
-			if (!detail)
-				detail = json_string_value(json_object_get(row, "port"));
-			snprintf(ind, sizeof(ind), "%s", detail ? detail : "-");
-			cell(row, "time", t, sizeof(t), 0);
-			t[19] = '\0';
-			printf("%-19s %-16s %-14s %-8s %.19s\n", t, cell(row, "gateway", g, sizeof(g), 16),
-			       cell(row, "action", k, sizeof(k), 14), cell(row, "rule", r, sizeof(r), 8),
-			       ind);
-		}
+		table(rows, what);
 		status = EXIT_OK;
 	}
 	json_decref(rows);
@@ -296,7 +285,40 @@ int soc_alerts(const struct hub_cmd *cmd, int argc, char **argv)
 	return status;
 }
 
-/* ---------------------------------------------------------------- top */
+static int alerts_query(struct store *s, const struct store_filter *f, const char *what, json_t **rows)
+{
+	(void)what;
+	return store_query_alerts(s, f, rows);
+}
+
+static void alerts_table(const json_t *rows, const char *what)
+{
+	char t[32], g[32], k[32], r[16], ind[64];
+	const json_t *row;
+	size_t i;
+
+	(void)what;
+	printf("%-19s %-16s %-14s %-8s %s\n", "TIME", "MEMBER", "KIND", "RULE", "INDICATOR / DETAIL");
+	json_array_foreach(rows, i, row) {
+		static const char *const keys[] = { "indicator", "reason", "host", "port" };
+		const char *detail = NULL;
+
+		for (size_t k2 = 0; !detail && k2 < sizeof(keys) / sizeof(keys[0]); k2++)
+			detail = json_string_value(json_object_get(row, keys[k2]));
+		snprintf(ind, sizeof(ind), "%s", detail ? detail : "-");
+		cell(row, "time", t, sizeof(t), 0);
+		t[19] = '\0';
+		printf("%-19s %-16s %-14s %-8s %.19s\n", t, cell(row, "gateway", g, sizeof(g), 16),
+		       cell(row, "action", k, sizeof(k), 14), cell(row, "rule", r, sizeof(r), 8), ind);
+	}
+}
+
+int soc_alerts(const struct hub_cmd *cmd, int argc, char **argv)
+{
+	struct query_args a = { 0 };
+
+	return query_run(cmd, &a, argc, argv, 0, NULL, alerts_query, alerts_table);
+}
 
 static void human_bytes(int64_t b, char *buf, size_t size)
 {
@@ -311,114 +333,89 @@ static void human_bytes(int64_t b, char *buf, size_t size)
 	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", x, units[u]);
 }
 
+static int top_query(struct store *s, const struct store_filter *f, const char *what, json_t **rows)
+{
+	int ret = store_query_top(s, what, f, rows);
+
+	if (ret == -EINVAL)
+		soc_errf("top: say what: applications, destinations or blocks, not \"%s\"", what);
+	return ret;
+}
+
+static void top_table(const json_t *rows, const char *what)
+{
+	char name[48], by[24], fl[24], m[24];
+	const json_t *row;
+	size_t i;
+
+	if (!strcmp(what, "blocks")) {
+		printf("%-10s %10s %8s  %s\n", "RULE", "BLOCKS", "MEMBERS", "INDICATOR");
+		json_array_foreach(rows, i, row) {
+			printf("%-10s %10s %8s  %.50s\n", cell(row, "rule", name, sizeof(name), 10),
+			       cell(row, "count", fl, sizeof(fl), 10),
+			       cell(row, "member_count", m, sizeof(m), 8),
+			       cell(row, "indicator", by, sizeof(by), 0));
+		}
+		return;
+	}
+	printf("%-40s %10s %10s %8s\n", !strcmp(what, "applications") ? "APPLICATION" : "DESTINATION",
+	       "BYTES", "FLOWS", "MEMBERS");
+	json_array_foreach(rows, i, row) {
+		human_bytes(soc_json_int(row, "bytes", 0), by, sizeof(by));
+		printf("%-40s %10s %10s %8s\n", cell(row, "name", name, sizeof(name), 40), by,
+		       cell(row, "flows", fl, sizeof(fl), 10), cell(row, "member_count", m, sizeof(m), 8));
+	}
+}
+
 int soc_top(const struct hub_cmd *cmd, int argc, char **argv)
 {
 	struct query_args a = { .limit = 10 };
-	struct store_filter f;
-	struct store *s = NULL;
-	const char *what = NULL;
-	const json_t *row;
-	json_t *rows;
-	size_t i;
-	int status;
 
-	for (int k = 1; k < argc; k++)
-		if (!strcmp(argv[k], "applications") || !strcmp(argv[k], "destinations") ||
-		    !strcmp(argv[k], "blocks"))
-			what = argv[k];
-	status = open_args(cmd, &a, argc, argv, 1, &s, &f);
-	if (status)
-		return status;
-	if (!what) {
-		store_close(s);
-		soc_errf("top: say what: applications, destinations or blocks");
-		return EXIT_USAGE;
-	}
-	if (store_query_top(s, what, &f, &rows) < 0) {
-		store_close(s);
-		return EXIT_FAIL;
-	}
-	if (a.json) {
-		status = print_json(rows);
-	} else if (!strcmp(what, "blocks")) {
-		char r[16], n[24], ind[48], m[24];
-
-		printf("%-10s %10s %8s  %s\n", "RULE", "BLOCKS", "MEMBERS", "INDICATOR");
-		json_array_foreach(rows, i, row)
-			printf("%-10s %10s %8s  %.50s\n", cell(row, "rule", r, sizeof(r), 10),
-			       cell(row, "count", n, sizeof(n), 10),
-			       cell(row, "member_count", m, sizeof(m), 8),
-			       cell(row, "indicator", ind, sizeof(ind), 0));
-		status = EXIT_OK;
-	} else {
-		char name[48], by[24], fl[24], m[24];
-
-		printf("%-40s %10s %10s %8s\n", !strcmp(what, "applications") ? "APPLICATION" : "DESTINATION",
-		       "BYTES", "FLOWS", "MEMBERS");
-		json_array_foreach(rows, i, row) {
-			human_bytes(soc_json_int(row, "bytes", 0), by, sizeof(by));
-			printf("%-40s %10s %10s %8s\n", cell(row, "name", name, sizeof(name), 40), by,
-			       cell(row, "flows", fl, sizeof(fl), 10),
-			       cell(row, "member_count", m, sizeof(m), 8));
-		}
-		status = EXIT_OK;
-	}
-	json_decref(rows);
-	store_close(s);
-	return status;
+	return query_run(cmd, &a, argc, argv, 1, NULL, top_query, top_table);
 }
 
-/* ---------------------------------------------------------------- assets */
+static int assets_query(struct store *s, const struct store_filter *f, const char *what, json_t **rows)
+{
+	(void)what;
+	return store_query_assets(s, f, rows);
+}
+
+static void assets_table(const json_t *rows, const char *what)
+{
+	char g[32], d[32], ip[32], h[24], m[24], t[32];
+	const json_t *row;
+	size_t i;
+
+	(void)what;
+	printf("%-3s %-14s %-25s %-15s %-10s %s\n", "NEW", "MEMBER", "DEVICE", "ADDRESS", "FIRST SEEN",
+	       "NAME / MAKER");
+	json_array_foreach(rows, i, row) {
+		const char *addr = json_string_value(json_object_get(row, "ip"));
+
+		if (!addr)
+			addr = json_string_value(json_object_get(row, "address"));
+		snprintf(ip, sizeof(ip), "%s", addr ? addr : "-");
+		if (strlen(ip) > 15)
+			snprintf(ip + 12, sizeof(ip) - 12, "~");
+		cell(row, "first_seen", t, sizeof(t), 0);
+		t[10] = '\0';
+		cell(row, "hostname", h, sizeof(h), 0);
+		if (!strcmp(h, "-"))
+			cell(row, "manufacturer", m, sizeof(m), 0);
+		else
+			m[0] = '\0';
+		printf("%-3s %-14s %-25s %-15s %-10s %.10s%.10s\n",
+		       json_is_true(json_object_get(row, "new")) ? "*" : "",
+		       cell(row, "gateway", g, sizeof(g), 14), cell(row, "device", d, sizeof(d), 25), ip, t,
+		       m[0] ? "" : h, m);
+	}
+}
 
 int soc_assets(const struct hub_cmd *cmd, int argc, char **argv)
 {
 	struct query_args a = { 0 };
-	struct store_filter f;
-	struct store *s = NULL;
-	const json_t *row;
-	json_t *rows;
-	size_t i;
-	int status;
 
-	status = open_args(cmd, &a, argc, argv, 0, &s, &f);
-	if (status)
-		return status;
-	if (store_query_assets(s, &f, &rows) < 0) {
-		store_close(s);
-		return EXIT_FAIL;
-	}
-	if (a.json) {
-		status = print_json(rows);
-	} else {
-		char g[32], d[32], ip[32], h[24], m[24], t[32];
-
-		printf("%-3s %-14s %-25s %-15s %-10s %s\n", "NEW", "MEMBER", "DEVICE", "ADDRESS", "FIRST SEEN",
-		       "NAME / MAKER");
-		json_array_foreach(rows, i, row) {
-			const char *addr = json_string_value(json_object_get(row, "ip"));
-
-			if (!addr)
-				addr = json_string_value(json_object_get(row, "address"));
-			snprintf(ip, sizeof(ip), "%s", addr ? addr : "-");
-			if (strlen(ip) > 15)
-				snprintf(ip + 12, sizeof(ip) - 12, "~");
-			cell(row, "first_seen", t, sizeof(t), 0);
-			t[10] = '\0';
-			cell(row, "hostname", h, sizeof(h), 0);
-			if (!strcmp(h, "-"))
-				cell(row, "manufacturer", m, sizeof(m), 0);
-			else
-				m[0] = '\0';
-			printf("%-3s %-14s %-25s %-15s %-10s %.10s%.10s\n",
-			       json_is_true(json_object_get(row, "new")) ? "*" : "",
-			       cell(row, "gateway", g, sizeof(g), 14), cell(row, "device", d, sizeof(d), 25),
-			       ip, t, m[0] ? "" : h, m);
-		}
-		status = EXIT_OK;
-	}
-	json_decref(rows);
-	store_close(s);
-	return status;
+	return query_run(cmd, &a, argc, argv, 0, NULL, assets_query, assets_table);
 }
 
 /* ---------------------------------------------------------------- show */

@@ -60,9 +60,10 @@ static int load_walk(struct schema_set *set, const char *ds, json_t *node, int d
 	if (depth > 32)
 		return -EINVAL;
 	if (json_is_array(node)) {
-		json_array_foreach(node, i, val)
+		json_array_foreach(node, i, val) {
 			if (load_walk(set, ds, val, depth + 1) < 0)
 				return -EINVAL;
+		}
 		return 0;
 	}
 	if (!json_is_object(node))
@@ -102,10 +103,12 @@ static int load_walk(struct schema_set *set, const char *ds, json_t *node, int d
 			const char *name;
 			json_t *sub;
 
-			json_object_foreach(val, name, sub)
+			json_object_foreach(val, name, sub) {
 				if (load_walk(set, ds, sub, depth + 1) < 0)
 					return -EINVAL;
-		} else if (strcmp(key, "const") && strcmp(key, "enum") && strcmp(key, "required") &&
+			}
+		} else if (strcmp(key, "const") != 0 && strcmp(key, "enum") != 0 &&
+			   strcmp(key, "required") != 0 &&
 			   load_walk(set, ds, val, depth + 1) < 0) {
 			return -EINVAL;
 		}
@@ -233,7 +236,7 @@ static const json_t *resolve(struct eval *e, const json_t *sch)
 
 	if (!ref)
 		return sch;
-	if (strncmp(ref, "#/$defs/", 8))
+	if (strncmp(ref, "#/$defs/", 8) != 0)
 		return NULL;
 	return json_object_get(json_object_get(e->root, "$defs"), ref + 8);
 }
@@ -362,8 +365,9 @@ static int check(struct eval *e, const json_t *sch, const json_t *v, const char 
 	if (json_is_array(k)) {
 		bool ok = false;
 
-		json_array_foreach(k, i, it)
+		json_array_foreach(k, i, it) {
 			ok |= json_is_string(it) && type_is(v, json_string_value(it));
+		}
 		if (!ok)
 			return fail(e, path, v, "one of the types of the schema, not a %s", type_of(v));
 	}
@@ -379,8 +383,9 @@ static int check(struct eval *e, const json_t *sch, const json_t *v, const char 
 	if (json_is_array(k)) {
 		bool ok = false;
 
-		json_array_foreach(k, i, it)
+		json_array_foreach(k, i, it) {
 			ok |= json_equal((json_t *)it, (json_t *)v);
+		}
 		if (!ok) {
 			char *want = json_dumps(k, JSON_COMPACT);
 			int ret = fail(e, path, v, "one of %s", want ? want : "the schema's enum");
@@ -400,9 +405,10 @@ static int check(struct eval *e, const json_t *sch, const json_t *v, const char 
 	if (json_is_array(k)) {
 		bool ok = false;
 
-		json_array_foreach(k, i, it)
+		json_array_foreach(k, i, it) {
 			if (!ok && check_quiet(e, it, v, path, depth + 1) == 0)
 				ok = true;
+		}
 		if (!ok) {
 			char *want = json_dumps(k, JSON_COMPACT);
 			int ret = fail(e, path, v, "any of %s", want ? want : "anyOf");
@@ -412,9 +418,10 @@ static int check(struct eval *e, const json_t *sch, const json_t *v, const char 
 		}
 	}
 	k = json_object_get(sch, "allOf");
-	json_array_foreach(k, i, it)
+	json_array_foreach(k, i, it) {
 		if (check(e, it, v, path, depth + 1) < 0)
 			return -EINVAL;
+	}
 	k = json_object_get(sch, "not");
 	if (k && check_quiet(e, k, v, path, depth + 1) == 0) {
 		char *want = json_dumps(k, JSON_COMPACT);
@@ -445,7 +452,7 @@ int schema_check(const struct schema_set *set, const json_t *rec, struct schema_
 
 	memset(err, 0, sizeof(*err));
 	for (size_t i = 0; ds && i < set->n; i++) {
-		if (strcmp(set->s[i].dataset, ds))
+		if (strcmp(set->s[i].dataset, ds) != 0)
 			continue;
 		snprintf(err->dataset, sizeof(err->dataset), "%s", ds);
 		e.root = set->s[i].root;
@@ -472,15 +479,15 @@ int schema_check_origin(const json_t *rec, const char *gateway, const char *regi
 	const char *s;
 
 	s = soc_json_str(rec, "observer.id");
-	if (!s || strcmp(s, gateway))
+	if (!s || strcmp(s, gateway) != 0)
 		return fail(&e, "observer.id", soc_json_path(rec, "observer.id"),
 			    "\"%s\", the gateway of the topic", gateway);
 	s = soc_json_str(rec, "organization.id");
-	if (!s || strcmp(s, region))
+	if (!s || strcmp(s, region) != 0)
 		return fail(&e, "organization.id", soc_json_path(rec, "organization.id"),
 			    "\"%s\", the region of the topic", region);
 	s = soc_json_str(rec, "event.kind");
-	if (!s || strcmp(s, want_kind))
+	if (!s || strcmp(s, want_kind) != 0)
 		return fail(&e, "event.kind", soc_json_path(rec, "event.kind"),
 			    "\"%s\" on a %s topic", want_kind, topic_kind);
 	if (!json_is_integer(soc_json_path(rec, "tg.seq")) || soc_json_int(rec, "tg.seq", 0) < 1)

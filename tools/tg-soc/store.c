@@ -351,7 +351,7 @@ long store_count(struct store *s, const char *table)
 	long n = -1;
 
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		if (strcmp(table, tables[i]))
+		if (strcmp(table, tables[i]) != 0)
 			continue;
 		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", tables[i]);
 		if (s->ops->run(s, sql, NULL, 0, count_row, &n) < 0)

@@ -51,8 +51,9 @@ static void member_summary(json_t *row, const char *body)
 	json_object_set_new(row, "spool_dropped",
 			    json_integer(soc_json_int(rec, "tg.summary.health.spool.dropped", 0)));
 	ports = soc_json_path(rec, "tg.summary.health.ports");
-	json_array_foreach(ports, i, p)
+	json_array_foreach(ports, i, p) {
 		drops += soc_json_int(p, "kernel_drops", 0) + soc_json_int(p, "interface_drops", 0);
+	}
 	json_object_set_new(row, "drops", json_integer(drops));
 	json_decref(rec);
 }
@@ -223,9 +224,10 @@ static int top_row(void *ctx, int ncol, const char *const *v)
 	gw = soc_json_str(rec, "observer.id") ?: "";
 	if (!strcmp(c->what, "applications")) {
 		list = soc_json_path(rec, "tg.summary.applications");
-		json_array_foreach(list, i, it)
+		json_array_foreach(list, i, it) {
 			if (json_string_value(json_object_get(it, "name")))
 				top_add(c, json_string_value(json_object_get(it, "name")), it, gw, 1);
+		}
 	} else if (!strcmp(c->what, "destinations")) {
 		list = soc_json_path(rec, "tg.summary.destinations.top");
 		json_array_foreach(list, i, it) {
@@ -278,7 +280,7 @@ int store_query_top(struct store *s, const char *what, const struct store_filter
 	json_t *rows;
 	int ret = 0;
 
-	if (!blocks && strcmp(what, "applications") && strcmp(what, "destinations"))
+	if (!blocks && strcmp(what, "applications") != 0 && strcmp(what, "destinations") != 0)
 		return -EINVAL;
 	g.kind = "metric";
 	g.limit = 0;
