@@ -150,6 +150,7 @@ endif
 # `make check` analyses our lwIP glue with lwIP's headers, never lwIP's sources.
 check: CHECK_SRCS += $(MGMT_SRCS) tests/lwip/mgmt_probe.c tests/lwip/report_probe.c
 check: CPPFLAGS += $(LWIP_INC) -I$(LWIP_DIR)/src/apps/altcp_tls
+check: CPPFLAGS += $(shell pkg-config --cflags libpq)
 
 $(O)/obj/%.o: %.c $(AUTOCONF)
 	@mkdir -p $(dir $@)
@@ -174,6 +175,33 @@ $(O)/tg-hub: $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/tg-hub/*.c)) \
 		$(FEEDS_OBJS) $(O)/obj/tools/hub_pki.o $(O)/obj/tools/hub_mqtt.o $(HUB_FW_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson libmosquitto) -lmbedx509 -lmbedcrypto
+
+# tg-soc (docs/tg-soc.md): the SOC's collector. It reads its command lines with
+# tg-hub's option parser, decodes with the firmware's batch code, and checks
+# records against the schemas of docs/reports.md, embedded at build time
+# (tools/tg-soc/mk-schemas: the one source, as tests/report_schema.py reads it).
+SOC_SCHEMAS := $(O)/gen/tg-soc/schemas.c
+$(SOC_SCHEMAS): docs/reports.md tools/tg-soc/mk-schemas
+	@mkdir -p $(dir $@)
+	@echo "  SCHEMAS $@"
+	$(Q)$(PYTHON) tools/tg-soc/mk-schemas $< $@
+$(O)/obj/gen/tg-soc/schemas.o: $(SOC_SCHEMAS) $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+$(O)/obj/tools/tg-soc/store_pg.o: CPPFLAGS += $(shell pkg-config --cflags libpq)
+# Everything of tg-soc but main(): the unit tests and the benchmark link it too.
+SOC_OWN_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(filter-out tools/tg-soc/main.c,$(wildcard tools/tg-soc/*.c))) \
+	$(O)/obj/gen/tg-soc/schemas.o $(O)/obj/tools/tg-hub/opts.o $(O)/obj/tools/tg-hub/common.o
+SOC_OBJS := $(SOC_OWN_OBJS) $(O)/obj/firmware/report/batch.o $(O)/obj/firmware/report/journal.o $(O)/obj/firmware/report/spool.o \
+	$(O)/obj/firmware/report/spool_format.o $(O)/obj/firmware/core/log.o $(BUNDLE_OBJS) \
+	$(O)/obj/firmware/core/file.o $(O)/obj/firmware/core/crc32c.o $(O)/obj/firmware/report/record.o \
+	$(O)/obj/firmware/core/config.o $(O)/obj/firmware/core/config_keys.o
+SOC_LIBS := $(shell pkg-config --libs jansson libmosquitto libzstd sqlite3 libpq inih) -lmbedcrypto
+$(O)/tg-soc: $(O)/obj/tools/tg-soc/main.o $(SOC_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SOC_LIBS)
+HOST_TOOLS += $(if $(wildcard tools/tg-soc/main.c),$(O)/tg-soc)
 
 $(O)/tg-pcapgen: $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/tg-pcapgen/*.c))
 	@echo "  LD      $@"
@@ -204,6 +232,9 @@ $(O)/tests/%: $(O)/obj/tests/unit/%.o $(CORE_OBJS)
 $(O)/tests/test_feeds: $(FEEDS_OBJS)
 # ... and so is tg-hub's option parser.
 $(O)/tests/test_hub_opts: $(O)/obj/tools/tg-hub/opts.o $(O)/obj/tools/tg-hub/common.o
+# ... and tg-soc (the firmware objects it links are in CORE_OBJS already).
+$(O)/tests/test_soc_schema $(O)/tests/test_soc_store: $(SOC_OWN_OBJS)
+$(O)/tests/test_soc_schema $(O)/tests/test_soc_store: LDLIBS += $(SOC_LIBS)
 
 # `make test`: unit tests, then the capture-based and namespace tests.
 # tests/run prints one line per test and "N passed, N failed" at the end.
@@ -257,6 +288,23 @@ $(FUZZ_O)/fuzz_feed_%: tests/fuzz/fuzz_feed_%.c tests/fuzz/fuzz_feed_text.c $(FU
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) -Itools -o $@ $< $(FUZZ_FEED_SRCS) $(shell pkg-config --libs jansson)
 
+# tg-soc's intake (tools/tg-soc/): the decoder and the validator, with the schemas embedded.
+FUZZ_SOC_SRCS := $(addprefix tools/tg-soc/,intake.c schema.c util.c store.c store_query.c store_sqlite.c \
+	store_pg.c)
+$(FUZZ_O)/fuzz_soc_intake: tests/fuzz/fuzz_soc_intake.c $(FUZZ_CORE) $(FUZZ_SOC_SRCS) $(SOC_SCHEMAS) $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -Itools $(shell pkg-config --cflags libndpi libpq) -o $@ $< $(FUZZ_CORE) \
+		$(FUZZ_SOC_SRCS) $(SOC_SCHEMAS) $(LDLIBS) $(SOC_LIBS)
+
+# tg-soc's export formats over records from outside (export --from).
+$(FUZZ_O)/fuzz_soc_export: tests/fuzz/fuzz_soc_export.c tools/tg-soc/export.c tools/tg-soc/util.c \
+		tools/tg-soc/export.h $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -Itools -o $@ $< tools/tg-soc/export.c tools/tg-soc/util.c \
+		$(shell pkg-config --libs jansson)
+
 fuzz-build: $(patsubst tests/fuzz/%.c,$(FUZZ_O)/%,$(FUZZ_SRCS))
 
 # The corpus is seeded from a tg-pcapgen capture and tg-hub bundles.
@@ -304,9 +352,16 @@ $(O)/bench/report-bench: $(O)/obj/tests/bench/report_bench.o $(CORE_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The SOC's store under load: tg-soc's store over synthetic records (docs/benchmarks.md).
+$(O)/bench/soc-bench: $(O)/obj/tests/bench/soc_bench.o $(SOC_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SOC_LIBS)
+
 bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench \
 		$(O)/bench/spool-bench \
-		$(O)/bench/report-bench
+		$(O)/bench/report-bench \
+		$(O)/bench/soc-bench
 	$(Q)BUILD=$(O) tests/bench/run
 
 # `make soak`: tests/soak/soak.sh for SOAK_SECONDS (default 600) in each inline mode.

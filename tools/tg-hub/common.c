@@ -20,11 +20,13 @@
 #include "core/region.h"
 #include "tg-hub/common.h"
 
+const char *hub_prog = PROG;
+
 void hub_errf(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs(PROG ": ", stderr);
+	fprintf(stderr, "%s: ", hub_prog);
 	va_start(ap, fmt);
 	/* NOLINT: clang-tidy 14 valist false positive (see log_emit() in firmware/core/log.c) */
 	vfprintf(stderr, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)

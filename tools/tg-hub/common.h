@@ -24,6 +24,9 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 /* A gateway id as the firmware takes it ([gateway] id): 1..63 of a-z, 0-9, '-'. */
 #define GW_ID_MAX 63
 
+/* The program messages and usage lines name: PROG, or tg-soc's name (it shares opts.c). */
+extern const char *hub_prog;
+
 /* "tg-hub: " fmt "\n" on stderr. */
 __attribute__((format(printf, 1, 2))) void hub_errf(const char *fmt, ...);
 

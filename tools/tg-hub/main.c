@@ -28,13 +28,6 @@
 #include "tg-hub/common.h"
 #include "tg-hub/opts.h"
 
-static int help_run(const struct hub_cmd *cmd, int argc, char **argv);
-
-static const struct opt help_opts[] = {
-	OPT_ARGS("[COMMAND]"),
-	{ 0 },
-};
-
 static const struct hub_cmd hub_cmds[] = {
 	{ .name = "keygen",
 	  .opts = keys_keygen_opts,
@@ -74,74 +67,11 @@ static const struct hub_cmd hub_cmds[] = {
 	  .opts = broker_cmd_opts,
 	  .run = broker_cmd,
 	  .help = "send a signed command to one gateway" },
-	{ .name = "help", .opts = help_opts, .run = help_run, .help = "list the commands" },
+	{ .name = "help", .opts = opts_help_opts, .run = opts_help_run, .help = "list the commands" },
 	{ 0 },
 };
 
-/* The command called name, by its whole name only (names may share a prefix). */
-static const struct hub_cmd *hub_find(const char *name)
-{
-	for (const struct hub_cmd *c = hub_cmds; c->name; c++)
-		if (!strcmp(c->name, name))
-			return c;
-	return NULL;
-}
-
-/* tg-hub help [COMMAND]: the table, or one command's synopsis and options. */
-static int help_run(const struct hub_cmd *cmd, int argc, char **argv)
-{
-	const struct hub_cmd *c;
-	char syn[512];
-
-	if (argc > 2)
-		return opts_usage(cmd);
-	if (argc == 2) {
-		c = hub_find(argv[1]);
-		if (!c) {
-			hub_errf("unknown command \"%s\"", argv[1]);
-			return EXIT_USAGE;
-		}
-		opts_synopsis(c, syn, sizeof(syn));
-		printf("usage: " PROG " %s %s\n  %s\n", c->name, syn, c->help);
-		opts_print_help(c);
-		if (c->more_help)
-			c->more_help();
-		return EXIT_OK;
-	}
-	printf("usage: " PROG " COMMAND [ARGS]\n\ncommands:\n");
-	for (c = hub_cmds; c->name; c++)
-		printf("  %-9s %s\n", c->name, c->help);
-	printf("\n" PROG " help COMMAND shows a command's arguments.\n");
-	return EXIT_OK;
-}
-
 int main(int argc, char **argv)
 {
-	static char prog[64];
-	const struct hub_cmd *cmd;
-
-	if (argc < 2) {
-		fprintf(stderr, "usage: " PROG " COMMAND [ARGS] (" PROG " help lists them)\n");
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return help_run(hub_find("help"), 1, argv + 1);
-	cmd = hub_find(argv[1]);
-	if (!cmd) {
-		hub_errf("unknown command \"%s\" (" PROG " help lists them)", argv[1]);
-		return EXIT_USAGE;
-	}
-	/* getopt's own messages then read "tg-hub build: unrecognized option ..." */
-	snprintf(prog, sizeof(prog), PROG " %s", cmd->name);
-	argv[1] = prog;
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--help")) {
-			char *sub[] = { (char *)"help", (char *)cmd->name, NULL };
-
-			return help_run(hub_find("help"), 2, sub);
-		}
-		if (!strcmp(argv[i], "--"))
-			break;
-	}
-	return cmd->run(cmd, argc - 1, argv + 1);
+	return opts_main(hub_cmds, argc, argv);
 }

@@ -176,7 +176,7 @@ int opts_usage(const struct hub_cmd *cmd)
 	char syn[SYNOPSIS_MAX];
 
 	opts_synopsis(cmd, syn, sizeof(syn));
-	fprintf(stderr, "usage: " PROG " %s %s\n", cmd->name, syn);
+	fprintf(stderr, "usage: %s %s %s\n", hub_prog, cmd->name, syn);
 	return EXIT_USAGE;
 }
 
@@ -213,4 +213,87 @@ void opts_print_help(const struct hub_cmd *cmd)
 		printf("  %-*s  %s\n", width, left, t[i].help ? t[i].help : "");
 	}
 	printf("  %-*s  %s\n", width, "--help", "this text");
+}
+
+/* ---------------------------------------------------------------- the command table */
+
+static const struct hub_cmd *cmd_table;
+
+const struct opt opts_help_opts[] = {
+	OPT_ARGS("[COMMAND]"),
+	{ 0 },
+};
+
+/* The command called name, by its whole name only (names may share a prefix). */
+static const struct hub_cmd *cmd_find(const char *name)
+{
+	for (const struct hub_cmd *c = cmd_table; c && c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+/* help [COMMAND]: the table, or one command's synopsis and options. */
+int opts_help_run(const struct hub_cmd *cmd, int argc, char **argv)
+{
+	const struct hub_cmd *c;
+	char syn[SYNOPSIS_MAX];
+	int width = 0;
+
+	if (argc > 2)
+		return opts_usage(cmd);
+	if (argc == 2) {
+		c = cmd_find(argv[1]);
+		if (!c) {
+			hub_errf("unknown command \"%s\"", argv[1]);
+			return EXIT_USAGE;
+		}
+		opts_synopsis(c, syn, sizeof(syn));
+		printf("usage: %s %s %s\n  %s\n", hub_prog, c->name, syn, c->help);
+		opts_print_help(c);
+		if (c->more_help)
+			c->more_help();
+		return EXIT_OK;
+	}
+	for (c = cmd_table; c->name; c++)
+		if ((int)strlen(c->name) > width)
+			width = (int)strlen(c->name);
+	printf("usage: %s COMMAND [ARGS]\n\ncommands:\n", hub_prog);
+	for (c = cmd_table; c->name; c++)
+		printf("  %-*s %s\n", width, c->name, c->help);
+	printf("\n%s help COMMAND shows a command's arguments.\n", hub_prog);
+	return EXIT_OK;
+}
+
+int opts_main(const struct hub_cmd *table, int argc, char **argv)
+{
+	static char prog[64];
+	const struct hub_cmd *cmd, *help;
+
+	cmd_table = table;
+	help = cmd_find("help");
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s COMMAND [ARGS] (%s help lists them)\n", hub_prog, hub_prog);
+		return EXIT_USAGE;
+	}
+	if (help && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return help->run(help, 1, argv + 1);
+	cmd = cmd_find(argv[1]);
+	if (!cmd) {
+		hub_errf("unknown command \"%s\" (%s help lists them)", argv[1], hub_prog);
+		return EXIT_USAGE;
+	}
+	/* getopt's own messages then read "tg-hub build: unrecognized option ..." */
+	snprintf(prog, sizeof(prog), "%s %s", hub_prog, cmd->name);
+	argv[1] = prog;
+	for (int i = 2; help && i < argc; i++) {
+		if (!strcmp(argv[i], "--help")) {
+			char *sub[] = { (char *)"help", (char *)cmd->name, NULL };
+
+			return help->run(help, 2, sub);
+		}
+		if (!strcmp(argv[i], "--"))
+			break;
+	}
+	return cmd->run(cmd, argc - 1, argv + 1);
 }

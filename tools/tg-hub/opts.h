@@ -86,4 +86,15 @@ void opts_synopsis(const struct hub_cmd *cmd, char *buf, size_t size);
 /* One line per option, "  --name METAVAR  help", on stdout. */
 void opts_print_help(const struct hub_cmd *cmd);
 
+/*
+ * A tool's main(): argv[1] names a command of table (ended by a { 0 }
+ * entry, by whole names only), which runs with argv[1..]; "help [COMMAND]"
+ * (a table entry with opts_help_opts and opts_help_run) lists the table or
+ * shows one command's synopsis and options, as does --help anywhere before
+ * "--". Messages name hub_prog. Returns the exit status.
+ */
+int opts_main(const struct hub_cmd *table, int argc, char **argv);
+extern const struct opt opts_help_opts[];
+int opts_help_run(const struct hub_cmd *cmd, int argc, char **argv);
+
 #endif

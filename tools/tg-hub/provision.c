@@ -5,7 +5,10 @@
  *   DIR/broker/                       copy to the broker: broker.key broker.crt ca.crt
  *                                     mosquitto.conf acl
  *   DIR/hub/hub-client.key .crt       the hub's MQTT identity (publish, fleet, cmd)
+ *   DIR/soc/soc.key .crt ca.crt       the SOC's MQTT identity (tg-soc collect: reads only)
  *   DIR/gateways/<id>/                copy to gateway <id>: gw.key gw.crt ca.crt [hub.pub]
+ *   DIR/bridges/<region>/             national tier only (--bridges): copy to region's hub:
+ *                                     bridge.key bridge.crt ca.crt (tiers.h)
  *
  * Re-running it keeps every key and certificate already there (after checking
  * it against the CA), adds what is missing, and rewrites mosquitto.conf and
@@ -28,6 +31,7 @@
 #include "hub_pki.h"
 #include "tg-hub/cmds.h"
 #include "tg-hub/common.h"
+#include "tg-hub/tiers.h"
 
 #define CA_YEARS 10
 #define LEAF_YEARS 2
@@ -164,8 +168,8 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The gateways provisioned in DIR/gateways (a directory with a gw.crt), sorted. */
-static int list_gateways(const char *dir, char ***out, size_t *n)
+/* The gateways provisioned in DIR/gateways (a directory with a gw.crt), or the bridges in DIR/bridges (bridge.crt), sorted. */
+static int list_gateways(const char *dir, const char *crt, char ***out, size_t *n)
 {
 	char path[PATH_MAX], **ids = NULL, **nids;
 	const struct dirent *de;
@@ -183,7 +187,7 @@ static int list_gateways(const char *dir, char ***out, size_t *n)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s/gw.crt", dir, de->d_name) >=
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", dir, de->d_name, crt) >=
 			    sizeof(path) ||
 		    !hub_exists(path))
 			continue;
@@ -258,7 +262,7 @@ static int text_write(struct text *t, const char *path)
  * certificate from the region's CA, its CN as its user name for the acl.
  */
 static int write_broker_conf(const char *path, const char *region, const char *bdir,
-			     unsigned int port)
+			     unsigned int port, const char *national)
 {
 	struct text t;
 
@@ -297,11 +301,14 @@ static int write_broker_conf(const char *path, const char *region, const char *b
 		"use_identity_as_username true\n"
 		"tls_version tlsv1.2\n",
 		region, bdir, bdir, bdir, region, region, port, bdir, bdir, bdir);
+	if (national)
+		tiers_bridge_conf(t.f, region, bdir, national);
 	return text_write(&t, path);
 }
 
 /* The acl of docs/protocol.md: per identity, and nothing else for anyone. */
-static int write_acl(const char *path, const char *region, char **ids, size_t n)
+static int write_acl(const char *path, const char *region, char **ids, size_t n, char **bridges,
+		     size_t nbridges)
 {
 	struct text t;
 
@@ -310,14 +317,21 @@ static int write_acl(const char *path, const char *region, char **ids, size_t n)
 	fprintf(t.f,
 		"# townguard region %s: Mosquitto acl, written by tg-hub provision\n"
 		"# (docs/protocol.md). The hub publishes bundles and commands and reads\n"
-		"# the gateways' topics; a gateway reads its region's bundles and its own\n"
-		"# commands, and writes only its own topics. Nothing else, for anyone.\n"
+		"# the gateways' topics; the SOC (tg-soc) reads the gateways' reports and\n"
+		"# states and writes nothing; a gateway reads its region's bundles and its\n"
+		"# own commands, and writes only its own topics. Nothing else, for anyone.\n"
 		"\n"
 		"user hub:%s\n"
 		"topic write tg/v1/%s/bundle/#\n"
 		"topic write tg/v1/%s/gw/+/cmd\n"
-		"topic read tg/v1/%s/gw/#\n",
-		region, region, region, region, region);
+		"topic read tg/v1/%s/gw/#\n"
+		"\n"
+		"user soc:%s\n"
+		"topic read tg/v1/%s/gw/+/summary\n"
+		"topic read tg/v1/%s/gw/+/alert\n"
+		"topic read tg/v1/%s/gw/+/asset\n"
+		"topic read tg/v1/%s/gw/+/state\n",
+		region, region, region, region, region, region, region, region, region, region);
 	for (size_t i = 0; i < n; i++)
 		fprintf(t.f,
 			"\n"
@@ -326,11 +340,12 @@ static int write_acl(const char *path, const char *region, char **ids, size_t n)
 			"topic read tg/v1/%s/gw/%s/cmd\n"
 			"topic write tg/v1/%s/gw/%s/#\n",
 			region, ids[i], region, region, ids[i], region, ids[i]);
+	tiers_acl(t.f, region, bridges, nbridges);
 	return text_write(&t, path);
 }
 
-/* Copy a small text file (a certificate, hub.pub) into place. */
-static int copy_file(const char *from, const char *to)
+/* Copy a small text file (a certificate, hub.pub, a bridge key: mode) into place. */
+static int copy_file_mode(const char *from, const char *to, mode_t mode)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -338,14 +353,21 @@ static int copy_file(const char *from, const char *to)
 
 	if (ret < 0)
 		return ret;
-	ret = hub_write_atomic(to, buf, len, 0644);
+	ret = hub_write_atomic(to, buf, len, mode);
 	free(buf);
 	return ret;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	return copy_file_mode(from, to, 0644);
 }
 
 struct provision_args {
 	const char *out, *region, *broker_host, *broker_ip, *broker_dir, *hub_pub;
 	const char *gateways_arg; /* --gateways as given */
+	const char *bridges_arg, *national, *bridge_files; /* the national tier (tiers.h) */
+	char national_kept[PATH_MAX];                     /* --national of an earlier run */
 	char *gateways;		  /* a copy of --gateways, cut at the commas */
 	char **ids;
 	size_t nids;
@@ -407,6 +429,12 @@ const struct opt provision_opts[] = {
 		"the gateways to add (earlier ones stay)"),
 	OPT_STR("hub-pub", struct provision_args, hub_pub, "FILE", 0,
 		"the bundle key's hub.pub, copied to each gateway named (kept as DIR/hub.pub)"),
+	OPT_STR("bridges", struct provision_args, bridges_arg, "REGION,...", 0,
+		"national broker: bridge identities for these regions (earlier ones stay)"),
+	OPT_STR("national", struct provision_args, national, "HOST:PORT", 0,
+		"regional broker: bridge the reports up to this national broker"),
+	OPT_STR("bridge-files", struct provision_args, bridge_files, "DIR", OPT_WITH,
+		"the national run's DIR/bridges/<region>/ (bridge.key, bridge.crt, its ca.crt)"),
 	{ 0 },
 };
 
@@ -465,6 +493,17 @@ static int provision_check_args(const struct hub_cmd *cmd, int argc, int first,
 	}
 	if (o->gateways_arg && provision_parse_ids(o, o->gateways_arg) < 0)
 		return EXIT_USAGE;
+	if (o->national && (tiers_national_valid(o->national) < 0 || !o->bridge_files)) {
+		if (!o->bridge_files)
+			hub_errf("--national needs --bridge-files DIR (the national run's "
+				 "bridges/%s/)",
+				 o->region);
+		return EXIT_USAGE;
+	}
+	if (o->bridge_files && !o->national) {
+		hub_errf("--bridge-files goes with --national HOST:PORT");
+		return EXIT_USAGE;
+	}
 	return EXIT_OK;
 }
 
@@ -500,6 +539,13 @@ static int provision_recall(struct provision_args *o, char *bdir, size_t bdir_si
 		} else if (!o->port && sscanf(line, "listener %lu", &port) == 1 && port &&
 			   port < 65536) {
 			o->port = port;
+		} else if (!o->national && !strncmp(line, "address ", 8) &&
+			   n - 8 < sizeof(o->national_kept)) {
+			/* the bridge of an earlier --national stays (its files are in broker/national/) */
+			memcpy(o->national_kept, line + 8, n - 8);
+			o->national_kept[n - 8] = '\0';
+			o->national = o->national_kept;
+			printf("--national %s, as %s says\n", o->national, path);
 		}
 	}
 	if (f)
@@ -531,14 +577,89 @@ static int provision_recall(struct provision_args *o, char *bdir, size_t bdir_si
 	return ret;
 }
 
+/*
+ * A client identity of the region: OUT/WHO/BASE.key and .crt, CN WHO:REGION
+ * (the acl's user name), kept when they exist.
+ */
+static int client_entity(struct pki_entity *e, const struct pki_entity *ca, const char *out,
+			 const char *region, const char *who, const char *base, int64_t now)
+{
+	snprintf(e->cn, sizeof(e->cn), "%s:%s", who, region);
+	e->cert = (struct hub_pki_cert){ .role = HUB_PKI_CLIENT, .years = LEAF_YEARS, .now = now };
+	if (path_fmt(e->key_path, sizeof(e->key_path), "%s/%s", out, who) < 0 ||
+	    hub_make_dir(e->key_path) < 0 ||
+	    path_fmt(e->key_path, sizeof(e->key_path), "%s/%s/%s.key", out, who, base) < 0 ||
+	    path_fmt(e->crt_path, sizeof(e->crt_path), "%s/%s/%s.crt", out, who, base) < 0)
+		return -EINVAL;
+	return pki_entity(e, ca);
+}
+
+/*
+ * The national tier (tiers.h): on the national broker's run, the bridge
+ * identities of --bridges from this CA, and every bridge provisioned so far
+ * in *br for the acl; on a regional run with --bridge-files, the bridge's
+ * files copied to DIR/broker/national/.
+ */
+static int provision_tiers(struct provision_args *o, const struct pki_entity *ca, int64_t now,
+			   char ***br, size_t *nbr)
+{
+	char path[PATH_MAX], dir[PATH_MAX], to[PATH_MAX], *list, *tok, *save = NULL;
+	struct pki_entity e;
+	int ret = 0;
+
+	if (o->bridge_files) {
+		static const char *const files[] = { "bridge.key", "bridge.crt", "ca.crt" };
+
+		if (path_fmt(dir, sizeof(dir), "%s/broker/national", o->out) < 0 || hub_make_dir(dir) < 0)
+			return -EIO;
+		for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+			if (path_fmt(path, sizeof(path), "%s/%s", o->bridge_files, files[i]) < 0 ||
+			    path_fmt(to, sizeof(to), "%s/%s", dir, files[i]) < 0 || !hub_exists(path) ||
+			    copy_file_mode(path, to, i ? 0644 : 0600) < 0) {
+				hub_errf("--bridge-files %s: no %s (the national run's bridges/%s/)",
+					 o->bridge_files, files[i], o->region);
+				return -ENOENT;
+			}
+		printf("  bridge   %s/: bridge:%s to the national broker %s\n", dir, o->region,
+		       o->national);
+	}
+	if (path_fmt(dir, sizeof(dir), "%s/bridges", o->out) < 0)
+		return -EINVAL;
+	if (!o->bridges_arg && !hub_exists(dir))
+		return 0;
+	if (hub_make_dir(dir) < 0 || !(list = strdup(o->bridges_arg ? o->bridges_arg : "")))
+		return -ENOMEM;
+	for (tok = strtok_r(list, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
+		if (!hub_region_valid(tok)) {
+			hub_errf("--bridges: \"%s\": not a region (a-z, 0-9, '-')", tok);
+			ret = -EINVAL;
+			break;
+		}
+		e = (struct pki_entity){ 0 };
+		snprintf(e.cn, sizeof(e.cn), "bridge:%s", tok);
+		e.cert = (struct hub_pki_cert){ .role = HUB_PKI_CLIENT, .years = LEAF_YEARS, .now = now };
+		if (path_fmt(path, sizeof(path), "%s/%s", dir, tok) < 0 || hub_make_dir(path) < 0 ||
+		    path_fmt(e.key_path, sizeof(e.key_path), "%s/bridge.key", path) < 0 ||
+		    path_fmt(e.crt_path, sizeof(e.crt_path), "%s/bridge.crt", path) < 0 ||
+		    pki_entity(&e, ca) < 0 || path_fmt(path, sizeof(path), "%s/%s/ca.crt", dir, tok) < 0 ||
+		    hub_write_atomic(path, ca->crt_pem, strlen(ca->crt_pem), 0644) < 0)
+			ret = -EIO;
+		else
+			printf("  bridge   %s: CN %s: %s\n", e.crt_path, e.cn, pki_status(&e));
+		pki_entity_free(&e);
+	}
+	free(list);
+	return ret < 0 ? ret : list_gateways(dir, "bridge.crt", br, nbr);
+}
+
 int provision_run(const struct hub_cmd *cmd, int argc, char **argv)
 {
 	struct provision_args o = { .port = 0 };
 	char pubpath[PATH_MAX], oldbdir[PATH_MAX];
-	struct pki_entity ca = { 0 }, broker = { 0 }, hub = { 0 }, gw;
+	struct pki_entity ca = { 0 }, broker = { 0 }, hub = { 0 }, soc = { 0 }, gw;
 	char path[PATH_MAX], bdir[PATH_MAX], gwdir[PATH_MAX], real[PATH_MAX];
-	char **all = NULL;
-	size_t nall = 0;
+	char **all = NULL, **br = NULL;
+	size_t nall = 0, nbr = 0;
 	int64_t now = (int64_t)time(NULL);
 	int first, status;
 
@@ -593,19 +714,19 @@ int provision_run(const struct hub_cmd *cmd, int argc, char **argv)
 	    hub_write_atomic(path, ca.crt_pem, strlen(ca.crt_pem), 0644) < 0)
 		goto out;
 
-	/* the hub */
-	snprintf(hub.cn, sizeof(hub.cn), "hub:%s", o.region);
-	hub.cert = (struct hub_pki_cert){ .role = HUB_PKI_CLIENT, .years = LEAF_YEARS, .now = now };
-	if (path_fmt(path, sizeof(path), "%s/hub", o.out) < 0 || hub_make_dir(path) < 0 ||
-	    path_fmt(hub.key_path, sizeof(hub.key_path), "%s/hub/hub-client.key", o.out) < 0 ||
-	    path_fmt(hub.crt_path, sizeof(hub.crt_path), "%s/hub/hub-client.crt", o.out) < 0 ||
-	    pki_entity(&hub, &ca) < 0)
+	/* the hub; the SOC, read-only, in a folder of its own with the CA to copy to its host */
+	if (client_entity(&hub, &ca, o.out, o.region, "hub", "hub-client", now) < 0 ||
+	    client_entity(&soc, &ca, o.out, o.region, "soc", "soc", now) < 0)
+		goto out;
+	if (path_fmt(path, sizeof(path), "%s/soc/ca.crt", o.out) < 0 ||
+	    hub_write_atomic(path, ca.crt_pem, strlen(ca.crt_pem), 0644) < 0)
 		goto out;
 
 	printf("region %s\n", o.region);
 	printf("  CA       %s: %s\n", ca.crt_path, pki_status(&ca));
 	printf("  broker   %s: CN %s: %s\n", broker.crt_path, broker.cn, pki_status(&broker));
 	printf("  hub      %s: CN %s: %s\n", hub.crt_path, hub.cn, pki_status(&hub));
+	printf("  soc      %s: CN %s: %s\n", soc.crt_path, soc.cn, pki_status(&soc));
 
 	/* the gateways named now; those of earlier runs stay as they are */
 	if (path_fmt(path, sizeof(path), "%s/gateways", o.out) < 0 || hub_make_dir(path) < 0)
@@ -634,18 +755,21 @@ int provision_run(const struct hub_cmd *cmd, int argc, char **argv)
 			goto out;
 	}
 
+	if (provision_tiers(&o, &ca, now, &br, &nbr) < 0)
+		goto out;
+
 	/* the broker's configuration, from every gateway provisioned so far */
 	if (path_fmt(path, sizeof(path), "%s/gateways", o.out) < 0 ||
-	    list_gateways(path, &all, &nall) < 0)
+	    list_gateways(path, "gw.crt", &all, &nall) < 0)
 		goto out;
 	if (path_fmt(path, sizeof(path), "%s/broker/mosquitto.conf", o.out) < 0 ||
-	    write_broker_conf(path, o.region, o.broker_dir, (unsigned int)o.port) < 0)
+	    write_broker_conf(path, o.region, o.broker_dir, (unsigned int)o.port, o.national) < 0)
 		goto out;
 	printf("wrote %s: listener %u, files under %s\n", path, (unsigned int)o.port, o.broker_dir);
 	if (path_fmt(path, sizeof(path), "%s/broker/acl", o.out) < 0 ||
-	    write_acl(path, o.region, all, nall) < 0)
+	    write_acl(path, o.region, all, nall, br, nbr) < 0)
 		goto out;
-	printf("wrote %s: hub and %zu gateway%s\n", path, nall, nall == 1 ? "" : "s");
+	printf("wrote %s: hub, soc and %zu gateway%s\n", path, nall, nall == 1 ? "" : "s");
 	printf("keep %s on the hub; copy %s/broker/ to %s on the broker and\n"
 	       "%s/gateways/<id>/ to each gateway (with the bundle key's hub.pub)\n",
 	       ca.key_path, o.out, o.broker_dir, o.out);
@@ -654,6 +778,10 @@ out:
 	for (size_t i = 0; i < nall; i++)
 		free(all[i]);
 	free(all);
+	for (size_t i = 0; i < nbr; i++)
+		free(br[i]);
+	free(br);
+	pki_entity_free(&soc);
 	pki_entity_free(&hub);
 	pki_entity_free(&broker);
 	pki_entity_free(&ca);
