@@ -123,7 +123,7 @@ static int intake_state(struct intake *in, const char *topic, const struct topic
 
 /* Each line of text: checked, then stored. */
 static int intake_lines(struct intake *in, const char *topic, const struct topic *t, char *text,
-			int64_t now_ms, json_t **stored, size_t *nstored, size_t cap)
+			int64_t now_ms, json_t *stored)
 {
 	char *line = text, *nl;
 	long idx = 0;
@@ -179,10 +179,9 @@ static int intake_lines(struct intake *in, const char *topic, const struct topic
 			continue;
 		}
 		ins++;
-		if (*nstored < cap)
-			stored[(*nstored)++] = rec;
-		else
-			json_decref(rec);
+		/* kept for the live export, after the commit */
+		if (json_array_append_new(stored, rec) < 0)
+			return -ENOMEM;
 	}
 	in->st.inserted += ins;
 	in->st.duplicates += dup;
@@ -195,8 +194,8 @@ static int intake_lines(struct intake *in, const char *topic, const struct topic
 int intake_message(struct intake *in, const char *topic, const void *payload, size_t len,
 		   int64_t now_ms)
 {
-	json_t *stored[256];
-	size_t nstored = 0;
+	json_t *stored, *rec;
+	size_t i;
 	struct topic t;
 	char *text;
 	size_t tlen;
@@ -225,21 +224,22 @@ int intake_message(struct intake *in, const char *topic, const void *payload, si
 		free(text);
 		return 0;
 	}
-	if (in->store && store_begin(in->store) < 0) {
+	stored = json_array();
+	if (!stored || (in->store && store_begin(in->store) < 0)) {
+		json_decref(stored);
 		free(text);
 		return -EIO;
 	}
-	ret = intake_lines(in, topic, &t, text, now_ms, stored, &nstored,
-			   sizeof(stored) / sizeof(stored[0]));
+	ret = intake_lines(in, topic, &t, text, now_ms, stored);
 	free(text);
 	if (ret == 0 && in->store && store_commit(in->store) < 0)
 		ret = -EIO;
 	if (ret < 0 && in->store)
 		(void)store_rollback(in->store);
-	for (size_t i = 0; i < nstored; i++) {
+	json_array_foreach(stored, i, rec) {
 		if (ret == 0 && in->export_record)
-			in->export_record(in->exporter, stored[i]);
-		json_decref(stored[i]);
+			in->export_record(in->exporter, rec);
 	}
+	json_decref(stored);
 	return ret;
 }
