@@ -211,7 +211,7 @@ static void con_login_line(struct console *c, const char *line)
 	if (ok) {
 		if (c->failures)
 			con_lock_record(con_data_dir(c), 0);
-		snprintf(detail, sizeof(detail), "after %u wrong passwords", c->failures);
+		snprintf(detail, sizeof(detail), "wrong passwords before: %u", c->failures);
 		log_info("console: technician logged in (%s)", detail);
 		con_event(c, "login", detail);
 		c->failures = 0;
@@ -279,6 +279,9 @@ static void con_oldpass_line(struct console *c, const char *line)
 	int ok = con_pass_check(con_data_dir(c), line);
 
 	if (ok == 1) {
+		if (c->failures)
+			con_lock_record(con_data_dir(c), 0);
+		c->failures = 0;
 		c->state = CON_NEW1;
 		return;
 	}

@@ -356,10 +356,10 @@ static int cfg_show(struct console *c, int argc, char **argv)
 	     i++) {
 		if (argc == 2 && strncmp(name, argv[1], strlen(argv[1])) != 0)
 			continue;
-		con_printf(c, "%s = %s%s%s\n", name, va, differs ? _("  (set to ") : "",
-			   differs ? vb : "");
 		if (differs)
-			con_printf(c, _("    ... not committed)\n"));
+			con_printf(c, _("%s = %s  (set: %s, not committed)\n"), name, va, vb);
+		else
+			con_printf(c, "%s = %s\n", name, va);
 		shown++;
 	}
 	if (!shown) {
