@@ -299,6 +299,8 @@ static void con_prompt(struct console *c)
 {
 	char prompt[CONFIG_NAME_MAX + 8];
 
+	if (c->stopping)
+		return;
 	if (c->out_dropped) {
 		con_printf(c, _("[%llu bytes of output dropped: the terminal was not reading]\n"),
 			   (unsigned long long)c->out_dropped);

@@ -318,6 +318,7 @@ static int cmd_reboot(struct console *c, int argc, char **argv)
 	}
 	log_info("console: reboot asked by the technician");
 	con_printf(c, _("Stopping the firmware and restarting the box.\n"));
+	c->stopping = true;
 	c->o.host.reboot(c->o.host.ctx);
 	return 0;
 }
@@ -687,6 +688,7 @@ void con_cmd_erase_answer(struct console *c, const char *line)
 	con_printf(c, _("Erased.\n"));
 	if (c->o.host.reboot) {
 		con_printf(c, _("Stopping the firmware and restarting the box.\n"));
+		c->stopping = true;
 		c->o.host.reboot(c->o.host.ctx);
 	}
 }

@@ -155,6 +155,7 @@ struct console {
 	size_t out_head, out_len;
 	uint64_t out_dropped;           /* since the last prompt */
 	bool hung_up;
+	bool stopping;                  /* reboot asked: no prompt after it */
 	char newpass[CON_PASS_MAX + 1];
 	unsigned int failures;          /* wrong passwords in a row (persisted) */
 	uint64_t locked_until_ms;       /* loop time; 0 = not locked */

@@ -9,6 +9,8 @@
 #   lockout         three wrong passwords lock; the lock grows
 #   lockout_reboot  ... and survives a restart
 #   idle            idle logout; SIGSEGV restores the terminal's settings
+#   reboot          a clean stop
+#   reset           factory-reset: the word asked, then the settings and password erased
 #
 #   townguard run (monitor on lo) ── [console] device = /dev/pts/N ── pty master: pty_session.py
 #
@@ -98,3 +100,18 @@ session lockout_reboot "$dir"
 dir=$(IDLE=2 box idle technician-1)
 session idle "$dir" any
 must_log "$work/idle.err" "console: technician logged out (Logged out after 2 s"
+
+dir=$(box reboot technician-1)
+session reboot "$dir"
+must_log "$work/reboot.err" "reboot: the firmware stopped"
+
+dir=$(box reset technician-1)
+touch "$dir/inventory"
+printf '[log]\nlevel = debug\n' >>"$dir/gw.ini"
+session reset "$dir"
+for f in console.passwd console.lockout inventory; do
+	[ ! -e "$dir/$f" ] || fail "factory-reset left $f"
+done
+grep -qx 'id = gw-test' "$dir/gw.ini" || fail "factory-reset lost the gateway id"
+grep -qx 'idle_logout = 600' "$dir/gw.ini" && grep -qx 'level = info' "$dir/gw.ini" ||
+	fail "factory-reset did not write the defaults"
