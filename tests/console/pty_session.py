@@ -12,6 +12,9 @@ script holds the master side, as a terminal emulator does. SCRIPT lines:
     ? TEXT         wait (up to WAIT_S) until the screen shows TEXT after the last wait
     sleep S        wait S seconds
     junk N         type N random bytes (seeded: the same bytes every run)
+    quiet S        read until nothing came for S seconds; later waits look only after it
+    touch PATH     create the file PATH ($VARS expanded): tells a test script where we are
+    waitfile PATH  wait (up to 120 s) until the file PATH exists
     signal NAME    send COMMAND signal NAME (SEGV, TERM, ...) and wait until it exits
     # ...          a comment (also blank lines)
 
@@ -124,6 +127,25 @@ def main():
             end = time.monotonic() + float(line[6:])
             while time.monotonic() < end:
                 pump(0.05)
+        elif line.startswith("quiet "):
+            still = float(line[6:])
+            last = time.monotonic()
+            while time.monotonic() - last < still and proc.poll() is None:
+                size = len(screen)
+                pump(0.05)
+                if len(screen) != size:
+                    last = time.monotonic()
+            mark = len(screen)
+        elif line.startswith("touch "):
+            open(os.path.expandvars(line[6:]), "w").close()
+        elif line.startswith("waitfile "):
+            path = os.path.expandvars(line[9:])
+            end = time.monotonic() + 120
+            while not os.path.exists(path) and time.monotonic() < end:
+                pump(0.1)
+            if not os.path.exists(path):
+                failed = "%s:%d: %s never appeared" % (script, lineno, path)
+                break
         elif line.startswith("signal "):
             proc.send_signal(getattr(signal, "SIG" + line[7:].strip()))
             try:
