@@ -160,7 +160,7 @@ static void con_idle_fire(struct loop_timer *t)
 	snprintf(why, sizeof(why), _("Logged out after %u s without a key pressed."),
 		 c->o.cfg->console.idle_logout);
 	con_raw(c, "\r\n", 2);
-	con_logout(c, why);
+	con_logout(c, why, "idle");
 	con_prompt(c);
 	con_flush(c);
 }
@@ -175,11 +175,11 @@ static void con_shell(struct console *c, bool fresh)
 	con_idle_arm(c);
 }
 
-void con_logout(struct console *c, const char *why)
+void con_logout(struct console *c, const char *why, const char *detail)
 {
 	if (c->state != CON_LOGIN) {
-		log_info("console: technician logged out (%s)", why);
-		con_event(c, "logout", why);
+		log_info("console: technician logged out (%s)", detail);
+		con_event(c, "logout", detail);
 	}
 	if (c->o.loop)
 		loop_timer_cancel(c->o.loop, &c->idle);

@@ -304,7 +304,7 @@ static int cmd_logout(struct console *c, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	con_logout(c, _("Logged out."));
+	con_logout(c, _("Logged out."), "logout command");
 	return 0;
 }
 

@@ -99,7 +99,7 @@ session lockout_reboot "$dir"
 
 dir=$(IDLE=2 box idle technician-1)
 session idle "$dir" any
-must_log "$work/idle.err" "console: technician logged out (Logged out after 2 s"
+must_log "$work/idle.err" "console: technician logged out (idle)"
 
 dir=$(box reboot technician-1)
 session reboot "$dir"
