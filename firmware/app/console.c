@@ -250,7 +250,7 @@ static void con_newpass_line(struct console *c, const char *line)
 				con_shell(c, false);
 			return;
 		}
-		snprintf(c->newpass, sizeof(c->newpass), "%s", line);
+		memcpy(c->newpass, line, n + 1); /* n <= CON_PASS_MAX: it fits */
 		c->state = CON_NEW2;
 		return;
 	}
