@@ -117,7 +117,7 @@ int con_pass_set(const char *dir, const char *password, char *err, size_t errlen
 		snprintf(err, errlen, "cannot hash the password (yescrypt)");
 		return -EINVAL;
 	}
-	strcat(line, "\n");
+	snprintf(line + strlen(line), sizeof(line) - strlen(line), "\n");
 	if (con_path(path, sizeof(path), dir, CON_PASSWD) < 0) {
 		snprintf(err, errlen, "%s: path too long", dir);
 		return -ENAMETOOLONG;
