@@ -124,6 +124,9 @@ struct gateway {
 	struct policy_hit rejudge_hit; /* the hit of the flow being judged again */
 	struct gw_report *report;      /* summaries to the SOC (gateway_report.c); NULL = none */
 	const char *refused_at_start;  /* a list on flash refused before the reports started */
+	struct console *console;       /* the technician's console (gateway_console.c); NULL = none */
+	int console_fd;
+	bool reboot;                   /* the console asked for a restart: the loop stopped for it */
 };
 
 /* gateway.c */
@@ -227,11 +230,18 @@ void gw_report_wire_tick(struct gateway *g);
 void gw_report_link(struct gateway *g, const char *name, bool up);
 /* A bundle was refused (the store's or OTA's reason, bundle_err_name): a bundle_refused alert. */
 void gw_report_refused(struct gateway *g, const char *reason, uint64_t serial);
+/* The technician console's event (login, lockout, a change...): a console alert. */
+void gw_report_console(struct gateway *g, const char *what, const char *detail);
 /*
  * The hub's `report` command: the summary of the interval so far, and
  * every device of the inventory as an asset record.
  */
 void gw_report_on_request(struct gateway *g);
+
+/* gateway_console.c */
+/* The console on [console] device or the board's, if any. Returns 0 or -errno, logged. */
+int gw_console_start(struct gateway *g);
+void gw_console_stop(struct gateway *g);
 
 /* gateway_nfq.c */
 /* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */
