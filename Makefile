@@ -186,7 +186,22 @@ $(O)/oui.bin: tools/mk-oui $(wildcard $(OUI_CSV))
 	@echo "  OUI     $@"
 	$(Q)$(PYTHON) tools/mk-oui $(OUI_CSV) $@ >/dev/null
 
-all: $(O)/townguard $(HOST_TOOLS) $(O)/oui.bin
+# The message catalogues (firmware/core/i18n.h): po/<lang>.po to
+# $(O)/locale/<lang>/LC_MESSAGES/townguard.mo, checked by msgfmt (header,
+# printf formats). An image installs $(O)/locale as CONFIG_LOCALE_DIR;
+# TOWNGUARD_LOCALEDIR=$(O)/locale runs a build tree in its languages.
+PO_FILES := $(wildcard po/*.po)
+MO_FILES := $(patsubst po/%.po,$(O)/locale/%/LC_MESSAGES/townguard.mo,$(PO_FILES))
+$(O)/locale/%/LC_MESSAGES/townguard.mo: po/%.po
+	@mkdir -p $(dir $@)
+	@echo "  MSGFMT  $@"
+	$(Q)msgfmt --check -o $@ $<
+
+# After adding or changing a _() message: the .pot from the sources, merged into every .po.
+po-update:
+	$(Q)tools/check-po --update
+
+all: $(O)/townguard $(HOST_TOOLS) $(O)/oui.bin $(MO_FILES)
 
 # ---------------------------------------------------------------- tests
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -204,7 +219,7 @@ $(O)/tests/test_hub_opts: $(O)/obj/tools/tg-hub/opts.o $(O)/obj/tools/tg-hub/com
 
 # `make test`: unit tests, then the capture-based and namespace tests.
 # tests/run prints one line per test and "N passed, N failed" at the end.
-test: all $(UNIT_BINS)
+test: all $(UNIT_BINS) $(MO_FILES)
 	$(Q)BUILD=$(O) SAN=$(SAN) tests/run $(UNIT_BINS)
 
 # ---------------------------------------------------------------- analysis
@@ -223,6 +238,8 @@ check: $(AUTOCONF)
 	$(Q)$(PYTHON) tools/check-layers
 	@echo "  KCONFIG"
 	$(Q)$(PYTHON) tools/check-kconfig
+	@echo "  PO      every message translated, formats matching (tools/check-po)"
+	$(Q)tools/check-po
 	@echo "  CPPCHECK"
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D__GNUC__ -DCONFIG_DRIVER_PCAP=1 --suppress=missingIncludeSystem \
@@ -327,11 +344,12 @@ help:
 	@echo "make run             generate a demo capture and replay it"
 	@echo "make test            unit, conformance and lab tests (SAN=1: ASan+UBSan)"
 	@echo "make soak             10 minutes per inline mode of mixed traffic and garbage"
+	@echo "make po-update       after a new _() message: po/townguard.pot and po/*.po merged"
 	@echo "make check           the layer rule (tools/check-layers), cppcheck and clang-tidy"
 	@echo "make bench           benchmarks against ndpiReader and a bare libpcap loop"
 	@echo "make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
 
-.PHONY: all test check fuzz fuzz-build bench soak run clean distclean help menuconfig olddefconfig savedefconfig
+.PHONY: po-update all test check fuzz fuzz-build bench soak run clean distclean help menuconfig olddefconfig savedefconfig
 .SECONDARY:
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

@@ -23,6 +23,7 @@
 #include "app/report.h"
 #include "core/board.h"
 #include "core/common.h"
+#include "core/i18n.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/port.h"
@@ -384,6 +385,7 @@ static void gw_reload(struct gateway *g)
 		}
 	*cur = next;
 	log_set_level((enum log_level)cur->log.level);
+	i18n_set_lang(cur->console.lang);
 	gw_enforce_config(cur, &ec);
 	g->enf.cfg = ec;
 	log_info("reload: configuration in force");
@@ -556,6 +558,9 @@ int gateway_run(struct gateway_opts *o)
 	}
 	if (gw_init(g, o, true) < 0)
 		goto out_uninit;
+	/* The console's language ([console] lang): its catalogue, English without one. */
+	i18n_init(NULL);
+	i18n_set_lang(o->cfg.console.lang);
 	g->tick.cb = gw_tick;
 	g->stop.cb = gw_stop_timer;
 	g->reopen.cb = gw_reopen;

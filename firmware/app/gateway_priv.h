@@ -232,6 +232,9 @@ void gw_report_refused(struct gateway *g, const char *reason, uint64_t serial);
  * every device of the inventory as an asset record.
  */
 void gw_report_on_request(struct gateway *g);
+/* The spool's counters (the console's status). Returns 0, or -ENOENT without a spool. */
+struct spool_stats;
+int gw_report_spool_stats(const struct gateway *g, struct spool_stats *st);
 
 /* gateway_nfq.c */
 /* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */

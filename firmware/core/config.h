@@ -156,6 +156,13 @@ struct tg_config {
 		uint32_t risk_score;          /* nDPI risk score that alerts; 0 = none */
 		char oui_file[CONFIG_PATH_MAX]; /* device makers by OUI; missing = unknown */
 	} report;
+	struct {
+		int lang;                     /* enum i18n_lang: the messages' language */
+	} console;
+	struct {
+		uint32_t bundle_max_age;      /* seconds: an older list is "stale" in status and diag */
+		uint32_t flash_min_kb;        /* free <data_dir> below this is a problem; capture refused */
+	} diag;
 };
 
 /* Fill every field with its Kconfig default. */
