@@ -92,13 +92,13 @@ CORE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(FW_SRCS) $(DRV_SRCS) $(BOARD_SRCS))
 # include path; nothing else sees them (ARCHITECTURE.md).
 LWIP_DIR ?= /usr/local/src/townguard/lwip-2.1.3
 LWIP_SRCS := $(addprefix core/,init.c def.c dns.c inet_chksum.c ip.c mem.c memp.c netif.c pbuf.c \
-		stats.c sys.c tcp.c tcp_in.c tcp_out.c timeouts.c udp.c altcp.c altcp_alloc.c altcp_tcp.c) \
+		stats.c sys.c raw.c tcp.c tcp_in.c tcp_out.c timeouts.c udp.c altcp.c altcp_alloc.c altcp_tcp.c) \
 	$(addprefix core/ipv4/,dhcp.c etharp.c icmp.c ip4.c ip4_addr.c ip4_frag.c) \
 	netif/ethernet.c apps/mqtt/mqtt.c apps/sntp/sntp.c \
 	apps/altcp_tls/altcp_tls_mbedtls.c
 LWIP_INC := -Idrivers/lwip -I$(LWIP_DIR)/src/include
 LWIP_CFLAGS := $(filter-out $(WARN),$(CFLAGS)) -Wall
-MGMT_SRCS := drivers/lwip/mgmt.c drivers/lwip/sys_arch.c drivers/lwip/tls_mem.c
+MGMT_SRCS := drivers/lwip/mgmt.c drivers/lwip/mgmt_ping.c drivers/lwip/sys_arch.c drivers/lwip/tls_mem.c
 MGMT_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(MGMT_SRCS))
 LWIP_OBJS := $(patsubst %.c,$(O)/obj/lwip/%.o,$(LWIP_SRCS)) $(MGMT_OBJS)
 CORE_OBJS += $(LWIP_OBJS)

@@ -269,4 +269,103 @@ int con_cmd_dns(struct console *c, int argc, char **argv)
 	con_printf(c, _("looking up %s...\n"), argv[1]);
 	return 0;
 }
+
+/*
+ * ping HOST: the name looked up, then CON_PING_COUNT echoes one after
+ * another (the next when the last answered or timed out), each printed
+ * when it comes, and the count at the end.
+ */
+#define CON_PING_COUNT 3
+#define CON_PING_TIMEOUT_MS 2000
+static struct {
+	struct console *c;
+	struct gateway *g;
+	char host[64];
+	uint16_t seq;
+	int replies;
+} con_ping;
+
+static void con_ping_echo(const char *addr, uint16_t seq, int64_t rtt_us, void *ctx);
+
+static void con_ping_next(const char *addr)
+{
+	int ret = mgmt_ping(con_ping.g->mgmt, addr, ++con_ping.seq, CON_PING_TIMEOUT_MS,
+			    con_ping_echo, NULL);
+
+	if (ret < 0) {
+		con_printf(con_ping.c, _("ping %s: cannot send: %s\n"), addr, strerror(-ret));
+		con_ping.c = NULL;
+		return;
+	}
+	gw_mgmt_poll_soon(con_ping.g);
+}
+
+static void con_ping_echo(const char *addr, uint16_t seq, int64_t rtt_us, void *ctx)
+{
+	struct console *c = con_ping.c;
+
+	(void)ctx;
+	if (!c)
+		return;
+	if (rtt_us >= 0) {
+		con_ping.replies++;
+		con_printf(c, _("reply from %s: seq %u, %" PRId64 ".%03" PRId64 " ms\n"), addr, seq,
+			   rtt_us / 1000, rtt_us % 1000);
+	} else {
+		con_printf(c, _("no reply from %s: seq %u\n"), addr, seq);
+	}
+	if (seq < CON_PING_COUNT) {
+		con_ping_next(addr);
+		return;
+	}
+	con_printf(c, _("%s: %d of %d answered\n"), con_ping.host, con_ping.replies, CON_PING_COUNT);
+	con_ping.c = NULL;
+}
+
+static void con_ping_resolved(const char *name, const char *addr, void *ctx)
+{
+	(void)ctx;
+	if (!con_ping.c)
+		return;
+	if (!addr) {
+		con_printf(con_ping.c, _("%s: no answer from the DNS server\n"), name);
+		con_ping.c = NULL;
+		return;
+	}
+	con_printf(con_ping.c, _("ping %s (%s)\n"), name, addr);
+	con_ping_next(addr);
+}
+
+int con_cmd_ping(struct console *c, int argc, char **argv)
+{
+	struct gateway *g = con_gateway(c);
+	int ret;
+
+	if (argc != 2 || strlen(argv[1]) >= sizeof(con_ping.host)) {
+		con_printf(c, "%s\n", _("usage: ping HOST"));
+		return 1;
+	}
+	if (!g || !g->mgmt) {
+		con_printf(c, "%s\n", _("the management stack is off ([mgmt] mode = off)"));
+		return 1;
+	}
+	if (con_ping.c) {
+		con_printf(c, "%s\n", _("a ping is still under way: wait for its end"));
+		return 1;
+	}
+	con_ping.c = c;
+	con_ping.g = g;
+	con_ping.seq = 0;
+	con_ping.replies = 0;
+	snprintf(con_ping.host, sizeof(con_ping.host), "%s", argv[1]);
+	ret = mgmt_resolve(g->mgmt, argv[1], con_ping_resolved, NULL);
+	if (ret < 0) {
+		con_ping.c = NULL;
+		con_printf(c, _("cannot look up %s: %s\n"), argv[1],
+			   ret == -ENOTCONN ? _("the gateway has no address") : _("not a host name"));
+		return 1;
+	}
+	gw_mgmt_poll_soon(g);
+	return 0;
+}
 #endif

@@ -14,6 +14,7 @@
  *   log [N]           the last N log lines (default 20, at most 128)
  *   report            the summary so far and the inventory sent now
  *   dns NAME          NAME looked up through the management stack
+ *   ping HOST         three ICMP echoes through the management stack
  */
 #ifndef TG_APP_CONSOLE_INFO_H
 #define TG_APP_CONSOLE_INFO_H
@@ -28,5 +29,6 @@ int con_cmd_bundle(struct console *c, int argc, char **argv);
 int con_cmd_log(struct console *c, int argc, char **argv);
 int con_cmd_report(struct console *c, int argc, char **argv);
 int con_cmd_dns(struct console *c, int argc, char **argv);
+int con_cmd_ping(struct console *c, int argc, char **argv);
 
 #endif
