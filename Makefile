@@ -64,7 +64,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	-Wformat=2 -Wvla -Wpointer-arith -Wundef
 CPPFLAGS += -D_GNU_SOURCE -Ifirmware -Idrivers -Itools -Iboard/$(BOARD) -I$(O)/include
 CFLAGS += -std=gnu11 -O2 -g $(WARN) -MMD -MP
-LDLIBS += $(shell pkg-config --libs $(PKGS)) -lmbedtls -lmbedx509 -lmbedcrypto
+LDLIBS += $(shell pkg-config --libs $(PKGS)) -lmbedtls -lmbedx509 -lmbedcrypto -lcrypt
 ifeq ($(SAN),1)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CPPFLAGS += -DTG_SANITIZE=1
@@ -78,7 +78,7 @@ $(O)/obj/drivers/link.o $(patsubst %.c,$(O)/obj/%.o,$(wildcard drivers/nfq*.c)):
 # ---------------------------------------------------------------- sources
 # One folder per layer of ARCHITECTURE.md (docs/layout.md); every .c in them is firmware.
 FW_SRCS := $(filter-out firmware/app/main.c,$(wildcard firmware/*/*.c))
-DRV_SRCS := drivers/port.c drivers/inline.c drivers/link.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
+DRV_SRCS := drivers/port.c drivers/inline.c drivers/link.c drivers/tty.c drivers/power.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
 	$(if $(filter y,$(CONFIG_DRIVER_AFPACKET)),drivers/afpacket.c) \
 	$(if $(filter y,$(CONFIG_DRIVER_NFQUEUE)),$(wildcard drivers/nfq*.c))
 BOARD_SRCS := board/$(BOARD)/board.c

@@ -56,6 +56,24 @@ static int con_screen(struct console *c, bool status)
 	return status || r.first_fail < 0 ? 0 : 1;
 }
 
+int con_cmd_lang(struct console *c, int argc, char **argv)
+{
+	int lang;
+
+	if (argc < 2) {
+		con_printf(c, "%s\n", i18n_lang_name(i18n_get_lang()));
+		return 0;
+	}
+	lang = i18n_lang_parse(argv[1]);
+	if (lang < 0) {
+		con_printf(c, _("no messages in \"%s\": en or zh_TW\n"), argv[1]);
+		return 1;
+	}
+	i18n_set_lang(lang);
+	con_printf(c, "%s\n", _("Messages in English from now on."));
+	return 0;
+}
+
 int con_cmd_status(struct console *c, int argc, char **argv)
 {
 	(void)argc;

@@ -15,6 +15,8 @@
  *   report            the summary so far and the inventory sent now
  *   dns NAME          NAME looked up through the management stack
  *   ping HOST         three ICMP echoes through the management stack
+ *   lang [en|zh_TW]   the messages' language from now on (until a restart;
+ *                     [console] lang keeps it)
  */
 #ifndef TG_APP_CONSOLE_INFO_H
 #define TG_APP_CONSOLE_INFO_H
@@ -30,5 +32,6 @@ int con_cmd_log(struct console *c, int argc, char **argv);
 int con_cmd_report(struct console *c, int argc, char **argv);
 int con_cmd_dns(struct console *c, int argc, char **argv);
 int con_cmd_ping(struct console *c, int argc, char **argv);
+int con_cmd_lang(struct console *c, int argc, char **argv);
 
 #endif

@@ -124,6 +124,9 @@ struct gateway {
 	struct policy_hit rejudge_hit; /* the hit of the flow being judged again */
 	struct gw_report *report;      /* summaries to the SOC (gateway_report.c); NULL = none */
 	const char *refused_at_start;  /* a list on flash refused before the reports started */
+	struct console *console;       /* the technician's console (gateway_console.c); NULL = none */
+	int console_fd;
+	bool reboot;                   /* the console asked for a restart: the loop stopped for it */
 };
 
 /* gateway.c */
@@ -235,6 +238,11 @@ void gw_report_on_request(struct gateway *g);
 /* The spool's counters (the console's status). Returns 0, or -ENOENT without a spool. */
 struct spool_stats;
 int gw_report_spool_stats(const struct gateway *g, struct spool_stats *st);
+
+/* gateway_console.c */
+/* The console on [console] device or the board's, if any. Returns 0 or -errno, logged. */
+int gw_console_start(struct gateway *g);
+void gw_console_stop(struct gateway *g);
 
 /* gateway_nfq.c */
 /* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */
