@@ -117,6 +117,18 @@ void con_printf(struct console *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+void con_async_begin(struct console *c)
+{
+	con_raw(c, "\r\n", 2);
+}
+
+void con_async_end(struct console *c)
+{
+	if (c->state == CON_SHELL)
+		con_edit_redraw(&c->ed);
+	con_flush(c);
+}
+
 size_t console_take_output(struct console *c, char *buf, size_t max)
 {
 	size_t n = 0;

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,10 +253,12 @@ static void con_dns_done(const char *name, const char *addr, void *ctx)
 	if (c != con_dns_pending)
 		return;
 	con_dns_pending = NULL;
+	con_async_begin(c);
 	if (addr)
 		con_printf(c, _("%s is %s\n"), name, addr);
 	else
 		con_printf(c, _("%s: no answer from the DNS server\n"), name);
+	con_async_end(c);
 }
 
 int con_cmd_dns(struct console *c, int argc, char **argv)
@@ -303,6 +306,19 @@ static struct {
 	int replies;
 } con_ping;
 
+/* An answer of the ping under way, printed below the prompt. */
+static void con_ping_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void con_ping_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	con_async_begin(con_ping.c);
+	va_start(ap, fmt);
+	con_vprintf(con_ping.c, fmt, ap);
+	va_end(ap);
+	con_async_end(con_ping.c);
+}
+
 static void con_ping_echo(const char *addr, uint16_t seq, int64_t rtt_us, void *ctx);
 
 static void con_ping_next(const char *addr)
@@ -311,12 +327,13 @@ static void con_ping_next(const char *addr)
 			    con_ping_echo, NULL);
 
 	if (ret < 0) {
-		con_printf(con_ping.c, _("ping %s: cannot send: %s\n"), addr, strerror(-ret));
+		con_ping_say(_("ping %s: cannot send: %s\n"), addr, strerror(-ret));
 		con_ping.c = NULL;
 		return;
 	}
 	gw_mgmt_poll_soon(con_ping.g);
 }
+
 
 static void con_ping_echo(const char *addr, uint16_t seq, int64_t rtt_us, void *ctx)
 {
@@ -327,16 +344,16 @@ static void con_ping_echo(const char *addr, uint16_t seq, int64_t rtt_us, void *
 		return;
 	if (rtt_us >= 0) {
 		con_ping.replies++;
-		con_printf(c, _("reply from %s: seq %u, %" PRId64 ".%03" PRId64 " ms\n"), addr, seq,
-			   rtt_us / 1000, rtt_us % 1000);
+		con_ping_say(_("reply from %s: seq %u, %" PRId64 ".%03" PRId64 " ms\n"), addr, seq,
+			     rtt_us / 1000, rtt_us % 1000);
 	} else {
-		con_printf(c, _("no reply from %s: seq %u\n"), addr, seq);
+		con_ping_say(_("no reply from %s: seq %u\n"), addr, seq);
 	}
 	if (seq < CON_PING_COUNT) {
 		con_ping_next(addr);
 		return;
 	}
-	con_printf(c, _("%s: %d of %d answered\n"), con_ping.host, con_ping.replies, CON_PING_COUNT);
+	con_ping_say(_("%s: %d of %d answered\n"), con_ping.host, con_ping.replies, CON_PING_COUNT);
 	con_ping.c = NULL;
 }
 
@@ -346,11 +363,11 @@ static void con_ping_resolved(const char *name, const char *addr, void *ctx)
 	if (!con_ping.c)
 		return;
 	if (!addr) {
-		con_printf(con_ping.c, _("%s: no answer from the DNS server\n"), name);
+		con_ping_say(_("%s: no answer from the DNS server\n"), name);
 		con_ping.c = NULL;
 		return;
 	}
-	con_printf(con_ping.c, _("ping %s (%s)\n"), name, addr);
+	con_ping_say(_("ping %s (%s)\n"), name, addr);
 	con_ping_next(addr);
 }
 
