@@ -25,6 +25,9 @@
 #include "core/log.h"
 #include "mgmt.h"
 #include "packet/flow.h"
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 
 /* A rendered screen (diag.c prints to a FILE) handed to the console in one write. */
 static int con_screen(struct console *c, bool status)
@@ -146,14 +149,16 @@ int con_cmd_flows(struct console *c, int argc, char **argv)
 	struct con_top t = { .want = 10 };
 	struct flow_table_stats st;
 	uint32_t cursor = 0;
-	char *end;
 
 	if (!g || !g->pl.flows)
 		return 1;
 	if (argc >= 2) {
-		unsigned long n = argc >= 3 && !strcmp(argv[1], "top") ? strtoul(argv[2], &end, 10) : 0;
+		unsigned long n = 0;
+		char *end = NULL;
 
-		if (argc != 3 || strcmp(argv[1], "top") || *end || n < 1 || n > CON_FLOWS_MAX) {
+		if (argc == 3 && strcmp(argv[1], "top") == 0)
+			n = strtoul(argv[2], &end, 10);
+		if (!end || *end || n < 1 || n > CON_FLOWS_MAX) {
 			con_printf(c, _("usage: flows [top N], N from 1 to %d\n"), CON_FLOWS_MAX);
 			return 1;
 		}
@@ -206,19 +211,54 @@ static void con_log_line(const char *line, void *ctx)
 	con_printf(ctx, "%s\n", line);
 }
 
+
+/* "N" of `blocks N` / `alerts N` within 1..max, else the usage printed and -1. */
+static int con_count(struct console *c, int argc, char **argv, unsigned int def, unsigned int max)
+{
+	unsigned long n;
+	char *end;
+
+	if (argc < 2)
+		return (int)def;
+	n = strtoul(argv[1], &end, 10);
+	if (argc > 2 || *end || n < 1 || n > max) {
+		con_printf(c, _("usage: %s [N], N from 1 to %u\n"), argv[0], max);
+		return -1;
+	}
+	return (int)n;
+}
+
 int con_cmd_log(struct console *c, int argc, char **argv)
 {
-	unsigned long n = 20;
-	char *end = NULL;
+	int n = con_count(c, argc, argv, 20, 128);
 
-	if (argc >= 2) {
-		n = strtoul(argv[1], &end, 10);
-		if (argc > 2 || *end || n < 1 || n > 128) {
-			con_printf(c, "%s\n", _("usage: log [N], N from 1 to 128"));
-			return 1;
-		}
-	}
+	if (n < 0)
+		return 1;
 	log_recent((unsigned int)n, con_log_line, c);
+	return 0;
+}
+
+int con_cmd_blocks(struct console *c, int argc, char **argv)
+{
+	struct gateway *g = con_gateway(c);
+	int n = con_count(c, argc, argv, 10, GW_BLOCKS_KEPT);
+
+	if (n < 0 || !g)
+		return 1;
+	if (!gw_blocklog_recent(g, (unsigned int)n, con_log_line, c))
+		con_printf(c, "%s\n", _("nothing blocked since start"));
+	return 0;
+}
+
+int con_cmd_alerts(struct console *c, int argc, char **argv)
+{
+	struct gateway *g = con_gateway(c);
+	int n = con_count(c, argc, argv, 10, 16);
+
+	if (n < 0 || !g)
+		return 1;
+	if (!gw_report_recent_alerts(g, (unsigned int)n, con_log_line, c))
+		con_printf(c, "%s\n", _("no alert since start"));
 	return 0;
 }
 
@@ -401,6 +441,86 @@ int con_cmd_ping(struct console *c, int argc, char **argv)
 		return 1;
 	}
 	gw_mgmt_poll_soon(g);
+	return 0;
+}
+/*
+ * capture PORT SECONDS: the port's frames into <data_dir>/capture/PORT-TIME.pcap,
+ * at most CONFIG_DIAG_CAPTURE_MAX_SECONDS and CONFIG_DIAG_CAPTURE_MAX_KB;
+ * refused when the flash would keep less than [diag] flash_min_kb free.
+ */
+static void con_capture_done(struct gateway *g, const char *why, void *ctx)
+{
+	struct console *c = ctx;
+
+	con_async_begin(c);
+	con_printf(c, _("capture ended (%s): %llu frames, %llu bytes in %s\n"), _(why),
+		   (unsigned long long)g->capture.frames, (unsigned long long)g->capture.bytes,
+		   g->capture.path);
+	con_async_end(c);
+}
+
+int con_cmd_capture(struct console *c, int argc, char **argv)
+{
+	struct gateway *g = con_gateway(c);
+	const uint64_t max_kb = CONFIG_DIAG_CAPTURE_MAX_KB;
+	char dir[CONFIG_PATH_MAX + 16], path[CONFIG_PATH_MAX + 64], when[32];
+	struct statvfs vfs;
+	unsigned long secs;
+	uint64_t free_kb;
+	time_t now = time(NULL);
+	struct tm tm;
+	char *end;
+	int port = -1, ret;
+
+	if (!g)
+		return 1;
+	secs = argc == 3 ? strtoul(argv[2], &end, 10) : 0;
+	if (argc != 3 || *end || secs < 1 || secs > CONFIG_DIAG_CAPTURE_MAX_SECONDS) {
+		con_printf(c, _("usage: capture PORT SECONDS, SECONDS from 1 to %d\n"),
+			   CONFIG_DIAG_CAPTURE_MAX_SECONDS);
+		return 1;
+	}
+	if (g->cfg->gateway.mode == TG_MODE_NFQUEUE) {
+		con_printf(c, "%s\n", _("Refused: in nfqueue mode the kernel bridges; capture in bridge or monitor mode"));
+		return 1;
+	}
+	for (int i = 0; i < g->n_ports; i++)
+		if (g->ports[i].rx && g->ports[i].is_open && !strcmp(g->ports[i].name, argv[1]))
+			port = i;
+	if (port < 0) {
+		con_printf(c, _("Refused: %s is not a port this mode reads from\n"), argv[1]);
+		return 1;
+	}
+	if (g->capture.cf) {
+		con_printf(c, "%s\n", _("Refused: a capture is still running"));
+		return 1;
+	}
+	if (statvfs(g->cfg->gateway.data_dir, &vfs) < 0) {
+		con_printf(c, _("Refused: cannot read the free space of %s\n"), g->cfg->gateway.data_dir);
+		return 1;
+	}
+	free_kb = (uint64_t)vfs.f_bavail * vfs.f_frsize / 1024;
+	if (free_kb < max_kb + g->cfg->diag.flash_min_kb) {
+		con_printf(c, _("Refused: the flash is low (%llu KiB free; a capture needs %llu KiB and "
+				"%u KiB must stay free)\n"), (unsigned long long)free_kb,
+			   (unsigned long long)max_kb, g->cfg->diag.flash_min_kb);
+		return 1;
+	}
+	snprintf(dir, sizeof(dir), "%s/capture", g->cfg->gateway.data_dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		con_printf(c, _("Refused: cannot make %s: %s\n"), dir, strerror(errno));
+		return 1;
+	}
+	if (!gmtime_r(&now, &tm) || !strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm))
+		snprintf(when, sizeof(when), "%lld", (long long)now);
+	snprintf(path, sizeof(path), "%s/%s-%s.pcap", dir, argv[1], when);
+	ret = gw_capture_start(g, port, (uint32_t)secs, max_kb * 1024, path, con_capture_done, c);
+	if (ret < 0) {
+		con_printf(c, _("Refused: cannot write %s: %s\n"), path, strerror(-ret));
+		return 1;
+	}
+	con_printf(c, _("capturing %s for %lu s (at most %llu KiB) into %s\n"), argv[1], secs,
+		   (unsigned long long)max_kb, path);
 	return 0;
 }
 #endif

@@ -10,11 +10,15 @@
  *   diag              the checks in order, causes and remedies
  *   ports             each port's link and counters
  *   flows [top N]     open flows; the N largest by bytes (default 10)
+ *   blocks [N]        the last N flows blocked (default 10, at most 32)
+ *   alerts [N]        the last N alerts sent to the SOC (default 10, at most 16)
  *   bundle            the blocklist in force
  *   log [N]           the last N log lines (default 20, at most 128)
  *   report            the summary so far and the inventory sent now
  *   dns NAME          NAME looked up through the management stack
  *   ping HOST         three ICMP echoes through the management stack
+ *   capture PORT SECONDS  the port's frames into a pcap file on flash,
+ *                     bounded in time and size, refused when flash is low
  *   lang [en|zh_TW]   the messages' language from now on (until a restart;
  *                     [console] lang keeps it)
  */
@@ -29,9 +33,12 @@ int con_cmd_ports(struct console *c, int argc, char **argv);
 int con_cmd_flows(struct console *c, int argc, char **argv);
 int con_cmd_bundle(struct console *c, int argc, char **argv);
 int con_cmd_log(struct console *c, int argc, char **argv);
+int con_cmd_blocks(struct console *c, int argc, char **argv);
+int con_cmd_alerts(struct console *c, int argc, char **argv);
 int con_cmd_report(struct console *c, int argc, char **argv);
 int con_cmd_dns(struct console *c, int argc, char **argv);
 int con_cmd_ping(struct console *c, int argc, char **argv);
 int con_cmd_lang(struct console *c, int argc, char **argv);
+int con_cmd_capture(struct console *c, int argc, char **argv);
 
 #endif

@@ -68,23 +68,28 @@ static const char *gw_proto_name(const struct flow *f)
 void gw_log_verdict(struct gateway *g, const char *what, const struct flow *f,
 		    const struct policy_hit *hit)
 {
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], line[512];
+	uint8_t action = hit ? hit->action : f->verdict_action;
 
 	if (!g->live)
 		return;
 	gw_addr(src, sizeof(src), flow_src(f), f->key.ip_version);
 	gw_addr(dst, sizeof(dst), flow_dst(f), f->key.ip_version);
 	if (!what)
-		what = bundle_action_name((enum bundle_action)(hit ? hit->action : f->verdict_action));
+		what = bundle_action_name((enum bundle_action)action);
 	if (hit && hit->indicator[0])
-		log_info("%s %s:%u -> %s:%u (%s) at %s \"%s\" (rule %u)", what, src, flow_sport(f), dst,
-			 flow_dport(f), gw_proto_name(f), policy_stage_name((enum policy_stage)hit->stage),
-			 hit->indicator, hit->rule);
+		snprintf(line, sizeof(line), "%s %s:%u -> %s:%u (%s) at %s \"%s\" (rule %u)", what, src,
+			 flow_sport(f), dst, flow_dport(f), gw_proto_name(f),
+			 policy_stage_name((enum policy_stage)hit->stage), hit->indicator, hit->rule);
 	else
-		log_info("%s %s:%u -> %s:%u (%s) at %s (rule %u)", what, src, flow_sport(f), dst,
-			 flow_dport(f), gw_proto_name(f),
+		snprintf(line, sizeof(line), "%s %s:%u -> %s:%u (%s) at %s (rule %u)", what, src,
+			 flow_sport(f), dst, flow_dport(f), gw_proto_name(f),
 			 policy_stage_name((enum policy_stage)(hit ? hit->stage : f->verdict_stage)),
 			 hit ? hit->rule : f->verdict_rule);
+	log_info("%s", line);
+	/* The console's `blocks`: what was stopped (blocked, or cut by a new list). */
+	if (action == BUNDLE_ACT_BLOCK && strncmp(what, "lifted", 6) != 0)
+		gw_blocklog_keep(g, line);
 }
 
 static void gw_hit(const struct policy_hit *hit, void *ctx)
@@ -534,6 +539,7 @@ static int gw_start_mode(struct gateway *g)
 static void gw_stop_mode(struct gateway *g)
 {
 	loop_timer_cancel(g->loop, &g->reopen);
+	gw_capture_stop(g, N_("townguard stopped"));
 	gw_hold_flush(g); /* while the ports are open: held frames go out */
 	gw_mgmt_stop(g);
 	gw_port_close(&g->ports[GW_MGMT]);

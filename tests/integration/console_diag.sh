@@ -16,9 +16,11 @@
 #   7. the gateway certificate expired (openssl makes one) -> "gateway certificate expired on 2021-01-01"
 #   8. the data partition (a 16 MiB tmpfs) is filled       -> "flash almost full"
 #
-# and `status` names the first problem on its PROBLEM line, `dns` and
-# `ping` answer through the management stack, `lang zh_TW` turns diag's
-# words Traditional Chinese.
+# and `status` names the first problem on its PROBLEM line; `blocks`,
+# `alerts` and `log` show a blocked connection, its alert and the uplink's
+# log line; `capture` writes a pcap tcpdump reads, and refuses a bad port,
+# a bad time and a full flash; `dns` and `ping` answer through the management stack; `lang
+# zh_TW` turns diag's words Traditional Chinese.
 set -uo pipefail
 MODE=bridge
 LAB_PREFIX=tgD
@@ -103,6 +105,25 @@ cat >"$work/session" <<EOF
 ?? OK: every check passed
 > status
 ? OK
+# what was blocked, alerted and logged
+! ip netns exec $NS_LAN curl -s -m 2 --resolve blocked.test:443:$ALLOWED_IP https://blocked.test/ >/dev/null; true
+> blocks
+? "blocked.test" (rule 101)
+> alerts
+? first_hit
+> log 128
+? [uplink] info: connected to $DNS_IP:8883
+# a capture for the SOC: bounded, on flash, refused when it cannot be
+> capture tg-lan 0
+? usage: capture PORT SECONDS
+> capture eth9 5
+? Refused: eth9 is not a port this mode reads from
+> capture tg-lan 2
+? capturing tg-lan for 2 s
+! ip netns exec $NS_LAN ping -c 2 -i 0.2 $ALLOWED_IP >/dev/null
+? capture ended (its time is up):
+! tcpdump -n -r $work/data/capture/tg-lan-*.pcap 2>/dev/null | grep -q "$CLIENT_IP > $ALLOWED_IP: ICMP echo request"
+! rm $work/data/capture/tg-lan-*.pcap
 > dns allowed.test
 ? allowed.test is $ALLOWED_IP
 > dns nowhere.test
@@ -137,6 +158,8 @@ cat >"$work/session" <<EOF
 > diag
 ? flash almost full:
 ? delete old captures
+> capture tg-lan 5
+? Refused: the flash is low
 ! rm "$work/data/filler"
 > diag
 ? OK: every check passed
