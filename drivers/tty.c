@@ -132,8 +132,10 @@ void tty_close(int fd)
 		return;
 	if (fd == tty_slot.fd) {
 		tty_catch_crashes(false);
-		/* Output still queued in the kernel is dropped: a stalled terminal must not hold us. */
-		tcflush(fd, TCOFLUSH);
+		/*
+		 * Output queued in the kernel stays (the last words, e.g. before a
+		 * reboot): with no flow control a UART drains it at the line rate.
+		 */
 		if (tty_slot.saved && tcsetattr(fd, TCSANOW, &tty_slot.orig) < 0)
 			log_warn("console tty: cannot restore its settings: %s", strerror(errno));
 		tty_slot.saved = false;

@@ -173,7 +173,7 @@ static void con_idle_fire(struct loop_timer *t)
 	snprintf(why, sizeof(why), _("Logged out after %u s without a key pressed."),
 		 c->o.cfg->console.idle_logout);
 	con_raw(c, "\r\n", 2);
-	con_logout(c, why);
+	con_logout(c, why, "idle");
 	con_prompt(c);
 	con_flush(c);
 }
@@ -188,11 +188,11 @@ static void con_shell(struct console *c, bool fresh)
 	con_idle_arm(c);
 }
 
-void con_logout(struct console *c, const char *why)
+void con_logout(struct console *c, const char *why, const char *detail)
 {
 	if (c->state != CON_LOGIN) {
-		log_info("console: technician logged out (%s)", why);
-		con_event(c, "logout", why);
+		log_info("console: technician logged out (%s)", detail);
+		con_event(c, "logout", detail);
 	}
 	if (c->o.loop)
 		loop_timer_cancel(c->o.loop, &c->idle);
@@ -224,7 +224,7 @@ static void con_login_line(struct console *c, const char *line)
 	if (ok) {
 		if (c->failures)
 			con_lock_record(con_data_dir(c), 0);
-		snprintf(detail, sizeof(detail), "after %u wrong passwords", c->failures);
+		snprintf(detail, sizeof(detail), "wrong passwords before: %u", c->failures);
 		log_info("console: technician logged in (%s)", detail);
 		con_event(c, "login", detail);
 		c->failures = 0;
@@ -292,6 +292,9 @@ static void con_oldpass_line(struct console *c, const char *line)
 	int ok = con_pass_check(con_data_dir(c), line);
 
 	if (ok == 1) {
+		if (c->failures)
+			con_lock_record(con_data_dir(c), 0);
+		c->failures = 0;
 		c->state = CON_NEW1;
 		return;
 	}
@@ -309,6 +312,8 @@ static void con_prompt(struct console *c)
 {
 	char prompt[CONFIG_NAME_MAX + 8];
 
+	if (c->stopping)
+		return;
 	if (c->out_dropped) {
 		con_printf(c, _("[%llu bytes of output dropped: the terminal was not reading]\n"),
 			   (unsigned long long)c->out_dropped);

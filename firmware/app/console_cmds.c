@@ -319,7 +319,7 @@ static int cmd_logout(struct console *c, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	con_logout(c, _("Logged out."));
+	con_logout(c, _("Logged out."), "logout command");
 	return 0;
 }
 
@@ -333,6 +333,7 @@ static int cmd_reboot(struct console *c, int argc, char **argv)
 	}
 	log_info("console: reboot asked by the technician");
 	con_printf(c, _("Stopping the firmware and restarting the box.\n"));
+	c->stopping = true;
 	c->o.host.reboot(c->o.host.ctx);
 	return 0;
 }
@@ -371,10 +372,10 @@ static int cfg_show(struct console *c, int argc, char **argv)
 	     i++) {
 		if (argc == 2 && strncmp(name, argv[1], strlen(argv[1])) != 0)
 			continue;
-		con_printf(c, "%s = %s%s%s\n", name, va, differs ? _("  (set to ") : "",
-			   differs ? vb : "");
 		if (differs)
-			con_printf(c, _("    ... not committed)\n"));
+			con_printf(c, _("%s = %s  (set: %s, not committed)\n"), name, va, vb);
+		else
+			con_printf(c, "%s = %s\n", name, va);
 		shown++;
 	}
 	if (!shown) {
@@ -702,6 +703,7 @@ void con_cmd_erase_answer(struct console *c, const char *line)
 	con_printf(c, _("Erased.\n"));
 	if (c->o.host.reboot) {
 		con_printf(c, _("Stopping the firmware and restarting the box.\n"));
+		c->stopping = true;
 		c->o.host.reboot(c->o.host.ctx);
 	}
 }

@@ -155,6 +155,7 @@ struct console {
 	size_t out_head, out_len;
 	uint64_t out_dropped;           /* since the last prompt */
 	bool hung_up;
+	bool stopping;                  /* reboot asked: no prompt after it */
 	char newpass[CON_PASS_MAX + 1];
 	unsigned int failures;          /* wrong passwords in a row (persisted) */
 	uint64_t locked_until_ms;       /* loop time; 0 = not locked */
@@ -173,8 +174,8 @@ void console_input(struct console *c, const uint8_t *buf, size_t n);
 size_t console_take_output(struct console *c, char *buf, size_t max);
 /* The data directory of the configuration in force. */
 const char *con_data_dir(const struct console *c);
-/* Back to the login prompt (logout, idle), saying why. */
-void con_logout(struct console *c, const char *why);
+/* Back to the login prompt, saying why (the screen's words) and, for the log and the SOC, detail. */
+void con_logout(struct console *c, const char *why, const char *detail);
 /* A message that is no answer to a line (a timer's): on its own line, then the prompt again. */
 void con_notice(struct console *c, const char *msg);
 /* A commit waiting for confirm is undone now (timer: notice true; `config revert`: false). */

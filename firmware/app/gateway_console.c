@@ -3,7 +3,7 @@
  * board's; "none" or neither: no console) opened raw by the tty driver
  * (core/tty.h) and watched by the one loop, and what the console asks of
  * the gateway (console_priv.h, struct con_host): a configuration put in
- * force, a reboot, an event logged for the SOC.
+ * force, a reboot, an event sent to the SOC as a console alert.
  *
  * A console that cannot be opened is logged and left out: the office stays
  * protected without it.
@@ -33,10 +33,10 @@ static void gw_con_reboot(void *ctx)
 	loop_stop(g->loop);
 }
 
+/* Every console event is also an alert to the SOC (docs/reports.md, type console). */
 static void gw_con_event(void *ctx, const char *what, const char *detail)
 {
-	(void)ctx;
-	log_debug("event %s: %s", what, detail);
+	gw_report_console(ctx, what, detail);
 }
 
 int gw_console_start(struct gateway *g)

@@ -251,6 +251,8 @@ void gw_report_wire_tick(struct gateway *g);
 void gw_report_link(struct gateway *g, const char *name, bool up);
 /* A bundle was refused (the store's or OTA's reason, bundle_err_name): a bundle_refused alert. */
 void gw_report_refused(struct gateway *g, const char *reason, uint64_t serial);
+/* The technician console's event (login, lockout, a change...): a console alert. */
+void gw_report_console(struct gateway *g, const char *what, const char *detail);
 /*
  * The hub's `report` command: the summary of the interval so far, and
  * every device of the inventory as an asset record.

@@ -379,6 +379,14 @@ void gw_report_refused(struct gateway *g, const char *reason, uint64_t serial)
 	alert_bundle_refused(g->report->alerts, reason, serial);
 }
 
+void gw_report_console(struct gateway *g, const char *what, const char *detail)
+{
+	if (!g->report)
+		return;
+	alerts_clock(g->report->alerts, gw_report_now(g), g->pl.epoch_offset_ms);
+	alert_console(g->report->alerts, what, detail);
+}
+
 /*
  * The hub asked for the reports now (its signed `report` command): the
  * summary of the interval so far, if it counted anything (the interval's own

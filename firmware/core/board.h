@@ -11,7 +11,7 @@ struct board {
 	const char *lan_port;    /* inline modes: port facing the office LAN */
 	const char *wan_port;    /* inline modes: port facing the ISP router */
 	const char *mirror_port; /* monitor mode: the mirror/SPAN port */
-	const char *console;     /* technician's serial console device, NULL = stdin */
+	const char *console;     /* technician's serial console device ([console] device overrides), NULL = none */
 	const char *data_dir;    /* runtime config, bundles, spool, keys */
 	const char *watchdog;    /* hardware watchdog device, NULL = none */
 	/*

@@ -15,11 +15,15 @@ script holds the master side, as a terminal emulator does. SCRIPT lines:
     ! SHELL        run SHELL (bash -c) and wait for it; it must exit 0
     sleep S        wait S seconds
     junk N         type N random bytes (seeded: the same bytes every run)
+    quiet S        read until nothing came for S seconds; later waits look only after it
+    touch PATH     create the file PATH ($VARS expanded): tells a test script where we are
+    waitfile PATH  wait (up to 120 s) until the file PATH exists
+    signal NAME    send COMMAND signal NAME (SEGV, TERM, ...) and wait until it exits
     # ...          a comment (also blank lines)
 
-Everything the console printed is written to TRANSCRIPT with CR LF shown
-as a line end and other control bytes as ^X, so a golden file compares
-exactly. At the end COMMAND is sent SIGTERM; the exit status is COMMAND's,
+Everything the console printed is written to TRANSCRIPT as the screen of a
+plain terminal (CR, LF and backspace move the cursor; other control bytes
+are shown as ^X), so a golden file compares exactly. At the end COMMAND is sent SIGTERM; the exit status is COMMAND's,
 and the terminal's settings must be the ones it had before COMMAND opened
 it (raw mode restored), else this script fails.
 """
@@ -37,19 +41,30 @@ RETYPE_S = float(os.environ.get("RETYPE_S", "1"))
 
 
 def render(data):
-    text = data.decode("latin-1").replace("\r\n", "\n")
-    out = []
-    for ch in text:
-        o = ord(ch)
-        if ch == "\n" or 0x20 <= o < 0x7F:
-            out.append(ch)
-        elif o < 0x20:
-            out.append("^" + chr(o + 0x40))
-        elif o == 0x7F:
-            out.append("^?")
-        else:
-            out.append("\\x%02x" % o)
-    return "".join(out)
+    """The screen a plain terminal shows: CR, LF and backspace move the cursor,
+    printable bytes overwrite what is under it; any other byte is shown as ^X
+    (the console sends no escape sequence, so one here is a finding)."""
+    lines, cur, col = [], [], 0
+    for o in data:
+        if o == 0x0A:
+            lines.append("".join(cur).rstrip())
+            cur, col = [], 0
+            continue
+        if o == 0x0D:
+            col = 0
+            continue
+        if o == 0x08:
+            col = max(col - 1, 0)
+            continue
+        text = chr(o) if 0x20 <= o < 0x7F else "^" + chr((o + 0x40) & 0x7F) if o < 0x80 else "\\x%02x" % o
+        for ch in text:
+            if col < len(cur):
+                cur[col] = ch
+            else:
+                cur.append(ch)
+            col += 1
+    lines.append("".join(cur).rstrip())
+    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -139,6 +154,32 @@ def main():
             end = time.monotonic() + float(line[6:])
             while time.monotonic() < end:
                 pump(0.05)
+        elif line.startswith("quiet "):
+            still = float(line[6:])
+            last = time.monotonic()
+            while time.monotonic() - last < still and proc.poll() is None:
+                size = len(screen)
+                pump(0.05)
+                if len(screen) != size:
+                    last = time.monotonic()
+            mark = len(screen)
+        elif line.startswith("touch "):
+            open(os.path.expandvars(line[6:]), "w").close()
+        elif line.startswith("waitfile "):
+            path = os.path.expandvars(line[9:])
+            end = time.monotonic() + 120
+            while not os.path.exists(path) and time.monotonic() < end:
+                pump(0.1)
+            if not os.path.exists(path):
+                failed = "%s:%d: %s never appeared" % (script, lineno, path)
+                break
+        elif line.startswith("signal "):
+            proc.send_signal(getattr(signal, "SIG" + line[7:].strip()))
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                failed = "%s:%d: still running 30 s after SIG%s" % (script, lineno, line[7:])
+                break
         elif line.startswith("junk "):
             send(bytes(rng.getrandbits(8) for _ in range(int(line[5:]))))
         else:
