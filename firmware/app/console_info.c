@@ -238,28 +238,30 @@ int con_cmd_log(struct console *c, int argc, char **argv)
 	return 0;
 }
 
-int con_cmd_blocks(struct console *c, int argc, char **argv)
+/* blocks and alerts: the last N (default 10) of what recent() keeps, or none's words. */
+typedef unsigned int (*con_recent_fn)(const struct gateway *g, unsigned int n,
+				      void (*fn)(const char *line, void *ctx), void *ctx);
+static int con_recent(struct console *c, int argc, char **argv, unsigned int max,
+		      con_recent_fn recent, const char *none)
 {
 	struct gateway *g = con_gateway(c);
-	int n = con_count(c, argc, argv, 10, GW_BLOCKS_KEPT);
+	int n = con_count(c, argc, argv, 10, max);
 
 	if (n < 0 || !g)
 		return 1;
-	if (!gw_blocklog_recent(g, (unsigned int)n, con_log_line, c))
-		con_printf(c, "%s\n", _("nothing blocked since start"));
+	if (!recent(g, (unsigned int)n, con_log_line, c))
+		con_printf(c, "%s\n", none);
 	return 0;
+}
+
+int con_cmd_blocks(struct console *c, int argc, char **argv)
+{
+	return con_recent(c, argc, argv, GW_BLOCKS_KEPT, gw_blocklog_recent, _("nothing blocked since start"));
 }
 
 int con_cmd_alerts(struct console *c, int argc, char **argv)
 {
-	struct gateway *g = con_gateway(c);
-	int n = con_count(c, argc, argv, 10, 16);
-
-	if (n < 0 || !g)
-		return 1;
-	if (!gw_report_recent_alerts(g, (unsigned int)n, con_log_line, c))
-		con_printf(c, "%s\n", _("no alert since start"));
-	return 0;
+	return con_recent(c, argc, argv, 16, gw_report_recent_alerts, _("no alert since start"));
 }
 
 int con_cmd_report(struct console *c, int argc, char **argv)

@@ -12,12 +12,12 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
-#include <time.h>
 
 #include "app/diag.h"
 #include "core/common.h"
 #include "core/config.h"
 #include "core/i18n.h"
+#include "hub/certtime.h"
 
 /* The screen's width: an 80-column terminal, plain ASCII, no colour (issue 14). */
 #define DIAG_COLS 80
@@ -47,15 +47,13 @@ void diag_fmt_age(char *buf, size_t len, uint64_t s)
 		snprintf(buf, len, _("%" PRIu64 "s"), s);
 }
 
+/* The day of s, "2026-12-03": certificates expire on a date. */
 static void diag_date(char *buf, size_t len, int64_t s)
 {
-	time_t t = (time_t)s;
-	struct tm tm;
+	char iso[32];
 
-	if (gmtime_r(&t, &tm))
-		strftime(buf, len, "%Y-%m-%d", &tm);
-	else
-		snprintf(buf, len, "%" PRId64, s);
+	certtime_iso(s, iso, sizeof(iso));
+	snprintf(buf, len, "%.10s", iso);
 }
 
 /* ------------------------------------------------------------ findings */

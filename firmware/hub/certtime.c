@@ -33,7 +33,7 @@ static int64_t crt_time(const mbedtls_x509_time *t)
 	return certtime_unix(t->year, t->mon, t->day, t->hour, t->min, t->sec);
 }
 
-static void iso(int64_t s, char *buf, size_t len)
+void certtime_iso(int64_t s, char *buf, size_t len)
 {
 	time_t tt = (time_t)s;
 	struct tm tm;
@@ -67,9 +67,9 @@ int certtime_verify(void *ctx, struct mbedtls_x509_crt *crt, int depth, uint32_t
 	*flags |= now < nb ? MBEDTLS_X509_BADCERT_FUTURE : MBEDTLS_X509_BADCERT_EXPIRED;
 	if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
 		snprintf(subject, sizeof(subject), "?");
-	iso(nb, from, sizeof(from));
-	iso(na, to, sizeof(to));
-	iso(now, at, sizeof(at));
+	certtime_iso(nb, from, sizeof(from));
+	certtime_iso(na, to, sizeof(to));
+	certtime_iso(now, at, sizeof(at));
 	log_err("%s%s \"%s\" refused: %s (valid %s to %s; time %s, from %s)",
 		depth ? "CA of the " : "", ct->what ? ct->what : "certificate", subject,
 		now < nb ? "not valid yet" : "expired", from, to, at, source ? source : "?");

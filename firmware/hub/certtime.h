@@ -16,6 +16,7 @@
 #ifndef TG_CERTTIME_H
 #define TG_CERTTIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct mbedtls_x509_crt;
@@ -44,6 +45,9 @@ struct certtime_dates {
 	char subject[128];
 };
 int certtime_file(const char *path, struct certtime_dates *out);
+
+/* Unix seconds as "2026-12-03T08:00:00Z" (the number itself if out of gmtime's range). */
+void certtime_iso(int64_t s, char *buf, size_t len);
 
 /* A certificate date (mbedtls_x509_time fields) as Unix seconds, UTC. */
 int64_t certtime_unix(int year, int mon, int day, int hour, int min, int sec);

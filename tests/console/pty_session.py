@@ -119,19 +119,21 @@ def main():
         elif line.startswith("> ") or line == ">":
             typed = line[2:].encode() + b"\r"
             send(typed)
-        elif line.startswith("?? "):
-            want = line[3:].encode()
+        elif line.startswith("?? ") or line.startswith("? "):
+            # "??": type the last "> " line again every RETYPE_S until it shows
+            retype = typed if line.startswith("?? ") else None
+            want = line.split(" ", 1)[1].encode()
             end = time.monotonic() + WAIT_S
             again = time.monotonic() + RETYPE_S
             while screen.find(want, mark) < 0 and time.monotonic() < end and proc.poll() is None:
                 pump(0.2)
-                if typed and time.monotonic() >= again and screen.find(want, mark) < 0:
+                if retype and time.monotonic() >= again and screen.find(want, mark) < 0:
                     mark = len(screen)
-                    send(typed)
+                    send(retype)
                     again = time.monotonic() + RETYPE_S
             at = screen.find(want, mark)
             if at < 0:
-                failed = "%s:%d: the screen never showed %r" % (script, lineno, line[3:])
+                failed = "%s:%d: the screen never showed %r" % (script, lineno, line.split(" ", 1)[1])
                 break
             mark = at + len(want)
         elif line.startswith("! "):
@@ -140,16 +142,6 @@ def main():
             if rc != 0:
                 failed = "%s:%d: exit %d: %s" % (script, lineno, rc, line[2:])
                 break
-        elif line.startswith("? "):
-            want = line[2:].encode()
-            end = time.monotonic() + WAIT_S
-            while screen.find(want, mark) < 0 and time.monotonic() < end and proc.poll() is None:
-                pump(0.2)
-            at = screen.find(want, mark)
-            if at < 0:
-                failed = "%s:%d: the screen never showed %r" % (script, lineno, line[2:])
-                break
-            mark = at + len(want)
         elif line.startswith("sleep "):
             end = time.monotonic() + float(line[6:])
             while time.monotonic() < end:

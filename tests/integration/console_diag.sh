@@ -40,18 +40,10 @@ inline_setup
 [ -n "${KEEP:-}" ] || trap diag_cleanup EXIT
 hub_lab_up
 
-# pid_of NS TEXT: the process of namespace NS whose command line holds TEXT (a path of $work).
-pid_of() {
-	local p
-	for p in $(ip netns pids "$1"); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$2" && { echo "$p"; return 0; }
-	done
-	return 1
-}
 # DHCP comes later: the gateway starts without it (fault 1); the SNTP
 # server is silent until $work/sntp.go exists (fault 2).
 for what in "$work/leases" sntp_server.py; do
-	p=$(pid_of "$NS_WAN" "$what") || fail "no $what process to stop"
+	p=$(wan_pid "$what") || fail "no $what process to stop"
 	kill "$p"
 done
 ip netns exec "$NS_WAN" /usr/bin/python3 "$top/tests/lab/sntp_server.py" "$DNS_IP" now "$work/sntp.go" \
@@ -176,7 +168,7 @@ cat >"$work/session" <<EOF
 EOF
 
 # The broker's pid, for fault 6 (hub_lab_up started it in the background).
-pid_of "$NS_WAN" "$work/pki/broker/mosquitto.conf" >"$work/broker.pid" || fail "no broker process"
+wan_pid "$work/pki/broker/mosquitto.conf" >"$work/broker.pid" || fail "no broker process"
 t0=$(date +%s)
 WAIT_S=20 /usr/bin/python3 "$top/tests/console/pty_session.py" "$work/session" "$work/transcript" -- \
 	bash -c "TOWNGUARD_LOCALEDIR=$top/${BUILD:-build}/locale exec ip netns exec $NS_GW $tg run -c $work/gw.ini \

@@ -75,33 +75,47 @@ static void well(struct diag_facts *fx)
 	fx->flash_min_kb = 1024;
 }
 
+/* The facts and findings of the test under way (reset by fresh()), and its first failure. */
+static struct diag_facts fx;
+static struct diag_report r;
+static const struct diag_finding *f;
+
+static int fresh(void **state)
+{
+	(void)state;
+	well(&fx);
+	f = NULL;
+	return 0;
+}
+
+/* One screen of fn into a string (freed by the caller). */
 static char *render(void (*fn)(FILE *, const struct diag_facts *, const struct diag_report *),
-		    const struct diag_facts *fx, const struct diag_report *r)
+		    const struct diag_facts *facts, const struct diag_report *rep)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *out = open_memstream(&buf, &len);
 
-	assert_non_null(f);
-	fn(f, fx, r);
-	fclose(f);
+	assert_non_null(out);
+	fn(out, facts, rep);
+	fclose(out);
 	return buf;
 }
 
-static void render_diag(FILE *f, const struct diag_facts *fx, const struct diag_report *r)
+static void render_diag(FILE *out, const struct diag_facts *facts, const struct diag_report *rep)
 {
-	(void)fx;
-	diag_render_diag(f, r);
+	(void)facts;
+	diag_render_diag(out, rep);
 }
 
-/* The first failed finding, which must be `fault`; its texts. */
-static const struct diag_finding *first_fail(const struct diag_facts *fx, struct diag_report *r,
+/* The first failed finding of facts, which must be `fault`; its texts. */
+static const struct diag_finding *first_fail(const struct diag_facts *facts, struct diag_report *rep,
 					     enum diag_fault fault)
 {
-	diag_judge(fx, r);
-	assert_true(r->first_fail >= 0);
-	assert_int_equal(r->f[r->first_fail].fault, fault);
-	return &r->f[r->first_fail];
+	diag_judge(facts, rep);
+	assert_true(rep->first_fail >= 0);
+	assert_int_equal(rep->f[rep->first_fail].fault, fault);
+	return &rep->f[rep->first_fail];
 }
 
 static void assert_has(const char *s, const char *part)
@@ -112,12 +126,9 @@ static void assert_has(const char *s, const char *part)
 
 static void test_all_well_is_ok(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
 	char *out;
 
 	(void)state;
-	well(&fx);
 	diag_judge(&fx, &r);
 	assert_int_equal(r.first_fail, -1);
 	assert_int_equal(r.n, DIAG_CHECKS);
@@ -135,12 +146,8 @@ static void test_all_well_is_ok(void **state)
 
 static void test_wan_without_link_names_the_cable_and_the_port(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
-	const struct diag_finding *f;
 
 	(void)state;
-	well(&fx);
 	fx.port[1].carrier = false;
 	f = first_fail(&fx, &r, DIAG_F_WAN_NO_LINK);
 	assert_int_equal(f->check, DIAG_LINKS);
@@ -154,12 +161,8 @@ static void test_wan_without_link_names_the_cable_and_the_port(void **state)
 
 static void test_lan_missing_and_switched_off_ports(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
-	const struct diag_finding *f;
 
 	(void)state;
-	well(&fx);
 	fx.port[0].carrier = false;
 	f = first_fail(&fx, &r, DIAG_F_LAN_NO_LINK);
 	assert_has(f->remedy, "office switch (port 1, the one marked LAN)");
@@ -173,12 +176,8 @@ static void test_lan_missing_and_switched_off_ports(void **state)
 
 static void test_no_dhcp_answer(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
-	const struct diag_finding *f;
 
 	(void)state;
-	well(&fx);
 	fx.mgmt_up = false;
 	fx.time_valid = false;
 	fx.up.phase = UP_WAIT_NET;
@@ -194,12 +193,8 @@ static void test_no_dhcp_answer(void **state)
 
 static void test_dns_failure_names_the_broker(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
-	const struct diag_finding *f;
 
 	(void)state;
-	well(&fx);
 	fx.up.phase = UP_BACKOFF;
 	fx.up.resolve_failed = true;
 	snprintf(fx.up.last_error, sizeof(fx.up.last_error), "cannot resolve the broker hub.tainan.example");
@@ -210,12 +205,8 @@ static void test_dns_failure_names_the_broker(void **state)
 
 static void test_sntp_silent(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
-	const struct diag_finding *f;
 
 	(void)state;
-	well(&fx);
 	fx.time_valid = false;
 	fx.up.phase = UP_WAIT_NET;
 	snprintf(fx.ntp, sizeof(fx.ntp), "10.0.0.1");
@@ -227,12 +218,8 @@ static void test_sntp_silent(void **state)
 
 static void test_broker_stopped(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
-	const struct diag_finding *f;
 
 	(void)state;
-	well(&fx);
 	fx.up.phase = UP_BACKOFF;
 	snprintf(fx.up.last_error, sizeof(fx.up.last_error), "connection to hub.tainan.example:8883 refused (status 256)");
 	f = first_fail(&fx, &r, DIAG_F_BROKER_DOWN);
@@ -244,12 +231,8 @@ static void test_broker_stopped(void **state)
 
 static void test_certificates_expired_expiring_missing(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
-	const struct diag_finding *f;
 
 	(void)state;
-	well(&fx);
 	fx.cert[0].not_after = (int64_t)(NOW - DAY);
 	f = first_fail(&fx, &r, DIAG_F_CERT_EXPIRED);
 	assert_string_equal(f->what, "gateway certificate expired on 2026-12-02");
@@ -272,12 +255,8 @@ static void test_certificates_expired_expiring_missing(void **state)
 
 static void test_bundle_stale_and_none(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
-	const struct diag_finding *f;
 
 	(void)state;
-	well(&fx);
 	fx.bundle_created = NOW - 3 * DAY - 7200;
 	f = first_fail(&fx, &r, DIAG_F_BUNDLE_STALE);
 	assert_string_equal(f->what, "the blocklist (serial 4711) is 3d 02h old, more than 1d 00h");
@@ -289,12 +268,8 @@ static void test_bundle_stale_and_none(void **state)
 
 static void test_flash_full(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
-	const struct diag_finding *f;
 
 	(void)state;
-	well(&fx);
 	fx.flash_free_kb = 100;
 	f = first_fail(&fx, &r, DIAG_F_FLASH_LOW);
 	assert_string_equal(f->what, "flash almost full: 100 KiB free of 250000 KiB, 1024 KiB needed");
@@ -306,11 +281,8 @@ static void test_flash_full(void **state)
 
 static void test_watchdog_board_without_device(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
 
 	(void)state;
-	well(&fx);
 	fx.watchdog = "/dev/watchdog0";
 	fx.watchdog_open = true;
 	diag_judge(&fx, &r);
@@ -322,11 +294,8 @@ static void test_watchdog_board_without_device(void **state)
 
 static void test_monitor_without_mgmt_skips_the_network_checks(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
 
 	(void)state;
-	well(&fx);
 	fx.mode = TG_MODE_MONITOR;
 	fx.n_ports = 1;
 	fx.port[0].role = DIAG_ROLE_MIRROR;
@@ -342,8 +311,6 @@ static void test_monitor_without_mgmt_skips_the_network_checks(void **state)
 
 static void test_lines_fit_80_columns(void **state)
 {
-	struct diag_facts fx;
-	struct diag_report r;
 	char *out, *line, *save = NULL;
 
 	(void)state;
@@ -378,21 +345,21 @@ static void golden(const char *name, const char *got)
 	const char *top = getenv("TOP") ? getenv("TOP") : ".";
 	char path[512], want[8192];
 	size_t n;
-	FILE *f;
+	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/tests/golden/diag/%s", top, name);
 	if (getenv("UPDATE_GOLDEN")) {
-		f = fopen(path, "w");
-		assert_non_null(f);
-		fputs(got, f);
-		fclose(f);
+		fp = fopen(path, "w");
+		assert_non_null(fp);
+		fputs(got, fp);
+		fclose(fp);
 		return;
 	}
-	f = fopen(path, "r");
-	if (!f)
+	fp = fopen(path, "r");
+	if (!fp)
 		fail_msg("no golden file %s (UPDATE_GOLDEN=1 writes it)", path);
-	n = fread(want, 1, sizeof(want) - 1, f);
-	fclose(f);
+	n = fread(want, 1, sizeof(want) - 1, fp);
+	fclose(fp);
 	want[n] = 0;
 	if (strcmp(want, got))
 		fail_msg("%s differs; got:\n%s", path, got);
@@ -400,8 +367,6 @@ static void golden(const char *name, const char *got)
 
 static void screens(const char *lang)
 {
-	struct diag_facts fx;
-	struct diag_report r;
 	char name[64], *out;
 
 	well(&fx);
@@ -477,21 +442,21 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_all_well_is_ok),
-		cmocka_unit_test(test_wan_without_link_names_the_cable_and_the_port),
-		cmocka_unit_test(test_lan_missing_and_switched_off_ports),
-		cmocka_unit_test(test_no_dhcp_answer),
-		cmocka_unit_test(test_dns_failure_names_the_broker),
-		cmocka_unit_test(test_sntp_silent),
-		cmocka_unit_test(test_broker_stopped),
-		cmocka_unit_test(test_certificates_expired_expiring_missing),
-		cmocka_unit_test(test_bundle_stale_and_none),
-		cmocka_unit_test(test_flash_full),
-		cmocka_unit_test(test_watchdog_board_without_device),
-		cmocka_unit_test(test_monitor_without_mgmt_skips_the_network_checks),
-		cmocka_unit_test(test_lines_fit_80_columns),
-		cmocka_unit_test(test_golden_english),
-		cmocka_unit_test(test_golden_traditional_chinese),
+		cmocka_unit_test_setup(test_all_well_is_ok, fresh),
+		cmocka_unit_test_setup(test_wan_without_link_names_the_cable_and_the_port, fresh),
+		cmocka_unit_test_setup(test_lan_missing_and_switched_off_ports, fresh),
+		cmocka_unit_test_setup(test_no_dhcp_answer, fresh),
+		cmocka_unit_test_setup(test_dns_failure_names_the_broker, fresh),
+		cmocka_unit_test_setup(test_sntp_silent, fresh),
+		cmocka_unit_test_setup(test_broker_stopped, fresh),
+		cmocka_unit_test_setup(test_certificates_expired_expiring_missing, fresh),
+		cmocka_unit_test_setup(test_bundle_stale_and_none, fresh),
+		cmocka_unit_test_setup(test_flash_full, fresh),
+		cmocka_unit_test_setup(test_watchdog_board_without_device, fresh),
+		cmocka_unit_test_setup(test_monitor_without_mgmt_skips_the_network_checks, fresh),
+		cmocka_unit_test_setup(test_lines_fit_80_columns, fresh),
+		cmocka_unit_test_setup(test_golden_english, fresh),
+		cmocka_unit_test_setup(test_golden_traditional_chinese, fresh),
 		cmocka_unit_test(test_languages_parse),
 	};
 
