@@ -584,7 +584,8 @@ void diag_render_status(FILE *out, const struct diag_facts *fx, const struct dia
 		diag_row(out, _("bundle"), "%s", _("none"));
 	}
 	diag_row(out, _("flows"), _("%" PRIu64 " open"), fx->flows);
-	diag_row(out, _("blocks"), _("%" PRIu64 " since start"), fx->blocks);
+	diag_row(out, _("blocks"), _("%" PRIu64 " today, %" PRIu64 " since start"), fx->blocks_today,
+		 fx->blocks);
 	if (fx->spool)
 		diag_row(out, _("spool"), _("%" PRIu64 " records waiting, %" PRIu64 " of %" PRIu64 " KiB"),
 			 fx->spool_records, fx->spool_bytes / 1024, fx->spool_limit / 1024);

@@ -84,7 +84,8 @@ struct diag_facts {
 	bool bundle;                 /* a list is in force */
 	uint64_t bundle_serial, bundle_created, bundle_expires;
 	uint32_t bundle_max_age;     /* [diag] bundle_max_age */
-	uint64_t flows, blocks;
+	uint64_t flows, blocks;      /* blocks: the policy's hits since start */
+	uint64_t blocks_today;       /* blocks since local midnight */
 	bool spool;                  /* reports go to a spool */
 	uint64_t spool_records, spool_bytes, spool_limit;
 	int flash_err;               /* statvfs of <data_dir>: 0 or -errno */

@@ -107,6 +107,8 @@ static void gw_hit(const struct policy_hit *hit, void *ctx)
 		g->rejudge_hit_set = true;
 		return;
 	}
+	if (g->live && hit->action == BUNDLE_ACT_BLOCK)
+		gw_blocklog_count(g, (uint64_t)((int64_t)loop_now_ms() + g->pl.epoch_offset_ms) / 1000);
 	/* One line per judged flow: what a technician or the SOC reads first; once per blocked flow. */
 	if (g->live && gw_blocklog_repeat(g, hit, loop_now_ms()))
 		return;

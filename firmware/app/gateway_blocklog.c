@@ -100,3 +100,31 @@ unsigned int gw_blocklog_recent(const struct gateway *g, unsigned int n,
 		fn(bl->kept[i % GW_BLOCKS_KEPT], ctx);
 	return n;
 }
+
+/* The local day of unix_s (TZ; UTC without one), as a number that changes at midnight. */
+static int64_t gw_blocklog_day(uint64_t unix_s)
+{
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm))
+		return (int64_t)(unix_s / 86400);
+	return (int64_t)(tm.tm_year + 1900) * 400 + tm.tm_yday;
+}
+
+void gw_blocklog_count(struct gateway *g, uint64_t unix_s)
+{
+	struct gw_blocklog *bl = &g->blocklog;
+	int64_t day = gw_blocklog_day(unix_s);
+
+	if (day != bl->today) {
+		bl->today = day;
+		bl->today_blocks = 0;
+	}
+	bl->today_blocks++;
+}
+
+uint64_t gw_blocklog_today(const struct gateway *g, uint64_t unix_s)
+{
+	return gw_blocklog_day(unix_s) == g->blocklog.today ? g->blocklog.today_blocks : 0;
+}

@@ -109,6 +109,9 @@ struct gateway {
 #define GW_BLOCKS_KEPT 32
 		char kept[GW_BLOCKS_KEPT][160];
 		uint64_t kept_total;
+		/* Blocks since local midnight (status): the day they count for, and how many. */
+		int64_t today;
+		uint64_t today_blocks;
 	} blocklog;
 	bool live;
 	int io_error;
@@ -221,6 +224,10 @@ void gw_hold_log_totals(struct gateway *g);
  */
 bool gw_blocklog_repeat(struct gateway *g, const struct policy_hit *hit, uint64_t now_ms);
 void gw_blocklog_log_totals(const struct gateway *g);
+/* A block (any, logged or repeated) counted for today's total; unix_s the wall clock. */
+void gw_blocklog_count(struct gateway *g, uint64_t unix_s);
+/* Blocks since local midnight at unix_s. */
+uint64_t gw_blocklog_today(const struct gateway *g, uint64_t unix_s);
 /* A block line (gw_log_verdict's) kept for the console, with the wall time. */
 void gw_blocklog_keep(struct gateway *g, const char *line);
 /* The last n kept block lines, oldest first, each passed to fn. Returns how many. */

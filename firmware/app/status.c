@@ -146,6 +146,7 @@ void diag_collect(struct gateway *g, struct diag_facts *fx)
 		for (int i = 0; i < POLICY_STAGE_MAX; i++)
 			fx->blocks += ps.hits[i];
 	}
+	fx->blocks_today = gw_blocklog_today(g, (uint64_t)((int64_t)loop_now_ms() + g->pl.epoch_offset_ms) / 1000);
 	if (gw_report_spool_stats(g, &ss) == 0) {
 		fx->spool = true;
 		fx->spool_records = ss.records;

@@ -101,6 +101,8 @@ cat >"$work/session" <<EOF
 ! ip netns exec $NS_LAN curl -s -m 2 --resolve blocked.test:443:$ALLOWED_IP https://blocked.test/ >/dev/null; true
 > blocks
 ? "blocked.test" (rule 101)
+> status
+? blocks      1 today,
 > alerts
 ? first_hit
 > log 128

@@ -65,6 +65,7 @@ static void well(struct diag_facts *fx)
 	fx->bundle_max_age = 86400;
 	fx->flows = 342;
 	fx->blocks = 17;
+	fx->blocks_today = 5;
 	fx->spool = true;
 	fx->spool_records = 3;
 	fx->spool_bytes = 12 * 1024;
