@@ -263,7 +263,7 @@ static void con_newpass_line(struct console *c, const char *line)
 				con_shell(c, false);
 			return;
 		}
-		snprintf(c->newpass, sizeof(c->newpass), "%s", line);
+		memcpy(c->newpass, line, n + 1); /* n <= CON_PASS_MAX: it fits */
 		c->state = CON_NEW2;
 		return;
 	}
@@ -308,6 +308,15 @@ static void con_oldpass_line(struct console *c, const char *line)
 
 /* ------------------------------------------------------------ input */
 
+static const char *const con_questions[] = {
+	[CON_LOGIN] = N_("Password: "),
+	[CON_NEW1] = N_("New password: "),
+	[CON_NEW2] = N_("New password again: "),
+	[CON_OLD] = N_("Current password: "),
+	[CON_ERASE] = N_("Type ERASE to confirm: "),
+	[CON_SHELL] = "",
+};
+
 static void con_prompt(struct console *c)
 {
 	char prompt[CONFIG_NAME_MAX + 8];
@@ -319,27 +328,13 @@ static void con_prompt(struct console *c)
 			   (unsigned long long)c->out_dropped);
 		c->out_dropped = 0;
 	}
-	switch (c->state) {
-	case CON_LOGIN:
-		con_edit_start(&c->ed, _("Password: "), false);
-		break;
-	case CON_NEW1:
-		con_edit_start(&c->ed, _("New password: "), false);
-		break;
-	case CON_NEW2:
-		con_edit_start(&c->ed, _("New password again: "), false);
-		break;
-	case CON_OLD:
-		con_edit_start(&c->ed, _("Current password: "), false);
-		break;
-	case CON_ERASE:
-		con_edit_start(&c->ed, _("Type ERASE to confirm: "), true);
-		break;
-	case CON_SHELL:
+	if (c->state == CON_SHELL) {
 		snprintf(prompt, sizeof(prompt), "%.63s> ", c->o.cfg->gateway.id);
 		con_edit_start(&c->ed, prompt, true);
-		break;
+		return;
 	}
+	/* The questions: stable words an image test may wait for (docs/console.md). */
+	con_edit_start(&c->ed, _(con_questions[c->state]), c->state == CON_ERASE);
 }
 
 static void con_line(struct console *c, char *line)

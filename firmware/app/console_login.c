@@ -63,41 +63,49 @@ bool con_pass_is_set(const char *dir)
 	return con_read_hash(dir, hash, sizeof(hash)) == 0;
 }
 
+/* yescrypt of password under setting (a salt or a stored hash) into out. Returns 0 or -errno. */
+static int con_crypt(const char *password, const char *setting, char *out, size_t size)
+{
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	const char *h;
+	int ret = 0;
+
+	if (!cd)
+		return -ENOMEM;
+	h = crypt_rn(password, setting, cd, (int)sizeof(*cd));
+	if (!h || h[0] == '*' || strlen(h) >= size)
+		ret = -EINVAL;
+	else
+		snprintf(out, size, "%s", h);
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return ret;
+}
+
 int con_pass_check(const char *dir, const char *password)
 {
-	char hash[CRYPT_OUTPUT_SIZE];
-	struct crypt_data *cd;
-	const char *out;
+	char hash[CRYPT_OUTPUT_SIZE], out[CRYPT_OUTPUT_SIZE];
 	unsigned char diff = 0;
 	size_t n;
 	int err = con_read_hash(dir, hash, sizeof(hash));
 
+	if (err == 0)
+		err = con_crypt(password, hash, out, sizeof(out));
 	if (err < 0)
 		return err;
-	cd = calloc(1, sizeof(*cd));
-	if (!cd)
-		return -ENOMEM;
-	out = crypt_rn(password, hash, cd, (int)sizeof(*cd));
-	if (!out || out[0] == '*') {
-		free(cd);
-		return -EINVAL;
-	}
 	/* Same length (the setting is the hash's prefix), compared in constant time. */
 	n = strlen(hash);
 	if (strlen(out) != n)
-		diff = 1;
-	for (size_t i = 0; i < n && !diff; i++)
+		return 0;
+	for (size_t i = 0; i < n; i++)
 		diff |= (unsigned char)(out[i] ^ hash[i]);
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
+	explicit_bzero(out, sizeof(out));
 	return diff ? 0 : 1;
 }
 
 int con_pass_set(const char *dir, const char *password, char *err, size_t errlen)
 {
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE], path[CONFIG_PATH_MAX + 32], line[CRYPT_OUTPUT_SIZE + 1];
-	struct crypt_data *cd;
-	const char *out;
 	int ret;
 
 	if (!crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof(salt))) {
@@ -105,18 +113,11 @@ int con_pass_set(const char *dir, const char *password, char *err, size_t errlen
 		snprintf(err, errlen, "cannot make a yescrypt salt: %s", strerror(errno));
 		return ret;
 	}
-	cd = calloc(1, sizeof(*cd));
-	if (!cd)
-		return -ENOMEM;
-	out = crypt_rn(password, salt, cd, (int)sizeof(*cd));
-	if (!out || out[0] == '*') {
-		free(cd);
+	if (con_crypt(password, salt, line, sizeof(line) - 1) < 0) {
 		snprintf(err, errlen, "cannot hash the password (yescrypt)");
 		return -EINVAL;
 	}
-	snprintf(line, sizeof(line), "%s\n", out);
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
+	snprintf(line + strlen(line), sizeof(line) - strlen(line), "\n");
 	if (con_path(path, sizeof(path), dir, CON_PASSWD) < 0) {
 		snprintf(err, errlen, "%s: path too long", dir);
 		return -ENAMETOOLONG;

@@ -18,6 +18,7 @@ script holds the master side, as a terminal emulator does. SCRIPT lines:
     quiet S        read until nothing came for S seconds; later waits look only after it
     touch PATH     create the file PATH ($VARS expanded): tells a test script where we are
     waitfile PATH  wait (up to 120 s) until the file PATH exists
+    exits          wait (up to 30 s) until COMMAND exits by itself
     signal NAME    send COMMAND signal NAME (SEGV, TERM, ...) and wait until it exits
     # ...          a comment (also blank lines)
 
@@ -164,6 +165,13 @@ def main():
                 pump(0.1)
             if not os.path.exists(path):
                 failed = "%s:%d: %s never appeared" % (script, lineno, path)
+                break
+        elif line == "exits":
+            end = time.monotonic() + 30
+            while proc.poll() is None and time.monotonic() < end:
+                pump(0.1)
+            if proc.poll() is None:
+                failed = "%s:%d: still running after 30 s" % (script, lineno)
                 break
         elif line.startswith("signal "):
             proc.send_signal(getattr(signal, "SIG" + line[7:].strip()))

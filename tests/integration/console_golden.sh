@@ -78,6 +78,10 @@ must_log "$work/first_login.err" "console: technician password set"
 must_log "$work/first_login.err" "console: technician password changed"
 must_log "$work/first_login.err" "console: wrong password (1 in a row)"
 must_log "$work/first_login.err" "console: technician logged in"
+# ... and each event is an alert to the SOC, in the spool until the uplink takes it.
+for ev in '"event":"passwd","detail":"set"' '"event":"login_failed"' '"event":"login"' '"event":"logout"'; do
+	grep -aqF "$ev" "$dir"/spool/alert-*.seg || fail "no console alert $ev in the spool"
+done
 
 dir=$(box commands technician-1)
 session commands "$dir"
