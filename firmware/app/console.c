@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/console_info.h"
 #include "app/console_priv.h"
 #include "core/common.h"
 #include "core/log.h"
@@ -116,6 +117,18 @@ void con_printf(struct console *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+void con_async_begin(struct console *c)
+{
+	con_raw(c, "\r\n", 2);
+}
+
+void con_async_end(struct console *c)
+{
+	if (c->state == CON_SHELL)
+		con_edit_redraw(&c->ed);
+	con_flush(c);
+}
+
 size_t console_take_output(struct console *c, char *buf, size_t max)
 {
 	size_t n = 0;
@@ -170,7 +183,7 @@ static void con_shell(struct console *c, bool fresh)
 	c->state = CON_SHELL;
 	if (fresh) {
 		con_printf(c, _("Logged in. Type help for the commands, logout when done.\n"));
-		/* The status block comes here once engineer D's status command is in the tree. */
+		con_cmd_status(c, 1, (char *[]){ "status", NULL });
 	}
 	con_idle_arm(c);
 }

@@ -36,6 +36,15 @@ void con_printf(struct console *c, const char *fmt, ...) __attribute__((format(p
 void con_vprintf(struct console *c, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void con_write(struct console *c, const char *s, size_t n);
 
+/*
+ * Output that comes later, outside any handler (an answer from the
+ * network: dns, ping): between con_async_begin() and con_async_end() it
+ * goes on a line of its own below the prompt, and the prompt with what was
+ * typed so far comes back after it.
+ */
+void con_async_begin(struct console *c);
+void con_async_end(struct console *c);
+
 /* 0 ok, else error (the handler printed why). */
 typedef int (*con_handler)(struct console *c, int argc, char **argv);
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/console_info.h"
 #include "app/console_priv.h"
 #include "core/common.h"
 #include "core/file.h"
@@ -53,6 +54,20 @@ static const struct con_cmd con_cmds[] = {
 	{ "help", "[COMMAND]", 0, 1, cmd_help, N_("the commands, or what one does"), complete_help },
 	{ "config", "show [KEY] | set KEY VALUE | diff | commit | confirm | revert", 1, 3, cmd_config,
 	  N_("see and change the settings; a commit reverts unless confirmed"), complete_config },
+	{ "status", "", 0, 0, con_cmd_status, N_("one screen: is the box well, and if not, what first"), NULL },
+	{ "diag", "", 0, 0, con_cmd_diag, N_("run the checks: each problem with its cause and remedy"), NULL },
+	{ "ports", "", 0, 0, con_cmd_ports, N_("each port's link and frame counters"), NULL },
+	{ "flows", "[top N]", 0, 2, con_cmd_flows, N_("the open flows, the N largest by bytes"), NULL },
+	{ "blocks", "[N]", 0, 1, con_cmd_blocks, N_("the last N flows blocked (10)"), NULL },
+	{ "alerts", "[N]", 0, 1, con_cmd_alerts, N_("the last N alerts sent to the SOC (10)"), NULL },
+	{ "bundle", "", 0, 0, con_cmd_bundle, N_("the blocklist in force: serial, age, entries"), NULL },
+	{ "log", "[N]", 0, 1, con_cmd_log, N_("the last N log lines (20)"), NULL },
+	{ "report", "", 0, 0, con_cmd_report, N_("send the summary so far and the inventory now"), NULL },
+	{ "dns", "NAME", 1, 1, con_cmd_dns, N_("look NAME up through the gateway's own DNS"), NULL },
+	{ "ping", "HOST", 1, 1, con_cmd_ping, N_("three echoes to HOST from the gateway's own address"), NULL },
+	{ "capture", "PORT SECONDS", 2, 2, con_cmd_capture,
+	  N_("the port's frames into a pcap file on flash, for the SOC"), NULL },
+	{ "lang", "[en|zh_TW]", 0, 1, con_cmd_lang, N_("the messages' language (English, Traditional Chinese)"), NULL },
 	{ "passwd", "", 0, 0, cmd_passwd, N_("change the technician password"), NULL },
 	{ "logout", "", 0, 0, cmd_logout, N_("end the session"), NULL },
 	{ "reboot", "", 0, 0, cmd_reboot, N_("stop the firmware cleanly and restart the box"), NULL },

@@ -23,6 +23,7 @@
 #include "app/report.h"
 #include "core/board.h"
 #include "core/common.h"
+#include "core/i18n.h"
 #include "core/power.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -67,23 +68,28 @@ static const char *gw_proto_name(const struct flow *f)
 void gw_log_verdict(struct gateway *g, const char *what, const struct flow *f,
 		    const struct policy_hit *hit)
 {
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], line[512];
+	uint8_t action = hit ? hit->action : f->verdict_action;
 
 	if (!g->live)
 		return;
 	gw_addr(src, sizeof(src), flow_src(f), f->key.ip_version);
 	gw_addr(dst, sizeof(dst), flow_dst(f), f->key.ip_version);
 	if (!what)
-		what = bundle_action_name((enum bundle_action)(hit ? hit->action : f->verdict_action));
+		what = bundle_action_name((enum bundle_action)action);
 	if (hit && hit->indicator[0])
-		log_info("%s %s:%u -> %s:%u (%s) at %s \"%s\" (rule %u)", what, src, flow_sport(f), dst,
-			 flow_dport(f), gw_proto_name(f), policy_stage_name((enum policy_stage)hit->stage),
-			 hit->indicator, hit->rule);
+		snprintf(line, sizeof(line), "%s %s:%u -> %s:%u (%s) at %s \"%s\" (rule %u)", what, src,
+			 flow_sport(f), dst, flow_dport(f), gw_proto_name(f),
+			 policy_stage_name((enum policy_stage)hit->stage), hit->indicator, hit->rule);
 	else
-		log_info("%s %s:%u -> %s:%u (%s) at %s (rule %u)", what, src, flow_sport(f), dst,
-			 flow_dport(f), gw_proto_name(f),
+		snprintf(line, sizeof(line), "%s %s:%u -> %s:%u (%s) at %s (rule %u)", what, src,
+			 flow_sport(f), dst, flow_dport(f), gw_proto_name(f),
 			 policy_stage_name((enum policy_stage)(hit ? hit->stage : f->verdict_stage)),
 			 hit ? hit->rule : f->verdict_rule);
+	log_info("%s", line);
+	/* The console's `blocks`: what was stopped (blocked, or cut by a new list). */
+	if (action == BUNDLE_ACT_BLOCK && strncmp(what, "lifted", 6) != 0)
+		gw_blocklog_keep(g, line);
 }
 
 static void gw_hit(const struct policy_hit *hit, void *ctx)
@@ -101,6 +107,8 @@ static void gw_hit(const struct policy_hit *hit, void *ctx)
 		g->rejudge_hit_set = true;
 		return;
 	}
+	if (g->live && hit->action == BUNDLE_ACT_BLOCK)
+		gw_blocklog_count(g, (uint64_t)((int64_t)loop_now_ms() + g->pl.epoch_offset_ms) / 1000);
 	/* One line per judged flow: what a technician or the SOC reads first; once per blocked flow. */
 	if (g->live && gw_blocklog_repeat(g, hit, loop_now_ms()))
 		return;
@@ -377,6 +385,7 @@ int gateway_apply(struct gateway *g, const struct tg_config *next_in, char *rest
 		}
 	*cur = next;
 	log_set_level((enum log_level)cur->log.level);
+	i18n_set_lang(cur->console.lang);
 	gw_enforce_config(cur, &ec);
 	g->enf.cfg = ec;
 	log_info("reload: configuration in force");
@@ -532,6 +541,7 @@ static int gw_start_mode(struct gateway *g)
 static void gw_stop_mode(struct gateway *g)
 {
 	loop_timer_cancel(g->loop, &g->reopen);
+	gw_capture_stop(g, N_("townguard stopped"));
 	gw_hold_flush(g); /* while the ports are open: held frames go out */
 	gw_mgmt_stop(g);
 	gw_port_close(&g->ports[GW_MGMT]);
@@ -590,6 +600,9 @@ int gateway_run(struct gateway_opts *o)
 	g->console_fd = -1;
 	if (gw_init(g, o, true) < 0)
 		goto out_uninit;
+	/* The console's language ([console] lang): its catalogue, English without one. */
+	i18n_init(NULL);
+	i18n_set_lang(o->cfg.console.lang);
 	g->tick.cb = gw_tick;
 	g->stop.cb = gw_stop_timer;
 	g->reopen.cb = gw_reopen;

@@ -176,7 +176,12 @@ struct tg_config {
 		int speed;                    /* enum tg_console_speed */
 		uint32_t idle_logout;         /* seconds; 0 = never */
 		uint32_t confirm_timeout;     /* seconds a committed change waits for `config confirm` */
+		int lang;                     /* enum i18n_lang: the messages' language */
 	} console;
+	struct {
+		uint32_t bundle_max_age;      /* seconds: an older list is "stale" in status and diag */
+		uint32_t flash_min_kb;        /* free <data_dir> below this is a problem; capture refused */
+	} diag;
 };
 
 /* Fill every field with its Kconfig default. */

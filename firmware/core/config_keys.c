@@ -160,6 +160,9 @@ const char *config_mode_name(int mode)
 	return mode >= 0 && (size_t)mode < ARRAY_SIZE(cfg_modes) ? cfg_modes[mode] : "?";
 }
 
+/* The order of enum i18n_lang (core/i18n.h). */
+static const char *const cfg_langs[] = { "en", "zh_TW" };
+
 static const char *const cfg_log_targets[] = {
 	[LOG_TO_STDERR] = "stderr",
 	[LOG_TO_SYSLOG] = "syslog",
@@ -313,6 +316,13 @@ const struct cfg_key cfg_keys[] = {
 		 "A logged-in console with no key pressed this long logs out; 0 = never"),
 	CFG_UINT(console, confirm_timeout, 5, 3600, "seconds", 120,
 		 "A committed change is reverted unless `config confirm` comes within this time"),
+	CFG_ENUM(console, lang, cfg_langs, 0,
+		 "Language of the console's messages (en, zh_TW: Traditional Chinese)"),
+
+	CFG_UINT(diag, bundle_max_age, 600, 31536000, "seconds", CONFIG_DIAG_BUNDLE_MAX_AGE,
+		 "A blocklist older than this is reported stale by status and diag"),
+	CFG_UINT(diag, flash_min_kb, 64, 1048576, "KiB", CONFIG_DIAG_FLASH_MIN_KB,
+		 "Free space on <data_dir> below this is a problem in diag; capture is refused"),
 };
 
 const size_t cfg_nkeys = ARRAY_SIZE(cfg_keys);

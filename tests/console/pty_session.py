@@ -10,6 +10,9 @@ script holds the master side, as a terminal emulator does. SCRIPT lines:
     > TEXT         type TEXT and Enter (CR, as picocom and screen send)
     >> TEXT        type TEXT with Python escapes (\\t, \\x1b[A, \\r), no Enter
     ? TEXT         wait (up to WAIT_S) until the screen shows TEXT after the last wait
+    ?? TEXT        the same, typing the last "> " line again every RETYPE_S seconds
+                   (a state the console shows once it has come about)
+    ! SHELL        run SHELL (bash -c) and wait for it; it must exit 0
     sleep S        wait S seconds
     junk N         type N random bytes (seeded: the same bytes every run)
     quiet S        read until nothing came for S seconds; later waits look only after it
@@ -35,6 +38,7 @@ import termios
 import time
 
 WAIT_S = float(os.environ.get("WAIT_S", "20"))
+RETYPE_S = float(os.environ.get("RETYPE_S", "1"))
 
 
 def render(data):
@@ -106,6 +110,7 @@ def main():
             pump(0)
 
     failed = None
+    typed = None
     for lineno, line in enumerate(open(script), 1):
         line = line.rstrip("\n")
         if not line.strip() or line.startswith("#"):
@@ -113,17 +118,31 @@ def main():
         if line.startswith(">> "):
             send(line[3:].encode().decode("unicode_escape").encode("latin-1"))
         elif line.startswith("> ") or line == ">":
-            send(line[2:].encode() + b"\r")
-        elif line.startswith("? "):
-            want = line[2:].encode()
+            typed = line[2:].encode() + b"\r"
+            send(typed)
+        elif line.startswith("?? ") or line.startswith("? "):
+            # "??": type the last "> " line again every RETYPE_S until it shows
+            retype = typed if line.startswith("?? ") else None
+            want = line.split(" ", 1)[1].encode()
             end = time.monotonic() + WAIT_S
+            again = time.monotonic() + RETYPE_S
             while screen.find(want, mark) < 0 and time.monotonic() < end and proc.poll() is None:
                 pump(0.2)
+                if retype and time.monotonic() >= again and screen.find(want, mark) < 0:
+                    mark = len(screen)
+                    send(retype)
+                    again = time.monotonic() + RETYPE_S
             at = screen.find(want, mark)
             if at < 0:
-                failed = "%s:%d: the screen never showed %r" % (script, lineno, line[2:])
+                failed = "%s:%d: the screen never showed %r" % (script, lineno, line.split(" ", 1)[1])
                 break
             mark = at + len(want)
+        elif line.startswith("! "):
+            rc = subprocess.run(["bash", "-c", line[2:]]).returncode
+            pump(0)
+            if rc != 0:
+                failed = "%s:%d: exit %d: %s" % (script, lineno, rc, line[2:])
+                break
         elif line.startswith("sleep "):
             end = time.monotonic() + float(line[6:])
             while time.monotonic() < end:

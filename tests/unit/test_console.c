@@ -143,7 +143,7 @@ static void test_a_prefix_runs_the_one_command_it_names_and_ambiguity_is_refused
 	struct console *c = shell();
 
 	(void)state;
-	assert_non_null(strstr(type(c, "he log\r"), "logout\r\n  end the session"));
+	assert_non_null(strstr(type(c, "he logo\r"), "logout\r\n  end the session"));
 	assert_non_null(strstr(type(c, "config co\r"), "Ambiguous: \"co\" could be commit, confirm."));
 	assert_non_null(strstr(type(c, "logout now\r"), "Usage: logout"));
 	assert_non_null(strstr(type(c, "a b c d e f g h i j k l m n o p q\r"), "more than 16 words"));
