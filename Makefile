@@ -86,7 +86,7 @@ $(O)/obj/drivers/link.o $(patsubst %.c,$(O)/obj/%.o,$(wildcard drivers/nfq*.c)):
 # ---------------------------------------------------------------- sources
 # One folder per layer of ARCHITECTURE.md (docs/layout.md); every .c in them is firmware.
 FW_SRCS := $(filter-out firmware/app/main.c,$(wildcard firmware/*/*.c))
-DRV_SRCS := drivers/port.c drivers/inline.c drivers/link.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
+DRV_SRCS := drivers/port.c drivers/inline.c drivers/link.c drivers/watchdog.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
 	$(if $(filter y,$(CONFIG_DRIVER_AFPACKET)),drivers/afpacket.c) \
 	$(if $(filter y,$(CONFIG_DRIVER_NFQUEUE)),$(wildcard drivers/nfq*.c))
 BOARD_SRCS := board/$(BOARD)/board.c
