@@ -79,3 +79,22 @@ on_fail() {
 	show_log "$work/debug.log" 20
 	show_log "$work/qemu.log" 10
 }
+
+# vm_data SERIAL: $work/data.ext4 made afresh holding the first configuration
+# (region lab, id gw-vm), a hub key ($work/hub) and a bundle of serial SERIAL
+# installed by the host's townguard, blocking blocked.test ($work/lab-SERIAL.bundle).
+vm_data() {
+	local tg=$TOP/${BUILD:-build}/townguard hub=$TOP/${BUILD:-build}/tg-hub
+	rm -rf "$work/data"
+	mkdir -p "$work/data/keys"
+	[ -f "$work/hub/hub.key" ] || "$hub" keygen --out "$work/hub" >/dev/null || fail "tg-hub keygen"
+	cp "$work/hub/hub.pub" "$work/data/keys/hub.pub"
+	echo blocked.test >"$work/names.txt"
+	"$hub" build --key "$work/hub/hub.key" --region lab --serial "$1" --out "$work/lab-$1.bundle" \
+		domains:"$work/names.txt",rule=101 >/dev/null || fail "tg-hub build"
+	printf '[gateway]\nid = gw-vm\nregion = lab\nmode = bridge\n' >"$work/data/townguard.ini"
+	"$tg" bundle install "$work/lab-$1.bundle" -c "$work/data/townguard.ini" \
+		-o gateway.data_dir="$work/data" >"$work/install.log" 2>&1 || fail "bundle install: $(cat "$work/install.log")"
+	rm -f "$work/data.ext4"
+	mke2fs -q -F -t ext4 -L tgdata -d "$work/data" "$work/data.ext4" 64M >/dev/null || fail "mke2fs of the data partition"
+}
