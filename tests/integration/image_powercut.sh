@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Power cuts on the qemu-x86_64 image: QEMU killed (SIGKILL) at a random
-# moment while bundles are being installed on the data partition, CUTS times
+# moment while bundles are being installed on the data partition and the
+# spool takes a summary every second, CUTS times
 # (3 here, 10 in make soak-image): every boot after a cut has a bundle in
-# force, the old or a newer one, never none, and the data partition needs no
+# force, the old or a newer one, never none, the spool opens with the records
+# it had (the reader drops a torn tail), and the data partition needs no
 # manual repair: ext4's journal replays at mount, and after a clean
 # power-off at the end the host's `e2fsck -fn` finds it clean.
 set -uo pipefail
@@ -22,6 +24,9 @@ for s in $(seq 2 21); do
 		--out "$work/data/incoming/$(printf %03d "$s").bundle" domains:"$work/names.txt",rule=101 >/dev/null ||
 		fail "tg-hub build serial $s"
 done
+# A summary every second into the spool (no uplink: the records wait there),
+# so the spool is being written when the power goes too.
+printf '[report]\ninterval = 1\n' >>"$work/data/townguard.ini"
 mke2fs -q -F -t ext4 -L tgdata -d "$work/data" "$work/data.ext4" 64M >/dev/null || fail "mke2fs"
 
 serial_now() { # the serial of the last "blocklist in force" line since the boot
@@ -36,7 +41,9 @@ for i in $(seq 1 "$CUTS"); do
 	got=$(serial_now)
 	[ -n "$got" ] || fail "boot $i: no bundle in force: $(vm_new_all | grep -E 'bundle|list' | tail -n 3)"
 	[ "$got" -ge "$last" ] || fail "boot $i: serial $got in force, older than $last before the cut"
-	echo "ok: boot $i: serial $got in force (at least $last)"
+	spool=$(vm_new_all | grep -o 'spool\] info: /data/spool: [0-9]* record(s) waiting' | grep -o '[0-9]* record' | tail -n 1)
+	[ -n "$spool" ] || fail "boot $i: the spool did not open: $(vm_new_all | grep -i spool | tail -n 2)"
+	echo "ok: boot $i: serial $got in force (at least $last); spool: ${spool}s waiting"
 	last=$got
 	# Installs one after another in the background, then the cut at a random moment.
 	vm_sh 'for f in /data/incoming/*.bundle; do townguard bundle install $f -c /data/townguard.ini; rm $f; done >/tmp/inst.log 2>&1 &'
