@@ -14,7 +14,9 @@
  * DNS query verdicts are left out: each query is a request of its own
  * (docs/policy.md), logged each time.
  */
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define LOG_MODULE "gateway"
 #include "app/gateway_priv.h"
@@ -70,4 +72,59 @@ void gw_blocklog_log_totals(const struct gateway *g)
 		log_info("stopped: %llu blocks of a flow already logged as blocked (a client trying again) "
 			 "not logged again",
 			 (unsigned long long)g->blocklog.repeated);
+}
+
+void gw_blocklog_keep(struct gateway *g, const char *line)
+{
+	struct gw_blocklog *bl = &g->blocklog;
+	char *slot = bl->kept[bl->kept_total % GW_BLOCKS_KEPT];
+	time_t now = time(NULL);
+	struct tm tm;
+	char when[16] = "";
+
+	if (gmtime_r(&now, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	snprintf(slot, sizeof(bl->kept[0]), "%s %s", when, line);
+	bl->kept_total++;
+}
+
+unsigned int gw_blocklog_recent(const struct gateway *g, unsigned int n,
+				void (*fn)(const char *line, void *ctx), void *ctx)
+{
+	const struct gw_blocklog *bl = &g->blocklog;
+	uint64_t have = bl->kept_total < GW_BLOCKS_KEPT ? bl->kept_total : GW_BLOCKS_KEPT;
+
+	if (n > have)
+		n = (unsigned int)have;
+	for (uint64_t i = bl->kept_total - n; i < bl->kept_total; i++)
+		fn(bl->kept[i % GW_BLOCKS_KEPT], ctx);
+	return n;
+}
+
+/* The local day of unix_s (TZ; UTC without one), as a number that changes at midnight. */
+static int64_t gw_blocklog_day(uint64_t unix_s)
+{
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm))
+		return (int64_t)(unix_s / 86400);
+	return (int64_t)(tm.tm_year + 1900) * 400 + tm.tm_yday;
+}
+
+void gw_blocklog_count(struct gateway *g, uint64_t unix_s)
+{
+	struct gw_blocklog *bl = &g->blocklog;
+	int64_t day = gw_blocklog_day(unix_s);
+
+	if (day != bl->today) {
+		bl->today = day;
+		bl->today_blocks = 0;
+	}
+	bl->today_blocks++;
+}
+
+uint64_t gw_blocklog_today(const struct gateway *g, uint64_t unix_s)
+{
+	return gw_blocklog_day(unix_s) == g->blocklog.today ? g->blocklog.today_blocks : 0;
 }

@@ -144,6 +144,7 @@ static void gw_bridge_rx(struct port *port, const struct port_frame *fr, void *c
 	int in = gp->idx, out = in ^ 1, known;
 	uint32_t now_s = (uint32_t)(loop_now_ms() / 1000);
 
+	gw_capture_rx(g, in, fr);
 	/* A frame cut short by the capture cannot be forwarded whole. */
 	if (fr->caplen < 14 || fr->caplen != fr->wirelen) {
 		g->st.malformed++;
@@ -189,6 +190,7 @@ static void gw_monitor_rx(struct port *port, const struct port_frame *fr, void *
 	struct pipeline_result res;
 	struct enforce_action act;
 
+	gw_capture_rx(g, GW_MIRROR, fr);
 	gw_judge(g, port->link, fr->data, fr->caplen, fr->wirelen, fr->seg_size, &res, &act);
 	/* A mirror shows both directions: every answer leaves through the inject port. */
 	for (int i = 0; i < act.n_frames; i++)

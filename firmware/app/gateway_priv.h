@@ -38,6 +38,7 @@
 enum { GW_LAN = 0, GW_WAN = 1, GW_MIRROR = 0, GW_INJECT = 1, GW_MGMT = 2, GW_PORTS = 3 };
 
 struct gateway;
+struct capfile;
 
 /* How a held frame leaves, per inline mode (gateway_hold.c). */
 struct gw_hold_ops {
@@ -105,6 +106,13 @@ struct gateway {
 		uint64_t repeated;
 		uint8_t hash_key[16];
 		bool keyed;
+		/* The last block lines, for the console's `blocks [N]` (5 KiB). */
+#define GW_BLOCKS_KEPT 32
+		char kept[GW_BLOCKS_KEPT][160];
+		uint64_t kept_total;
+		/* Blocks since local midnight (status): the day they count for, and how many. */
+		int64_t today;
+		uint64_t today_blocks;
 	} blocklog;
 	bool live;
 	int io_error;
@@ -124,8 +132,22 @@ struct gateway {
 	bool rejudge_hit_set;
 	struct policy_hit rejudge_hit; /* the hit of the flow being judged again */
 	struct gw_report *report;      /* summaries to the SOC (gateway_report.c); NULL = none */
+	/* The console's capture of one port to flash (gateway_capture.c); cf NULL = none. */
+	struct gw_capture {
+		struct gateway *g;
+		struct capfile *cf;
+		int port;                  /* index into ports[] */
+		uint64_t frames, bytes, max_bytes;
+		struct loop_timer timer;
+		char path[CONFIG_PATH_MAX + 64];
+		void (*done)(struct gateway *g, const char *why, void *ctx);
+		void *ctx;
+	} capture;
 	const char *refused_at_start;  /* a list on flash refused before the reports started */
 	struct gw_wdog *wdog;          /* the board's hardware watchdog (gateway_wdog.c); NULL = none */
+	struct console *console;       /* the technician's console (gateway_console.c); NULL = none */
+	int console_fd;
+	bool reboot;                   /* the console asked for a restart: the loop stopped for it */
 };
 
 /* gateway.c */
@@ -204,6 +226,15 @@ void gw_hold_log_totals(struct gateway *g);
  */
 bool gw_blocklog_repeat(struct gateway *g, const struct policy_hit *hit, uint64_t now_ms);
 void gw_blocklog_log_totals(const struct gateway *g);
+/* A block (any, logged or repeated) counted for today's total; unix_s the wall clock. */
+void gw_blocklog_count(struct gateway *g, uint64_t unix_s);
+/* Blocks since local midnight at unix_s. */
+uint64_t gw_blocklog_today(const struct gateway *g, uint64_t unix_s);
+/* A block line (gw_log_verdict's) kept for the console, with the wall time. */
+void gw_blocklog_keep(struct gateway *g, const char *line);
+/* The last n kept block lines, oldest first, each passed to fn. Returns how many. */
+unsigned int gw_blocklog_recent(const struct gateway *g, unsigned int n,
+				void (*fn)(const char *line, void *ctx), void *ctx);
 /* g->hold_timer's callback: holds past their time are let go. */
 void gw_hold_expire(struct loop_timer *t);
 /* Let every held frame go (the mode stops). */
@@ -229,11 +260,42 @@ void gw_report_wire_tick(struct gateway *g);
 void gw_report_link(struct gateway *g, const char *name, bool up);
 /* A bundle was refused (the store's or OTA's reason, bundle_err_name): a bundle_refused alert. */
 void gw_report_refused(struct gateway *g, const char *reason, uint64_t serial);
+/* The technician console's event (login, lockout, a change...): a console alert. */
+void gw_report_console(struct gateway *g, const char *what, const char *detail);
 /*
  * The hub's `report` command: the summary of the interval so far, and
  * every device of the inventory as an asset record.
  */
 void gw_report_on_request(struct gateway *g);
+/* The spool's counters (the console's status). Returns 0, or -ENOENT without a spool. */
+struct spool_stats;
+int gw_report_spool_stats(const struct gateway *g, struct spool_stats *st);
+/* The last n alerts sent (at most 16), one line each, oldest first, to fn. Returns how many. */
+unsigned int gw_report_recent_alerts(const struct gateway *g, unsigned int n,
+				     void (*fn)(const char *line, void *ctx), void *ctx);
+
+/* gateway_console.c */
+/* The console on [console] device or the board's, if any. Returns 0 or -errno, logged. */
+int gw_console_start(struct gateway *g);
+void gw_console_stop(struct gateway *g);
+
+/* gateway_capture.c */
+/*
+ * Write port's frames to a new pcap file at path until seconds pass or it
+ * holds max_bytes; then (or at gw_capture_stop) done(g, why, ctx), why an
+ * N_() text. Returns 0, -EBUSY (one is running) or -errno (logged).
+ */
+typedef void (*gw_capture_done_fn)(struct gateway *g, const char *why, void *ctx);
+int gw_capture_start(struct gateway *g, int port, uint32_t seconds, uint64_t max_bytes,
+		     const char *path, gw_capture_done_fn done, void *ctx);
+/* A frame of the captured port (the rx paths call it when capture.cf is set). */
+void gw_capture_frame(struct gateway *g, const struct port_frame *fr);
+void gw_capture_stop(struct gateway *g, const char *why);
+static inline void gw_capture_rx(struct gateway *g, int port, const struct port_frame *fr)
+{
+	if (__builtin_expect(g->capture.cf != NULL, 0) && g->capture.port == port)
+		gw_capture_frame(g, fr);
+}
 
 /* gateway_nfq.c */
 /* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */

@@ -50,9 +50,58 @@ struct gw_report {
 	bool link_down[GW_PORTS];         /* ports whose link is known to be gone */
 	uint64_t interval_ms;             /* the summaries' (the configuration's at start) */
 	uint64_t due_ms;                  /* the end of the interval under way: health is read then */
+	/* Alerts go through alert_tee (gw_report_alert_put) on to sink, a line of each kept for the console. */
+	struct report_sink alert_tee;
+#define GW_ALERTS_KEPT 16
+	char alerts_kept[GW_ALERTS_KEPT][200];
+	uint64_t alerts_total;
 };
 
 static const struct pipeline_judge gw_report_judge;
+
+/*
+ * An alert on its way to the sink: "HH:MM:SS type key=value ..." from its
+ * tg.alert fields (the rule, indicator, port, reason...), for `alerts`.
+ */
+static int gw_report_alert_put(void *ctx, enum report_kind kind, json_t *rec)
+{
+	struct gw_report *r = ctx;
+	char *line = r->alerts_kept[r->alerts_total % GW_ALERTS_KEPT];
+	size_t size = sizeof(r->alerts_kept[0]), n;
+	json_t *al = json_object_get(json_object_get(rec, "tg"), "alert");
+	const char *ts = json_string_value(json_object_get(rec, "@timestamp"));
+	const char *key;
+	json_t *v;
+
+	n = (size_t)snprintf(line, size, "%.8s %s", ts && strlen(ts) >= 19 ? ts + 11 : "--:--:--",
+			     json_string_value(json_object_get(al, "type")) ?: "?");
+	json_object_foreach(al, key, v) {
+		if (n >= size || !strcmp(key, "type") || (!strcmp(key, "suppressed") && !json_integer_value(v)))
+			continue;
+		if (json_is_string(v))
+			n += (size_t)snprintf(line + n, size - n, " %s=%s", key, json_string_value(v));
+		else if (json_is_integer(v))
+			n += (size_t)snprintf(line + n, size - n, " %s=%lld", key, (long long)json_integer_value(v));
+	}
+	r->alerts_total++;
+	return r->sink.put(r->sink.ctx, kind, rec);
+}
+
+unsigned int gw_report_recent_alerts(const struct gateway *g, unsigned int n,
+				     void (*fn)(const char *line, void *ctx), void *ctx)
+{
+	const struct gw_report *r = g->report;
+	uint64_t have;
+
+	if (!r)
+		return 0;
+	have = r->alerts_total < GW_ALERTS_KEPT ? r->alerts_total : GW_ALERTS_KEPT;
+	if (n > have)
+		n = (unsigned int)have;
+	for (uint64_t i = r->alerts_total - n; i < r->alerts_total; i++)
+		fn(r->alerts_kept[i % GW_ALERTS_KEPT], ctx);
+	return n;
+}
 
 /* The live clock: the loop's, and the wall clock the uplink keeps (gw_tick). */
 static uint64_t gw_report_now(const struct gateway *g)
@@ -143,8 +192,9 @@ int gw_report_start(struct gateway *g)
 		.limit = g->cfg->report.alert_limit,
 		.privacy = &r->priv,
 		.observer = &r->obs,
-		.sink = &r->sink,
+		.sink = &r->alert_tee,
 	};
+	r->alert_tee = (struct report_sink){ .put = gw_report_alert_put, .ctx = r };
 	r->alerts = alerts_new(&ac);
 	if (!r->alerts) {
 		err = -ENOMEM;
@@ -329,6 +379,14 @@ void gw_report_refused(struct gateway *g, const char *reason, uint64_t serial)
 	alert_bundle_refused(g->report->alerts, reason, serial);
 }
 
+void gw_report_console(struct gateway *g, const char *what, const char *detail)
+{
+	if (!g->report)
+		return;
+	alerts_clock(g->report->alerts, gw_report_now(g), g->pl.epoch_offset_ms);
+	alert_console(g->report->alerts, what, detail);
+}
+
 /*
  * The hub asked for the reports now (its signed `report` command): the
  * summary of the interval so far, if it counted anything (the interval's own
@@ -462,4 +520,12 @@ void gw_report_stop(struct gateway *g, uint64_t now_ms)
 	privacy_uninit(&r->priv);
 	free(r);
 	g->report = NULL;
+}
+
+int gw_report_spool_stats(const struct gateway *g, struct spool_stats *st)
+{
+	if (!g->report || !g->report->wire)
+		return -ENOENT;
+	spool_get_stats(g->report->wire->spool, st);
+	return 0;
 }

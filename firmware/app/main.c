@@ -6,6 +6,7 @@
  *   townguard run [-c FILE]              the gateway in its configured mode until SIGTERM
  *   townguard capture IFACE [--flows]    monitor mode on one interface until stopped
  *   townguard config [-c FILE]           check a configuration and print it in full
+ *   townguard passwd [-c FILE] < PASSWORD  the console's technician password, at provisioning
  *   townguard version
  *
  * Commands are one table (name, arguments, handler, help) so `help` cannot
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #define LOG_MODULE "main"
+#include "app/console_priv.h"
 #include "app/gateway.h"
 #include "app/report.h"
 #include "report/journal.h"
@@ -119,6 +121,7 @@ static int parse_run_opts(int argc, char **argv, struct gateway_opts *o, int *fi
 	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:Ra:", run_long_opts, NULL)) != -1) {
 		if (c != 'c')
 			continue;
+		o->config_path = optarg;
 		if (config_load(&o->cfg, optarg, err, sizeof(err)) < 0) {
 			log_err("%s", err);
 			return -EINVAL;
@@ -455,6 +458,53 @@ static int cmd_report(int argc, char **argv)
 	return 2;
 }
 
+/*
+ * townguard passwd: the console's technician password, set at provisioning
+ * (read from standard input, one line: a provisioning script pipes it in),
+ * stored as the console stores it (app/console_login.c).
+ */
+static int cmd_passwd(int argc, char **argv)
+{
+	struct gateway_opts opts;
+	char line[CON_PASS_MAX + 2], err[512];
+	size_t n;
+	int first, ret;
+
+	if (parse_run_opts(argc, argv, &opts, &first) < 0)
+		return 2;
+	if (first != argc) {
+		log_err("passwd takes no arguments besides options: the password comes on standard input");
+		return 2;
+	}
+	if (!fgets(line, sizeof(line), stdin)) {
+		log_err("passwd: no password on standard input");
+		return 1;
+	}
+	n = strcspn(line, "\r\n");
+	if (line[n] == '\0' && n == sizeof(line) - 1) {
+		log_err("passwd: longer than %d characters", CON_PASS_MAX);
+		explicit_bzero(line, sizeof(line));
+		return 1;
+	}
+	line[n] = '\0';
+	if (n < CON_PASS_MIN) {
+		log_err("passwd: %zu characters: a technician password has %d to %d", n, CON_PASS_MIN,
+			CON_PASS_MAX);
+		explicit_bzero(line, sizeof(line));
+		return 1;
+	}
+	ret = con_pass_set(opts.cfg.gateway.data_dir, line, err, sizeof(err));
+	explicit_bzero(line, sizeof(line));
+	if (ret < 0) {
+		log_err("passwd: %s", err);
+		return 1;
+	}
+	/* A new password clears the lockout of the old one. */
+	con_lock_record(opts.cfg.gateway.data_dir, 0);
+	log_info("console: technician password set in %s/console.passwd", opts.cfg.gateway.data_dir);
+	return 0;
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
@@ -469,6 +519,8 @@ static const struct command commands[] = {
 	  "the blocklist on flash; install checks and persists a bundle or delta" },
 	{ "report", "journal | reveal PSEUDONYM [--from FILE]", cmd_report,
 	  "what left for the SOC (the journal of acknowledged records, as sent), and what a pseudonym in one stands for (this box's key)" },
+	{ "passwd", "[-c FILE] < PASSWORD", cmd_passwd,
+	  "set the console's technician password (read from standard input) at provisioning" },
 	{ "version", "", cmd_version, "print the firmware version and board" },
 	{ "help", "", cmd_help, "this list" },
 };

@@ -11,11 +11,17 @@ struct board {
 	const char *lan_port;    /* inline modes: port facing the office LAN */
 	const char *wan_port;    /* inline modes: port facing the ISP router */
 	const char *mirror_port; /* monitor mode: the mirror/SPAN port */
-	const char *console;     /* technician's serial console device, NULL = stdin */
+	const char *console;     /* technician's serial console device ([console] device overrides), NULL = none */
 	unsigned int console_speed; /* its baud rate (0: leave the line as it is) */
 	const char *data_dir;    /* runtime config, bundles, spool, keys */
 	const char *data_dev;    /* the block device mounted on data_dir, NULL = none (host) */
 	const char *watchdog;    /* hardware watchdog device, NULL = none */
+	/*
+	 * How the technician finds each port on the box, for the console's
+	 * remedies ("port 2, the one marked WAN"), English (N_() in board.c;
+	 * translated where printed). NULL = the port's name is all there is.
+	 */
+	const char *lan_label, *wan_label, *mirror_label;
 };
 
 const struct board *board_info(void);

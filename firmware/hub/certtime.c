@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mbedtls/ssl.h>
 
@@ -31,7 +33,7 @@ static int64_t crt_time(const mbedtls_x509_time *t)
 	return certtime_unix(t->year, t->mon, t->day, t->hour, t->min, t->sec);
 }
 
-static void iso(int64_t s, char *buf, size_t len)
+void certtime_iso(int64_t s, char *buf, size_t len)
 {
 	time_t tt = (time_t)s;
 	struct tm tm;
@@ -65,11 +67,33 @@ int certtime_verify(void *ctx, struct mbedtls_x509_crt *crt, int depth, uint32_t
 	*flags |= now < nb ? MBEDTLS_X509_BADCERT_FUTURE : MBEDTLS_X509_BADCERT_EXPIRED;
 	if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
 		snprintf(subject, sizeof(subject), "?");
-	iso(nb, from, sizeof(from));
-	iso(na, to, sizeof(to));
-	iso(now, at, sizeof(at));
+	certtime_iso(nb, from, sizeof(from));
+	certtime_iso(na, to, sizeof(to));
+	certtime_iso(now, at, sizeof(at));
 	log_err("%s%s \"%s\" refused: %s (valid %s to %s; time %s, from %s)",
 		depth ? "CA of the " : "", ct->what ? ct->what : "certificate", subject,
 		now < nb ? "not valid yet" : "expired", from, to, at, source ? source : "?");
 	return 0;
+}
+
+int certtime_file(const char *path, struct certtime_dates *out)
+{
+	mbedtls_x509_crt crt;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (access(path, R_OK) < 0)
+		return -ENOENT;
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse_file(&crt, path) < 0 || !crt.version) {
+		ret = -EINVAL;
+		goto out;
+	}
+	out->not_before = crt_time(&crt.valid_from);
+	out->not_after = crt_time(&crt.valid_to);
+	if (mbedtls_x509_dn_gets(out->subject, sizeof(out->subject), &crt.subject) < 0)
+		snprintf(out->subject, sizeof(out->subject), "?");
+out:
+	mbedtls_x509_crt_free(&crt);
+	return ret;
 }

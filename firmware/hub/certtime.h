@@ -16,6 +16,7 @@
 #ifndef TG_CERTTIME_H
 #define TG_CERTTIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct mbedtls_x509_crt;
@@ -33,6 +34,20 @@ struct certtime {
 
 /* mbedTLS's f_vrfy, with p_vrfy a struct certtime. Returns 0 (the flags say the verdict). */
 int certtime_verify(void *ctx, struct mbedtls_x509_crt *crt, int depth, uint32_t *flags);
+
+/*
+ * The first certificate of a PEM or DER file: its validity as Unix seconds
+ * (UTC) and its subject (for the console's diag). Returns 0, -ENOENT (no
+ * such file) or -EINVAL (not a certificate).
+ */
+struct certtime_dates {
+	int64_t not_before, not_after;
+	char subject[128];
+};
+int certtime_file(const char *path, struct certtime_dates *out);
+
+/* Unix seconds as "2026-12-03T08:00:00Z" (the number itself if out of gmtime's range). */
+void certtime_iso(int64_t s, char *buf, size_t len);
 
 /* A certificate date (mbedtls_x509_time fields) as Unix seconds, UTC. */
 int64_t certtime_unix(int year, int mon, int day, int hour, int min, int sec);

@@ -38,6 +38,7 @@ static const char *const type_names[ALERT_TYPE_MAX] = {
 	[ALERT_BUNDLE_REFUSED] = "bundle_refused",
 	[ALERT_SPOOL_DROP] = "spool_drop",
 	[ALERT_RISK] = "risk",
+	[ALERT_CONSOLE] = "console",
 };
 
 /* ECS event.category and event.type of each alert type. */
@@ -46,6 +47,7 @@ static const char *const type_category[ALERT_TYPE_MAX] = {
 	[ALERT_LINK_DOWN] = "network",      [ALERT_LINK_UP] = "network",
 	[ALERT_BUNDLE_REFUSED] = "configuration", [ALERT_SPOOL_DROP] = "process",
 	[ALERT_RISK] = "network",
+	[ALERT_CONSOLE] = "authentication",
 };
 
 struct alerts {
@@ -281,6 +283,39 @@ int alert_bundle_refused(struct alerts *a, const char *reason, uint64_t serial)
 	json_object_set_new(al, "reason", json_string(reason));
 	json_object_set_new(al, "bundle", json_pack("{s:I}", "serial", (json_int_t)serial));
 	return alert_send(a, ALERT_BUNDLE_REFUSED, rec);
+}
+
+int alert_console(struct alerts *a, const char *what, const char *detail)
+{
+	static const struct {
+		const char *what, *category, *type;
+	} kinds[] = {
+		{ "login", "authentication", "start" },
+		{ "logout", "authentication", "end" },
+		{ "login_failed", "authentication", "denied" },
+		{ "lockout", "authentication", "denied" },
+		{ "passwd", "authentication", "change" },
+		{ "config_commit", "configuration", "change" },
+		{ "config_confirm", "configuration", "change" },
+		{ "config_revert", "configuration", "change" },
+		{ "factory_reset", "configuration", "deletion" },
+	};
+	json_t *rec, *ev, *al;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(kinds) && strcmp(kinds[i].what, what) != 0; i++)
+		;
+	if (i == ARRAY_SIZE(kinds))
+		return -EINVAL;
+	rec = alert_begin(a, ALERT_CONSOLE);
+	if (!rec)
+		return 0;
+	ev = json_object_get(rec, "event");
+	json_object_set_new(ev, "category", json_pack("[s]", kinds[i].category));
+	json_object_set_new(ev, "type", json_pack("[s]", kinds[i].type));
+	al = json_object_get(json_object_get(rec, "tg"), "alert");
+	json_object_set_new(al, "console", json_pack("{s:s, s:s}", "event", what, "detail", detail));
+	return alert_send(a, ALERT_CONSOLE, rec);
 }
 
 int alert_spool_drop(struct alerts *a, const char *what, uint64_t dropped)

@@ -10,6 +10,8 @@
  *   spool_drop    the spool dropped records to stay within its bound
  *   risk          a flow whose nDPI risk score reached [report] risk_score,
  *                 once per initiator, responder and set of risks per interval
+ *   console       the technician console: a login, a wrong password, a
+ *                 lockout, a logout, a password or configuration change
  *
  * Each type may send at most [report] alert_limit alerts per interval; the
  * rest are counted and the next alert of that type says how many were held
@@ -35,6 +37,7 @@ enum alert_type {
 	ALERT_BUNDLE_REFUSED,
 	ALERT_SPOOL_DROP,
 	ALERT_RISK,
+	ALERT_CONSOLE,
 	ALERT_TYPE_MAX
 };
 
@@ -74,6 +77,13 @@ int alert_link(struct alerts *a, const char *port, bool up);
 
 /* A bundle was refused: why (bundle_err_name), and its serial if it could be read (0: not). */
 int alert_bundle_refused(struct alerts *a, const char *reason, uint64_t serial);
+
+/*
+ * The console's event what (login, login_failed, lockout, logout, passwd,
+ * config_commit, config_confirm, config_revert, factory_reset) with its
+ * detail (e.g. "3 in a row", "log.level=debug").
+ */
+int alert_console(struct alerts *a, const char *what, const char *detail);
 
 /* The spool dropped `dropped` records of kind `what` ("summary", "alert", ...). */
 int alert_spool_drop(struct alerts *a, const char *what, uint64_t dropped);

@@ -13,6 +13,7 @@
 # VM_EXEC: a prefix for QEMU (ip netns exec NS: the lab's gateway namespace).
 # A boot under TCG takes ~10 s on an idle 2-core machine; the waits allow 10x.
 VM_BOOT_S=${VM_BOOT_S:-120}
+VM_PASSWORD=tg-image-test-1
 
 vm_image() {
 	img=$TOP/build/$1
@@ -59,6 +60,14 @@ must_boot() { # must_boot [WHAT]: the VM reaches townguard's running line
 }
 
 vm_key() { printf '%s' "$1" >&"$vm_con"; }
+# vm_login: the console's login (password $VM_PASSWORD) up to the gw-vm> prompt.
+vm_login() {
+	# The banner and prompt may come before townguard's running line: the whole log.
+	wait_log "$work/console.log" 'technician console' "$VM_BOOT_S" || fail "no console login banner"
+	wait_log "$work/console.log" 'Password: ' 30 || fail "no Password: prompt on the console"
+	vm_key "$VM_PASSWORD"$'\r'
+	vm_wait 'gw-vm> ' 60 || fail "no gw-vm> prompt after the password"
+}
 
 vm_sh() {
 	local start
@@ -87,7 +96,8 @@ on_fail() {
 
 # vm_data SERIAL: $work/data.ext4 made afresh holding the first configuration
 # (region lab, id gw-vm), a hub key ($work/hub) and a bundle of serial SERIAL
-# installed by the host's townguard, blocking blocked.test ($work/lab-SERIAL.bundle).
+# installed by the host's townguard, blocking blocked.test ($work/lab-SERIAL.bundle),
+# and the console's technician password $VM_PASSWORD.
 vm_data() {
 	local tg=$TOP/${BUILD:-build}/townguard hub=$TOP/${BUILD:-build}/tg-hub
 	rm -rf "$work/data"
@@ -100,6 +110,9 @@ vm_data() {
 	printf '[gateway]\nid = gw-vm\nregion = lab\nmode = bridge\n' >"$work/data/townguard.ini"
 	"$tg" bundle install "$work/lab-$1.bundle" -c "$work/data/townguard.ini" \
 		-o gateway.data_dir="$work/data" >"$work/install.log" 2>&1 || fail "bundle install: $(cat "$work/install.log")"
+	# The technician password of the console (engineer C's console, docs/console.md).
+	echo "$VM_PASSWORD" | "$tg" passwd -c "$work/data/townguard.ini" -o gateway.data_dir="$work/data" \
+		>"$work/passwd.log" 2>&1 || fail "townguard passwd: $(cat "$work/passwd.log")"
 	rm -f "$work/data.ext4"
 	mke2fs -q -F -t ext4 -L tgdata -d "$work/data" "$work/data.ext4" 64M >/dev/null || fail "mke2fs of the data partition"
 }

@@ -30,14 +30,6 @@ hub_lab_up
 T=tg/v1/$R/gw/gw-lab
 HUBSUB=(-h "$DNS_IP" -p 8883 --cafile "$pki/ca.crt" --cert "$pki/hub/hub-client.crt" --key "$pki/hub/hub-client.key")
 
-# wan_pid WORD: the process of this lab's WAN namespace whose command line has WORD
-wan_pid() {
-	local p
-	for p in $(ip netns pids "$NS_WAN"); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$1" && { echo "$p"; return 0; }
-	done
-	return 1
-}
 gw_start() {
 	: >"$work/tg.log"
 	ip netns exec "$NS_GW" "$tg" run -c "$work/gw.ini" >/dev/null 2>"$work/tg.log" &

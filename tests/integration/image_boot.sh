@@ -4,8 +4,8 @@
 # ext4 on the board's data directory; the modules image.conf names are loaded
 # (and what they need, in modules.dep order: virtio before virtio_net);
 # townguard runs on the board's ports with the watchdog armed; when it is
-# killed init starts it again. (Console login and `status`: once the console
-# is merged.) Then the watchdog (i6300esb, CONFIG_WATCHDOG_TIMEOUT=10 in the
+# killed init starts it again; the technician logs in on the console (ttyS0)
+# and `status` answers with the bundle in force. Then the watchdog (i6300esb, CONFIG_WATCHDOG_TIMEOUT=10 in the
 # board's defconfig): townguard stopped with SIGSTOP inside the VM stops
 # feeding it and the box resets; it comes back to running with the same
 # bundle in force. A clean stop (tg-stop: SIGTERM, the magic close) does not
@@ -26,6 +26,13 @@ grep -q 'blocklist in force: /data/bundle/current, serial 7' "$work/console.log"
 grep -q 'watchdog\] info: /dev/watchdog .*armed, timeout 10 s' "$work/console.log" ||
 	fail "the watchdog was not armed with the board's 10 s"
 echo "ok: watchdog armed"
+
+# The technician console on the board's serial port (ttyS0): login, then `status`.
+vm_login
+vm_key $'status\r'
+vm_wait '^bundle +serial 7' 30 || fail "status does not show serial 7"
+vm_wait '^(OK|PROBLEM:)' 30 || fail "status has no OK/PROBLEM line"
+echo "ok: console login on ttyS0; status: $(grep -E '^(OK|PROBLEM:)' "$work/console.log" | tail -n 1)"
 
 vm_sh "cat /proc/mounts" || fail "cat /proc/mounts"
 grep -Eq '^/dev/vda / squashfs ro' "$work/sh.out" || fail "root is not the read-only squashfs: $(cat "$work/sh.out")"

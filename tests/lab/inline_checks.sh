@@ -41,6 +41,15 @@ inline_lab_up() {
 	. "$work/lab/env"
 }
 
+# wan_pid WORD: the process of this lab's WAN namespace whose command line has WORD
+wan_pid() {
+	local p
+	for p in $(ip netns pids "$NS_WAN"); do
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$1" && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
 # inline_setup: lab up, bundle on flash, configuration written (not started).
 inline_setup() {
 	inline_lab_up none tginline

@@ -8,6 +8,7 @@
  * check against docs/reports.md.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -203,6 +204,32 @@ static void test_every_type_says_what_happened_through_the_privacy_levels(void *
 	stop(&t);
 }
 
+static void test_a_console_event_alerts_with_what_happened_and_its_category(void **state)
+{
+	struct t t;
+	json_t *rec, *con;
+
+	(void)state;
+	start(&t, 20);
+	assert_int_equal(alert_console(t.a, "lockout", "3 in a row"), 1);
+	assert_int_equal(alert_console(t.a, "config_commit", "log.level=debug"), 1);
+	assert_int_equal(alert_console(t.a, "no_such_event", ""), -EINVAL);
+	assert_int_equal(json_array_size(t.recs), 2);
+	rec = json_array_get(t.recs, 0);
+	assert_string_equal(str(rec, "event", "action"), "console");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(rec, "event"),
+									     "category"), 0)),
+			    "authentication");
+	con = json_object_get(tg_alert(rec), "console");
+	assert_string_equal(json_string_value(json_object_get(con, "event")), "lockout");
+	assert_string_equal(json_string_value(json_object_get(con, "detail")), "3 in a row");
+	rec = json_array_get(t.recs, 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(rec, "event"),
+									     "category"), 0)),
+			    "configuration");
+	stop(&t);
+}
+
 /* nDPI 4.2: risk 6 self-signed certificate (high, 100), 24 missing SNI (medium, 50). */
 #define RISK_SELF_SIGNED (1ull << 6)
 #define RISK_NO_SNI (1ull << 24)
@@ -270,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_over_the_limit_alerts_are_held_back_and_counted_in_the_next),
 		cmocka_unit_test(test_every_type_says_what_happened_through_the_privacy_levels),
 		cmocka_unit_test(test_a_risky_flow_alerts_with_its_risks_once_per_endpoints_and_interval),
+		cmocka_unit_test(test_a_console_event_alerts_with_what_happened_and_its_category),
 	};
 
 	log_set_level(LOG_LVL_ERR);
