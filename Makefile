@@ -9,21 +9,28 @@ SHELL := /bin/bash
 
 PYTHON := /usr/bin/python3
 KCONFIGLIB := /usr/lib/python3/dist-packages
-export KCONFIG_CONFIG := .config
+# The configuration file; another one (KCONFIG_CONFIG=build/<board>/.config)
+# builds a second board beside the tree's own (the image tests do).
+KCONFIG_CONFIG ?= .config
+export KCONFIG_CONFIG
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
+# ---------------------------------------------------------------- configuration
+-include $(KCONFIG_CONFIG)
+BOARD := $(patsubst "%",%,$(or $(CONFIG_BOARD),"host"))
+
+# The host board builds in build/ (build/san with sanitizers); any other board
+# in build/<board>/, where `make image` puts its image too.
 SAN ?= 0
 ifeq ($(SAN),1)
 O ?= build/san
+else ifneq ($(BOARD),host)
+O ?= build/$(BOARD)
 else
 O ?= build
 endif
-
-# ---------------------------------------------------------------- configuration
--include .config
-BOARD := $(patsubst "%",%,$(or $(CONFIG_BOARD),"host"))
 AUTOCONF := $(O)/include/generated/autoconf.h
 
 KCONFIGS := $(wildcard */Kconfig */*/Kconfig)
@@ -31,16 +38,17 @@ KCONFIGS := $(wildcard */Kconfig */*/Kconfig)
 # A tree without .config builds the host board's defaults; a Kconfig file
 # newer than .config brings it up to date (new symbols take their defaults),
 # and make restarts with the new values.
-.config: Kconfig $(KCONFIGS)
-	$(Q)if [ -f .config ]; then \
+$(KCONFIG_CONFIG): Kconfig $(KCONFIGS)
+	$(Q)if [ -f $@ ]; then \
 		echo "  CONFIG  Kconfig changed: make olddefconfig"; \
-		$(PYTHON) $(KCONFIGLIB)/olddefconfig.py Kconfig >/dev/null && touch .config; \
+		$(PYTHON) $(KCONFIGLIB)/olddefconfig.py Kconfig >/dev/null && touch $@; \
 	else \
 		echo "  CONFIG  no .config: using board/host/defconfig (make <board>_defconfig to choose)"; \
 		$(PYTHON) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig board/host/defconfig >/dev/null; \
 	fi
 
 %_defconfig: board/%/defconfig
+	$(Q)mkdir -p $(dir $(KCONFIG_CONFIG))
 	$(Q)$(PYTHON) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig $<
 
 menuconfig:
@@ -53,7 +61,7 @@ savedefconfig: .config
 	$(Q)$(PYTHON) $(KCONFIGLIB)/savedefconfig.py --kconfig Kconfig --out $(O)/defconfig
 	@echo "  wrote $(O)/defconfig"
 
-$(AUTOCONF): .config Kconfig $(KCONFIGS)
+$(AUTOCONF): $(KCONFIG_CONFIG) Kconfig $(KCONFIGS)
 	@mkdir -p $(dir $@)
 	$(Q)$(PYTHON) $(KCONFIGLIB)/genconfig.py --header-path $@ Kconfig
 
@@ -78,7 +86,7 @@ $(O)/obj/drivers/link.o $(patsubst %.c,$(O)/obj/%.o,$(wildcard drivers/nfq*.c)):
 # ---------------------------------------------------------------- sources
 # One folder per layer of ARCHITECTURE.md (docs/layout.md); every .c in them is firmware.
 FW_SRCS := $(filter-out firmware/app/main.c,$(wildcard firmware/*/*.c))
-DRV_SRCS := drivers/port.c drivers/inline.c drivers/link.c drivers/capfile.c drivers/tty.c drivers/power.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
+DRV_SRCS := drivers/port.c drivers/inline.c drivers/link.c drivers/capfile.c drivers/tty.c drivers/power.c drivers/watchdog.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
 	$(if $(filter y,$(CONFIG_DRIVER_AFPACKET)),drivers/afpacket.c) \
 	$(if $(filter y,$(CONFIG_DRIVER_NFQUEUE)),$(wildcard drivers/nfq*.c))
 BOARD_SRCS := board/$(BOARD)/board.c
@@ -253,7 +261,7 @@ $(O)/tests/test_soc_schema $(O)/tests/test_soc_store: LDLIBS += $(SOC_LIBS)
 
 # `make test`: unit tests, then the capture-based and namespace tests.
 # tests/run prints one line per test and "N passed, N failed" at the end.
-test: all $(UNIT_BINS) $(MO_FILES)
+test: all $(UNIT_BINS) $(MO_FILES) test-images
 	$(Q)BUILD=$(O) SAN=$(SAN) tests/run $(UNIT_BINS)
 
 # ---------------------------------------------------------------- analysis
@@ -383,6 +391,33 @@ bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-be
 		$(O)/bench/soc-bench
 	$(Q)BUILD=$(O) tests/bench/run
 
+# ---------------------------------------------------------------- images
+# `make <board>_defconfig && make image`: the board's image in build/<board>/
+# (tools/mkimage, board/<board>/image.conf, docs/boards.md); `make boot` starts
+# it in QEMU with the console on stdio. The kernel and busybox-static come
+# from tools/install-deps' cache; nothing is fetched here.
+image: $(O)/townguard $(O)/oui.bin
+	$(Q)if [ ! -f board/$(BOARD)/image.conf ]; then \
+		echo "error: board $(BOARD) has no image (board/$(BOARD)/image.conf): make <board>_defconfig first" >&2; \
+		exit 1; fi
+	$(Q)DATA_DIR=$(CONFIG_DATA_DIR) OUI_BIN=$(O)/oui.bin tools/mkimage $(BOARD) $(O) $(O)/townguard
+
+boot: image
+	$(Q)tools/qemu-run $(O) $(BOOT_ARGS)
+
+# The images the tests boot (tests/image), each built beside the tree's own
+# configuration; `make test` builds them first.
+TEST_IMAGES := qemu-x86_64
+test-images:
+	$(Q)for b in $(TEST_IMAGES); do \
+		$(MAKE) --no-print-directory KCONFIG_CONFIG=build/$$b/.config O=build/$$b SAN=0 $${b}_defconfig && \
+		$(MAKE) --no-print-directory KCONFIG_CONFIG=build/$$b/.config O=build/$$b SAN=0 image || exit 1; \
+	done
+
+# Ten power cuts of the x86_64 image instead of make test's three (tests/integration/image_powercut.sh).
+soak-image: all test-images
+	$(Q)BUILD=$(O) TOP=$(CURDIR) CUTS=10 tests/integration/image_powercut.sh
+
 # `make soak`: tests/soak/soak.sh for SOAK_SECONDS (default 600) in each inline mode.
 soak: all
 	$(Q)for m in bridge nfqueue; do BUILD=$(O) TOP=$(CURDIR) SAN=$(SAN) MODE=$$m tests/soak/soak.sh || exit 1; done
@@ -404,11 +439,16 @@ help:
 	@echo "make run             generate a demo capture and replay it"
 	@echo "make test            unit, conformance and lab tests (SAN=1: ASan+UBSan)"
 	@echo "make soak             10 minutes per inline mode of mixed traffic and garbage"
+	@echo "make <board>_defconfig && make image   a board's image in build/<board>/ (docs/boards.md)"
+	@echo "make boot            boot that image in QEMU, console on stdio"
+	@echo "make soak-image      ten power cuts of the x86_64 image"
 	@echo "make po-update       after a new _() message: po/townguard.pot and po/*.po merged"
 	@echo "make check           the layer rule (tools/check-layers), cppcheck and clang-tidy"
 	@echo "make bench           benchmarks against ndpiReader and a bare libpcap loop"
 	@echo "make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
 
+.PHONY: image boot test-images soak-image
+.PHONY: all test check fuzz fuzz-build bench soak run clean distclean help menuconfig olddefconfig savedefconfig
 .PHONY: po-update all test check fuzz fuzz-build bench soak run clean distclean help menuconfig olddefconfig savedefconfig
 .SECONDARY:
 

@@ -11,6 +11,7 @@
  *   gateway_nfq.c    nfqueue mode: the inline driver's packets judged
  *   gateway_rejudge.c  a new blocklist applied to the open flows
  *   gateway_hold.c   bridge and nfqueue: requests held until their name is judged
+ *   gateway_wdog.c   the board's hardware watchdog, fed while the loop runs
  */
 #ifndef TG_GATEWAY_PRIV_H
 #define TG_GATEWAY_PRIV_H
@@ -143,6 +144,7 @@ struct gateway {
 		void *ctx;
 	} capture;
 	const char *refused_at_start;  /* a list on flash refused before the reports started */
+	struct gw_wdog *wdog;          /* the board's hardware watchdog (gateway_wdog.c); NULL = none */
 	struct console *console;       /* the technician's console (gateway_console.c); NULL = none */
 	int console_fd;
 	bool reboot;                   /* the console asked for a restart: the loop stopped for it */
@@ -299,5 +301,16 @@ static inline void gw_capture_rx(struct gateway *g, int port, const struct port_
 /* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */
 int gw_nfq_start(struct gateway *g);
 void gw_nfq_stop(struct gateway *g);
+
+/* gateway_wdog.c */
+/*
+ * Live modes on a board with a watchdog (board.h) and CONFIG_WATCHDOG_TIMEOUT:
+ * arm it and feed it from a loop timer, so a stalled loop stops the feeding
+ * and the hardware resets the box. Without one, or when it cannot be opened
+ * (logged), nothing.
+ */
+void gw_wdog_start(struct gateway *g);
+/* clean: a stop asked for (signal, --duration): the magic close disarms it. */
+void gw_wdog_stop(struct gateway *g, bool clean);
 
 #endif
