@@ -201,7 +201,7 @@ $(O)/obj/tools/tg-soc/store_pg.o: CPPFLAGS += $(shell pkg-config --cflags libpq)
 # Everything of tg-soc but main(): the unit tests and the benchmark link it too.
 SOC_OWN_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(filter-out tools/tg-soc/main.c,$(wildcard tools/tg-soc/*.c))) \
 	$(O)/obj/gen/tg-soc/schemas.o $(O)/obj/tools/tg-hub/opts.o $(O)/obj/tools/tg-hub/common.o
-SOC_OBJS := $(SOC_OWN_OBJS) $(O)/obj/firmware/report/batch.o $(O)/obj/firmware/report/journal.o $(O)/obj/firmware/report/spool.o \
+SOC_OBJS := $(SOC_OWN_OBJS) $(O)/obj/firmware/report/batch.o $(O)/obj/firmware/report/records_dict.o $(O)/obj/firmware/report/journal.o $(O)/obj/firmware/report/spool.o \
 	$(O)/obj/firmware/report/spool_format.o $(O)/obj/firmware/core/log.o $(BUNDLE_OBJS) \
 	$(O)/obj/firmware/core/file.o $(O)/obj/firmware/core/crc32c.o $(O)/obj/firmware/report/record.o \
 	$(O)/obj/firmware/core/config.o $(O)/obj/firmware/core/config_keys.o
