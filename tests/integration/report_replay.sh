@@ -230,17 +230,19 @@ for c in iphone 1kxun teams; do
 	tg replay "$pcaps/$c.pcap" --reports -o gateway.data_dir=data -o report.oui_file="$build/oui.bin" \
 		>"inv-$c.rec" 2>/dev/null
 	tcpdump -nvr "$pcaps/$c.pcap" 'udp port 67 or udp port 68' >"inv-$c.tcpdump" 2>/dev/null
+	# who sends from which IPv4 address (packets and ARP): the devices learnt from frames
+	tcpdump -tenr "$pcaps/$c.pcap" 'ip or arp or (vlan and (ip or arp))' >"inv-$c.senders" 2>/dev/null
 done
 tg replay "$pcaps/iphone.pcap" --reports -o gateway.data_dir=data -o report.oui_file="$build/oui.bin" >inv-again.rec 2>/dev/null
 cmp -s inv-iphone.rec inv-again.rec || fail "a replay with DHCP gave two different outputs: it must not keep an inventory"
 "$top/tests/report_schema.py" inv-*.raw inv-*.rec >schema-dhcp.log || { cat schema-dhcp.log; fail "DHCP records outside the schema"; }
 /usr/bin/python3 - <<'PY' || fail "inventory against tcpdump (above)"
-import csv, json, re, sys
+import csv, ipaddress, json, re, sys
 makers = {}
 for row in csv.reader(open("/usr/share/ieee-data/oui.csv", encoding="utf-8")):
     makers.setdefault(row[1], row[2])
 ecs = lambda mac: mac.upper().replace(":", "-")
-total = 0
+total = static = 0
 for cap in ("iphone", "1kxun", "teams"):
     # tcpdump -v: one block per message
     clients, names, leases = set(), {}, {}
@@ -260,16 +262,26 @@ for cap in ("iphone", "1kxun", "teams"):
             y = re.search(r"Your-IP ([0-9.]+)", block)
             if y:
                 leases.setdefault(mac, set()).add(y.group(1))
+    # a device with a static address: a MAC sending from an internal IPv4 address (or ARP's sender)
+    senders = set()
+    for line in open(f"inv-{cap}.senders"):
+        m = re.match(r"(\S+) > .*ethertype IPv4 \(0x0800\), (?:length \d+: )?(\d+\.\d+\.\d+\.\d+)", line) or \
+            re.match(r"(\S+) > .*ethertype ARP .*(?:tell|Reply) (\d+\.\d+\.\d+\.\d+)", line)
+        if m and ipaddress.ip_address(m.group(2)).is_private:
+            senders.add(ecs(m.group(1)))
     recs = [json.loads(l) for l in open(f"inv-{cap}.raw")]
     new = [r["host"]["mac"] for r in recs if r["event"].get("action") == "new_device"]
-    if sorted(new) != sorted(clients):
-        sys.exit(f"FAIL: {cap}: new_device alerts for {sorted(new)}, tcpdump has clients {sorted(clients)}")
+    if len(new) != len(set(new)) or not clients <= set(new) or not set(new) <= clients | senders:
+        sys.exit(f"FAIL: {cap}: new_device alerts for {sorted(new)}, tcpdump has clients {sorted(clients)}"
+                 f" and senders from internal addresses {sorted(senders - clients)}")
     last = {}
     for r in recs:
         if r["event"]["kind"] == "asset":
             last[r["host"]["mac"]] = r
-    if set(last) != clients:
-        sys.exit(f"FAIL: {cap}: asset records for {sorted(last)}, clients {sorted(clients)}")
+    if set(last) != set(new):
+        sys.exit(f"FAIL: {cap}: asset records for {sorted(last)}, new devices {sorted(new)}")
+    static += len(set(new) - clients)
+    clients = set(new)
     for mac, r in last.items():
         if r["host"].get("hostname") != names.get(mac):
             sys.exit(f"FAIL: {cap}: {mac}: host name {r['host'].get('hostname')!r}, tcpdump {names.get(mac)!r}")
@@ -285,7 +297,7 @@ for cap in ("iphone", "1kxun", "teams"):
         if secret in text:
             sys.exit(f"FAIL: {cap}: {secret!r} in a record at the default privacy level")
     total += len(clients)
-print(f"ok: inventory: {total} DHCP clients of 3 captures, as tcpdump reads them, named, leased, made by whom oui.csv says")
+print(f"ok: inventory: {total} devices of 3 captures ({static} from their frames alone), as tcpdump reads them, named, leased, made by whom oui.csv says")
 PY
 
 # ---------------------------------------------------------------- risk alerts
