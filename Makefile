@@ -328,7 +328,7 @@ $(O)/bench/report-bench: $(O)/obj/tests/bench/report_bench.o $(CORE_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench \
+bench: all test-images $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench \
 		$(O)/bench/spool-bench \
 		$(O)/bench/report-bench
 	$(Q)BUILD=$(O) tests/bench/run
