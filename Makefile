@@ -385,7 +385,7 @@ $(O)/bench/soc-bench: $(O)/obj/tests/bench/soc_bench.o $(SOC_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(SOC_LIBS)
 
-bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench \
+bench: all test-images $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-bench $(O)/bench/rejudge-bench \
 		$(O)/bench/spool-bench \
 		$(O)/bench/report-bench \
 		$(O)/bench/soc-bench
