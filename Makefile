@@ -9,21 +9,26 @@ SHELL := /bin/bash
 
 PYTHON := /usr/bin/python3
 KCONFIGLIB := /usr/lib/python3/dist-packages
-export KCONFIG_CONFIG := .config
+export KCONFIG_CONFIG ?= .config
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
+# ---------------------------------------------------------------- configuration
+# KCONFIG_CONFIG=<file> keeps a second board's configuration beside the host's
+# .config (tests/image/arm64_user.sh builds the arm64 board that way).
+-include $(KCONFIG_CONFIG)
+BOARD := $(patsubst "%",%,$(or $(CONFIG_BOARD),"host"))
+
+# A board other than host builds into build/<board>/, beside the host build.
 SAN ?= 0
 ifeq ($(SAN),1)
 O ?= build/san
+else ifneq ($(BOARD),host)
+O ?= build/$(BOARD)
 else
 O ?= build
 endif
-
-# ---------------------------------------------------------------- configuration
--include .config
-BOARD := $(patsubst "%",%,$(or $(CONFIG_BOARD),"host"))
 AUTOCONF := $(O)/include/generated/autoconf.h
 
 KCONFIGS := $(wildcard */Kconfig */*/Kconfig)
@@ -31,16 +36,17 @@ KCONFIGS := $(wildcard */Kconfig */*/Kconfig)
 # A tree without .config builds the host board's defaults; a Kconfig file
 # newer than .config brings it up to date (new symbols take their defaults),
 # and make restarts with the new values.
-.config: Kconfig $(KCONFIGS)
-	$(Q)if [ -f .config ]; then \
+$(KCONFIG_CONFIG): Kconfig $(KCONFIGS)
+	$(Q)if [ -f $@ ]; then \
 		echo "  CONFIG  Kconfig changed: make olddefconfig"; \
-		$(PYTHON) $(KCONFIGLIB)/olddefconfig.py Kconfig >/dev/null && touch .config; \
+		$(PYTHON) $(KCONFIGLIB)/olddefconfig.py Kconfig >/dev/null && touch $@; \
 	else \
 		echo "  CONFIG  no .config: using board/host/defconfig (make <board>_defconfig to choose)"; \
 		$(PYTHON) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig board/host/defconfig >/dev/null; \
 	fi
 
 %_defconfig: board/%/defconfig
+	@mkdir -p $(dir $(KCONFIG_CONFIG))
 	$(Q)$(PYTHON) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig $<
 
 menuconfig:
@@ -49,16 +55,31 @@ menuconfig:
 olddefconfig:
 	$(Q)$(PYTHON) $(KCONFIGLIB)/olddefconfig.py Kconfig
 
-savedefconfig: .config
+savedefconfig: $(KCONFIG_CONFIG)
 	$(Q)$(PYTHON) $(KCONFIGLIB)/savedefconfig.py --kconfig Kconfig --out $(O)/defconfig
 	@echo "  wrote $(O)/defconfig"
 
-$(AUTOCONF): .config Kconfig $(KCONFIGS)
+$(AUTOCONF): $(KCONFIG_CONFIG) Kconfig $(KCONFIGS)
 	@mkdir -p $(dir $@)
 	$(Q)$(PYTHON) $(KCONFIGLIB)/genconfig.py --header-path $@ Kconfig
 
 # ---------------------------------------------------------------- flags
 CC ?= cc
+# A cross build (the arm64 boards: CONFIG_CROSS_COMPILE, CONFIG_SYSROOT, or the
+# same on the command line): the compiler and pkg-config look only in the
+# sysroot, so no host header or library leaks into the target's binary.
+CROSS_COMPILE ?= $(patsubst "%",%,$(CONFIG_CROSS_COMPILE))
+SYSROOT ?= $(patsubst "%",%,$(CONFIG_SYSROOT))
+ifneq ($(CROSS_COMPILE),)
+CC := $(CROSS_COMPILE)gcc
+ifneq ($(SYSROOT),)
+TRIPLET := $(shell $(CC) -dumpmachine)
+export PKG_CONFIG_SYSROOT_DIR := $(SYSROOT)
+export PKG_CONFIG_LIBDIR := $(SYSROOT)/usr/lib/$(TRIPLET)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig
+CFLAGS += --sysroot=$(SYSROOT)
+LDFLAGS += --sysroot=$(SYSROOT)
+endif
+endif
 PKGS := libndpi libpcap jansson inih libnl-3.0 libnl-route-3.0 libnl-nf-3.0 libzstd
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wpointer-arith -Wundef
@@ -169,6 +190,10 @@ HUB_FW_OBJS := $(BUNDLE_OBJS) $(O)/obj/firmware/hub/cmd.o $(O)/obj/firmware/core
 # The hub's feed parsers (tools/feeds*.c: the line formats, STIX, the value checks).
 FEEDS_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/feeds*.c))
 HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub/main.c),$(O)/tg-hub)
+# The host tools run on the build machine: a cross build makes the firmware only.
+ifneq ($(CROSS_COMPILE),)
+HOST_TOOLS :=
+endif
 # tg-hub shares the firmware's bundle code (one encoder for hub and gateway).
 $(O)/tg-hub: $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/tg-hub/*.c)) \
 		$(FEEDS_OBJS) $(O)/obj/tools/hub_pki.o $(O)/obj/tools/hub_mqtt.o $(HUB_FW_OBJS)
