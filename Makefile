@@ -9,18 +9,20 @@ SHELL := /bin/bash
 
 PYTHON := /usr/bin/python3
 KCONFIGLIB := /usr/lib/python3/dist-packages
-export KCONFIG_CONFIG ?= .config
+# The configuration file; another one (KCONFIG_CONFIG=build/<board>/.config)
+# builds a second board beside the tree's own (the image tests do).
+KCONFIG_CONFIG ?= .config
+export KCONFIG_CONFIG
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
 # ---------------------------------------------------------------- configuration
-# KCONFIG_CONFIG=<file> keeps a second board's configuration beside the host's
-# .config (tests/image/arm64_user.sh builds the arm64 board that way).
 -include $(KCONFIG_CONFIG)
 BOARD := $(patsubst "%",%,$(or $(CONFIG_BOARD),"host"))
 
-# A board other than host builds into build/<board>/, beside the host build.
+# The host board builds in build/ (build/san with sanitizers); any other board
+# in build/<board>/, where `make image` puts its image too.
 SAN ?= 0
 ifeq ($(SAN),1)
 O ?= build/san
@@ -46,7 +48,7 @@ $(KCONFIG_CONFIG): Kconfig $(KCONFIGS)
 	fi
 
 %_defconfig: board/%/defconfig
-	@mkdir -p $(dir $(KCONFIG_CONFIG))
+	$(Q)mkdir -p $(dir $(KCONFIG_CONFIG))
 	$(Q)$(PYTHON) $(KCONFIGLIB)/defconfig.py --kconfig Kconfig $<
 
 menuconfig:
@@ -99,7 +101,7 @@ $(O)/obj/drivers/link.o $(patsubst %.c,$(O)/obj/%.o,$(wildcard drivers/nfq*.c)):
 # ---------------------------------------------------------------- sources
 # One folder per layer of ARCHITECTURE.md (docs/layout.md); every .c in them is firmware.
 FW_SRCS := $(filter-out firmware/app/main.c,$(wildcard firmware/*/*.c))
-DRV_SRCS := drivers/port.c drivers/inline.c drivers/link.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
+DRV_SRCS := drivers/port.c drivers/inline.c drivers/link.c drivers/watchdog.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
 	$(if $(filter y,$(CONFIG_DRIVER_AFPACKET)),drivers/afpacket.c) \
 	$(if $(filter y,$(CONFIG_DRIVER_NFQUEUE)),$(wildcard drivers/nfq*.c))
 BOARD_SRCS := board/$(BOARD)/board.c
@@ -331,6 +333,29 @@ bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-be
 		$(O)/bench/report-bench
 	$(Q)BUILD=$(O) tests/bench/run
 
+# ---------------------------------------------------------------- images
+# `make <board>_defconfig && make image`: the board's image in build/<board>/
+# (tools/mkimage, board/<board>/image.conf, docs/boards.md); `make boot` starts
+# it in QEMU with the console on stdio. The kernel and busybox-static come
+# from tools/install-deps' cache; nothing is fetched here.
+image: $(O)/townguard $(O)/oui.bin
+	$(Q)if [ ! -f board/$(BOARD)/image.conf ]; then \
+		echo "error: board $(BOARD) has no image (board/$(BOARD)/image.conf): make <board>_defconfig first" >&2; \
+		exit 1; fi
+	$(Q)DATA_DIR=$(CONFIG_DATA_DIR) OUI_BIN=$(O)/oui.bin tools/mkimage $(BOARD) $(O) $(O)/townguard
+
+boot: image
+	$(Q)tools/qemu-run $(O) $(BOOT_ARGS)
+
+# The images the tests boot (tests/image), each built beside the tree's own
+# configuration; `make test` builds them first.
+TEST_IMAGES := qemu-x86_64
+test-images:
+	$(Q)for b in $(TEST_IMAGES); do \
+		$(MAKE) --no-print-directory KCONFIG_CONFIG=build/$$b/.config O=build/$$b SAN=0 $${b}_defconfig && \
+		$(MAKE) --no-print-directory KCONFIG_CONFIG=build/$$b/.config O=build/$$b SAN=0 image || exit 1; \
+	done
+
 # `make soak`: tests/soak/soak.sh for SOAK_SECONDS (default 600) in each inline mode.
 soak: all
 	$(Q)for m in bridge nfqueue; do BUILD=$(O) TOP=$(CURDIR) SAN=$(SAN) MODE=$$m tests/soak/soak.sh || exit 1; done
@@ -356,6 +381,7 @@ help:
 	@echo "make bench           benchmarks against ndpiReader and a bare libpcap loop"
 	@echo "make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
 
+.PHONY: image boot test-images
 .PHONY: all test check fuzz fuzz-build bench soak run clean distclean help menuconfig olddefconfig savedefconfig
 .SECONDARY:
 

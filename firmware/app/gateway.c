@@ -564,6 +564,7 @@ int gateway_run(struct gateway_opts *o)
 		log_err("cannot watch signals: %s", strerror(errno));
 		goto out_uninit;
 	}
+	gw_wdog_start(g);
 	if (gw_start_mode(g) < 0)
 		goto out_mode;
 
@@ -579,6 +580,7 @@ int gateway_run(struct gateway_opts *o)
 		 g->ports[0].name, g->n_ports > 1 ? " and " : "", g->n_ports > 1 ? g->ports[1].name : "");
 	t0 = gw_mono_seconds();
 	ret = loop_run(g->loop) < 0 ? 1 : 0;
+	gw_wdog_stop(g, ret == 0);
 	if (g->ports[0].is_open) {
 		g->rep.port_valid = port_stats(&g->ports[0].port, &g->rep.port) == 0;
 	}
@@ -596,6 +598,7 @@ int gateway_run(struct gateway_opts *o)
 	return ret;
 
 out_mode:
+	gw_wdog_stop(g, false);
 	gw_stop_mode(g);
 	hold_free(g->hold);
 	loop_signal_del(g->loop, &g->sig);

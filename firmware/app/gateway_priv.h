@@ -11,6 +11,7 @@
  *   gateway_nfq.c    nfqueue mode: the inline driver's packets judged
  *   gateway_rejudge.c  a new blocklist applied to the open flows
  *   gateway_hold.c   bridge and nfqueue: requests held until their name is judged
+ *   gateway_wdog.c   the board's hardware watchdog, fed while the loop runs
  */
 #ifndef TG_GATEWAY_PRIV_H
 #define TG_GATEWAY_PRIV_H
@@ -124,6 +125,7 @@ struct gateway {
 	struct policy_hit rejudge_hit; /* the hit of the flow being judged again */
 	struct gw_report *report;      /* summaries to the SOC (gateway_report.c); NULL = none */
 	const char *refused_at_start;  /* a list on flash refused before the reports started */
+	struct gw_wdog *wdog;          /* the board's hardware watchdog (gateway_wdog.c); NULL = none */
 };
 
 /* gateway.c */
@@ -237,5 +239,16 @@ void gw_report_on_request(struct gateway *g);
 /* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */
 int gw_nfq_start(struct gateway *g);
 void gw_nfq_stop(struct gateway *g);
+
+/* gateway_wdog.c */
+/*
+ * Live modes on a board with a watchdog (board.h) and CONFIG_WATCHDOG_TIMEOUT:
+ * arm it and feed it from a loop timer, so a stalled loop stops the feeding
+ * and the hardware resets the box. Without one, or when it cannot be opened
+ * (logged), nothing.
+ */
+void gw_wdog_start(struct gateway *g);
+/* clean: a stop asked for (signal, --duration): the magic close disarms it. */
+void gw_wdog_stop(struct gateway *g, bool clean);
 
 #endif

@@ -12,7 +12,9 @@ struct board {
 	const char *wan_port;    /* inline modes: port facing the ISP router */
 	const char *mirror_port; /* monitor mode: the mirror/SPAN port */
 	const char *console;     /* technician's serial console device, NULL = stdin */
+	unsigned int console_speed; /* its baud rate (0: leave the line as it is) */
 	const char *data_dir;    /* runtime config, bundles, spool, keys */
+	const char *data_dev;    /* the block device mounted on data_dir, NULL = none (host) */
 	const char *watchdog;    /* hardware watchdog device, NULL = none */
 };
 

@@ -1,0 +1,81 @@
+# shellcheck shell=bash
+# What the image tests share (sourced after tests/lib.sh and make_work): a
+# board image booted in QEMU (tools/qemu-run) with its console and the debug
+# shell (tg.debug=1, image.conf DEBUG_SERIAL) on FIFOs, their output appended
+# to $work/console.log and $work/debug.log.
+#
+#   vm_image BOARD         $img = build/BOARD (make test-images), or skip (77)
+#   vm_start [ARGS...]     boot it (ARGS to tools/qemu-run: --append, --net ...)
+#   vm_wait REGEX SECONDS  until console.log has a line matching REGEX, from now on
+#   vm_sh CMD              run CMD in the debug shell; its output in $work/sh.out, status returned
+#   vm_key TEXT            type TEXT on the console
+#   vm_kill                SIGKILL QEMU (a power cut)
+# A boot under TCG takes ~10 s on an idle 2-core machine; the waits allow 10x.
+VM_BOOT_S=${VM_BOOT_S:-120}
+
+vm_image() {
+	img=$TOP/build/$1
+	if [ ! -f "$img/rootfs.squashfs" ] || [ ! -f "$img/image.conf" ]; then
+		echo "skipped: no image in $img (make test-images; tools/install-deps caches its inputs)"
+		exit 77
+	fi
+	command -v qemu-system-x86_64 >/dev/null || { echo "skipped: no QEMU"; exit 77; }
+	cp "$img/data.ext4" "$work/data.ext4"
+}
+
+vm_start() {
+	local f
+	for f in con dbg; do
+		rm -f "$work/$f.in" "$work/$f.out"
+		mkfifo "$work/$f.in" "$work/$f.out"
+	done
+	"$TOP/tools/qemu-run" "$img" --console "pipe:$work/con" --debug "pipe:$work/dbg" \
+		--data "$work/data.ext4" --pidfile "$work/qemu.pid" "$@" >>"$work/qemu.log" 2>&1 &
+	vm_pid=$!
+	started "$vm_pid"
+	# Readers and writers held open (read-write: opening never blocks) for the VM's life.
+	exec {vm_con}<>"$work/con.in" {vm_dbg}<>"$work/dbg.in"
+	cat "$work/con.out" >>"$work/console.log" &
+	started $!
+	cat "$work/dbg.out" >>"$work/debug.log" &
+	started $!
+	vm_mark=$(wc -l <"$work/console.log" 2>/dev/null || echo 0)
+	vm_n=0
+}
+
+# console lines after the last vm_wait (or vm_start)
+vm_new() { tail -n +"$((vm_mark + 1))" "$work/console.log" 2>/dev/null; }
+vm_has() { vm_new | grep -Eq -- "$1"; }
+vm_wait() {
+	wait_for "$2" vm_has "$1" || return 1
+	vm_mark=$(($(vm_new | grep -En -- "$1" | head -n 1 | cut -d: -f1) + vm_mark))
+}
+must_boot() { # must_boot [WHAT]: the VM reaches townguard's running line
+	vm_wait 'info: running: mode' "$VM_BOOT_S" || fail "no townguard running line ${1:-at boot} within $VM_BOOT_S s"
+}
+
+vm_key() { printf '%s' "$1" >&"$vm_con"; }
+
+vm_sh() {
+	local start
+	vm_n=$((vm_n + 1))
+	start=$(wc -c <"$work/debug.log")
+	# The marker is typed split ("__vm""_end"), so the shell's echo of the line is not it.
+	printf '%s\n' "$1; echo __vm\"\"_end_$vm_n \$?" >&"$vm_dbg"
+	wait_for 60 grep -q "^__vm_end_$vm_n " "$work/debug.log" || fail "debug shell: no answer to: $1"
+	tail -c +"$((start + 1))" "$work/debug.log" | tr -d '\r' |
+		sed -n "/__vm\"\"_end_$vm_n/,/^__vm_end_$vm_n /p" | sed '1d;$d' >"$work/sh.out"
+	return "$(tr -d '\r' <"$work/debug.log" | sed -n "s/^__vm_end_$vm_n \\([0-9]*\\)$/\\1/p" | tail -n 1)"
+}
+
+vm_kill() {
+	kill -KILL "$(cat "$work/qemu.pid")" 2>/dev/null
+	wait "$vm_pid" 2>/dev/null
+	return 0
+}
+
+on_fail() {
+	show_log "$work/console.log" 40
+	show_log "$work/debug.log" 20
+	show_log "$work/qemu.log" 10
+}
