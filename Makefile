@@ -232,6 +232,7 @@ $(O)/tests/test_hub_opts: $(O)/obj/tools/tg-hub/opts.o $(O)/obj/tools/tg-hub/com
 # `make test`: unit tests, then the capture-based and namespace tests.
 # tests/run prints one line per test and "N passed, N failed" at the end.
 test: all $(UNIT_BINS)
+test: test-images
 	$(Q)BUILD=$(O) SAN=$(SAN) tests/run $(UNIT_BINS)
 
 # ---------------------------------------------------------------- analysis
@@ -338,11 +339,15 @@ bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-be
 # (tools/mkimage, board/<board>/image.conf, docs/boards.md); `make boot` starts
 # it in QEMU with the console on stdio. The kernel and busybox-static come
 # from tools/install-deps' cache; nothing is fetched here.
+# A cross-built firmware's libraries come from the sysroot, listed by its own
+# loader under qemu-user (tools/cross-ldd).
+IMAGE_LIBS := $(if $(CROSS_COMPILE),LIB_ROOT=$(SYSROOT) LDD="tools/cross-ldd $(SYSROOT)")
 image: $(O)/townguard $(O)/oui.bin
 	$(Q)if [ ! -f board/$(BOARD)/image.conf ]; then \
 		echo "error: board $(BOARD) has no image (board/$(BOARD)/image.conf): make <board>_defconfig first" >&2; \
 		exit 1; fi
-	$(Q)DATA_DIR=$(CONFIG_DATA_DIR) OUI_BIN=$(O)/oui.bin tools/mkimage $(BOARD) $(O) $(O)/townguard
+	$(Q)DATA_DIR=$(CONFIG_DATA_DIR) OUI_BIN=$(O)/oui.bin $(IMAGE_LIBS) tools/mkimage $(BOARD) $(O) $(O)/townguard
+	$(Q)if grep -q '^BOOT_START_MB=' board/$(BOARD)/image.conf; then tools/mksdcard $(O); fi
 
 boot: image
 	$(Q)tools/qemu-run $(O) $(BOOT_ARGS)
@@ -350,6 +355,8 @@ boot: image
 # The images the tests boot (tests/image), each built beside the tree's own
 # configuration; `make test` builds them first.
 TEST_IMAGES := qemu-x86_64
+TEST_IMAGES += qemu-arm64
+TEST_IMAGES += nanopi-r4s
 test-images:
 	$(Q)for b in $(TEST_IMAGES); do \
 		$(MAKE) --no-print-directory KCONFIG_CONFIG=build/$$b/.config O=build/$$b SAN=0 $${b}_defconfig && \

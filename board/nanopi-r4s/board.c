@@ -21,7 +21,9 @@ static const struct board nanopi_r4s_board = {
 	.wan_port = "eth0",
 	.mirror_port = "eth1",
 	.console = "/dev/ttyS2",
+	.console_speed = 1500000,
 	.data_dir = CONFIG_DATA_DIR,
+	.data_dev = "/dev/mmcblk1p3",
 	.watchdog = "/dev/watchdog",
 };
 

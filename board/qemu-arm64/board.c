@@ -15,7 +15,9 @@ static const struct board qemu_arm64_board = {
 	.wan_port = "eth1",
 	.mirror_port = "eth0",
 	.console = "/dev/ttyAMA0",
+	.console_speed = 115200,
 	.data_dir = CONFIG_DATA_DIR,
+	.data_dev = "/dev/vdb",
 	.watchdog = "/dev/watchdog",
 };
 
