@@ -333,6 +333,8 @@ bench: all $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/ndpi-hosts-be
 		$(O)/bench/spool-bench \
 		$(O)/bench/report-bench
 	$(Q)BUILD=$(O) tests/bench/run
+# Part 10 (tests/bench/arm64_bench) runs the arm64 images' firmware and boots one.
+bench: test-images
 
 # ---------------------------------------------------------------- images
 # `make <board>_defconfig && make image`: the board's image in build/<board>/
