@@ -231,8 +231,7 @@ $(O)/tests/test_hub_opts: $(O)/obj/tools/tg-hub/opts.o $(O)/obj/tools/tg-hub/com
 
 # `make test`: unit tests, then the capture-based and namespace tests.
 # tests/run prints one line per test and "N passed, N failed" at the end.
-test: all $(UNIT_BINS)
-test: test-images
+test: all $(UNIT_BINS) test-images
 	$(Q)BUILD=$(O) SAN=$(SAN) tests/run $(UNIT_BINS)
 
 # ---------------------------------------------------------------- analysis
@@ -365,6 +364,10 @@ test-images:
 		$(MAKE) --no-print-directory KCONFIG_CONFIG=build/$$b/.config O=build/$$b SAN=0 image || exit 1; \
 	done
 
+# Ten power cuts of the x86_64 image instead of make test's three (tests/integration/image_powercut.sh).
+soak-image: all test-images
+	$(Q)BUILD=$(O) TOP=$(CURDIR) CUTS=10 tests/integration/image_powercut.sh
+
 # `make soak`: tests/soak/soak.sh for SOAK_SECONDS (default 600) in each inline mode.
 soak: all
 	$(Q)for m in bridge nfqueue; do BUILD=$(O) TOP=$(CURDIR) SAN=$(SAN) MODE=$$m tests/soak/soak.sh || exit 1; done
@@ -386,11 +389,14 @@ help:
 	@echo "make run             generate a demo capture and replay it"
 	@echo "make test            unit, conformance and lab tests (SAN=1: ASan+UBSan)"
 	@echo "make soak             10 minutes per inline mode of mixed traffic and garbage"
+	@echo "make <board>_defconfig && make image   a board's image in build/<board>/ (docs/boards.md)"
+	@echo "make boot            boot that image in QEMU, console on stdio"
+	@echo "make soak-image      ten power cuts of the x86_64 image"
 	@echo "make check           the layer rule (tools/check-layers), cppcheck and clang-tidy"
 	@echo "make bench           benchmarks against ndpiReader and a bare libpcap loop"
 	@echo "make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
 
-.PHONY: image boot test-images
+.PHONY: image boot test-images soak-image
 .PHONY: all test check fuzz fuzz-build bench soak run clean distclean help menuconfig olddefconfig savedefconfig
 .SECONDARY:
 

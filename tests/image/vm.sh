@@ -10,6 +10,7 @@
 #   vm_sh CMD              run CMD in the debug shell; its output in $work/sh.out, status returned
 #   vm_key TEXT            type TEXT on the console
 #   vm_kill                SIGKILL QEMU (a power cut)
+# VM_EXEC: a prefix for QEMU (ip netns exec NS: the lab's gateway namespace).
 # A boot under TCG takes ~10 s on an idle 2-core machine; the waits allow 10x.
 VM_BOOT_S=${VM_BOOT_S:-120}
 
@@ -21,6 +22,9 @@ vm_image() {
 	fi
 	command -v qemu-system-x86_64 >/dev/null || { echo "skipped: no QEMU"; exit 77; }
 	cp "$img/data.ext4" "$work/data.ext4"
+	img_data=$work/data.ext4
+	: >"$work/console.log"
+	: >"$work/debug.log"
 }
 
 vm_start() {
@@ -29,8 +33,8 @@ vm_start() {
 		rm -f "$work/$f.in" "$work/$f.out"
 		mkfifo "$work/$f.in" "$work/$f.out"
 	done
-	"$TOP/tools/qemu-run" "$img" --console "pipe:$work/con" --debug "pipe:$work/dbg" \
-		--data "$work/data.ext4" --pidfile "$work/qemu.pid" "$@" >>"$work/qemu.log" 2>&1 &
+	${VM_EXEC:-} "$TOP/tools/qemu-run" "$img" --console "pipe:$work/con" --debug "pipe:$work/dbg" \
+		--data "$img_data" --pidfile "$work/qemu.pid" "$@" >>"$work/qemu.log" 2>&1 &
 	vm_pid=$!
 	started "$vm_pid"
 	# Readers and writers held open (read-write: opening never blocks) for the VM's life.
@@ -60,11 +64,12 @@ vm_sh() {
 	local start
 	vm_n=$((vm_n + 1))
 	start=$(wc -c <"$work/debug.log")
-	# The marker is typed split ("__vm""_end"), so the shell's echo of the line is not it.
-	printf '%s\n' "$1; echo __vm\"\"_end_$vm_n \$?" >&"$vm_dbg"
+	# The marker is typed split ("__vm""_end"), so the shell's echo of the line is not it;
+	# the output is what comes between the echo of CMD (one line) and the marker's line.
+	printf '%s\n%s\n' "$1" "echo __vm\"\"_end_$vm_n \$?" >&"$vm_dbg"
 	wait_for 60 grep -q "^__vm_end_$vm_n " "$work/debug.log" || fail "debug shell: no answer to: $1"
 	tail -c +"$((start + 1))" "$work/debug.log" | tr -d '\r' |
-		sed -n "/__vm\"\"_end_$vm_n/,/^__vm_end_$vm_n /p" | sed '1d;$d' >"$work/sh.out"
+		sed '1d' | sed "/__vm\"\"_end_$vm_n/,\$d" >"$work/sh.out"
 	return "$(tr -d '\r' <"$work/debug.log" | sed -n "s/^__vm_end_$vm_n \\([0-9]*\\)$/\\1/p" | tail -n 1)"
 }
 
@@ -78,4 +83,23 @@ on_fail() {
 	show_log "$work/console.log" 40
 	show_log "$work/debug.log" 20
 	show_log "$work/qemu.log" 10
+}
+
+# vm_data SERIAL: $work/data.ext4 made afresh holding the first configuration
+# (region lab, id gw-vm), a hub key ($work/hub) and a bundle of serial SERIAL
+# installed by the host's townguard, blocking blocked.test ($work/lab-SERIAL.bundle).
+vm_data() {
+	local tg=$TOP/${BUILD:-build}/townguard hub=$TOP/${BUILD:-build}/tg-hub
+	rm -rf "$work/data"
+	mkdir -p "$work/data/keys"
+	[ -f "$work/hub/hub.key" ] || "$hub" keygen --out "$work/hub" >/dev/null || fail "tg-hub keygen"
+	cp "$work/hub/hub.pub" "$work/data/keys/hub.pub"
+	echo blocked.test >"$work/names.txt"
+	"$hub" build --key "$work/hub/hub.key" --region lab --serial "$1" --out "$work/lab-$1.bundle" \
+		domains:"$work/names.txt",rule=101 >/dev/null || fail "tg-hub build"
+	printf '[gateway]\nid = gw-vm\nregion = lab\nmode = bridge\n' >"$work/data/townguard.ini"
+	"$tg" bundle install "$work/lab-$1.bundle" -c "$work/data/townguard.ini" \
+		-o gateway.data_dir="$work/data" >"$work/install.log" 2>&1 || fail "bundle install: $(cat "$work/install.log")"
+	rm -f "$work/data.ext4"
+	mke2fs -q -F -t ext4 -L tgdata -d "$work/data" "$work/data.ext4" 64M >/dev/null || fail "mke2fs of the data partition"
 }

@@ -5,16 +5,24 @@
 # (and what they need, in modules.dep order: virtio before virtio_net);
 # townguard runs on the board's ports with the watchdog armed; when it is
 # killed init starts it again. (Console login and `status`: once the console
-# is merged.)
+# is merged.) Then the watchdog (i6300esb, CONFIG_WATCHDOG_TIMEOUT=10 in the
+# board's defconfig): townguard stopped with SIGSTOP inside the VM stops
+# feeding it and the box resets; it comes back to running with the same
+# bundle in force. A clean stop (tg-stop: SIGTERM, the magic close) does not
+# reset it: the box is still up, same boot, past the timeout. One script,
+# one boot fewer (make test's time).
 set -uo pipefail
 . "${TOP:-.}/tests/lib.sh"
 make_work tgI-boot
 . "$TOP/tests/image/vm.sh"
 vm_image qemu-x86_64
+vm_data 7
 
 vm_start --append tg.failsafe=0
 must_boot
 echo "ok: booted to running: $(grep -m 1 'running: mode' "$work/console.log")"
+grep -q 'blocklist in force: /data/bundle/current, serial 7' "$work/console.log" ||
+	fail "serial 7 not in force at boot"
 grep -q 'watchdog\] info: /dev/watchdog .*armed, timeout 10 s' "$work/console.log" ||
 	fail "the watchdog was not armed with the board's 10 s"
 echo "ok: watchdog armed"
@@ -35,3 +43,27 @@ vm_sh 'kill -KILL $(cat /run/townguard.pid)'
 vm_wait 'init: townguard exited' 30 || fail "init did not see townguard exit"
 must_boot "after a kill"
 echo "ok: init restarts townguard"
+
+vm_sh 'cat /proc/sys/kernel/random/boot_id' || fail "boot_id"
+boot1=$(cat "$work/sh.out")
+
+vm_sh 'kill -STOP $(cat /run/townguard.pid)' || fail "SIGSTOP of townguard"
+t0=$(date +%s)
+echo "ok: townguard stopped (SIGSTOP) in the VM"
+must_boot "after the watchdog reset"
+t1=$(date +%s)
+vm_sh 'cat /proc/sys/kernel/random/boot_id' || fail "boot_id after the reset"
+boot2=$(cat "$work/sh.out")
+[ -n "$boot2" ] && [ "$boot1" != "$boot2" ] || fail "no new boot (boot_id $boot1, then $boot2)"
+tail -n 30 "$work/console.log" | grep -q 'blocklist in force: /data/bundle/current, serial 7' ||
+	fail "serial 7 not in force after the reset"
+echo "ok: reset by the watchdog and back to running with serial 7 ($((t1 - t0)) s from SIGSTOP to running; timeout 10 s)"
+
+vm_sh 'tg-stop' || fail "tg-stop"
+vm_wait 'watchdog\] info: /dev/watchdog: disarmed \(clean stop\)' 30 || fail "no magic close on tg-stop"
+vm_wait 'init: townguard stopped' 10 || fail "init restarted townguard after tg-stop"
+sleep 11
+vm_sh 'cat /proc/sys/kernel/random/boot_id' || fail "the box does not answer after the clean stop"
+[ "$(cat "$work/sh.out")" = "$boot2" ] || fail "the box was reset after a clean stop"
+vm_has 'running: mode' && fail "townguard started again after tg-stop"
+echo "ok: a clean stop disarms the watchdog: same boot 11 s later (timeout 10 s)"

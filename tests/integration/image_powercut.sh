@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Power cuts on the qemu-x86_64 image: QEMU killed (SIGKILL) at a random
+# moment while bundles are being installed on the data partition, CUTS times
+# (3 here, 10 in make soak-image): every boot after a cut has a bundle in
+# force, the old or a newer one, never none, and the data partition needs no
+# manual repair: ext4's journal replays at mount, and after a clean
+# power-off at the end the host's `e2fsck -fn` finds it clean.
+set -uo pipefail
+. "${TOP:-.}/tests/lib.sh"
+make_work tgI-cut
+. "$TOP/tests/image/vm.sh"
+vm_image qemu-x86_64
+CUTS=${CUTS:-3}
+vm_data 1
+# The bundles the VM installs, serials 2..21, on the data partition: two
+# thousand names each, so each install writes for a while. Each is removed
+# after its install, so a boot goes on with the next serial.
+mkdir -p "$work/data/incoming"
+seq 1 2000 | sed 's/^/name-/; s/$/.cut.test/' >>"$work/names.txt"
+for s in $(seq 2 21); do
+	"$TOP/${BUILD:-build}/tg-hub" build --key "$work/hub/hub.key" --region lab --serial "$s" \
+		--out "$work/data/incoming/$(printf %03d "$s").bundle" domains:"$work/names.txt",rule=101 >/dev/null ||
+		fail "tg-hub build serial $s"
+done
+mke2fs -q -F -t ext4 -L tgdata -d "$work/data" "$work/data.ext4" 64M >/dev/null || fail "mke2fs"
+
+serial_now() { # the serial of the last "blocklist in force" line since the boot
+	vm_new_all | sed -n 's/.*blocklist in force: \/data\/bundle\/[a-z]*, serial \([0-9]*\).*/\1/p' | tail -n 1
+}
+vm_new_all() { tail -n +"$((boot_mark + 1))" "$work/console.log"; }
+last=1
+for i in $(seq 1 "$CUTS"); do
+	boot_mark=$(wc -l <"$work/console.log" 2>/dev/null || echo 0)
+	vm_start --append tg.failsafe=0
+	must_boot "after cut $((i - 1))"
+	got=$(serial_now)
+	[ -n "$got" ] || fail "boot $i: no bundle in force: $(vm_new_all | grep -E 'bundle|list' | tail -n 3)"
+	[ "$got" -ge "$last" ] || fail "boot $i: serial $got in force, older than $last before the cut"
+	echo "ok: boot $i: serial $got in force (at least $last)"
+	last=$got
+	# Installs one after another in the background, then the cut at a random moment.
+	vm_sh 'for f in /data/incoming/*.bundle; do townguard bundle install $f -c /data/townguard.ini; rm $f; done >/tmp/inst.log 2>&1 &'
+	sleep "$(calc "0.5 + $RANDOM % 30 / 10" %.1f)"
+	vm_kill
+	echo "ok: power cut $i"
+done
+boot_mark=$(wc -l <"$work/console.log")
+vm_start --append tg.failsafe=0
+must_boot "after the last cut"
+got=$(serial_now)
+[ -n "$got" ] && [ "$got" -ge "$last" ] || fail "after the last cut: serial [$got], want at least $last"
+echo "ok: after $CUTS cuts: serial $got in force"
+vm_sh 'tg-stop poweroff >/dev/console 2>&1 &'
+wait_for 60 eval '! alive "$vm_pid"' || fail "the VM did not power off"
+e2fsck -fn "$work/data.ext4" >"$work/fsck.log" 2>&1 || fail "e2fsck -fn: $(cat "$work/fsck.log")"
+echo "ok: e2fsck -fn clean: $(tail -n 1 "$work/fsck.log")"
