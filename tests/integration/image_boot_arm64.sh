@@ -36,3 +36,8 @@ for m in virtio_net i6300esb virtio_blk ext4; do
 	grep -q "^$m " "$work/sh.out" || fail "module $m not loaded"
 done
 echo "ok: modules loaded"
+# What the box uses at idle (docs/boards.md records it; no bound here: a figure, not a check).
+vm_sh 'grep -E "^(MemTotal|MemAvailable):" /proc/meminfo' || fail "/proc/meminfo"
+total=$(awk '/^MemTotal:/ { print $2 }' "$work/sh.out") avail=$(awk '/^MemAvailable:/ { print $2 }' "$work/sh.out")
+vm_sh 'grep VmRSS /proc/$(cat /run/townguard.pid)/status' || fail "townguard's status"
+echo "idle: $(((total - avail) / 1024)) MiB used of $((total / 1024)) MiB; townguard $(awk '{ print $2, $3 }' "$work/sh.out")"
