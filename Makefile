@@ -87,7 +87,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 	-Wformat=2 -Wvla -Wpointer-arith -Wundef
 CPPFLAGS += -D_GNU_SOURCE -Ifirmware -Idrivers -Itools -Iboard/$(BOARD) -I$(O)/include
 CFLAGS += -std=gnu11 -O2 -g $(WARN) -MMD -MP
-LDLIBS += $(shell pkg-config --libs $(PKGS)) -lmbedtls -lmbedx509 -lmbedcrypto
+LDLIBS += $(shell pkg-config --libs $(PKGS)) -lmbedtls -lmbedx509 -lmbedcrypto -lcrypt
 ifeq ($(SAN),1)
 CFLAGS += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 CPPFLAGS += -DTG_SANITIZE=1
@@ -101,7 +101,7 @@ $(O)/obj/drivers/link.o $(patsubst %.c,$(O)/obj/%.o,$(wildcard drivers/nfq*.c)):
 # ---------------------------------------------------------------- sources
 # One folder per layer of ARCHITECTURE.md (docs/layout.md); every .c in them is firmware.
 FW_SRCS := $(filter-out firmware/app/main.c,$(wildcard firmware/*/*.c))
-DRV_SRCS := drivers/port.c drivers/inline.c drivers/link.c drivers/watchdog.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
+DRV_SRCS := drivers/port.c drivers/inline.c drivers/link.c drivers/watchdog.c drivers/tty.c drivers/power.c $(if $(filter y,$(CONFIG_DRIVER_PCAP)),drivers/pcap.c) \
 	$(if $(filter y,$(CONFIG_DRIVER_AFPACKET)),drivers/afpacket.c) \
 	$(if $(filter y,$(CONFIG_DRIVER_NFQUEUE)),$(wildcard drivers/nfq*.c))
 BOARD_SRCS := board/$(BOARD)/board.c
@@ -115,13 +115,13 @@ CORE_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(FW_SRCS) $(DRV_SRCS) $(BOARD_SRCS))
 # include path; nothing else sees them (ARCHITECTURE.md).
 LWIP_DIR ?= /usr/local/src/townguard/lwip-2.1.3
 LWIP_SRCS := $(addprefix core/,init.c def.c dns.c inet_chksum.c ip.c mem.c memp.c netif.c pbuf.c \
-		stats.c sys.c tcp.c tcp_in.c tcp_out.c timeouts.c udp.c altcp.c altcp_alloc.c altcp_tcp.c) \
+		stats.c sys.c raw.c tcp.c tcp_in.c tcp_out.c timeouts.c udp.c altcp.c altcp_alloc.c altcp_tcp.c) \
 	$(addprefix core/ipv4/,dhcp.c etharp.c icmp.c ip4.c ip4_addr.c ip4_frag.c) \
 	netif/ethernet.c apps/mqtt/mqtt.c apps/sntp/sntp.c \
 	apps/altcp_tls/altcp_tls_mbedtls.c
 LWIP_INC := -Idrivers/lwip -I$(LWIP_DIR)/src/include
 LWIP_CFLAGS := $(filter-out $(WARN),$(CFLAGS)) -Wall
-MGMT_SRCS := drivers/lwip/mgmt.c drivers/lwip/sys_arch.c drivers/lwip/tls_mem.c
+MGMT_SRCS := drivers/lwip/mgmt.c drivers/lwip/mgmt_ping.c drivers/lwip/sys_arch.c drivers/lwip/tls_mem.c
 MGMT_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(MGMT_SRCS))
 LWIP_OBJS := $(patsubst %.c,$(O)/obj/lwip/%.o,$(LWIP_SRCS)) $(MGMT_OBJS)
 CORE_OBJS += $(LWIP_OBJS)
@@ -213,7 +213,22 @@ $(O)/oui.bin: tools/mk-oui $(wildcard $(OUI_CSV))
 	@echo "  OUI     $@"
 	$(Q)$(PYTHON) tools/mk-oui $(OUI_CSV) $@ >/dev/null
 
-all: $(O)/townguard $(HOST_TOOLS) $(O)/oui.bin
+# The message catalogues (firmware/core/i18n.h): po/<lang>.po to
+# $(O)/locale/<lang>/LC_MESSAGES/townguard.mo, checked by msgfmt (header,
+# printf formats). An image installs $(O)/locale as CONFIG_LOCALE_DIR;
+# TOWNGUARD_LOCALEDIR=$(O)/locale runs a build tree in its languages.
+PO_FILES := $(wildcard po/*.po)
+MO_FILES := $(patsubst po/%.po,$(O)/locale/%/LC_MESSAGES/townguard.mo,$(PO_FILES))
+$(O)/locale/%/LC_MESSAGES/townguard.mo: po/%.po
+	@mkdir -p $(dir $@)
+	@echo "  MSGFMT  $@"
+	$(Q)msgfmt --check -o $@ $<
+
+# After adding or changing a _() message: the .pot from the sources, merged into every .po.
+po-update:
+	$(Q)tools/check-po --update
+
+all: $(O)/townguard $(HOST_TOOLS) $(O)/oui.bin $(MO_FILES)
 
 # ---------------------------------------------------------------- tests
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -231,7 +246,7 @@ $(O)/tests/test_hub_opts: $(O)/obj/tools/tg-hub/opts.o $(O)/obj/tools/tg-hub/com
 
 # `make test`: unit tests, then the capture-based and namespace tests.
 # tests/run prints one line per test and "N passed, N failed" at the end.
-test: all $(UNIT_BINS) test-images
+test: all $(UNIT_BINS) $(MO_FILES) test-images
 	$(Q)BUILD=$(O) SAN=$(SAN) tests/run $(UNIT_BINS)
 
 # ---------------------------------------------------------------- analysis
@@ -250,6 +265,8 @@ check: $(AUTOCONF)
 	$(Q)$(PYTHON) tools/check-layers
 	@echo "  KCONFIG"
 	$(Q)$(PYTHON) tools/check-kconfig
+	@echo "  PO      every message translated, formats matching (tools/check-po)"
+	$(Q)tools/check-po
 	@echo "  CPPCHECK"
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -D__GNUC__ -DCONFIG_DRIVER_PCAP=1 --suppress=missingIncludeSystem \
@@ -392,12 +409,13 @@ help:
 	@echo "make <board>_defconfig && make image   a board's image in build/<board>/ (docs/boards.md)"
 	@echo "make boot            boot that image in QEMU, console on stdio"
 	@echo "make soak-image      ten power cuts of the x86_64 image"
+	@echo "make po-update       after a new _() message: po/townguard.pot and po/*.po merged"
 	@echo "make check           the layer rule (tools/check-layers), cppcheck and clang-tidy"
 	@echo "make bench           benchmarks against ndpiReader and a bare libpcap loop"
 	@echo "make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
 
 .PHONY: image boot test-images soak-image
-.PHONY: all test check fuzz fuzz-build bench soak run clean distclean help menuconfig olddefconfig savedefconfig
+.PHONY: po-update all test check fuzz fuzz-build bench soak run clean distclean help menuconfig olddefconfig savedefconfig
 .SECONDARY:
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

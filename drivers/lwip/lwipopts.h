@@ -64,7 +64,8 @@
 #define LWIP_NETIF_HOSTNAME 1
 #define LWIP_NETIF_EXT_STATUS_CALLBACK 1
 #define LWIP_HAVE_LOOPIF 0
-#define LWIP_RAW 0
+/* One raw ICMP pcb: the console's ping (drivers/lwip/mgmt_ping.c). */
+#define LWIP_RAW 1
 #define LWIP_ICMP 1
 #define LWIP_AUTOIP 0
 #define LWIP_IGMP 0

@@ -41,6 +41,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "mgmt.h"
+#include "mgmt_ping.h"
 
 #define MGMT_MTU 1500
 /* Largest frame handed in: MTU, Ethernet header and one 802.1Q tag (lwIP drops tagged ones). */
@@ -269,7 +270,7 @@ static void mgmt_report_address(struct mgmt *m)
 
 static bool mgmt_events_waiting(const struct mgmt *m)
 {
-	if (m->addr_dirty || m->time_pending)
+	if (m->addr_dirty || m->time_pending || mgmt_ping_waiting())
 		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(mgmt_queries); i++)
 		if (mgmt_queries[i].state == MGMT_QUERY_READY)
@@ -288,6 +289,7 @@ static void mgmt_deliver(struct mgmt *m)
 		if (m->ev.time_set)
 			m->ev.time_set(m->time_set_s, m->ev.ctx);
 	}
+	mgmt_ping_deliver();
 	for (size_t i = 0; i < ARRAY_SIZE(mgmt_queries); i++) {
 		struct mgmt_query q;
 
@@ -665,6 +667,7 @@ void mgmt_close(struct mgmt *m)
 	if (!m)
 		return;
 	mgmt_sntp_teardown(m);
+	mgmt_ping_close();
 	if (m->cfg.dhcp) {
 		/* Hands the lease back (one DHCPRELEASE through tx) and frees DHCP's state. */
 		dhcp_release_and_stop(&m->netif);

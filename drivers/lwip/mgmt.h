@@ -116,6 +116,20 @@ int mgmt_time_ms(const struct mgmt *m, uint64_t *unix_ms);
  */
 int mgmt_resolve(struct mgmt *m, const char *name, mgmt_resolve_fn done, void *ctx);
 
+/*
+ * One ICMP echo to addr (a dotted quad; resolve a name first), for the
+ * console's `ping`. done(addr, seq, rtt_us, ctx) is called exactly once
+ * from a later mgmt_input() or mgmt_poll(): rtt_us the round trip, or
+ * -ETIMEDOUT after timeout_ms; unless mgmt_ping_cancel() or mgmt_close()
+ * comes first. One echo at a time. Returns 0, -EINVAL, -ENOTCONN (no
+ * address), -EBUSY (an echo outstanding), -ENOMEM or -EIO.
+ */
+typedef void (*mgmt_ping_fn)(const char *addr, uint16_t seq, int64_t rtt_us, void *ctx);
+int mgmt_ping(struct mgmt *m, const char *addr, uint16_t seq, uint32_t timeout_ms,
+	      mgmt_ping_fn done, void *ctx);
+/* The outstanding echo's callback will not come (the console that asked went). */
+void mgmt_ping_cancel(void);
+
 /* Counters for the console and the state message. */
 struct mgmt_stats {
 	uint64_t rx_frames;     /* handed to lwIP */

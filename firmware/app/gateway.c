@@ -23,6 +23,8 @@
 #include "app/report.h"
 #include "core/board.h"
 #include "core/common.h"
+#include "core/i18n.h"
+#include "core/power.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/port.h"
@@ -339,6 +341,50 @@ int gateway_replay(struct gateway_opts *o, const char *file)
 
 /* ------------------------------------------------------------ signals, timers */
 
+/* SIGHUP's and the console's commit: next in force, but for what waits for a restart. */
+int gateway_apply(struct gateway *g, const struct tg_config *next_in, char *restart, size_t size)
+{
+	struct tg_config *cur = g->cfg, next = *next_in;
+	struct enforce_config ec;
+	static const struct {
+		const char *what;
+		size_t off, len;
+	} later[] = {
+#define GW_FIELD(f) { #f, offsetof(struct tg_config, f), sizeof(((struct tg_config *)0)->f) }
+		GW_FIELD(gateway.mode), GW_FIELD(ports), GW_FIELD(bridge), GW_FIELD(nfqueue),
+		GW_FIELD(capture), GW_FIELD(flow), GW_FIELD(dpi), GW_FIELD(mgmt), GW_FIELD(uplink),
+		/* the summaries, alerts, privacy levels and spool are set up when the reports start */
+		GW_FIELD(report),
+		/* the uplink's identity, topics and flash directory are set when it starts */
+		GW_FIELD(gateway.id), GW_FIELD(gateway.region), GW_FIELD(gateway.data_dir),
+		/* the console's tty is opened at start */
+		GW_FIELD(console.device), GW_FIELD(console.speed),
+#undef GW_FIELD
+	};
+
+	if (size)
+		restart[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(later); i++)
+		if (memcmp((char *)cur + later[i].off, (char *)&next + later[i].off,
+			   later[i].len) != 0) {
+			size_t len = size ? strlen(restart) : 0;
+
+			log_warn("reload: [%s] changed: takes effect at the next start",
+				 later[i].what);
+			if (size)
+				snprintf(restart + len, size - len, "%s%s", len ? ", " : "", later[i].what);
+			memcpy((char *)&next + later[i].off, (char *)cur + later[i].off,
+			       later[i].len);
+		}
+	*cur = next;
+	log_set_level((enum log_level)cur->log.level);
+	i18n_set_lang(cur->console.lang);
+	gw_enforce_config(cur, &ec);
+	g->enf.cfg = ec;
+	log_info("reload: configuration in force");
+	return 0;
+}
+
 /*
  * SIGHUP: the configuration again, then the bundle on flash. What can change
  * live changes now (log, enforcement answers, the hub key and clock skew);
@@ -347,46 +393,20 @@ int gateway_replay(struct gateway_opts *o, const char *file)
  */
 static void gw_reload(struct gateway *g)
 {
-	struct tg_config *cur = g->cfg, next;
-	struct enforce_config ec;
-	static const struct {
-		const char *what;
-		size_t off, len;
-	} restart[] = {
-#define GW_FIELD(f) { #f, offsetof(struct tg_config, f), sizeof(((struct tg_config *)0)->f) }
-		GW_FIELD(gateway.mode), GW_FIELD(ports), GW_FIELD(bridge), GW_FIELD(nfqueue),
-		GW_FIELD(capture), GW_FIELD(flow), GW_FIELD(dpi), GW_FIELD(mgmt), GW_FIELD(uplink),
-		/* the summaries, alerts, privacy levels and spool are set up when the reports start */
-		GW_FIELD(report),
-		/* the uplink's identity, topics and flash directory are set when it starts */
-		GW_FIELD(gateway.id), GW_FIELD(gateway.region), GW_FIELD(gateway.data_dir),
-#undef GW_FIELD
-	};
+	struct tg_config next;
 
 	g->st.reloads++;
 	if (!g->o->reload) {
 		gw_flash_bundle(g);
 		return;
 	}
-	next = *cur;
+	next = *g->cfg;
 	if (g->o->reload(&next, g->o->reload_ctx) < 0) {
 		g->st.reload_errors++;
 		log_err("reload: the configuration has errors (above); nothing changed");
 		return;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(restart); i++)
-		if (memcmp((char *)cur + restart[i].off, (char *)&next + restart[i].off,
-			   restart[i].len) != 0) {
-			log_warn("reload: [%s] changed: takes effect at the next start",
-				 restart[i].what);
-			memcpy((char *)&next + restart[i].off, (char *)cur + restart[i].off,
-			       restart[i].len);
-		}
-	*cur = next;
-	log_set_level((enum log_level)cur->log.level);
-	gw_enforce_config(cur, &ec);
-	g->enf.cfg = ec;
-	log_info("reload: configuration in force");
+	gateway_apply(g, &next, NULL, 0);
 	gw_flash_bundle(g);
 	uplink_state_changed(g->uplink);
 }
@@ -539,6 +559,21 @@ static void gw_log_totals(struct gateway *g)
 	gw_blocklog_log_totals(g);
 }
 
+/*
+ * The console's reboot, once everything stopped: reboot(2) with
+ * CONFIG_CONSOLE_REBOOT, else the exit status (an init may start us again).
+ */
+static int gw_reboot_board(int ret)
+{
+	if (!IS_ENABLED(CONFIG_CONSOLE_REBOOT)) {
+		log_info("reboot: the firmware stopped (CONFIG_CONSOLE_REBOOT is off: the board keeps running)");
+		return ret;
+	}
+	log_info("reboot: restarting the board");
+	log_err("reboot: %s", strerror(-power_reboot()));
+	return 1;
+}
+
 int gateway_run(struct gateway_opts *o)
 {
 	static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
@@ -554,8 +589,12 @@ int gateway_run(struct gateway_opts *o)
 		free(g);
 		return 1;
 	}
+	g->console_fd = -1;
 	if (gw_init(g, o, true) < 0)
 		goto out_uninit;
+	/* The console's language ([console] lang): its catalogue, English without one. */
+	i18n_init(NULL);
+	i18n_set_lang(o->cfg.console.lang);
 	g->tick.cb = gw_tick;
 	g->stop.cb = gw_stop_timer;
 	g->reopen.cb = gw_reopen;
@@ -572,6 +611,8 @@ int gateway_run(struct gateway_opts *o)
 	/* After the uplink (gw_start_mode): the spool's records go out on it. Without reports
 	 * (the spool cannot be opened: logged) the gateway still protects the office. */
 	gw_report_start(g);
+	/* Last: the technician's console (a console that fails leaves the office protected). */
+	gw_console_start(g);
 	g->started_ms = loop_now_ms();
 	loop_timer_set(g->loop, &g->tick, 1000);
 	if (o->duration_s)
@@ -581,6 +622,7 @@ int gateway_run(struct gateway_opts *o)
 	t0 = gw_mono_seconds();
 	ret = loop_run(g->loop) < 0 ? 1 : 0;
 	gw_wdog_stop(g, ret == 0);
+	gw_console_stop(g);
 	if (g->ports[0].is_open) {
 		g->rep.port_valid = port_stats(&g->ports[0].port, &g->rep.port) == 0;
 	}
@@ -594,6 +636,8 @@ int gateway_run(struct gateway_opts *o)
 	hold_free(g->hold);
 	gw_uninit(g);
 	loop_free(g->loop);
+	if (g->reboot)
+		ret = gw_reboot_board(ret);
 	free(g);
 	return ret;
 

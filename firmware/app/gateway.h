@@ -32,10 +32,20 @@ struct gateway_opts {
 	unsigned int n_from;
 	uint32_t duration_s;    /* live: stop after this long; 0 = until a signal */
 	const char *bundle;     /* judge with this bundle file instead of the one on flash */
+	const char *config_path; /* -c FILE: what the console's config confirm writes; NULL = none */
 	/* SIGHUP: read the configuration again (file and command-line options) into cfg. */
 	int (*reload)(struct tg_config *cfg, void *ctx);
 	void *reload_ctx;
 };
+
+struct gateway;
+
+/*
+ * Put next in force as SIGHUP does with the file: what can change live
+ * changes now; sections that need a restart keep their values in force and
+ * are named, comma-separated, in restart ("" when none). Returns 0.
+ */
+int gateway_apply(struct gateway *g, const struct tg_config *next, char *restart, size_t size);
 
 /* Classify a capture file; totals on stdout (stderr with flows). Returns the exit status. */
 int gateway_replay(struct gateway_opts *o, const char *file);

@@ -126,6 +126,9 @@ struct gateway {
 	struct gw_report *report;      /* summaries to the SOC (gateway_report.c); NULL = none */
 	const char *refused_at_start;  /* a list on flash refused before the reports started */
 	struct gw_wdog *wdog;          /* the board's hardware watchdog (gateway_wdog.c); NULL = none */
+	struct console *console;       /* the technician's console (gateway_console.c); NULL = none */
+	int console_fd;
+	bool reboot;                   /* the console asked for a restart: the loop stopped for it */
 };
 
 /* gateway.c */
@@ -234,6 +237,14 @@ void gw_report_refused(struct gateway *g, const char *reason, uint64_t serial);
  * every device of the inventory as an asset record.
  */
 void gw_report_on_request(struct gateway *g);
+/* The spool's counters (the console's status). Returns 0, or -ENOENT without a spool. */
+struct spool_stats;
+int gw_report_spool_stats(const struct gateway *g, struct spool_stats *st);
+
+/* gateway_console.c */
+/* The console on [console] device or the board's, if any. Returns 0 or -errno, logged. */
+int gw_console_start(struct gateway *g);
+void gw_console_stop(struct gateway *g);
 
 /* gateway_nfq.c */
 /* The kernel bridge and its queue. Returns 0 or -errno (-EOPNOTSUPP: not built in), logged. */

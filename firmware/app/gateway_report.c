@@ -463,3 +463,11 @@ void gw_report_stop(struct gateway *g, uint64_t now_ms)
 	free(r);
 	g->report = NULL;
 }
+
+int gw_report_spool_stats(const struct gateway *g, struct spool_stats *st)
+{
+	if (!g->report || !g->report->wire)
+		return -ENOENT;
+	spool_get_stats(g->report->wire->spool, st);
+	return 0;
+}

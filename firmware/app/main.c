@@ -119,6 +119,7 @@ static int parse_run_opts(int argc, char **argv, struct gateway_opts *o, int *fi
 	while ((c = getopt_long(argc, argv, "c:o:n:fF:d:vqb:Ra:", run_long_opts, NULL)) != -1) {
 		if (c != 'c')
 			continue;
+		o->config_path = optarg;
 		if (config_load(&o->cfg, optarg, err, sizeof(err)) < 0) {
 			log_err("%s", err);
 			return -EINVAL;

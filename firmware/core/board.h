@@ -16,6 +16,12 @@ struct board {
 	const char *data_dir;    /* runtime config, bundles, spool, keys */
 	const char *data_dev;    /* the block device mounted on data_dir, NULL = none (host) */
 	const char *watchdog;    /* hardware watchdog device, NULL = none */
+	/*
+	 * How the technician finds each port on the box, for the console's
+	 * remedies ("port 2, the one marked WAN"), English (N_() in board.c;
+	 * translated where printed). NULL = the port's name is all there is.
+	 */
+	const char *lan_label, *wan_label, *mirror_label;
 };
 
 const struct board *board_info(void);

@@ -267,55 +267,73 @@ int config_load(struct tg_config *c, const char *path, char *err, size_t errlen)
 
 /* ------------------------------------------------------------------ writing */
 
+int config_key_at(const struct tg_config *c, size_t i, const char **section, const char **key,
+		  char *value, size_t size)
+{
+	const struct cfg_key *k;
+	const char *field;
+
+	if (i >= cfg_nkeys)
+		return -ENOENT;
+	k = &cfg_keys[i];
+	field = (const char *)c + k->offset;
+	*section = k->section;
+	*key = k->key;
+	switch (k->type) {
+	case CT_UINT: {
+		uint32_t v;
+
+		memcpy(&v, field, sizeof(v));
+		snprintf(value, size, "%u", v);
+		break;
+	}
+	case CT_BOOL: {
+		bool b;
+
+		memcpy(&b, field, sizeof(b));
+		snprintf(value, size, "%s", b ? "true" : "false");
+		break;
+	}
+	case CT_ENUM: {
+		int v;
+
+		memcpy(&v, field, sizeof(v));
+		if (v >= 0 && (size_t)v < k->nnames)
+			snprintf(value, size, "%s", k->names[v]);
+		else
+			snprintf(value, size, "%d", v);
+		break;
+	}
+	case CT_STRING:
+	case CT_PATH:
+		snprintf(value, size, "%.*s", (int)strnlen(field, k->size), field);
+		break;
+	}
+	return 0;
+}
+
+int config_key_allowed(size_t i, char *buf, size_t size)
+{
+	if (i >= cfg_nkeys)
+		return -ENOENT;
+	cfg_describe(&cfg_keys[i], buf, size);
+	return 0;
+}
+
 int config_write(const struct tg_config *c, FILE *out)
 {
-	const char *section = NULL;
-	char allowed[160];
+	const char *section = NULL, *sec, *key;
+	char allowed[160], value[CONFIG_PATH_MAX + 16];
 
 	fprintf(out, "; townguard runtime configuration: every key with its value.\n");
-	for (size_t i = 0; i < cfg_nkeys; i++) {
-		const struct cfg_key *k = &cfg_keys[i];
-		const char *field = (const char *)c + k->offset;
-
-		if (!section || strcmp(section, k->section) != 0) {
-			section = k->section;
+	for (size_t i = 0; config_key_at(c, i, &sec, &key, value, sizeof(value)) == 0; i++) {
+		if (!section || strcmp(section, sec) != 0) {
+			section = sec;
 			fprintf(out, "\n[%s]\n", section);
 		}
-		cfg_describe(k, allowed, sizeof(allowed));
-		fprintf(out, "; %s (%s)\n%s =", k->help, allowed, k->key);
-		switch (k->type) {
-		case CT_UINT: {
-			uint32_t v;
-
-			memcpy(&v, field, sizeof(v));
-			fprintf(out, " %u\n", v);
-			break;
-		}
-		case CT_BOOL: {
-			bool b;
-
-			memcpy(&b, field, sizeof(b));
-			fprintf(out, " %s\n", b ? "true" : "false");
-			break;
-		}
-		case CT_ENUM: {
-			int v;
-
-			memcpy(&v, field, sizeof(v));
-			if (v >= 0 && (size_t)v < k->nnames)
-				fprintf(out, " %s\n", k->names[v]);
-			else
-				fprintf(out, " %d\n", v);
-			break;
-		}
-		case CT_STRING:
-		case CT_PATH:
-			if (field[0])
-				fprintf(out, " %.*s\n", (int)k->size, field);
-			else
-				fputc('\n', out);
-			break;
-		}
+		cfg_describe(&cfg_keys[i], allowed, sizeof(allowed));
+		fprintf(out, "; %s (%s)\n%s =%s%s\n", cfg_keys[i].help, allowed, key,
+			value[0] ? " " : "", value);
 	}
 	if (fflush(out) == EOF || ferror(out))
 		return -EIO;

@@ -60,6 +60,21 @@ enum tg_tlp { TG_TLP_CLEAR = 0, TG_TLP_GREEN, TG_TLP_AMBER, TG_TLP_AMBER_STRICT,
 
 const char *config_tlp_name(int tlp);
 
+/* [console] speed: the serial line rates a tty driver sets (8N1). */
+enum tg_console_speed {
+	TG_CON_9600 = 0,
+	TG_CON_19200,
+	TG_CON_38400,
+	TG_CON_57600,
+	TG_CON_115200,
+	TG_CON_230400,
+	TG_CON_460800,
+	TG_CON_921600,
+};
+
+/* The line rate of a [console] speed value, in bits per second (115200 for one out of range). */
+unsigned int config_console_baud(int speed);
+
 struct tg_config {
 	struct {
 		int level;  /* enum log_level */
@@ -156,6 +171,17 @@ struct tg_config {
 		uint32_t risk_score;          /* nDPI risk score that alerts; 0 = none */
 		char oui_file[CONFIG_PATH_MAX]; /* device makers by OUI; missing = unknown */
 	} report;
+	struct {
+		char device[CONFIG_PATH_MAX]; /* the technician's tty; empty = the board's, "none" = none */
+		int speed;                    /* enum tg_console_speed */
+		uint32_t idle_logout;         /* seconds; 0 = never */
+		uint32_t confirm_timeout;     /* seconds a committed change waits for `config confirm` */
+		int lang;                     /* enum i18n_lang: the messages' language */
+	} console;
+	struct {
+		uint32_t bundle_max_age;      /* seconds: an older list is "stale" in status and diag */
+		uint32_t flash_min_kb;        /* free <data_dir> below this is a problem; capture refused */
+	} diag;
 };
 
 /* Fill every field with its Kconfig default. */
@@ -179,6 +205,17 @@ int config_set(struct tg_config *c, const char *section, const char *key,
 
 /* "02:00:5e:10:00:01" -> bytes; -EINVAL unless six hex pairs of a unicast, non-zero address. */
 int config_parse_mac(const char *s, uint8_t mac[6]);
+
+/*
+ * Key i of the table (0, 1, ... in the order of config_write()): its section,
+ * key and value as text, as a file would hold it. Returns 0, or -ENOENT past
+ * the last key (so a loop needs no count). For the console's show, diff and
+ * completion.
+ */
+int config_key_at(const struct tg_config *c, size_t i, const char **section, const char **key,
+		  char *value, size_t size);
+/* What key i accepts, e.g. "1..86400 seconds". Returns 0 or -ENOENT. */
+int config_key_allowed(size_t i, char *buf, size_t size);
 
 /* Write the whole configuration as INI (every key, with its current value). */
 int config_write(const struct tg_config *c, FILE *out);

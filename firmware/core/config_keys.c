@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -113,6 +114,20 @@ static const char *const cfg_priv_addr[] = {
 	[TG_PRIV_DROP] = "drop",
 	[TG_PRIV_CRYPTOPAN] = "cryptopan",
 };
+/* Indexed by enum tg_console_speed; config_console_baud() reads them back. */
+static const char *const cfg_console_speeds[] = {
+	[TG_CON_9600] = "9600",	    [TG_CON_19200] = "19200",   [TG_CON_38400] = "38400",
+	[TG_CON_57600] = "57600",   [TG_CON_115200] = "115200", [TG_CON_230400] = "230400",
+	[TG_CON_460800] = "460800", [TG_CON_921600] = "921600",
+};
+
+unsigned int config_console_baud(int speed)
+{
+	if (speed < 0 || (size_t)speed >= ARRAY_SIZE(cfg_console_speeds))
+		speed = TG_CON_115200;
+	return (unsigned int)strtoul(cfg_console_speeds[speed], NULL, 10);
+}
+
 static const char *const cfg_priv[] = {
 	[TG_PRIV_RAW] = "raw",
 	[TG_PRIV_PSEUDONYM] = "pseudonym",
@@ -144,6 +159,9 @@ const char *config_mode_name(int mode)
 {
 	return mode >= 0 && (size_t)mode < ARRAY_SIZE(cfg_modes) ? cfg_modes[mode] : "?";
 }
+
+/* The order of enum i18n_lang (core/i18n.h). */
+static const char *const cfg_langs[] = { "en", "zh_TW" };
 
 static const char *const cfg_log_targets[] = {
 	[LOG_TO_STDERR] = "stderr",
@@ -290,6 +308,21 @@ const struct cfg_key cfg_keys[] = {
 		 "A flow whose nDPI risk score is at least this alerts (100: one high risk); 0 = no risk alerts"),
 	CFG_PATH(report, oui_file, 0, false, CONFIG_REPORT_OUI_FILE,
 		 "Table of device makers by MAC prefix (tools/mk-oui); missing = makers unknown"),
+	CFG_PATH(console, device, 0, false, "",
+		 "The technician's serial console (any tty or pty); empty = the board's, none = no console"),
+	CFG_ENUM(console, speed, cfg_console_speeds, TG_CON_115200,
+		 "Console line rate in bits per second, 8N1"),
+	CFG_UINT(console, idle_logout, 0, 86400, "seconds", 600,
+		 "A logged-in console with no key pressed this long logs out; 0 = never"),
+	CFG_UINT(console, confirm_timeout, 5, 3600, "seconds", 120,
+		 "A committed change is reverted unless `config confirm` comes within this time"),
+	CFG_ENUM(console, lang, cfg_langs, 0,
+		 "Language of the console's messages (en, zh_TW: Traditional Chinese)"),
+
+	CFG_UINT(diag, bundle_max_age, 600, 31536000, "seconds", CONFIG_DIAG_BUNDLE_MAX_AGE,
+		 "A blocklist older than this is reported stale by status and diag"),
+	CFG_UINT(diag, flash_min_kb, 64, 1048576, "KiB", CONFIG_DIAG_FLASH_MIN_KB,
+		 "Free space on <data_dir> below this is a problem in diag; capture is refused"),
 };
 
 const size_t cfg_nkeys = ARRAY_SIZE(cfg_keys);

@@ -139,6 +139,43 @@ static size_t log_format_line(char *buf, size_t size, enum log_level level, cons
 }
 
 /*
+ * The last lines, whatever the target, for the console's `log [N]`: a
+ * technician on site sees what happened without a syslog server. Fixed
+ * size (LOG_RING_LINES x LOG_RING_WIDTH = 24 KiB), the oldest overwritten;
+ * lines longer than the width are cut (the full line went to the target).
+ */
+#define LOG_RING_LINES 128
+#define LOG_RING_WIDTH 192
+static struct {
+	char line[LOG_RING_LINES][LOG_RING_WIDTH];
+	uint64_t total;  /* lines ever put; the newest is (total - 1) % LOG_RING_LINES */
+} log_ring;
+
+static void log_ring_put(enum log_level level, const char *module, const char *msg)
+{
+	char *slot = log_ring.line[log_ring.total % LOG_RING_LINES];
+	struct timespec ts;
+	struct tm tm;
+	char when[16] = "";
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && gmtime_r(&ts.tv_sec, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	snprintf(slot, LOG_RING_WIDTH, "%s [%.16s] %s: %s", when, module, log_level_names[level], msg);
+	log_ring.total++;
+}
+
+int log_recent(unsigned int n, void (*fn)(const char *line, void *ctx), void *ctx)
+{
+	uint64_t have = log_ring.total < LOG_RING_LINES ? log_ring.total : LOG_RING_LINES;
+
+	if (n > have)
+		n = (unsigned int)have;
+	for (uint64_t i = log_ring.total - n; i < log_ring.total; i++)
+		fn(log_ring.line[i % LOG_RING_LINES], ctx);
+	return (int)n;
+}
+
+/*
  * Emit one message, preceded by a "... N similar messages suppressed" line
  * when suppressed > 0. errno must still be the caller's (for %m).
  */
@@ -165,6 +202,9 @@ log_emit(enum log_level level, const char *module, uint32_t suppressed, const ch
 	if (suppressed)
 		snprintf(note, sizeof(note), "... %u similar messages suppressed",
 			 (unsigned int)suppressed);
+	if (suppressed)
+		log_ring_put(level, module, note);
+	log_ring_put(level, module, msg);
 
 	if (log_target == LOG_TO_SYSLOG) {
 		if (suppressed)

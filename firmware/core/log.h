@@ -46,6 +46,12 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 void log_msg_rl(struct log_ratelimit *rl, enum log_level level, const char *module,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * The last n lines logged (at most 128, oldest first, "HH:MM:SS [module]
+ * level: text", cut at 191 bytes), each passed to fn. Returns how many.
+ */
+int log_recent(unsigned int n, void (*fn)(const char *line, void *ctx), void *ctx);
+
 #ifndef LOG_MODULE
 #error "define LOG_MODULE before including log.h"
 #endif

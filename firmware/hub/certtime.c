@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mbedtls/ssl.h>
 
@@ -72,4 +74,26 @@ int certtime_verify(void *ctx, struct mbedtls_x509_crt *crt, int depth, uint32_t
 		depth ? "CA of the " : "", ct->what ? ct->what : "certificate", subject,
 		now < nb ? "not valid yet" : "expired", from, to, at, source ? source : "?");
 	return 0;
+}
+
+int certtime_file(const char *path, struct certtime_dates *out)
+{
+	mbedtls_x509_crt crt;
+	int ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (access(path, R_OK) < 0)
+		return -ENOENT;
+	mbedtls_x509_crt_init(&crt);
+	if (mbedtls_x509_crt_parse_file(&crt, path) < 0 || !crt.version) {
+		ret = -EINVAL;
+		goto out;
+	}
+	out->not_before = crt_time(&crt.valid_from);
+	out->not_after = crt_time(&crt.valid_to);
+	if (mbedtls_x509_dn_gets(out->subject, sizeof(out->subject), &crt.subject) < 0)
+		snprintf(out->subject, sizeof(out->subject), "?");
+out:
+	mbedtls_x509_crt_free(&crt);
+	return ret;
 }

@@ -34,6 +34,17 @@ struct certtime {
 /* mbedTLS's f_vrfy, with p_vrfy a struct certtime. Returns 0 (the flags say the verdict). */
 int certtime_verify(void *ctx, struct mbedtls_x509_crt *crt, int depth, uint32_t *flags);
 
+/*
+ * The first certificate of a PEM or DER file: its validity as Unix seconds
+ * (UTC) and its subject (for the console's diag). Returns 0, -ENOENT (no
+ * such file) or -EINVAL (not a certificate).
+ */
+struct certtime_dates {
+	int64_t not_before, not_after;
+	char subject[128];
+};
+int certtime_file(const char *path, struct certtime_dates *out);
+
 /* A certificate date (mbedtls_x509_time fields) as Unix seconds, UTC. */
 int64_t certtime_unix(int year, int mon, int day, int hour, int min, int sec);
 

@@ -30,14 +30,6 @@
 #define UPLINK_BACKOFF_MAX_MS 60000u
 #define UPLINK_TOPIC_MAX 192
 
-enum uplink_phase {
-	UP_WAIT_NET = 0,   /* no management address or no SNTP time yet */
-	UP_RESOLVING,
-	UP_CONNECTING,
-	UP_CONNECTED,
-	UP_BACKOFF,
-};
-
 enum uplink_rx {
 	RX_NONE = 0,
 	RX_IGNORE,         /* a topic we did not ask for, or an empty retained message */
@@ -66,6 +58,8 @@ struct uplink {
 	uint32_t backoff_ms;
 	ip_addr_t broker_ip;
 	bool resolved;
+	bool resolve_failed;        /* the last lookup of the broker's name failed */
+	char last_error[160];       /* why the last attempt failed ("" = none yet) */
 	bool state_dirty;
 	char client_id[160];
 	char will[256];
@@ -124,6 +118,7 @@ static void uplink_backoff(struct uplink *u, const char *why)
 	jitter = u->backoff_ms / 2 ? r % (u->backoff_ms / 2) : 0;
 	u->retry_at_ms = uplink_now_ms + u->backoff_ms - u->backoff_ms / 4 + jitter;
 	u->phase = UP_BACKOFF;
+	snprintf(u->last_error, sizeof(u->last_error), "%s", why);
 	log_warn("%s: trying again in %llu ms", why,
 		 (unsigned long long)(u->retry_at_ms - uplink_now_ms));
 }
@@ -437,11 +432,13 @@ static void uplink_resolved(const char *name, const char *addr, void *ctx)
 		char why[160];
 
 		snprintf(why, sizeof(why), "cannot resolve the broker %s", name);
+		u->resolve_failed = true;
 		uplink_backoff(u, why);
 		return;
 	}
 	log_info("broker %s is %s", name, addr);
 	u->resolved = true;
+	u->resolve_failed = false;
 	uplink_connect(u);
 }
 
@@ -490,6 +487,15 @@ bool uplink_connected(const struct uplink *u)
 void uplink_get_stats(const struct uplink *u, struct uplink_stats *st)
 {
 	*st = u->st;
+}
+
+void uplink_get_status(const struct uplink *u, struct uplink_status *st)
+{
+	st->phase = u->phase;
+	st->resolve_failed = u->resolve_failed;
+	snprintf(st->last_error, sizeof(st->last_error), "%s", u->last_error);
+	st->retry_in_ms = u->phase == UP_BACKOFF && u->retry_at_ms > uplink_now_ms
+				  ? u->retry_at_ms - uplink_now_ms : 0;
 }
 
 /* ------------------------------------------------------------ start, stop */

@@ -44,6 +44,23 @@ struct uplink_ops {
 	void *ctx;
 };
 
+enum uplink_phase {
+	UP_WAIT_NET = 0,   /* no management address or no SNTP time yet */
+	UP_RESOLVING,
+	UP_CONNECTING,
+	UP_CONNECTED,
+	UP_BACKOFF,
+};
+
+/* Where the uplink is, for the console's status and diag. */
+struct uplink_status {
+	enum uplink_phase phase;
+	bool resolve_failed;      /* the last lookup of the broker's name failed */
+	char last_error[160];     /* why the last attempt failed, "" = none yet */
+	uint64_t retry_in_ms;     /* UP_BACKOFF: until the next attempt */
+};
+void uplink_get_status(const struct uplink *u, struct uplink_status *st);
+
 struct uplink_stats {
 	uint64_t connects, disconnects, publishes, publish_errors, commands, commands_refused;
 };

@@ -249,9 +249,39 @@ static void test_syslog_target(void **state)
 	assert_string_equal(capture_end(), "townguard[test] info: back on stderr\n");
 }
 
+static unsigned int ring_seen;
+static char ring_first[256], ring_last[256];
+
+static void ring_line(const char *line, void *ctx)
+{
+	(void)ctx;
+	if (!ring_seen++)
+		snprintf(ring_first, sizeof(ring_first), "%s", line);
+	snprintf(ring_last, sizeof(ring_last), "%s", line);
+}
+
+/* The console's `log [N]`: the last lines, oldest first, bounded at 128. */
+static void test_recent_lines_are_kept_bounded(void **state)
+{
+	(void)state;
+	log_set_level(LOG_LVL_INFO);
+	capture_begin();
+	for (int i = 0; i < 300; i++)
+		log_warn("line %d", i);
+	capture_end();
+	ring_seen = 0;
+	assert_int_equal(log_recent(3, ring_line, NULL), 3);
+	assert_non_null(strstr(ring_first, "[test] warn: line 297"));
+	assert_non_null(strstr(ring_last, "[test] warn: line 299"));
+	ring_seen = 0;
+	assert_int_equal(log_recent(1000, ring_line, NULL), 128);
+	assert_non_null(strstr(ring_first, "line 172"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_recent_lines_are_kept_bounded),
 		cmocka_unit_test(test_default_level_is_kconfig), /* must run first */
 		cmocka_unit_test(test_line_format),
 		cmocka_unit_test(test_level_filtering),
