@@ -5,8 +5,9 @@
 # machine and the firmware are aarch64; the root is the read-only squashfs and
 # the data partition ext4 on /data; the arm64 modules image.conf names are
 # loaded (virtio_net, the i6300esb watchdog on virt's PCIe) and the watchdog
-# is armed with the board's timeout. (Console login and `status`: once the
-# console is merged into the images.)
+# is armed with the board's timeout; on the console (ttyAMA0, the board's),
+# a first login sets the technician's password and `status` answers with the
+# board's ports.
 set -uo pipefail
 . "${TOP:-.}/tests/lib.sh"
 make_work tgA-boot
@@ -22,6 +23,19 @@ grep -q 'watchdog\] info: /dev/watchdog .*armed, timeout 10 s' "$work/console.lo
 echo "ok: watchdog armed"
 
 # (short commands: the debug console wraps an echoed line at 80 columns)
+# The console: the first login chooses the password, then status.
+# (the prompt may come before the running line: from the boot on)
+wait_log "$work/console.log" 'New password:' 60 || fail "no password prompt on the console"
+vm_key $'arm64-console\r'
+vm_wait 'New password again:' 30 || fail "the console did not ask for the password again"
+vm_key $'arm64-console\r'
+vm_wait 'Logged in' 60 || fail "no login with the new password"
+vm_key $'status\r'
+vm_wait 'townguard> status' 30 || fail "status not echoed at the prompt"
+vm_wait '^mode +bridge' 30 || fail "status: no mode line"
+vm_wait '^ports +LAN eth0 (up|down), WAN eth1' 30 || fail "status: no line with the board's ports"
+echo "ok: console login on ttyAMA0, status answers: $(grep -m 1 '^ports ' "$work/console.log")"
+
 vm_sh "uname -m" || fail "uname -m"
 expect "machine" "aarch64" "$(tr -d '\r' <"$work/sh.out")"
 # townguard's e_machine: 0xb7 (EM_AARCH64), little-endian
