@@ -207,13 +207,13 @@ static const struct {
 	  "gw.ini:9: [flow] colour: unknown key (known in [flow]: tcp_timeout, "
 	  "tcp_closed_timeout, udp_timeout, other_timeout)" },
 	{ "[log]\n[mystery]\nx = 1\n",
-	  "gw.ini:2: [mystery]: unknown section (known: log, gateway, flow, dpi, capture, ports, bridge, nfqueue, mgmt, uplink, enforce, bundle, report)" },
+	  "gw.ini:2: [mystery]: unknown section (known: log, gateway, flow, dpi, capture, ports, bridge, nfqueue, mgmt, uplink, enforce, bundle, report, console, diag)" },
 	/* an unknown section is refused even with no keys in it */
 	{ "[flow]\nudp_timeout = 9\n[mystery]\n",
-	  "gw.ini:3: [mystery]: unknown section (known: log, gateway, flow, dpi, capture, ports, bridge, nfqueue, mgmt, uplink, enforce, bundle, report)" },
+	  "gw.ini:3: [mystery]: unknown section (known: log, gateway, flow, dpi, capture, ports, bridge, nfqueue, mgmt, uplink, enforce, bundle, report, console, diag)" },
 	{ "udp_timeout = 9\n",
 	  "gw.ini:1: udp_timeout: key outside any [section] (known: log, gateway, flow, dpi, "
-	  "capture, ports, bridge, nfqueue, mgmt, uplink, enforce, bundle, report)" },
+	  "capture, ports, bridge, nfqueue, mgmt, uplink, enforce, bundle, report, console, diag)" },
 	{ "[flow]\nudp_timeout = 9\n[gateway\n",
 	  "gw.ini:3: syntax error: \"[gateway\" (expected [section], key = value or ; comment)" },
 	{ "[flow]\nudp_timeout = 9\njust words\n",
@@ -453,7 +453,8 @@ static void test_write_has_help_before_every_key(void **state)
 		}
 		prev = line;
 	}
-	assert_int_equal(keys, 68); /* 54 + [report] spool_kb, drain_bps, journal_kb + 8 of the records + inventory_size, risk_score, oui_file */
+	assert_int_equal(keys, 75); /* 54 + [report] spool_kb, drain_bps, journal_kb + 8 of the records + inventory_size, risk_score, oui_file
+				     * + [console] device, speed, idle_logout, confirm_timeout, lang + [diag] bundle_max_age, flash_min_kb */
 	free(buf);
 }
 
@@ -468,7 +469,7 @@ static void test_set_messages(void **state)
 	assert_int_equal(config_set(&c, "flow", "udp_timeout", "0", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "[flow] udp_timeout = \"0\": out of range (allowed: 1..86400 seconds)");
 	assert_int_equal(config_set(&c, "mystery", "x", "1", err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "[mystery]: unknown section (known: log, gateway, flow, dpi, capture, ports, bridge, nfqueue, mgmt, uplink, enforce, bundle, report)");
+	assert_string_equal(err, "[mystery]: unknown section (known: log, gateway, flow, dpi, capture, ports, bridge, nfqueue, mgmt, uplink, enforce, bundle, report, console, diag)");
 	assert_int_equal(config_set(&c, "log", "colour", "1", err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "[log] colour: unknown key (known in [log]: level, target)");
 	assert_int_equal(config_set(&c, "capture", "filter", " tcp", err, sizeof(err)), -EINVAL);
