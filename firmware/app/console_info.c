@@ -146,14 +146,16 @@ int con_cmd_flows(struct console *c, int argc, char **argv)
 	struct con_top t = { .want = 10 };
 	struct flow_table_stats st;
 	uint32_t cursor = 0;
-	char *end;
 
 	if (!g || !g->pl.flows)
 		return 1;
 	if (argc >= 2) {
-		unsigned long n = argc >= 3 && !strcmp(argv[1], "top") ? strtoul(argv[2], &end, 10) : 0;
+		unsigned long n = 0;
+		char *end = NULL;
 
-		if (argc != 3 || strcmp(argv[1], "top") || *end || n < 1 || n > CON_FLOWS_MAX) {
+		if (argc == 3 && strcmp(argv[1], "top") == 0)
+			n = strtoul(argv[2], &end, 10);
+		if (!end || *end || n < 1 || n > CON_FLOWS_MAX) {
 			con_printf(c, _("usage: flows [top N], N from 1 to %d\n"), CON_FLOWS_MAX);
 			return 1;
 		}

@@ -435,12 +435,10 @@ static size_t diag_width(const char *s, size_t n)
 	for (size_t i = 0; i < n && s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c < 0x80)
-			w++;
-		else if (c >= 0xe0)
+		if (c >= 0xe0)
 			w += 2;
-		else if (c >= 0xc0)
-			w++;
+		else if (c < 0x80 || c >= 0xc0)
+			w++; /* continuation bytes (0x80..0xbf) take no column */
 	}
 	return w;
 }
