@@ -57,7 +57,7 @@ menuconfig:
 olddefconfig:
 	$(Q)$(PYTHON) $(KCONFIGLIB)/olddefconfig.py Kconfig
 
-savedefconfig: .config
+savedefconfig: $(KCONFIG_CONFIG)
 	$(Q)$(PYTHON) $(KCONFIGLIB)/savedefconfig.py --kconfig Kconfig --out $(O)/defconfig
 	@echo "  wrote $(O)/defconfig"
 
@@ -67,6 +67,21 @@ $(AUTOCONF): $(KCONFIG_CONFIG) Kconfig $(KCONFIGS)
 
 # ---------------------------------------------------------------- flags
 CC ?= cc
+# A cross build (the arm64 boards: CONFIG_CROSS_COMPILE, CONFIG_SYSROOT, or the
+# same on the command line): the compiler and pkg-config look only in the
+# sysroot, so no host header or library leaks into the target's binary.
+CROSS_COMPILE ?= $(patsubst "%",%,$(CONFIG_CROSS_COMPILE))
+SYSROOT ?= $(patsubst "%",%,$(CONFIG_SYSROOT))
+ifneq ($(CROSS_COMPILE),)
+CC := $(CROSS_COMPILE)gcc
+ifneq ($(SYSROOT),)
+TRIPLET := $(shell $(CC) -dumpmachine)
+export PKG_CONFIG_SYSROOT_DIR := $(SYSROOT)
+export PKG_CONFIG_LIBDIR := $(SYSROOT)/usr/lib/$(TRIPLET)/pkgconfig:$(SYSROOT)/usr/share/pkgconfig
+CFLAGS += --sysroot=$(SYSROOT)
+LDFLAGS += --sysroot=$(SYSROOT)
+endif
+endif
 PKGS := libndpi libpcap jansson inih libnl-3.0 libnl-route-3.0 libnl-nf-3.0 libzstd
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wpointer-arith -Wundef
@@ -178,6 +193,10 @@ HUB_FW_OBJS := $(BUNDLE_OBJS) $(O)/obj/firmware/hub/cmd.o $(O)/obj/firmware/core
 # The hub's feed parsers (tools/feeds*.c: the line formats, STIX, the value checks).
 FEEDS_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/feeds*.c))
 HOST_TOOLS := $(O)/tg-pcapgen $(if $(wildcard tools/tg-hub/main.c),$(O)/tg-hub)
+# The host tools run on the build machine: a cross build makes the firmware only.
+ifneq ($(CROSS_COMPILE),)
+HOST_TOOLS :=
+endif
 # tg-hub shares the firmware's bundle code (one encoder for hub and gateway).
 $(O)/tg-hub: $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/tg-hub/*.c)) \
 		$(FEEDS_OBJS) $(O)/obj/tools/hub_pki.o $(O)/obj/tools/hub_mqtt.o $(HUB_FW_OBJS)
@@ -390,17 +409,23 @@ bench: all test-images $(O)/bench/pcap-loop $(O)/bench/bundle-bench $(O)/bench/n
 		$(O)/bench/report-bench \
 		$(O)/bench/soc-bench
 	$(Q)BUILD=$(O) tests/bench/run
+# Part 10 (tests/bench/arm64_bench) runs the arm64 images' firmware and boots one.
+bench: test-images
 
 # ---------------------------------------------------------------- images
 # `make <board>_defconfig && make image`: the board's image in build/<board>/
 # (tools/mkimage, board/<board>/image.conf, docs/boards.md); `make boot` starts
 # it in QEMU with the console on stdio. The kernel and busybox-static come
 # from tools/install-deps' cache; nothing is fetched here.
+# A cross-built firmware's libraries come from the sysroot, listed by its own
+# loader under qemu-user (tools/cross-ldd).
+IMAGE_LIBS := $(if $(CROSS_COMPILE),LIB_ROOT=$(SYSROOT) LDD="tools/cross-ldd $(SYSROOT)")
 image: $(O)/townguard $(O)/oui.bin
 	$(Q)if [ ! -f board/$(BOARD)/image.conf ]; then \
 		echo "error: board $(BOARD) has no image (board/$(BOARD)/image.conf): make <board>_defconfig first" >&2; \
 		exit 1; fi
-	$(Q)DATA_DIR=$(CONFIG_DATA_DIR) OUI_BIN=$(O)/oui.bin tools/mkimage $(BOARD) $(O) $(O)/townguard
+	$(Q)DATA_DIR=$(CONFIG_DATA_DIR) OUI_BIN=$(O)/oui.bin $(IMAGE_LIBS) tools/mkimage $(BOARD) $(O) $(O)/townguard
+	$(Q)if grep -q '^BOOT_START_MB=' board/$(BOARD)/image.conf; then tools/mksdcard $(O); fi
 
 boot: image
 	$(Q)tools/qemu-run $(O) $(BOOT_ARGS)
@@ -408,6 +433,8 @@ boot: image
 # The images the tests boot (tests/image), each built beside the tree's own
 # configuration; `make test` builds them first.
 TEST_IMAGES := qemu-x86_64
+TEST_IMAGES += qemu-arm64
+TEST_IMAGES += nanopi-r4s
 test-images:
 	$(Q)for b in $(TEST_IMAGES); do \
 		$(MAKE) --no-print-directory KCONFIG_CONFIG=build/$$b/.config O=build/$$b SAN=0 $${b}_defconfig && \
@@ -448,7 +475,6 @@ help:
 	@echo "make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 60)"
 
 .PHONY: image boot test-images soak-image
-.PHONY: all test check fuzz fuzz-build bench soak run clean distclean help menuconfig olddefconfig savedefconfig
 .PHONY: po-update all test check fuzz fuzz-build bench soak run clean distclean help menuconfig olddefconfig savedefconfig
 .SECONDARY:
 
