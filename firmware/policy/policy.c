@@ -571,8 +571,14 @@ void policy_flow_dpi(struct policy *p, struct flow *f, uint64_t wall_s)
 	const char *host;
 	enum dpi_host_kind kind;
 
-	if (!p->bundle)
+	if (!p->bundle) {
+		/* Nothing to judge by: once DPI is done the class counts as checked, so
+		 * the pipeline stops calling here for every packet. A first list clears
+		 * the flag when it re-judges the flow (policy_rejudge). */
+		if (f->flags & FLOW_F_DECIDED)
+			f->flags |= FLOW_F_CLASS_CHECKED;
 		return;
+	}
 	if (!(f->flags & FLOW_F_HOST_CHECKED)) {
 		kind = dpi_host(f, &host);
 		if (kind == DPI_HOST_DNS && policy_dns_flow(f)) {
