@@ -237,9 +237,9 @@ out_sock:
 	return ret;
 }
 
-int link_disable_offloads(const char *name)
+int link_set_offloads(const char *name, bool gro)
 {
-	/* The legacy per-feature ethtool commands; each clears one feature. */
+	/* The legacy per-feature ethtool commands; each sets one feature. */
 	static const struct {
 		uint32_t cmd;
 		const char *what;
@@ -266,7 +266,8 @@ int link_disable_offloads(const char *name)
 	ifr.ifr_data = (void *)&ev;
 
 	for (size_t i = 0; i < ARRAY_SIZE(features); i++) {
-		ev = (struct ethtool_value){ .cmd = features[i].cmd, .data = 0 };
+		ev = (struct ethtool_value){ .cmd = features[i].cmd,
+					     .data = features[i].cmd == ETHTOOL_SGRO && gro };
 		if (ioctl(fd, SIOCETHTOOL, &ifr) == 0)
 			continue;
 		if (errno == EOPNOTSUPP) {
@@ -274,7 +275,8 @@ int link_disable_offloads(const char *name)
 			continue;
 		}
 		ret = -errno;
-		log_err("%s: cannot turn %s off: %s", name, features[i].what, strerror(errno));
+		log_err("%s: cannot turn %s %s: %s", name, features[i].what, ev.data ? "on" : "off",
+			strerror(errno));
 		goto out;
 	}
 
@@ -296,7 +298,7 @@ int link_disable_offloads(const char *name)
 			goto out;
 		}
 	}
-	log_debug("%s: receive/segmentation offloads off", name);
+	log_debug("%s: segmentation offloads off, GRO %s", name, gro ? "on" : "off");
 out:
 	close(fd);
 	return ret;

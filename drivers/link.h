@@ -27,11 +27,12 @@ int link_get(const char *name, struct link_state *st);
 /* Set an interface administratively up (and promiscuous if promisc). Returns 0 or -errno. */
 int link_set_up(const char *name, bool promisc);
 /*
- * Turn GRO, GSO, TSO and LRO off (SIOCETHTOOL), so that a userspace bridge
- * or queue never sees coalesced super-frames larger than the MTU. A feature
- * the device does not have is skipped. Returns 0 or -errno (logged).
+ * Turn GSO, TSO and LRO off and GRO on or off (SIOCETHTOOL): every frame that
+ * leaves the port is at most one MTU (the kernel segments in software), and
+ * only GRO, when asked for, coalesces what arrives. A feature the device does
+ * not have is skipped. Returns 0 or -errno (logged).
  */
-int link_disable_offloads(const char *name);
+int link_set_offloads(const char *name, bool gro);
 
 /*
  * Bridge plumbing for the NFQUEUE driver. link_bridge_add() creates bridge

@@ -614,9 +614,15 @@ int nfq_rules_bridge_setup(struct nfq_rules *r)
 		ret = link_set_master(r->ports[i], r->bridge);
 		if (ret < 0)
 			goto err;
-		/* The kernel segments before queueing anyway; this keeps injected and bridged frames wire-sized. */
-		if (link_disable_offloads(r->ports[i]) < 0)
-			log_warn("%s: offloads stay on", r->ports[i]);
+		/*
+		 * GRO on, segmentation off: an offloaded flow's burst crosses
+		 * br_netfilter, conntrack and the rules once per coalesced frame,
+		 * not once per segment, and leaves cut back to wire segments. A
+		 * queued frame is segmented by the kernel before townguard sees it
+		 * (no NFQA_CFG_F_GSO), so the queue still carries wire segments.
+		 */
+		if (link_set_offloads(r->ports[i], true) < 0)
+			log_warn("%s: offloads stay as they were", r->ports[i]);
 		ret = link_set_up(r->ports[i], false);
 		if (ret < 0)
 			goto err;

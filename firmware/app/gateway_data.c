@@ -256,7 +256,7 @@ int gw_port_open(struct gateway *g, struct gw_port *gp)
 
 	if (inline_port) {
 		/* No offload the driver does not ask for (it turns GRO back on when it coalesces). */
-		link_disable_offloads(gp->name);
+		link_set_offloads(gp->name, false);
 		link_set_up(gp->name, true);
 	}
 	pc.coalesce = coalesce;
