@@ -172,6 +172,7 @@ static const char *const cfg_langs[] = { "en", "zh_TW" };
 static const char *const cfg_log_targets[] = {
 	[LOG_TO_STDERR] = "stderr",
 	[LOG_TO_SYSLOG] = "syslog",
+	[LOG_TO_FILE] = "file",
 };
 
 /*
@@ -182,7 +183,8 @@ static const char *const cfg_log_targets[] = {
 const struct cfg_key cfg_keys[] = {
 	CFG_ENUM(log, level, cfg_log_levels, CONFIG_LOG_LEVEL,
 		 "Messages less severe than this are not printed"),
-	CFG_ENUM(log, target, cfg_log_targets, LOG_TO_STDERR, "Where log lines go"),
+	CFG_ENUM(log, target, cfg_log_targets, LOG_TO_STDERR,
+		 "Where log lines go (file: <data_dir>/log/townguard.log, rotated)"),
 
 	CFG_STRING(gateway, id, 1, CONFIG_NAME_MAX - 1, CS_NAME, "gw-local",
 		   "Name of this gateway in reports to the hub"),

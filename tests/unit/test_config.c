@@ -202,7 +202,7 @@ static const struct {
 	{ "[log]\ntarget = syslog\nlevel = loud\n",
 	  "gw.ini:3: [log] level = \"loud\": not one of error, warn, info, debug" },
 	{ "[log]\ntarget = console\n",
-	  "gw.ini:2: [log] target = \"console\": not one of stderr, syslog" },
+	  "gw.ini:2: [log] target = \"console\": not one of stderr, syslog, file" },
 	{ "[flow]\ntcp_timeout = 1\n\n\n\n\n\n\ncolour = blue\n",
 	  "gw.ini:9: [flow] colour: unknown key (known in [flow]: tcp_timeout, "
 	  "tcp_closed_timeout, udp_timeout, other_timeout)" },
