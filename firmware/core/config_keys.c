@@ -129,9 +129,9 @@ static const char *const cfg_console_speeds[] = {
 
 unsigned int config_console_baud(int speed, unsigned int board_speed)
 {
-	if (speed <= TG_CON_BOARD || (size_t)speed >= ARRAY_SIZE(cfg_console_speeds))
-		return board_speed ? board_speed : 115200;
-	return (unsigned int)strtoul(cfg_console_speeds[speed], NULL, 10);
+	if (speed > TG_CON_BOARD && speed < (int)ARRAY_SIZE(cfg_console_speeds))
+		return (unsigned int)strtoul(cfg_console_speeds[speed], NULL, 10);
+	return board_speed ? board_speed : 115200;
 }
 
 static const char *const cfg_priv[] = {
