@@ -29,12 +29,19 @@
 #include "core/common.h"
 #include "core/log.h"
 
+/* Every rate Linux's termios has a constant for but B0 (hang up): [console] speed's numbers. */
 static const struct {
 	unsigned int baud;
 	speed_t speed;
 } tty_speeds[] = {
-	{ 9600, B9600 },     { 19200, B19200 },   { 38400, B38400 },   { 57600, B57600 },
-	{ 115200, B115200 }, { 230400, B230400 }, { 460800, B460800 }, { 921600, B921600 },
+	{ 50, B50 },           { 75, B75 },           { 110, B110 },         { 134, B134 },
+	{ 150, B150 },         { 200, B200 },         { 300, B300 },         { 600, B600 },
+	{ 1200, B1200 },       { 1800, B1800 },       { 2400, B2400 },       { 4800, B4800 },
+	{ 9600, B9600 },       { 19200, B19200 },     { 38400, B38400 },     { 57600, B57600 },
+	{ 115200, B115200 },   { 230400, B230400 },   { 460800, B460800 },   { 500000, B500000 },
+	{ 576000, B576000 },   { 921600, B921600 },   { 1000000, B1000000 }, { 1152000, B1152000 },
+	{ 1500000, B1500000 }, { 2000000, B2000000 }, { 2500000, B2500000 }, { 3000000, B3000000 },
+	{ 3500000, B3500000 }, { 4000000, B4000000 },
 };
 
 static const int tty_crash_signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
@@ -85,7 +92,8 @@ int tty_open(const char *path, unsigned int baud, char *err, size_t errlen)
 		if (tty_speeds[i].baud == baud)
 			speed = tty_speeds[i].speed;
 	if (!speed) {
-		snprintf(err, errlen, "%s: %u bit/s: not a rate this driver sets", path, baud);
+		snprintf(err, errlen, "%s: %u bit/s: not a termios rate (allowed: 50 .. 4000000, as [console] speed)",
+			 path, baud);
 		return -EINVAL;
 	}
 	if (tty_slot.fd >= 0) {

@@ -364,8 +364,8 @@ int gateway_apply(struct gateway *g, const struct tg_config *next_in, char *rest
 		GW_FIELD(report),
 		/* the uplink's identity, topics and flash directory are set when it starts */
 		GW_FIELD(gateway.id), GW_FIELD(gateway.region), GW_FIELD(gateway.data_dir),
-		/* the console's tty is opened at start */
-		GW_FIELD(console.device), GW_FIELD(console.speed),
+		/* the console's tty is opened at start, and so is the log's target */
+		GW_FIELD(console.device), GW_FIELD(console.speed), GW_FIELD(log.target),
 #undef GW_FIELD
 	};
 

@@ -1,6 +1,7 @@
 /*
  * The console in the running gateway: the tty ([console] device, else the
- * board's; "none" or neither: no console) opened raw by the tty driver
+ * board's; "none" or neither: no console) at [console] speed (else the
+ * board's console_speed, else 115200) opened raw by the tty driver
  * (core/tty.h) and watched by the one loop, and what the console asks of
  * the gateway (console_priv.h, struct con_host): a configuration put in
  * force, a reboot, an event sent to the SOC as a console alert.
@@ -51,7 +52,7 @@ int gw_console_start(struct gateway *g)
 		.host = { .apply = gw_con_apply, .reboot = gw_con_reboot, .event = gw_con_event, .ctx = g },
 	};
 	char err[CONFIG_PATH_MAX + 96];
-	unsigned int baud = config_console_baud(cfg->console.speed);
+	unsigned int baud = config_console_baud(cfg->console.speed, board_info()->console_speed);
 	int fd;
 
 	if (!dev || !dev[0] || !strcmp(dev, "none"))

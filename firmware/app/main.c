@@ -185,7 +185,14 @@ static int parse_run_opts(int argc, char **argv, struct gateway_opts *o, int *fi
 		}
 	}
 	log_set_level(verbose ? LOG_LVL_DEBUG : quiet ? LOG_LVL_WARN : (enum log_level)o->cfg.log.level);
-	log_set_target((enum log_target)o->cfg.log.target, "townguard");
+	if (o->cfg.log.target == LOG_TO_FILE) {
+		char path[CONFIG_PATH_MAX + 32];
+
+		snprintf(path, sizeof(path), "%s/log/townguard.log", o->cfg.gateway.data_dir);
+		log_set_target(LOG_TO_FILE, path);
+	} else {
+		log_set_target((enum log_target)o->cfg.log.target, "townguard");
+	}
 	*first_arg = optind;
 	return 0;
 }

@@ -12,7 +12,7 @@ struct board {
 	const char *wan_port;    /* inline modes: port facing the ISP router */
 	const char *mirror_port; /* monitor mode: the mirror/SPAN port */
 	const char *console;     /* technician's serial console device ([console] device overrides), NULL = none */
-	unsigned int console_speed; /* its baud rate (0: leave the line as it is) */
+	unsigned int console_speed; /* its baud rate: [console] speed's default (0: 115200) */
 	const char *data_dir;    /* runtime config, bundles, spool, keys */
 	const char *data_dev;    /* the block device mounted on data_dir, NULL = none (host) */
 	const char *watchdog;    /* hardware watchdog device, NULL = none */

@@ -323,7 +323,7 @@ int config_key_allowed(size_t i, char *buf, size_t size)
 int config_write(const struct tg_config *c, FILE *out)
 {
 	const char *section = NULL, *sec, *key;
-	char allowed[160], value[CONFIG_PATH_MAX + 16];
+	char allowed[256], value[CONFIG_PATH_MAX + 16];
 
 	fprintf(out, "; townguard runtime configuration: every key with its value.\n");
 	for (size_t i = 0; config_key_at(c, i, &sec, &key, value, sizeof(value)) == 0; i++) {

@@ -60,20 +60,14 @@ enum tg_tlp { TG_TLP_CLEAR = 0, TG_TLP_GREEN, TG_TLP_AMBER, TG_TLP_AMBER_STRICT,
 
 const char *config_tlp_name(int tlp);
 
-/* [console] speed: the serial line rates a tty driver sets (8N1). */
-enum tg_console_speed {
-	TG_CON_9600 = 0,
-	TG_CON_19200,
-	TG_CON_38400,
-	TG_CON_57600,
-	TG_CON_115200,
-	TG_CON_230400,
-	TG_CON_460800,
-	TG_CON_921600,
-};
+/* [console] speed: its first value, "board", is the board's console_speed; the others are numbers. */
+enum { TG_CON_BOARD = 0 };
 
-/* The line rate of a [console] speed value, in bits per second (115200 for one out of range). */
-unsigned int config_console_baud(int speed);
+/*
+ * The line rate of a [console] speed value in bits per second; for "board"
+ * (or one out of range) the board's console_speed, 115200 if that is 0.
+ */
+unsigned int config_console_baud(int speed, unsigned int board_speed);
 
 struct tg_config {
 	struct {
@@ -173,7 +167,7 @@ struct tg_config {
 	} report;
 	struct {
 		char device[CONFIG_PATH_MAX]; /* the technician's tty; empty = the board's, "none" = none */
-		int speed;                    /* enum tg_console_speed */
+		int speed;                    /* index of its value: TG_CON_BOARD or a rate */
 		uint32_t idle_logout;         /* seconds; 0 = never */
 		uint32_t confirm_timeout;     /* seconds a committed change waits for `config confirm` */
 		int lang;                     /* enum i18n_lang: the messages' language */

@@ -114,18 +114,24 @@ static const char *const cfg_priv_addr[] = {
 	[TG_PRIV_DROP] = "drop",
 	[TG_PRIV_CRYPTOPAN] = "cryptopan",
 };
-/* Indexed by enum tg_console_speed; config_console_baud() reads them back. */
+/*
+ * [console] speed: "board" (the board's console_speed, 115200 without one),
+ * or a line rate Linux's termios sets (B50 .. B4000000 but B0, the hangup);
+ * drivers/tty.c maps each number to its constant. config_console_baud()
+ * reads them back.
+ */
 static const char *const cfg_console_speeds[] = {
-	[TG_CON_9600] = "9600",	    [TG_CON_19200] = "19200",   [TG_CON_38400] = "38400",
-	[TG_CON_57600] = "57600",   [TG_CON_115200] = "115200", [TG_CON_230400] = "230400",
-	[TG_CON_460800] = "460800", [TG_CON_921600] = "921600",
+	"board",   "50",      "75",      "110",     "134",     "150",     "200",     "300",
+	"600",     "1200",    "1800",    "2400",    "4800",    "9600",    "19200",   "38400",
+	"57600",   "115200",  "230400",  "460800",  "500000",  "576000",  "921600",  "1000000",
+	"1152000", "1500000", "2000000", "2500000", "3000000", "3500000", "4000000",
 };
 
-unsigned int config_console_baud(int speed)
+unsigned int config_console_baud(int speed, unsigned int board_speed)
 {
-	if (speed < 0 || (size_t)speed >= ARRAY_SIZE(cfg_console_speeds))
-		speed = TG_CON_115200;
-	return (unsigned int)strtoul(cfg_console_speeds[speed], NULL, 10);
+	if (speed > TG_CON_BOARD && speed < (int)ARRAY_SIZE(cfg_console_speeds))
+		return (unsigned int)strtoul(cfg_console_speeds[speed], NULL, 10);
+	return board_speed ? board_speed : 115200;
 }
 
 static const char *const cfg_priv[] = {
@@ -166,6 +172,7 @@ static const char *const cfg_langs[] = { "en", "zh_TW" };
 static const char *const cfg_log_targets[] = {
 	[LOG_TO_STDERR] = "stderr",
 	[LOG_TO_SYSLOG] = "syslog",
+	[LOG_TO_FILE] = "file",
 };
 
 /*
@@ -176,7 +183,8 @@ static const char *const cfg_log_targets[] = {
 const struct cfg_key cfg_keys[] = {
 	CFG_ENUM(log, level, cfg_log_levels, CONFIG_LOG_LEVEL,
 		 "Messages less severe than this are not printed"),
-	CFG_ENUM(log, target, cfg_log_targets, LOG_TO_STDERR, "Where log lines go"),
+	CFG_ENUM(log, target, cfg_log_targets, LOG_TO_STDERR,
+		 "Where log lines go (file: <data_dir>/log/townguard.log, rotated)"),
 
 	CFG_STRING(gateway, id, 1, CONFIG_NAME_MAX - 1, CS_NAME, "gw-local",
 		   "Name of this gateway in reports to the hub"),
@@ -310,8 +318,8 @@ const struct cfg_key cfg_keys[] = {
 		 "Table of device makers by MAC prefix (tools/mk-oui); missing = makers unknown"),
 	CFG_PATH(console, device, 0, false, "",
 		 "The technician's serial console (any tty or pty); empty = the board's, none = no console"),
-	CFG_ENUM(console, speed, cfg_console_speeds, TG_CON_115200,
-		 "Console line rate in bits per second, 8N1"),
+	CFG_ENUM(console, speed, cfg_console_speeds, TG_CON_BOARD,
+		 "Console line rate in bits per second, 8N1; board = the board's (115200 if it names none)"),
 	CFG_UINT(console, idle_logout, 0, 86400, "seconds", 600,
 		 "A logged-in console with no key pressed this long logs out; 0 = never"),
 	CFG_UINT(console, confirm_timeout, 5, 3600, "seconds", 120,
@@ -569,7 +577,7 @@ int cfg_set_key(struct tg_config *c, const struct cfg_key *k, const char *value,
 		size_t errlen)
 {
 	char *field = (char *)c + k->offset;
-	char why[256], allowed[160];
+	char why[320], allowed[256];
 	uint32_t num = 0;
 	int ret;
 

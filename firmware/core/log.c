@@ -1,11 +1,18 @@
 /*
- * Logging: one line per message, "townguard[module] level: text", either to
- * stderr or to syslog(3) as "[module] text" at the mapped priority.
+ * Logging: one line per message, "townguard[module] level: text", to
+ * stderr, to syslog(3) as "[module] text" at the mapped priority, or to a
+ * file, each line after its UTC time ("2026-12-04T20:01:02Z townguard[...").
  *
- * A stderr line is formatted into one buffer and handed to a single write(2),
- * so lines from one process never interleave mid-line (stderr's stdio buffer
- * is bypassed). Logging preserves errno, so a caller can log and then return
- * -errno, and "%m" in a format refers to the caller's errno.
+ * A stderr or file line is formatted into one buffer and handed to a single
+ * write(2), so lines from one process never interleave mid-line (stderr's
+ * stdio buffer is bypassed). Logging preserves errno, so a caller can log
+ * and then return -errno, and "%m" in a format refers to the caller's errno.
+ *
+ * The file is what a board image logs to (board/common/init), so the serial
+ * line carries the technician's console alone. It is bounded: past
+ * CONFIG_LOG_FILE_KB it is renamed PATH.1 (replacing the one before) and a
+ * new PATH begins, at most twice that on flash. A write that fails (flash
+ * full) loses the line there; the ring below and `log N` still have it.
  *
  * log_msg_rl() limits one call site to CONFIG_LOG_RATELIMIT_PER_SEC lines in
  * each one-second window of CLOCK_MONOTONIC. Lines dropped in a window are
@@ -17,9 +24,12 @@
 #include "core/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +47,12 @@ static enum log_level log_level = CONFIG_LOG_LEVEL;
 static enum log_target log_target = LOG_TO_STDERR;
 /* openlog() keeps the pointer it is given, so the identity lives here. */
 static char log_ident[32] = "townguard";
+/* LOG_TO_FILE: the file, its descriptor and its size so far. */
+static struct {
+	char path[PATH_MAX];
+	int fd;
+	size_t size;
+} log_file = { .fd = -1 };
 
 static const char *const log_level_names[] = {
 	[LOG_LVL_ERR] = "error",
@@ -70,14 +86,72 @@ enum log_level log_get_level(void)
 	return log_level;
 }
 
-int log_set_target(enum log_target target, const char *ident)
+static int log_file_open(void)
 {
+	struct stat st;
+	int fd = open(log_file.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+
+	if (fd < 0)
+		return -errno;
+	log_file.size = fstat(fd, &st) == 0 ? (size_t)st.st_size : 0;
+	log_file.fd = fd;
+	return 0;
+}
+
+static void log_file_close(void)
+{
+	if (log_file.fd >= 0)
+		close(log_file.fd);
+	log_file.fd = -1;
+}
+
+/* Past the limit: PATH becomes PATH.1 and a new PATH begins. */
+static void log_file_rotate(void)
+{
+	char old[PATH_MAX + 2];
+
+	snprintf(old, sizeof(old), "%s.1", log_file.path);
+	log_file_close();
+	rename(log_file.path, old);
+	log_file_open();
+}
+
+static int log_file_start(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+
+	if (!path || !*path || strlen(path) >= sizeof(log_file.path))
+		return -EINVAL;
+	snprintf(log_file.path, sizeof(log_file.path), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	return log_file_open();
+}
+
+int log_set_target(enum log_target target, const char *arg)
+{
+	int ret;
+
 	if (log_target == LOG_TO_SYSLOG)
 		closelog();
-	log_target = target == LOG_TO_SYSLOG ? LOG_TO_SYSLOG : LOG_TO_STDERR;
+	log_file_close();
+	log_target = target == LOG_TO_SYSLOG || target == LOG_TO_FILE ? target : LOG_TO_STDERR;
 	if (log_target == LOG_TO_SYSLOG) {
-		snprintf(log_ident, sizeof(log_ident), "%s", ident && *ident ? ident : "townguard");
+		snprintf(log_ident, sizeof(log_ident), "%s", arg && *arg ? arg : "townguard");
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	} else if (log_target == LOG_TO_FILE) {
+		ret = log_file_start(arg);
+		if (ret < 0) {
+			log_target = LOG_TO_STDERR;
+			log_err("[log] target = file: %s: %s: logging to stderr", arg ? arg : "(no path)",
+				strerror(-ret));
+			return ret;
+		}
 	}
 	return 0;
 }
@@ -102,10 +176,10 @@ int log_level_parse(const char *s)
 	return -EINVAL;
 }
 
-static void log_write_all(const char *buf, size_t len)
+static void log_write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
-		ssize_t n = write(STDERR_FILENO, buf, len);
+		ssize_t n = write(fd, buf, len);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -175,6 +249,34 @@ int log_recent(unsigned int n, void (*fn)(const char *line, void *ctx), void *ct
 	return (int)n;
 }
 
+/* lines (one or two, each ending in a newline) into the file, each after its UTC time. */
+static void log_file_write(const char *lines, size_t len)
+{
+	char buf[2 * LOG_LINE_MAX + 64], when[32] = "";
+	struct timespec ts;
+	struct tm tm;
+	size_t pos = 0;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && gmtime_r(&ts.tv_sec, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+	for (const char *p = lines, *end = lines + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		int w = snprintf(buf + pos, sizeof(buf) - pos, "%s%.*s", when, (int)n, p);
+
+		if (w < 0 || (size_t)w >= sizeof(buf) - pos)
+			break;
+		pos += (size_t)w;
+		p += n;
+	}
+	if (log_file.size + pos > (size_t)CONFIG_LOG_FILE_KB * 1024)
+		log_file_rotate();
+	if (log_file.fd < 0)
+		return;
+	log_write_all(log_file.fd, buf, pos);
+	log_file.size += pos;
+}
+
 /*
  * Emit one message, preceded by a "... N similar messages suppressed" line
  * when suppressed > 0. errno must still be the caller's (for %m).
@@ -220,7 +322,10 @@ log_emit(enum log_level level, const char *module, uint32_t suppressed, const ch
 	if (suppressed)
 		pos = log_format_line(line, LOG_LINE_MAX, level, module, note);
 	pos += log_format_line(line + pos, LOG_LINE_MAX, level, module, msg);
-	log_write_all(line, pos);
+	if (log_target == LOG_TO_FILE)
+		log_file_write(line, pos);
+	else
+		log_write_all(STDERR_FILENO, line, pos);
 }
 
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)

@@ -1,5 +1,5 @@
 /*
- * Logging with a per-module prefix and a level, to stderr or syslog.
+ * Logging with a per-module prefix and a level, to stderr, syslog or a file.
  *
  * Each .c file defines LOG_MODULE before including this header:
  *     #define LOG_MODULE "decode"
@@ -25,6 +25,7 @@ enum log_level {
 enum log_target {
 	LOG_TO_STDERR,
 	LOG_TO_SYSLOG,
+	LOG_TO_FILE,
 };
 
 /* Rate-limit state of one call site; zero-initialised static. */
@@ -36,8 +37,13 @@ struct log_ratelimit {
 
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
-/* Switch target; ident is the syslog identity. Returns 0. */
-int log_set_target(enum log_target target, const char *ident);
+/*
+ * Switch target. arg is the syslog identity (LOG_TO_SYSLOG) or the file's
+ * path (LOG_TO_FILE: appended to, its directory made if missing, rotated to
+ * PATH.1 past CONFIG_LOG_FILE_KB). Returns 0, or -errno when the file cannot
+ * be opened: then the target is stderr and the reason has been logged there.
+ */
+int log_set_target(enum log_target target, const char *arg);
 /* Parse "error", "warn", "info", "debug" (or 0..3). Returns level or -EINVAL. */
 int log_level_parse(const char *s);
 

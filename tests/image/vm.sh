@@ -1,12 +1,15 @@
 # shellcheck shell=bash
 # What the image tests share (sourced after tests/lib.sh and make_work): a
-# board image booted in QEMU (tools/qemu-run) with its console and the debug
-# shell (tg.debug=1, image.conf DEBUG_SERIAL) on FIFOs, their output appended
-# to $work/console.log and $work/debug.log.
+# board image booted in QEMU (tools/qemu-run) with its console, the debug
+# shell (tg.debug=1, image.conf DEBUG_SERIAL) and townguard's log as the init
+# follows it (DEBUG_LOG) on FIFOs, their output appended to $work/console.log,
+# $work/debug.log and $work/tg.log. townguard logs to its file on the data
+# partition, not the console: its lines are looked for in tg.log.
 #
 #   vm_image BOARD         $img = build/BOARD (make test-images), or skip (77)
 #   vm_start [ARGS...]     boot it (ARGS to tools/qemu-run: --append, --net ...)
 #   vm_wait REGEX SECONDS  until console.log has a line matching REGEX, from now on
+#   vm_logwait REGEX SECONDS  the same in tg.log (townguard's log lines)
 #   vm_sh CMD              run CMD in the debug shell; its output in $work/sh.out, status returned
 #   vm_key TEXT            type TEXT on the console
 #   vm_kill                SIGKILL QEMU (a power cut)
@@ -26,25 +29,31 @@ vm_image() {
 	img_data=$work/data.ext4
 	: >"$work/console.log"
 	: >"$work/debug.log"
+	: >"$work/tg.log"
 }
 
 vm_start() {
 	local f
-	for f in con dbg; do
+	for f in con dbg log; do
 		rm -f "$work/$f.in" "$work/$f.out"
 		mkfifo "$work/$f.in" "$work/$f.out"
 	done
 	${VM_EXEC:-} "$TOP/tools/qemu-run" "$img" --console "pipe:$work/con" --debug "pipe:$work/dbg" \
-		--data "$img_data" --pidfile "$work/qemu.pid" "$@" >>"$work/qemu.log" 2>&1 &
+		--log "pipe:$work/log" --data "$img_data" --pidfile "$work/qemu.pid" "$@" >>"$work/qemu.log" 2>&1 &
 	vm_pid=$!
 	started "$vm_pid"
-	# Readers and writers held open (read-write: opening never blocks) for the VM's life.
-	exec {vm_con}<>"$work/con.in" {vm_dbg}<>"$work/dbg.in"
+	# Readers and writers held open (read-write: opening never blocks) for the VM's life
+	# (vm_log only held: nothing is typed into the log's port).
+	# shellcheck disable=SC2034
+	exec {vm_con}<>"$work/con.in" {vm_dbg}<>"$work/dbg.in" {vm_log}<>"$work/log.in"
 	cat "$work/con.out" >>"$work/console.log" &
 	started $!
 	cat "$work/dbg.out" >>"$work/debug.log" &
 	started $!
+	cat "$work/log.out" >>"$work/tg.log" &
+	started $!
 	vm_mark=$(wc -l <"$work/console.log" 2>/dev/null || echo 0)
+	vm_logmark=$(wc -l <"$work/tg.log" 2>/dev/null || echo 0)
 	vm_n=0
 }
 
@@ -55,8 +64,15 @@ vm_wait() {
 	wait_for "$2" vm_has "$1" || return 1
 	vm_mark=$(($(vm_new | grep -En -- "$1" | head -n 1 | cut -d: -f1) + vm_mark))
 }
+# the same for tg.log: townguard's lines after the last vm_logwait (or vm_start)
+vm_lognew() { tail -n +"$((vm_logmark + 1))" "$work/tg.log" 2>/dev/null; }
+vm_loghas() { vm_lognew | grep -Eq -- "$1"; }
+vm_logwait() {
+	wait_for "$2" vm_loghas "$1" || return 1
+	vm_logmark=$(($(vm_lognew | grep -En -- "$1" | head -n 1 | cut -d: -f1) + vm_logmark))
+}
 must_boot() { # must_boot [WHAT]: the VM reaches townguard's running line
-	vm_wait 'info: running: mode' "$VM_BOOT_S" || fail "no townguard running line ${1:-at boot} within $VM_BOOT_S s"
+	vm_logwait 'info: running: mode' "$VM_BOOT_S" || fail "no townguard running line ${1:-at boot} within $VM_BOOT_S s"
 }
 
 vm_key() { printf '%s' "$1" >&"$vm_con"; }
@@ -90,6 +106,7 @@ vm_kill() {
 
 on_fail() {
 	show_log "$work/console.log" 40
+	show_log "$work/tg.log" 40
 	show_log "$work/debug.log" 20
 	show_log "$work/qemu.log" 10
 }

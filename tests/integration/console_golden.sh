@@ -4,7 +4,8 @@
 # tests/console/NAME.script (tests/console/pty_session.py plays them):
 #
 #   first_login     no password yet: chosen (refusals), login, passwd
-#   commands        help, ?, prefixes, refusals, Tab, history, the editor's keys
+#   commands        help, ?, prefixes, refusals, Tab, history, the editor's keys,
+#                   status, and each command's refusal of a bad value
 #   config          set (the file's checks), diff, commit, confirm, auto-revert
 #   lockout         three wrong passwords lock; the lock grows
 #   lockout_reboot  ... and survives a restart

@@ -5,7 +5,9 @@
 # (and what they need, in modules.dep order: virtio before virtio_net);
 # townguard runs on the board's ports with the watchdog armed; when it is
 # killed init starts it again; the technician logs in on the console (ttyS0)
-# and `status` answers with the bundle in force. Then the watchdog (i6300esb, CONFIG_WATCHDOG_TIMEOUT=10 in the
+# and `status` answers with the bundle in force; townguard's log is in its
+# file on the data partition and none of its lines reach the console (the
+# technician's screen; the tests follow the file on a port of its own). Then the watchdog (i6300esb, CONFIG_WATCHDOG_TIMEOUT=10 in the
 # board's defconfig): townguard stopped with SIGSTOP inside the VM stops
 # feeding it and the box resets; it comes back to running with the same
 # bundle in force. A clean stop (tg-stop: SIGTERM, the magic close) does not
@@ -20,10 +22,10 @@ vm_data 7
 
 vm_start --append tg.failsafe=0
 must_boot
-echo "ok: booted to running: $(grep -m 1 'running: mode' "$work/console.log")"
-grep -q 'blocklist in force: /data/bundle/current, serial 7' "$work/console.log" ||
+echo "ok: booted to running: $(grep -m 1 'running: mode' "$work/tg.log")"
+grep -q 'blocklist in force: /data/bundle/current, serial 7' "$work/tg.log" ||
 	fail "serial 7 not in force at boot"
-grep -q 'watchdog\] info: /dev/watchdog .*armed, timeout 10 s' "$work/console.log" ||
+grep -q 'watchdog\] info: /dev/watchdog .*armed, timeout 10 s' "$work/tg.log" ||
 	fail "the watchdog was not armed with the board's 10 s"
 echo "ok: watchdog armed"
 
@@ -45,6 +47,12 @@ for m in virtio_net i6300esb ext4 virtio_blk; do
 done
 echo "ok: modules loaded"
 vm_sh "ls /data" && grep -q townguard.ini "$work/sh.out" || fail "no townguard.ini on /data"
+# The log on flash: each line after its UTC time; the console had none of them.
+vm_sh "grep -c 'Z townguard.* info: running: mode' /data/log/townguard.log" ||
+	fail "no running line in /data/log/townguard.log: $(cat "$work/sh.out")"
+grep -Eq 'townguard\[[a-z]+\] (error|warn|info|debug):' "$work/console.log" &&
+	fail "townguard's log reached the console: $(grep -Em 1 'townguard\[[a-z]+\] ' "$work/console.log")"
+echo "ok: the log in /data/log/townguard.log, not on the console"
 
 vm_sh 'kill -KILL $(cat /run/townguard.pid)'
 vm_wait 'init: townguard exited' 30 || fail "init did not see townguard exit"
@@ -62,15 +70,18 @@ t1=$(date +%s)
 vm_sh 'cat /proc/sys/kernel/random/boot_id' || fail "boot_id after the reset"
 boot2=$(cat "$work/sh.out")
 [ -n "$boot2" ] && [ "$boot1" != "$boot2" ] || fail "no new boot (boot_id $boot1, then $boot2)"
-tail -n 30 "$work/console.log" | grep -q 'blocklist in force: /data/bundle/current, serial 7' ||
+tail -n 30 "$work/tg.log" | grep -q 'blocklist in force: /data/bundle/current, serial 7' ||
 	fail "serial 7 not in force after the reset"
 echo "ok: reset by the watchdog and back to running with serial 7 ($((t1 - t0)) s from SIGSTOP to running; timeout 10 s)"
 
 vm_sh 'tg-stop' || fail "tg-stop"
-vm_wait 'watchdog\] info: /dev/watchdog: disarmed \(clean stop\)' 30 || fail "no magic close on tg-stop"
+vm_logwait 'watchdog\] info: /dev/watchdog: disarmed \(clean stop\)' 30 || fail "no magic close on tg-stop"
 vm_wait 'init: townguard stopped' 10 || fail "init restarted townguard after tg-stop"
 sleep 11
 vm_sh 'cat /proc/sys/kernel/random/boot_id' || fail "the box does not answer after the clean stop"
 [ "$(cat "$work/sh.out")" = "$boot2" ] || fail "the box was reset after a clean stop"
-vm_has 'running: mode' && fail "townguard started again after tg-stop"
+vm_loghas 'running: mode' && fail "townguard started again after tg-stop"
 echo "ok: a clean stop disarms the watchdog: same boot 11 s later (timeout 10 s)"
+grep -Eq 'townguard\[[a-z]+\] (error|warn|info|debug):' "$work/console.log" &&
+	fail "townguard's log reached the console: $(grep -Em 1 'townguard\[[a-z]+\] ' "$work/console.log")"
+echo "ok: no townguard log line on the console through kills, a reset and a stop"

@@ -17,8 +17,8 @@ command -v qemu-system-aarch64 >/dev/null || { echo "skipped: no qemu-system-aar
 
 vm_start --append tg.failsafe=0
 must_boot
-echo "ok: booted to running: $(grep -m 1 'running: mode' "$work/console.log")"
-grep -q 'watchdog\] info: /dev/watchdog .*armed, timeout 10 s' "$work/console.log" ||
+echo "ok: booted to running: $(grep -m 1 'running: mode' "$work/tg.log")"
+grep -q 'watchdog\] info: /dev/watchdog .*armed, timeout 10 s' "$work/tg.log" ||
 	fail "the watchdog was not armed with the board's 10 s"
 echo "ok: watchdog armed"
 

@@ -26,7 +26,7 @@ grep -q 'factory-reset: done' "$work/console.log" || fail "factory-reset did not
 echo "ok: factory-reset recreated the data partition"
 console 'exit'
 must_boot "after the failsafe shell"
-tail -n 20 "$work/console.log" | grep -q 'no hub key at /data/keys/hub.pub' ||
+tail -n 20 "$work/tg.log" | grep -q 'no hub key at /data/keys/hub.pub' ||
 	fail "the old hub key survived the factory reset"
 vm_sh 'ls /data' || fail "ls /data"
 grep -q townguard.ini "$work/sh.out" || fail "no first configuration after the reset: $(cat "$work/sh.out")"

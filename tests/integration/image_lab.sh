@@ -34,8 +34,8 @@ done
 VM_EXEC="ip netns exec $NS_GW"
 vm_start --append tg.failsafe=0 --net tap:vm-lan,vm-wan
 must_boot
-grep -q 'blocklist in force: /data/bundle/current, serial 1' "$work/console.log" || fail "serial 1 not in force"
-grep -q 'running: mode bridge on eth0 and eth1' "$work/console.log" || fail "not bridging eth0 and eth1"
+grep -q 'blocklist in force: /data/bundle/current, serial 1' "$work/tg.log" || fail "serial 1 not in force"
+grep -q 'running: mode bridge on eth0 and eth1' "$work/tg.log" || fail "not bridging eth0 and eth1"
 echo "ok: the VM bridges the lab with serial 1 in force"
 wait_for 30 lan ping -c 1 -W 0.5 "$ALLOWED_IP" >/dev/null 2>&1 || fail "no ping through the VM"
 
@@ -49,7 +49,7 @@ sum=$(lan curl -sS --max-time 60 --cacert "$CA" --resolve "allowed.test:443:$ALL
 [ "$sum" = "$FILE_SHA256" ] || fail "allowed HTTPS download through the VM differs ($sum)"
 echo "ok: allowed.test over HTTPS through the VM, byte-identical ($FILE_SIZE bytes)"
 
-vm_wait 'uplink\] info: connected to 10.99.0.1:8883 as gw:lab:gw-lab' 90 || fail "the VM's uplink did not connect"
+vm_logwait 'uplink\] info: connected to 10.99.0.1:8883 as gw:lab:gw-lab' 90 || fail "the VM's uplink did not connect"
 line=
 for _ in $(seq 30); do
 	line=$(ip netns exec "$NS_WAN" "$hub" fleet "${HUB[@]}" --wait 1 --json 2>/dev/null | grep '"gw-lab"') &&

@@ -29,13 +29,13 @@ done
 printf '[report]\ninterval = 1\n' >>"$work/data/townguard.ini"
 mke2fs -q -F -t ext4 -L tgdata -d "$work/data" "$work/data.ext4" 64M >/dev/null || fail "mke2fs"
 
-serial_now() { # the serial of the last "blocklist in force" line since the boot
+serial_now() { # the serial of the last "blocklist in force" line since the boot (townguard's log)
 	vm_new_all | sed -n 's/.*blocklist in force: \/data\/bundle\/[a-z]*, serial \([0-9]*\).*/\1/p' | tail -n 1
 }
-vm_new_all() { tail -n +"$((boot_mark + 1))" "$work/console.log"; }
+vm_new_all() { tail -n +"$((boot_mark + 1))" "$work/tg.log"; }
 last=1
 for i in $(seq 1 "$CUTS"); do
-	boot_mark=$(wc -l <"$work/console.log" 2>/dev/null || echo 0)
+	boot_mark=$(wc -l <"$work/tg.log" 2>/dev/null || echo 0)
 	vm_start --append tg.failsafe=0
 	must_boot "after cut $((i - 1))"
 	got=$(serial_now)
@@ -51,7 +51,7 @@ for i in $(seq 1 "$CUTS"); do
 	vm_kill
 	echo "ok: power cut $i"
 done
-boot_mark=$(wc -l <"$work/console.log")
+boot_mark=$(wc -l <"$work/tg.log")
 vm_start --append tg.failsafe=0
 must_boot "after the last cut"
 got=$(serial_now)

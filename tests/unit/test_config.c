@@ -202,7 +202,7 @@ static const struct {
 	{ "[log]\ntarget = syslog\nlevel = loud\n",
 	  "gw.ini:3: [log] level = \"loud\": not one of error, warn, info, debug" },
 	{ "[log]\ntarget = console\n",
-	  "gw.ini:2: [log] target = \"console\": not one of stderr, syslog" },
+	  "gw.ini:2: [log] target = \"console\": not one of stderr, syslog, file" },
 	{ "[flow]\ntcp_timeout = 1\n\n\n\n\n\n\ncolour = blue\n",
 	  "gw.ini:9: [flow] colour: unknown key (known in [flow]: tcp_timeout, "
 	  "tcp_closed_timeout, udp_timeout, other_timeout)" },
@@ -458,6 +458,61 @@ static void test_write_has_help_before_every_key(void **state)
 	free(buf);
 }
 
+/*
+ * [console] speed: "board" by default (the board's console_speed, 115200 on
+ * a board that names none), or any rate Linux's termios sets, up to 4000000;
+ * another number is refused with the value and every allowed one.
+ */
+static void test_console_speed(void **state)
+{
+	struct tg_config c;
+	char err[512];
+	int speed;
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(c.console.speed, TG_CON_BOARD);
+	assert_int_equal(config_console_baud(c.console.speed, 1500000), 1500000);
+	assert_int_equal(config_console_baud(c.console.speed, 0), 115200);
+	assert_int_equal(config_set(&c, "console", "speed", "1500000", err, sizeof(err)), 0);
+	assert_int_equal(config_console_baud(c.console.speed, 115200), 1500000);
+	assert_int_equal(config_set(&c, "console", "speed", "4000000", err, sizeof(err)), 0);
+	assert_int_equal(config_console_baud(c.console.speed, 1500000), 4000000);
+	assert_int_equal(config_set(&c, "console", "speed", "50", err, sizeof(err)), 0);
+	assert_int_equal(config_console_baud(c.console.speed, 1500000), 50);
+	speed = c.console.speed;
+	assert_int_equal(config_set(&c, "console", "speed", "1234", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "[console] speed = \"1234\": not one of board, 50, 75, 110, 134, "
+				 "150, 200, 300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400, "
+				 "57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, "
+				 "1152000, 1500000, 2000000, 2500000, 3000000, 3500000, 4000000");
+	assert_int_equal(c.console.speed, speed); /* a refused value changes nothing */
+	assert_int_equal(config_set(&c, "console", "speed", "4000001", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "\"4000001\": not one of board, 50,"));
+	assert_int_equal(config_set(&c, "console", "speed", "0", err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_set(&c, "console", "speed", "board", err, sizeof(err)), 0);
+	assert_int_equal(config_console_baud(c.console.speed, 1500000), 1500000);
+}
+
+/* The same in a file: its line, the value and the allowed set. */
+static void test_console_speed_in_a_file(void **state)
+{
+	struct tg_config c;
+	char err[512];
+
+	(void)state;
+	write_ini("[console]\nspeed = 1500000\n");
+	assert_int_equal(config_load(&c, "gw.ini", err, sizeof(err)), 0);
+	assert_int_equal(config_console_baud(c.console.speed, 115200), 1500000);
+	write_ini("[console]\ndevice = /dev/ttyS2\nspeed = 1500001\n");
+	assert_int_equal(config_load(&c, "gw.ini", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "gw.ini:3: [console] speed = \"1500001\": not one of board, 50, "
+				 "75, 110, 134, 150, 200, 300, 600, 1200, 1800, 2400, 4800, 9600, "
+				 "19200, 38400, 57600, 115200, 230400, 460800, 500000, 576000, "
+				 "921600, 1000000, 1152000, 1500000, 2000000, 2500000, 3000000, "
+				 "3500000, 4000000");
+}
+
 /* config_set messages carry no file position. */
 static void test_set_messages(void **state)
 {
@@ -634,6 +689,8 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_write_has_help_before_every_key),
 		cmocka_unit_test(test_set_messages),
+		cmocka_unit_test(test_console_speed),
+		cmocka_unit_test(test_console_speed_in_a_file),
 		cmocka_unit_test(test_uint_parsing),
 		cmocka_unit_test(test_region_is_the_bundles_rule),
 		cmocka_unit_test(test_boundaries),

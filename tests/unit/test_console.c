@@ -5,6 +5,7 @@
  * tests/integration/console_golden.sh and console_picocom.sh.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,12 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "fixtures.h"
 
 #include "app/console_priv.h"
+#include "core/common.h"
+#include "core/tty.h"
 
 static struct tg_config cfg;
 static struct tg_config applied;
@@ -211,6 +216,76 @@ static void test_the_password_is_a_yescrypt_hash_and_the_count_survives(void **s
 	assert_int_equal(fx_scratch_leave(&s), 0);
 }
 
+/* Linux's termios constants, restated: what each [console] speed must set on the line. */
+static const struct {
+	unsigned int baud;
+	speed_t speed;
+} linux_rates[] = {
+	{ 50, B50 },           { 75, B75 },           { 110, B110 },         { 134, B134 },
+	{ 150, B150 },         { 200, B200 },         { 300, B300 },         { 600, B600 },
+	{ 1200, B1200 },       { 1800, B1800 },       { 2400, B2400 },       { 4800, B4800 },
+	{ 9600, B9600 },       { 19200, B19200 },     { 38400, B38400 },     { 57600, B57600 },
+	{ 115200, B115200 },   { 230400, B230400 },   { 460800, B460800 },   { 500000, B500000 },
+	{ 576000, B576000 },   { 921600, B921600 },   { 1000000, B1000000 }, { 1152000, B1152000 },
+	{ 1500000, B1500000 }, { 2000000, B2000000 }, { 2500000, B2500000 }, { 3000000, B3000000 },
+	{ 3500000, B3500000 }, { 4000000, B4000000 },
+};
+
+/*
+ * Every value [console] speed allows (read from the configuration's table)
+ * opens a pty at that rate, and the line reads back Linux's constant for it:
+ * the configuration and the tty driver agree, 1500000 (the R4S) included.
+ * A rate termios has no constant for is refused with the value.
+ */
+static void test_every_console_speed_opens_the_tty_at_its_rate(void **state)
+{
+	struct tg_config c;
+	const char *sec, *key;
+	char value[64], allowed[512], err[256], *save = NULL, *name;
+	size_t i, rates = 0;
+	int m, fd;
+
+	(void)state;
+	config_defaults(&c);
+	for (i = 0; config_key_at(&c, i, &sec, &key, value, sizeof(value)) == 0; i++)
+		if (!strcmp(sec, "console") && !strcmp(key, "speed"))
+			break;
+	assert_string_equal(value, "board");
+	assert_int_equal(config_key_allowed(i, allowed, sizeof(allowed)), 0);
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(m >= 0);
+	assert_int_equal(grantpt(m), 0);
+	assert_int_equal(unlockpt(m), 0);
+	for (name = strtok_r(allowed, ", ", &save); name; name = strtok_r(NULL, ", ", &save)) {
+		unsigned int baud;
+		struct termios t;
+		size_t r;
+
+		if (!strcmp(name, "board"))
+			continue;
+		assert_int_equal(config_set(&c, "console", "speed", name, err, sizeof(err)), 0);
+		baud = config_console_baud(c.console.speed, 115200);
+		assert_int_equal(baud, strtoul(name, NULL, 10));
+		for (r = 0; r < ARRAY_SIZE(linux_rates) && linux_rates[r].baud != baud; r++)
+			;
+		assert_true(r < ARRAY_SIZE(linux_rates));
+		fd = tty_open(ptsname(m), baud, err, sizeof(err));
+		if (fd < 0)
+			print_message("%u: %s\n", baud, err);
+		assert_true(fd >= 0);
+		assert_int_equal(tcgetattr(fd, &t), 0);
+		assert_int_equal(cfgetospeed(&t), linux_rates[r].speed);
+		assert_int_equal(cfgetispeed(&t), linux_rates[r].speed);
+		tty_close(fd);
+		rates++;
+	}
+	assert_int_equal(rates, ARRAY_SIZE(linux_rates));
+	fd = tty_open(ptsname(m), 1234, err, sizeof(err));
+	assert_int_equal(fd, -EINVAL);
+	assert_non_null(strstr(err, ": 1234 bit/s: not a termios rate (allowed: 50 .. 4000000"));
+	close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_config_set_checks_as_the_file_does_and_commit_applies_it),
 		cmocka_unit_test(test_the_lockout_starts_after_three_and_doubles_up_to_15_minutes),
 		cmocka_unit_test(test_the_password_is_a_yescrypt_hash_and_the_count_survives),
+		cmocka_unit_test(test_every_console_speed_opens_the_tty_at_its_rate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

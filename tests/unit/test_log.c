@@ -1,7 +1,9 @@
 /*
  * log: the exact line format on stderr, level filtering, level names, and
  * the per-call-site rate limit with its "... N similar messages suppressed"
- * line. stderr is redirected into a temporary file for each capture.
+ * line, the file target (each line after its UTC time, rotated past
+ * CONFIG_LOG_FILE_KB). stderr is redirected into a temporary file for each
+ * capture.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -17,6 +20,8 @@
 #define LOG_MODULE "test"
 #include "core/common.h"
 #include "core/log.h"
+
+#include "fixtures.h"
 
 static char captured[8192];
 static FILE *capture_file;
@@ -249,6 +254,75 @@ static void test_syslog_target(void **state)
 	assert_string_equal(capture_end(), "townguard[test] info: back on stderr\n");
 }
 
+static size_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+/*
+ * [log] target = file: the lines go to the file (its directory made), none
+ * to stderr, each "YYYY-mm-ddTHH:MM:SSZ townguard[module] level: text";
+ * past CONFIG_LOG_FILE_KB the file becomes PATH.1 and a new one begins, so
+ * the two together never hold more than twice that.
+ */
+static void test_file_target(void **state)
+{
+	struct fx_scratch s;
+	char text[256], line[512];
+	FILE *f;
+	size_t limit = (size_t)CONFIG_LOG_FILE_KB * 1024;
+	int i;
+
+	(void)state;
+	assert_int_equal(fx_scratch_enter(&s, "log"), 0);
+	log_set_level(LOG_LVL_INFO);
+	capture_begin();
+	assert_int_equal(log_set_target(LOG_TO_FILE, "log/townguard.log"), 0);
+	log_info("to the file, not stderr");
+	log_debug("below the level");
+	f = fopen("log/townguard.log", "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_null(fgets(text, sizeof(text), f));
+	fclose(f);
+	/* 2026-12-04T20:01:02Z townguard[test] info: ... */
+	assert_int_equal(strlen(line), 21 + strlen("townguard[test] info: to the file, not stderr\n"));
+	assert_true(line[4] == '-' && line[7] == '-' && line[10] == 'T' && line[19] == 'Z' && line[20] == ' ');
+	assert_string_equal(line + 21, "townguard[test] info: to the file, not stderr\n");
+
+	memset(text, 'x', 200);
+	text[200] = '\0';
+	for (i = 0; (size_t)i * 240 < 2 * limit + 4096; i++) {
+		log_info("%s %d", text, i);
+		assert_true(file_size("log/townguard.log") <= limit);
+	}
+	assert_true(file_size("log/townguard.log.1") > limit - 512);
+	assert_true(file_size("log/townguard.log.1") <= limit);
+	assert_true(file_size("log/townguard.log") > 0);
+	/* the newest line is the last one in the file */
+	f = fopen("log/townguard.log", "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		;
+	fclose(f);
+	snprintf(text + 200, sizeof(text) - 200, " %d\n", i - 1);
+	assert_non_null(strstr(line, text));
+	assert_int_equal(log_set_target(LOG_TO_STDERR, NULL), 0);
+	assert_string_equal(capture_end(), "");
+
+	/* a file that cannot be opened: said on stderr, which stays the target */
+	capture_begin();
+	assert_int_equal(log_set_target(LOG_TO_FILE, "/proc/no-such-dir/townguard.log"), -ENOENT);
+	log_info("still on stderr");
+	assert_string_equal(capture_end(), "townguard[log] error: [log] target = file: "
+					   "/proc/no-such-dir/townguard.log: No such file or "
+					   "directory: logging to stderr\n"
+					   "townguard[test] info: still on stderr\n");
+	assert_int_equal(fx_scratch_leave(&s), 0);
+}
+
 static unsigned int ring_seen;
 static char ring_first[256], ring_last[256];
 
@@ -292,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_ratelimit_ignores_filtered),
 		cmocka_unit_test(test_debug_rl_macro),
 		cmocka_unit_test(test_syslog_target),
+		cmocka_unit_test(test_file_target),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
