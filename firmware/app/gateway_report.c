@@ -15,7 +15,8 @@
  * that wraps the policy's (gw_report_judge): every call goes to the policy
  * first, then DHCP messages go to the inventory, a new flow from an
  * internal address refreshes its device, and a flow decided with a risk
- * score of at least [report] risk_score alerts. The live gateway keeps the
+ * score of at least [report] risk_score alerts (at the interval's end,
+ * folded per responder and risks). The live gateway keeps the
  * inventory in <data>/inventory; a replay starts from an empty one and
  * writes nothing, so one capture always gives the same records.
  */
@@ -543,6 +544,8 @@ void gw_report_stop(struct gateway *g, uint64_t now_ms)
 		return;
 	if (g->live)
 		now_ms = loop_now_ms(); /* not the last frame's time: the office may be quiet */
+	/* the interval under way: its risk alerts, its devices, then its summary */
+	gw_report_error(g, alerts_flush(r->alerts));
 	gw_report_assets(g, gw_report_wall_ms(g, now_ms), true);
 	if (g->live) {
 		struct inventory_stats is;

@@ -1,9 +1,12 @@
 /*
  * Alerts (alert.h). First hits are remembered per interval in a small
  * open-addressed set of rule ids (ALERT_RULES_SEEN; a rule beyond it alerts
- * again, which costs a record, never a miss). The rate limit is a count per
- * type per interval: simple, and on a 60 s interval it bounds what a flood
- * can put on the uplink to limit x types records a minute.
+ * again, which costs a record, never a miss). Risk alerts wait for the
+ * interval's end in a table of at most the type's limit, each folding the
+ * flows of its (responder, risks), which is then not told again for an
+ * hour. The rate limit is a count per type per
+ * interval: simple, and on a 60 s interval it bounds what a flood can put
+ * on the uplink to limit x types records a minute.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,12 +26,33 @@
 /* Distinct rules that can hit in one interval before first hits repeat. */
 #define ALERT_RULES_SEEN 1024
 /*
- * Distinct (initiator, responder, risks) of risk alerts remembered per
- * interval, by a keyed 64-bit hash (the addresses come off the wire: no
- * one may aim two at one slot). Past 3/4 full they alert again: more
- * records, never a risk unsaid; the type's limit still bounds them.
+ * Risk alerts: a (responder, risks) is told once per ALERT_RISK_MEMORY_MS,
+ * remembered by a keyed 64-bit hash (the addresses come off the wire: no
+ * one may aim two at one slot) in ALERT_RISKS_TOLD slots. Past 3/4 full the
+ * expired ones go; if that is not enough a key is not remembered, and its
+ * next flow is a record of its own: more records, never a risk unsaid (the
+ * type's limit still bounds them).
  */
-#define ALERT_RISKS_SEEN 1024
+#define ALERT_RISKS_TOLD 4096
+#define ALERT_RISK_MEMORY_MS UINT64_C(3600000)
+
+/* A risk alert of the interval under way, sent at its end with the flows it folded. */
+struct risk_pending {
+	union ip_addr src, dst;   /* the first flow's initiator and responder */
+	uint16_t sport, dport;
+	uint8_t ip_version, l4_proto;
+	uint64_t risks;
+	uint32_t score;
+	uint64_t flows;
+	uint64_t at_ms;           /* the first flow's time (pipeline clock) */
+	char app[48];
+};
+
+struct risk_slot {
+	uint64_t h;               /* hash | 1, 0 = free */
+	uint64_t until_ms;        /* told until then (a key held back by the limit: the interval's end) */
+	uint32_t pending;         /* its index in risk_pending + 1; 0: told, or held back (counted) */
+};
 
 static const char *const type_names[ALERT_TYPE_MAX] = {
 	[ALERT_FIRST_HIT] = "first_hit",
@@ -60,9 +84,11 @@ struct alerts {
 	uint64_t held_total[ALERT_TYPE_MAX];
 	uint32_t seen[ALERT_RULES_SEEN];     /* rule id + 1, 0 = free */
 	uint32_t n_seen;
-	uint64_t risk_seen[ALERT_RISKS_SEEN];/* hash | 1, 0 = free */
-	uint32_t n_risk_seen;
+	struct risk_slot risk_told[ALERT_RISKS_TOLD];
+	uint32_t n_risk_told;
 	uint8_t risk_key[16];
+	struct risk_pending *pending;        /* min(limit, ALERT_RISKS_TOLD / 4) of them */
+	uint32_t n_pending, max_pending;
 };
 
 const char *alert_type_name(enum alert_type t)
@@ -81,12 +107,21 @@ struct alerts *alerts_new(const struct alert_config *cfg)
 	a->cfg = *cfg;
 	if (!a->cfg.limit)
 		a->cfg.limit = 1;
+	a->max_pending = a->cfg.limit < ALERT_RISKS_TOLD / 4 ? a->cfg.limit : ALERT_RISKS_TOLD / 4;
+	a->pending = calloc(a->max_pending, sizeof(*a->pending));
+	if (!a->pending) {
+		free(a);
+		errno = ENOMEM;
+		return NULL;
+	}
 	siphash_random_key(a->risk_key, "risk alerts");
 	return a;
 }
 
 void alerts_free(struct alerts *a)
 {
+	if (a)
+		free(a->pending);
 	free(a);
 }
 
@@ -96,16 +131,16 @@ void alerts_clock(struct alerts *a, uint64_t now_ms, int64_t epoch_offset_ms)
 
 	if (now_ms < a->now_ms)
 		return;
+	if (iv != a->interval) {
+		/* the risk alerts of the interval that ended, on its clock, before its counts go */
+		alerts_flush(a);
+		a->interval = iv;
+		memset(a->sent, 0, sizeof(a->sent));
+		memset(a->seen, 0, sizeof(a->seen));
+		a->n_seen = 0;
+	}
 	a->now_ms = now_ms;
 	a->epoch_offset_ms = epoch_offset_ms;
-	if (iv == a->interval)
-		return;
-	a->interval = iv;
-	memset(a->sent, 0, sizeof(a->sent));
-	memset(a->seen, 0, sizeof(a->seen));
-	a->n_seen = 0;
-	memset(a->risk_seen, 0, sizeof(a->risk_seen));
-	a->n_risk_seen = 0;
 }
 
 uint64_t alerts_suppressed(const struct alerts *a, enum alert_type t)
@@ -331,64 +366,156 @@ int alert_spool_drop(struct alerts *a, const char *what, uint64_t dropped)
 	return alert_send(a, ALERT_SPOOL_DROP, rec);
 }
 
-/* True the first time in the interval that f's endpoints show these risks. */
-static bool alert_risk_first(struct alerts *a, const struct flow *f)
+static struct risk_slot *risk_probe(struct alerts *a, uint64_t h)
+{
+	uint32_t i = (uint32_t)(h >> 32) % ALERT_RISKS_TOLD;
+
+	while (a->risk_told[i].h && a->risk_told[i].h != h)
+		i = (i + 1) % ALERT_RISKS_TOLD;
+	return &a->risk_told[i];
+}
+
+/* Past 3/4 full: keep only the keys still told (and those waiting to be). */
+static void risk_purge(struct alerts *a)
+{
+	struct risk_slot *old = malloc(sizeof(a->risk_told));
+
+	if (!old)
+		return;
+	memcpy(old, a->risk_told, sizeof(a->risk_told));
+	memset(a->risk_told, 0, sizeof(a->risk_told));
+	a->n_risk_told = 0;
+	for (uint32_t i = 0; i < ALERT_RISKS_TOLD; i++)
+		if (old[i].h && (old[i].pending || a->now_ms < old[i].until_ms)) {
+			*risk_probe(a, old[i].h) = old[i];
+			a->n_risk_told++;
+		}
+	free(old);
+}
+
+/*
+ * The slot of f's (responder, risks): *slot set, true when it is told (or
+ * waiting to be) now; false with a slot to fill, or with *slot NULL when
+ * the table is too full to take it.
+ */
+static bool risk_lookup(struct alerts *a, const struct flow *f, struct risk_slot **slot)
 {
 	struct {
-		union ip_addr src, dst;
+		union ip_addr dst;
 		uint64_t risks;
 	} key;
+	struct risk_slot *s;
 	uint64_t h;
-	uint32_t i;
 
 	memset(&key, 0, sizeof(key));
-	key.src = *flow_src(f);
 	key.dst = *flow_dst(f);
 	key.risks = f->dpi_result.risks;
 	h = siphash24(a->risk_key, &key, sizeof(key)) | 1;
-	i = (uint32_t)(h >> 32) % ALERT_RISKS_SEEN;
-	for (uint32_t n = 0; n < ALERT_RISKS_SEEN; n++, i = (i + 1) % ALERT_RISKS_SEEN) {
-		if (a->risk_seen[i] == h)
+	s = risk_probe(a, h);
+	*slot = s;
+	if (s->h)
+		return s->pending || a->now_ms < s->until_ms;
+	if (a->n_risk_told >= ALERT_RISKS_TOLD * 3 / 4) {
+		risk_purge(a);
+		if (a->n_risk_told >= ALERT_RISKS_TOLD * 3 / 4) {
+			*slot = NULL;
 			return false;
-		if (!a->risk_seen[i]) {
-			if (a->n_risk_seen >= ALERT_RISKS_SEEN * 3 / 4)
-				return true;
-			a->risk_seen[i] = h;
-			a->n_risk_seen++;
-			return true;
 		}
+		s = *slot = risk_probe(a, h);
 	}
-	return true;
+	s->h = h;
+	a->n_risk_told++;
+	return false;
 }
 
 int alert_risk(struct alerts *a, const struct flow *f, uint32_t score, const char *app)
 {
-	int v = f->key.ip_version;
-	json_t *rec, *al, *names;
+	struct risk_slot *slot;
+	struct risk_pending *p;
 
-	if (!alert_risk_first(a, f))
+	if (risk_lookup(a, f, &slot)) {
+		if (slot->pending)
+			a->pending[slot->pending - 1].flows++;
+		return 0; /* folded into its alert, told already, or held back and counted */
+	}
+	if (a->n_pending >= a->max_pending || a->sent[ALERT_RISK] + a->n_pending >= a->cfg.limit) {
+		a->held[ALERT_RISK]++;
+		a->held_total[ALERT_RISK]++;
+		if (slot) {
+			/* counted once: it may alert in the next interval */
+			slot->until_ms = (a->interval + 1) * a->cfg.interval_ms;
+			slot->pending = 0;
+		}
 		return 0;
+	}
+	p = &a->pending[a->n_pending++];
+	memset(p, 0, sizeof(*p));
+	p->src = *flow_src(f);
+	p->dst = *flow_dst(f);
+	p->sport = flow_sport(f);
+	p->dport = flow_dport(f);
+	p->ip_version = f->key.ip_version;
+	p->l4_proto = f->key.l4_proto;
+	p->risks = f->dpi_result.risks;
+	p->score = score;
+	p->flows = 1;
+	p->at_ms = a->now_ms;
+	snprintf(p->app, sizeof(p->app), "%s", app ? app : "");
+	if (slot) {
+		slot->until_ms = a->now_ms + ALERT_RISK_MEMORY_MS;
+		slot->pending = a->n_pending;
+	}
+	return 1;
+}
+
+/* The risk alert p as a record: when its first flow was seen, with the flows it folded. */
+static int risk_send(struct alerts *a, const struct risk_pending *p)
+{
+	int v = p->ip_version;
+	json_t *rec, *al, *names;
+	uint64_t now = a->now_ms;
+
+	a->now_ms = p->at_ms; /* alert_begin's @timestamp */
 	rec = alert_begin(a, ALERT_RISK);
+	a->now_ms = now;
 	if (!rec)
-		return 0;
+		return -ENOMEM;
 	json_object_set_new(json_object_get(rec, "event"), "type", json_pack("[s]", "indicator"));
-	json_object_set_new(json_object_get(rec, "event"), "risk_score", json_integer(score));
-	json_object_set_new(rec, "source", alert_endpoint(a, flow_src(f), v, flow_sport(f)));
-	json_object_set_new(rec, "destination", alert_endpoint(a, flow_dst(f), v, flow_dport(f)));
+	json_object_set_new(json_object_get(rec, "event"), "risk_score", json_integer(p->score));
+	json_object_set_new(rec, "source", alert_endpoint(a, &p->src, v, p->sport));
+	json_object_set_new(rec, "destination", alert_endpoint(a, &p->dst, v, p->dport));
 	json_object_set_new(rec, "network",
 			    json_pack("{s:s}", "transport",
-				      f->key.l4_proto == 6 ? "tcp" : f->key.l4_proto == 17 ? "udp" : "other"));
+				      p->l4_proto == 6 ? "tcp" : p->l4_proto == 17 ? "udp" : "other"));
 	al = json_object_get(json_object_get(rec, "tg"), "alert");
-	json_object_set_new(al, "score", json_integer(score));
+	json_object_set_new(al, "score", json_integer(p->score));
 	names = json_array();
 	for (unsigned int i = 0; i < 64; i++) {
-		const char *name = f->dpi_result.risks & (1ull << i) ? dpi_risk_name(i) : NULL;
+		const char *name = p->risks & (1ull << i) ? dpi_risk_name(i) : NULL;
 
 		if (name)
 			json_array_append_new(names, json_string(name));
 	}
 	json_object_set_new(al, "risks", names);
-	if (app && app[0])
-		json_object_set_new(al, "application", json_string(app));
+	if (p->app[0])
+		json_object_set_new(al, "application", json_string(p->app));
+	json_object_set_new(al, "count", json_integer((json_int_t)p->flows));
 	return alert_send(a, ALERT_RISK, rec);
+}
+
+int alerts_flush(struct alerts *a)
+{
+	int err = 0, n = 0;
+
+	for (uint32_t i = 0; i < a->n_pending; i++) {
+		int r = risk_send(a, &a->pending[i]);
+
+		if (r < 0 && !err)
+			err = r;
+		n += r > 0;
+	}
+	a->n_pending = 0;
+	for (uint32_t i = 0; i < ALERT_RISKS_TOLD; i++)
+		a->risk_told[i].pending = 0;
+	return err < 0 ? err : n;
 }

@@ -8,8 +8,11 @@
  *   link_down     a port lost its link (link_up when it comes back)
  *   bundle_refused  a bundle failed the gateway's checks
  *   spool_drop    the spool dropped records to stay within its bound
- *   risk          a flow whose nDPI risk score reached [report] risk_score,
- *                 once per initiator, responder and set of risks per interval
+ *   risk          flows whose nDPI risk score reached [report] risk_score:
+ *                 one record per responder and set of risks (then none for an hour),
+ *                 sent at the interval's end with the flows it folds
+ *                 (tg.alert.count); nDPI's judgement, not an indicator,
+ *                 so it waits (a first hit never does)
  *   console       the technician console: a login, a wrong password, a
  *                 lockout, a logout, a password or configuration change
  *
@@ -90,11 +93,19 @@ int alert_spool_drop(struct alerts *a, const char *what, uint64_t dropped);
 
 /*
  * f was decided with nDPI risks whose score (dpi_risk_score) is `score`;
- * app: its application as the summaries name it. Alerts the first time in
- * the interval that f's initiator and responder show this set of risks.
- * Returns 1 (sent), 0 (seen already, or held back) or -errno of the sink.
+ * app: its application as the summaries name it. The first flow of the
+ * interval to f's responder with this set of risks makes an alert, sent at
+ * the interval's end (alerts_clock, alerts_flush) with the count of flows
+ * like it; later ones add to that count. Returns 1 (a new alert, waiting)
+ * or 0 (folded into one, or held back by the type's limit and counted).
  */
 int alert_risk(struct alerts *a, const struct flow *f, uint32_t score, const char *app);
+
+/*
+ * Send the risk alerts waiting (the next interval's start does it; a stop
+ * calls it before the last summary). Returns the records put or the sink's -errno.
+ */
+int alerts_flush(struct alerts *a);
 
 /* Alerts held back so far, per type (tests, health). */
 uint64_t alerts_suppressed(const struct alerts *a, enum alert_type t);

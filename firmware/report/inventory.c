@@ -414,6 +414,16 @@ void inventory_addr_seen(struct inventory *inv, const uint8_t ip[4], int64_t ms)
 
 /* ------------------------------------------------------------ asset records */
 
+/*
+ * A device's times to the second: enough for an inventory, and the
+ * milliseconds were some 2 bytes a time on the wire that nothing predicts
+ * (a tenth of an asset record).
+ */
+static void asset_time(int64_t ms, char out[32])
+{
+	record_time(ms / 1000 * 1000, out);
+}
+
 static json_t *asset_addr(const struct inventory *inv, const struct inventory_addr *a)
 {
 	json_t *o = json_object();
@@ -424,9 +434,9 @@ static json_t *asset_addr(const struct inventory *inv, const struct inventory_ad
 		json_decref(o);
 		return NULL;
 	}
-	record_time(a->first_ms, t);
+	asset_time(a->first_ms, t);
 	json_object_set_new(o, "first_seen", json_string(t));
-	record_time(a->last_ms, t);
+	asset_time(a->last_ms, t);
 	json_object_set_new(o, "last_seen", json_string(t));
 	return o;
 }
@@ -455,9 +465,9 @@ static json_t *asset_record(struct inventory *inv, const struct inventory_device
 	if (vendor)
 		json_object_set_new(rec, "device", json_pack("{s:s}", "manufacturer", vendor));
 	asset = json_object();
-	record_time(d->first_ms, t);
+	asset_time(d->first_ms, t);
 	json_object_set_new(asset, "first_seen", json_string(t));
-	record_time(d->last_ms, t);
+	asset_time(d->last_ms, t);
 	json_object_set_new(asset, "last_seen", json_string(t));
 	/* A locally administered MAC: a phone's random one, or a VM's; no maker to name. */
 	json_object_set_new(asset, "local_mac", json_boolean(d->mac[0] & 0x02));

@@ -6,7 +6,8 @@
  *   ecs.version        RECORD_ECS_VERSION
  *   event.kind         metric | alert | asset | state
  *   event.dataset      townguard.summary | alert | asset | state
- *   event.id           32 hex digits, unique per gateway and record
+ *   event.id           32 hex digits: 16 the gateway's (a hash of region and
+ *                      id), 16 tg.seq's (set with it by the sink)
  *   observer.id/name/version   the gateway's id, its name, the firmware version
  *   organization.id    the region
  *   labels.tlp         TLP 2.0 (clear, green, amber, amber+strict, red)
@@ -34,7 +35,7 @@ struct record_observer {
 	char region[CONFIG_NAME_MAX];  /* organization.id */
 	const char *version;           /* firmware version */
 	const char *tlp;               /* TLP 2.0 label */
-	uint64_t made;                 /* records made so far: each event.id is distinct */
+	char id_prefix[17];            /* event.id's first 16 hex digits: the region's and id's hash */
 };
 
 /* The observer of a gateway configured by cfg. */
@@ -54,7 +55,10 @@ void record_time(int64_t ms, char out[32]);
  */
 json_t *record_new(struct record_observer *o, enum report_kind kind, int64_t ms);
 
-/* Set tg.seq (the sink's number; 1 is the first). Returns 0 or -EINVAL (not a record). */
+/*
+ * Set tg.seq (the sink's number; 1 is the first) and the last 16 digits of
+ * event.id with it. Returns 0 or -EINVAL (not a record).
+ */
 int record_set_seq(json_t *rec, uint64_t seq);
 /* Set tg.replayed. Returns 0 or -EINVAL. */
 int record_set_replayed(json_t *rec, bool replayed);

@@ -7,8 +7,8 @@
  *
  *   report-bench reports|flows FILE INTERVAL_S TOPIC_PREFIX
  *
- * Records are grouped by interval (a summary by the interval it closes, an
- * alert or asset by its @timestamp, a flow record by its last_ms) and kind,
+ * Records are grouped by interval (a summary or asset by the interval it
+ * closes, an alert by its @timestamp, a flow record by its last_ms) and kind,
  * and each group goes out as messages of at most BATCH_RECORDS_MAX records
  * and uplink_report_max() bytes (the gateway's largest report payload),
  * filled in order; a record too large alone is cut with batch_cut, as the
@@ -23,8 +23,10 @@
  *          and one pure ACK
  *
  * Output (KEY=VALUE, for tests/bench/run):
+ *   slot N kind NAME records= json= messages= zstd= mqtt= tls= tcpip= cut=
  *   kind NAME records= json= messages= zstd= mqtt= tls= tcpip= cut=
  *   total records= json= messages= zstd= mqtt= tls= tcpip= cut=
+ * (slot: one interval's, N its start / INTERVAL_S since the epoch)
  * json: the lines as read (with their newlines); zstd: the message payloads;
  * mqtt, tls and tcpip: what each layer adds; cut: entries batch_cut took
  * out to fit; whole: each interval's records of the kind as one zstd frame,
@@ -106,6 +108,7 @@ static int rb_classify(struct rb_rec *r, bool flows, int64_t iv_ms, const char *
 		r->kind = 1;
 	} else if (!strcmp(kind, "asset")) {
 		r->kind = 2;
+		t -= 1; /* asset records are made at their interval's end, stamped with it */
 	} else {
 		fprintf(stderr, "report-bench: %s:%zu: event.kind `%s' (want metric, alert or asset)\n",
 			file, line, kind);
@@ -178,6 +181,19 @@ static int rb_send(struct rb_sum *s, json_t **recs, size_t n, uint8_t *out, size
 	return 0;
 }
 
+static void rb_add(struct rb_sum *to, const struct rb_sum *s)
+{
+	to->records += s->records;
+	to->json += s->json;
+	to->messages += s->messages;
+	to->zstd += s->zstd;
+	to->mqtt += s->mqtt;
+	to->tls += s->tls;
+	to->tcpip += s->tcpip;
+	to->cut += s->cut;
+	to->whole += s->whole;
+}
+
 static void rb_print(const char *what, const struct rb_sum *s)
 {
 	printf("%s records=%" PRIu64 " json=%" PRIu64 " messages=%" PRIu64 " zstd=%" PRIu64
@@ -243,22 +259,27 @@ int main(int argc, char **argv)
 		size_t topic = strlen(argv[4]) + 1 + strlen(kind_leaf[k]);
 
 		for (size_t i = 0; i < n;) {
+			struct rb_sum one = { 0 };
 			size_t m = 0, j;
 
 			for (j = i; j < n && r[j].slot == r[i].slot; j++)
 				if (r[j].kind == k) {
 					batch[m++] = r[j].rec;
-					sum[k].records++;
-					sum[k].json += r[j].len;
+					one.records++;
+					one.json += r[j].len;
 				}
 			if (m) {
 				long w = batch_encode(batch, m, whole, RB_WHOLE_MAX);
+				char what[64];
 
-				if (w < 0 || rb_send(&sum[k], batch, m, out, max, topic) < 0) {
+				if (w < 0 || rb_send(&one, batch, m, out, max, topic) < 0) {
 					fprintf(stderr, "report-bench: batch_encode failed\n");
 					return 1;
 				}
-				sum[k].whole += (uint64_t)w;
+				one.whole = (uint64_t)w;
+				snprintf(what, sizeof(what), "slot %" PRId64 " kind %s", r[i].slot, kind_leaf[k]);
+				rb_print(what, &one);
+				rb_add(&sum[k], &one);
 			}
 			i = j;
 		}
@@ -270,15 +291,7 @@ int main(int argc, char **argv)
 			snprintf(what, sizeof(what), "kind %s", kind_leaf[k]);
 			rb_print(what, &sum[k]);
 		}
-		total.records += sum[k].records;
-		total.json += sum[k].json;
-		total.messages += sum[k].messages;
-		total.zstd += sum[k].zstd;
-		total.mqtt += sum[k].mqtt;
-		total.tls += sum[k].tls;
-		total.tcpip += sum[k].tcpip;
-		total.cut += sum[k].cut;
-		total.whole += sum[k].whole;
+		rb_add(&total, &sum[k]);
 	}
 	rb_print("total", &total);
 	printf("max_msg=%zu\n", max);

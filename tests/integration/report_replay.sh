@@ -19,9 +19,9 @@
 #     ACKs leased and the maker the IEEE's oui.csv names; at the default privacy level
 #     no MAC or host name of them in any record; every record of test_inventory passes
 #     its schema;
-#   - risk alerts are exactly the (initiator, responder, risks) of --flows whose
-#     nDPI 4.2 score (the severities' sum) is at least [report] risk_score, with that
-#     score; risk_score = 0 gives none.
+#   - risk alerts are exactly the (responder, risks) of --flows whose nDPI 4.2 score
+#     (the severities' sum) is at least [report] risk_score (the default 250, and 100),
+#     with that score and the count of those flows; risk_score = 0 gives none.
 # Skips when ../shared is absent.
 set -euo pipefail
 pcaps=${SHARED:-$(dirname "$0")/../../../shared}/pcaps
@@ -304,11 +304,14 @@ PY
 for c in exe_download log4j-webapp-exploit 1kxun iphone WebattackSQLinj; do
 	tg replay "$pcaps/$c.pcap" --reports -o gateway.data_dir=data -o report.internal_addresses=raw \
 		-o report.interval=86400 -o report.alert_limit=10000 >"risk-$c.rec" 2>/dev/null || fail "replay $c.pcap"
+	tg replay "$pcaps/$c.pcap" --reports -o gateway.data_dir=data -o report.internal_addresses=raw \
+		-o report.interval=86400 -o report.alert_limit=10000 -o report.risk_score=100 >"risk-$c.rec100" \
+		2>/dev/null || fail "replay $c.pcap"
 	tg replay "$pcaps/$c.pcap" --flows -o gateway.data_dir=data >"risk-$c.flows" 2>/dev/null
 	tg replay "$pcaps/$c.pcap" --reports -o gateway.data_dir=data -o report.risk_score=0 >"risk-$c.off" 2>/dev/null
 	! grep -q '"action":"risk"' "risk-$c.off" || fail "$c: risk_score = 0 still gave risk alerts"
 done
-"$top/tests/report_schema.py" risk-*.rec >schema-risk.log || { cat schema-risk.log; fail "risk alerts outside the schema"; }
+"$top/tests/report_schema.py" risk-*.rec risk-*.rec100 >schema-risk.log || { cat schema-risk.log; fail "risk alerts outside the schema"; }
 /usr/bin/python3 - <<'PY' || fail "risk alerts against --flows (above)"
 import glob, json, sys
 # nDPI 4.2's severities (ndpi_risk2severity), scored low 10, medium 50, high 100, severe 250
@@ -327,35 +330,46 @@ sev = {"XSS Attack": 250, "SQL Injection": 250, "RCE Injection": 250, "Binary Ap
        "Clear-Text Credentials": 100, "DNS Packet Larger Than 512 bytes": 50, "Fragmented DNS Message": 50,
        "Text Contains Non-Printable Characters": 100, "Possible Exploit Detected": 250,
        "TLS Certificate About To Expire": 50}
-n = 0
-for fl in sorted(glob.glob("risk-*.flows")):
-    cap = fl[5:-6]
-    want = {}
-    for l in open(fl):
-        f = json.loads(l)
-        risks = f.get("risks") or []
-        unknown = [r for r in risks if r not in sev]
-        if unknown:
-            sys.exit(f"FAIL: {cap}: risks {unknown} not in nDPI 4.2's table of this test")
-        score = sum(sev[r] for r in risks)
-        if score >= 100:
-            want[(f["src"], f["dst"], frozenset(risks))] = score
-    got = {}
-    for l in open(f"risk-{cap}.rec"):
-        r = json.loads(l)
-        if r["event"].get("action") != "risk":
-            continue
-        key = (r["source"]["ip"], r["destination"]["ip"], frozenset(r["tg"]["alert"]["risks"]))
-        if key in got:
-            sys.exit(f"FAIL: {cap}: {key} alerted twice in one interval")
-        got[key] = r["tg"]["alert"]["score"]
-        if r["event"]["risk_score"] != got[key]:
-            sys.exit(f"FAIL: {cap}: event.risk_score {r['event']['risk_score']}, tg.alert.score {got[key]}")
-    if got != want:
-        sys.exit(f"FAIL: {cap}: risk alerts {sorted(got.items(), key=str)[:4]}, --flows says {sorted(want.items(), key=str)[:4]}")
-    n += len(got)
-if n < 5:
-    sys.exit(f"FAIL: only {n} risk alerts in 5 captures: the check is blind")
-print(f"ok: {n} risk alerts, each a (client, server, risks) of --flows scoring >= 100, with its score")
+# One alert per (server, risks) of the flows scoring at least the threshold, counting them:
+# at the default (250, the severe) and at 100 (one high risk).
+n = {}
+for threshold, ext in ((250, "rec"), (100, "rec100")):
+    n[threshold] = 0
+    for fl in sorted(glob.glob("risk-*.flows")):
+        cap = fl[5:-6]
+        want, clients = {}, {}
+        for l in open(fl):
+            f = json.loads(l)
+            risks = f.get("risks") or []
+            unknown = [r for r in risks if r not in sev]
+            if unknown:
+                sys.exit(f"FAIL: {cap}: risks {unknown} not in nDPI 4.2's table of this test")
+            score = sum(sev[r] for r in risks)
+            if score >= threshold:
+                key = (f["dst"], frozenset(risks))
+                want[key] = (score, want.get(key, (0, 0))[1] + 1)
+                clients.setdefault(key, set()).add(f["src"])
+        got = {}
+        for l in open(f"risk-{cap}.{ext}"):
+            r = json.loads(l)
+            if r["event"].get("action") != "risk":
+                continue
+            a = r["tg"]["alert"]
+            key = (r["destination"]["ip"], frozenset(a["risks"]))
+            if key in got:
+                sys.exit(f"FAIL: {cap} at {threshold}: {key} alerted twice in one interval")
+            got[key] = (a["score"], a["count"])
+            if r["event"]["risk_score"] != a["score"]:
+                sys.exit(f"FAIL: {cap}: event.risk_score {r['event']['risk_score']}, tg.alert.score {a['score']}")
+            if r["source"]["ip"] not in clients.get(key, ()):
+                sys.exit(f"FAIL: {cap}: {key}: source {r['source']['ip']} is none of its flows' clients")
+        if got != want:
+            sys.exit(f"FAIL: {cap} at {threshold}: risk alerts (score, count) {sorted(got.items(), key=str)[:4]}, "
+                     f"--flows says {sorted(want.items(), key=str)[:4]}")
+        n[threshold] += len(got)
+if n[250] < 2 or n[100] <= n[250]:
+    sys.exit(f"FAIL: {n[250]} risk alerts at 250 and {n[100]} at 100 in 5 captures: the check is blind")
+print(f"ok: risk alerts, one per (server, risks) of --flows scoring >= 250 ({n[250]}) and >= 100 ({n[100]}), "
+      "with the score and the count of flows")
 PY
 echo "PASS"

@@ -1,6 +1,7 @@
 /*
  * Alerts (firmware/report/alert.c): a rule's first hit alerts once per
- * interval and again in the next; a type over its limit is held back and
+ * interval and again in the next; risky flows fold per server and risks
+ * into one alert with their count, sent at the interval's end; a type over its limit is held back and
  * the next alert of it says how many; internal endpoints and devices go
  * through the privacy levels, external ones are raw; each type carries the
  * fields its schema asks. With TG_RECORDS_OUT=FILE every record is also
@@ -234,7 +235,7 @@ static void test_a_console_event_alerts_with_what_happened_and_its_category(void
 #define RISK_SELF_SIGNED (1ull << 6)
 #define RISK_NO_SNI (1ull << 24)
 
-static void test_a_risky_flow_alerts_with_its_risks_once_per_endpoints_and_interval(void **state)
+static void test_risky_flows_fold_per_server_and_risks_into_one_alert_at_the_interval_end(void **state)
 {
 	struct t t;
 	struct flow f, g;
@@ -242,27 +243,46 @@ static void test_a_risky_flow_alerts_with_its_risks_once_per_endpoints_and_inter
 
 	(void)state;
 	start(&t, 20);
+	alerts_clock(t.a, UINT64_C(1800000005000), 0);
 	flow_of(&f, "192.168.1.20", "203.0.113.9");
 	f.dpi_result.risks = RISK_SELF_SIGNED | RISK_NO_SNI;
 	assert_int_equal(dpi_risk_score(f.dpi_result.risks), 150);
 	assert_int_equal(dpi_risk_score(RISK_SELF_SIGNED), 100);
 	assert_int_equal(dpi_risk_score(0), 0);
 	assert_int_equal(alert_risk(t.a, &f, 150, "TLS"), 1);
-	/* the client's next connection to the same server with the same risks: said already */
+	/* it waits for the interval's end */
+	assert_int_equal(json_array_size(t.recs), 0);
+	alerts_clock(t.a, UINT64_C(1800000030000), 0);
+	/* the client's next connection to the same server with the same risks, and another client's: folded */
 	f.key.port_a = 40001;
 	assert_int_equal(alert_risk(t.a, &f, 150, "TLS"), 0);
-	/* other risks, or another server: new */
+	flow_of(&g, "192.168.1.21", "203.0.113.9");
+	g.dpi_result.risks = RISK_SELF_SIGNED | RISK_NO_SNI;
+	assert_int_equal(alert_risk(t.a, &g, 150, "TLS"), 0);
+	/* other risks, or another server: alerts of their own */
 	f.dpi_result.risks = RISK_SELF_SIGNED;
 	assert_int_equal(alert_risk(t.a, &f, 100, "TLS"), 1);
 	flow_of(&g, "192.168.1.20", "203.0.113.10");
 	g.dpi_result.risks = RISK_SELF_SIGNED;
 	assert_int_equal(alert_risk(t.a, &g, 100, "TLS"), 1);
-	alerts_clock(t.a, UINT64_C(1800000060000), 0); /* the next interval: again */
+	assert_int_equal(json_array_size(t.recs), 0);
+	alerts_clock(t.a, UINT64_C(1800000060000), 0); /* the next interval: the three are sent */
+	assert_int_equal(json_array_size(t.recs), 3);
+	/* a server and risks told are not told again for an hour (the summaries count them) */
+	assert_int_equal(alert_risk(t.a, &g, 100, "TLS"), 0);
+	alerts_clock(t.a, UINT64_C(1800003600000), 0);
+	assert_int_equal(alert_risk(t.a, &g, 100, "TLS"), 0);
+	alerts_clock(t.a, UINT64_C(1800003630000), 0);
 	assert_int_equal(alert_risk(t.a, &g, 100, "TLS"), 1);
+	assert_int_equal(alerts_flush(t.a), 1);
 	assert_int_equal(json_array_size(t.recs), 4);
+	assert_int_equal(alerts_flush(t.a), 0);
 
 	rec = json_array_get(t.recs, 0);
 	assert_string_equal(str(rec, "event", "action"), "risk");
+	/* when its first flow was seen, and how many it stands for */
+	assert_string_equal(json_string_value(json_object_get(rec, "@timestamp")), "2027-01-15T08:00:05.000Z");
+	assert_int_equal(json_integer_value(json_object_get(tg_alert(rec), "count")), 3);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "event"), "risk_score")), 150);
 	assert_int_equal(json_integer_value(json_object_get(tg_alert(rec), "score")), 150);
 	risks = json_object_get(tg_alert(rec), "risks");
@@ -271,11 +291,20 @@ static void test_a_risky_flow_alerts_with_its_risks_once_per_endpoints_and_inter
 	assert_string_equal(json_string_value(json_array_get(risks, 1)), dpi_risk_name(24));
 	assert_string_equal(json_string_value(json_object_get(tg_alert(rec), "application")), "TLS");
 	assert_string_equal(str(rec, "destination", "ip"), "203.0.113.9");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(rec, "source"), "port")), 40000);
 	assert_null(json_object_get(json_object_get(rec, "source"), "ip"));
 	assert_int_equal(privacy_pseudonym_class(str(rec, "source", "address")), PRIV_ADDR);
+	rec = json_array_get(t.recs, 1);
+	assert_int_equal(json_integer_value(json_object_get(tg_alert(rec), "count")), 1);
+	assert_int_equal(json_integer_value(json_object_get(tg_alert(rec), "score")), 100);
+	assert_string_equal(json_string_value(json_object_get(rec, "@timestamp")), "2027-01-15T08:00:30.000Z");
+	assert_string_equal(str(json_array_get(t.recs, 2), "destination", "ip"), "203.0.113.10");
+	rec = json_array_get(t.recs, 3);
+	assert_string_equal(str(rec, "destination", "ip"), "203.0.113.10");
+	assert_string_equal(json_string_value(json_object_get(rec, "@timestamp")), "2027-01-15T09:00:30.000Z");
 	stop(&t);
 
-	/* the type's limit holds risk alerts too */
+	/* the type's limit holds risk alerts too: servers past it are counted once each */
 	start(&t, 2);
 	for (int i = 0; i < 5; i++) {
 		char dst[32];
@@ -284,9 +313,48 @@ static void test_a_risky_flow_alerts_with_its_risks_once_per_endpoints_and_inter
 		flow_of(&f, "192.168.1.20", dst);
 		f.dpi_result.risks = RISK_SELF_SIGNED;
 		alert_risk(t.a, &f, 100, "TLS");
+		alert_risk(t.a, &f, 100, "TLS");
 	}
-	assert_int_equal(json_array_size(t.recs), 2);
 	assert_int_equal(alerts_suppressed(t.a, ALERT_RISK), 3);
+	assert_int_equal(alerts_flush(t.a), 2);
+	assert_int_equal(json_array_size(t.recs), 2);
+	rec = json_array_get(t.recs, 0);
+	assert_int_equal(json_integer_value(json_object_get(tg_alert(rec), "suppressed")), 3);
+	assert_int_equal(json_integer_value(json_object_get(tg_alert(rec), "count")), 2);
+	assert_int_equal(json_integer_value(json_object_get(tg_alert(json_array_get(t.recs, 1)), "suppressed")), 0);
+	/* those held back may alert in the next interval */
+	alerts_clock(t.a, UINT64_C(1800000060000), 0);
+	alert_risk(t.a, &f, 100, "TLS");
+	assert_int_equal(alerts_flush(t.a), 1);
+	assert_string_equal(str(json_array_get(t.recs, 2), "destination", "ip"), "203.0.113.24");
+	stop(&t);
+}
+
+static void test_a_flood_of_risky_servers_is_bounded_and_never_silent(void **state)
+{
+	struct t t;
+	struct flow f;
+	uint64_t now = UINT64_C(1800000000000);
+	int alerts = 0;
+
+	(void)state;
+	start(&t, 10000);
+	/* 5000 servers a minute for 10 minutes: more than the table holds for an hour */
+	for (int m = 0; m < 10; m++, now += 60000) {
+		alerts_clock(t.a, now, 0);
+		for (int i = 0; i < 5000; i++) {
+			char dst[32];
+
+			snprintf(dst, sizeof(dst), "10.%d.%d.%d", m, i / 250, i % 250);
+			flow_of(&f, "192.168.1.20", dst);
+			f.dpi_result.risks = RISK_SELF_SIGNED;
+			alerts += alert_risk(t.a, &f, 100, "TLS");
+		}
+	}
+	alerts_flush(t.a);
+	/* each interval at most the table's quarter waits; the rest are counted, none unsaid */
+	assert_int_equal(alerts, (int)json_array_size(t.recs));
+	assert_int_equal((uint64_t)alerts + alerts_suppressed(t.a, ALERT_RISK), 50000);
 	stop(&t);
 }
 
@@ -296,7 +364,8 @@ int main(void)
 		cmocka_unit_test(test_a_rule_alerts_once_per_interval_and_again_in_the_next),
 		cmocka_unit_test(test_over_the_limit_alerts_are_held_back_and_counted_in_the_next),
 		cmocka_unit_test(test_every_type_says_what_happened_through_the_privacy_levels),
-		cmocka_unit_test(test_a_risky_flow_alerts_with_its_risks_once_per_endpoints_and_interval),
+		cmocka_unit_test(test_risky_flows_fold_per_server_and_risks_into_one_alert_at_the_interval_end),
+		cmocka_unit_test(test_a_flood_of_risky_servers_is_bounded_and_never_silent),
 		cmocka_unit_test(test_a_console_event_alerts_with_what_happened_and_its_category),
 	};
 
