@@ -31,8 +31,7 @@ enum {
 	EXPORT_KIND_SUMMARY = 1 << 0, /* metric */
 	EXPORT_KIND_ALERT = 1 << 1,
 	EXPORT_KIND_ASSET = 1 << 2,
-	EXPORT_KIND_STATE = 1 << 3,
-	EXPORT_KIND_ALL = 0xf,
+	EXPORT_KIND_ALL = 0x7,
 };
 
 struct export_config {
