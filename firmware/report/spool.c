@@ -166,12 +166,12 @@ static int meta_read(struct spool *sp)
 	}
 	p = m + 16;
 	sp->ceiling = get64(p), p += 8;
-	for (int k = 0; k < SPOOL_KINDS; k++)
-		sp->q[k].acked = get64(p + 8 * k);
-	p += 8 * META_KIND_SLOTS;
-	for (int k = 0; k < SPOOL_KINDS; k++)
-		sp->st.dropped[k] = get64(p + 8 * k);
-	p += 8 * META_KIND_SLOTS;
+	for (int k = 0; k < META_KIND_SLOTS; k++, p += 8)
+		if (k < SPOOL_KINDS)
+			sp->q[k].acked = get64(p);
+	for (int k = 0; k < META_KIND_SLOTS; k++, p += 8)
+		if (k < SPOOL_KINDS)
+			sp->st.dropped[k] = get64(p);
 	sp->st.corrupt = get64(p), p += 8;
 	sp->st.torn = get64(p);
 	free(m);
