@@ -22,13 +22,11 @@ static const char *const kind_names[] = {
 	[REPORT_SUMMARY] = "metric",
 	[REPORT_ALERT] = "alert",
 	[REPORT_ASSET] = "asset",
-	[REPORT_STATE] = "state",
 };
 static const char *const datasets[] = {
 	[REPORT_SUMMARY] = "townguard.summary",
 	[REPORT_ALERT] = "townguard.alert",
 	[REPORT_ASSET] = "townguard.asset",
-	[REPORT_STATE] = "townguard.state",
 };
 
 const char *record_kind_name(enum report_kind kind)

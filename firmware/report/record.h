@@ -4,8 +4,8 @@
  *
  *   @timestamp         when the record's content ends (ISO 8601, UTC, ms)
  *   ecs.version        RECORD_ECS_VERSION
- *   event.kind         metric | alert | asset | state
- *   event.dataset      townguard.summary | alert | asset | state
+ *   event.kind         metric | alert | asset
+ *   event.dataset      townguard.summary | alert | asset
  *   event.id           32 hex digits: 16 the gateway's (a hash of region and
  *                      id), 16 tg.seq's (set with it by the sink)
  *   observer.id/name/version   the gateway's id, its name, the firmware version
@@ -41,7 +41,7 @@ struct record_observer {
 /* The observer of a gateway configured by cfg. */
 void record_observer_init(struct record_observer *o, const struct tg_config *cfg);
 
-/* "metric", "alert", "asset", "state". */
+/* "metric", "alert", "asset". */
 const char *record_kind_name(enum report_kind kind);
 /* "townguard.summary", ... */
 const char *record_dataset(enum report_kind kind);

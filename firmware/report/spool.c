@@ -32,6 +32,15 @@
 #define META_MAGIC "TGSPMETA" /* 8 bytes, no NUL on flash */
 #define META_VERSION 1u
 #define META_LEN 108
+/*
+ * meta keeps four u64 slots for the watermarks and four for the drop counts:
+ * the fourth kind ("state" records) was never made and is gone, and the
+ * fourth slots stay, written as zero, so a version-1 meta from before still
+ * reads (its tg.seq ceiling with it: a spool rebuilt from its segments could
+ * start the numbers again at 1 when they are all acknowledged).
+ */
+#define META_KIND_SLOTS 4
+_Static_assert(SPOOL_KINDS <= META_KIND_SLOTS, "meta has a slot for each kind");
 
 struct seg {
 	uint64_t id;
@@ -71,10 +80,10 @@ struct spool {
 	struct spool_stats st;
 };
 
-static const char *const kind_names[SPOOL_KINDS] = { "summary", "alert", "asset", "state" };
+static const char *const kind_names[SPOOL_KINDS] = { "summary", "alert", "asset" };
 /* The order the bound drops in: the cheapest to lose first. */
-static const enum report_kind drop_order[SPOOL_KINDS] = { REPORT_SUMMARY, REPORT_STATE,
-							  REPORT_ASSET, REPORT_ALERT };
+static const enum report_kind drop_order[SPOOL_KINDS] = { REPORT_SUMMARY, REPORT_ASSET,
+							  REPORT_ALERT };
 
 const char *spool_kind_name(enum report_kind kind)
 {
@@ -113,10 +122,10 @@ static int meta_write(struct spool *sp)
 	memcpy(m, META_MAGIC, sizeof(META_MAGIC) - 1);
 	m[8] = META_VERSION;
 	put64(p, sp->ceiling), p += 8;
-	for (int k = 0; k < SPOOL_KINDS; k++)
-		put64(p, sp->q[k].acked), p += 8;
-	for (int k = 0; k < SPOOL_KINDS; k++)
-		put64(p, sp->st.dropped[k]), p += 8;
+	for (int k = 0; k < META_KIND_SLOTS; k++)
+		put64(p, k < SPOOL_KINDS ? sp->q[k].acked : 0), p += 8;
+	for (int k = 0; k < META_KIND_SLOTS; k++)
+		put64(p, k < SPOOL_KINDS ? sp->st.dropped[k] : 0), p += 8;
 	put64(p, sp->st.corrupt), p += 8;
 	put64(p, sp->st.torn), p += 8;
 	crc = crc32c(0, m, (size_t)(p - m));
@@ -157,10 +166,12 @@ static int meta_read(struct spool *sp)
 	}
 	p = m + 16;
 	sp->ceiling = get64(p), p += 8;
-	for (int k = 0; k < SPOOL_KINDS; k++)
-		sp->q[k].acked = get64(p), p += 8;
-	for (int k = 0; k < SPOOL_KINDS; k++)
-		sp->st.dropped[k] = get64(p), p += 8;
+	for (int k = 0; k < META_KIND_SLOTS; k++, p += 8)
+		if (k < SPOOL_KINDS)
+			sp->q[k].acked = get64(p);
+	for (int k = 0; k < META_KIND_SLOTS; k++, p += 8)
+		if (k < SPOOL_KINDS)
+			sp->st.dropped[k] = get64(p);
 	sp->st.corrupt = get64(p), p += 8;
 	sp->st.torn = get64(p);
 	free(m);

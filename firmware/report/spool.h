@@ -18,7 +18,7 @@
  * skipped, none reused.
  *
  * Bounded by size: when a record would pass the bound, whole segments go,
- * oldest first, kind by kind in the order summary, state, asset, alert (the
+ * oldest first, kind by kind in the order summary, asset, alert (the
  * summaries are the cheapest to lose: the next one says most of the same;
  * an alert is the one thing the SOC must see), every dropped record counted.
  *
@@ -41,7 +41,7 @@
 
 #include "report/report_sink.h"
 
-#define SPOOL_KINDS 4
+#define SPOOL_KINDS 3
 /* Records sent and not yet acknowledged, per kind: a few messages of a batch's worth. */
 #define SPOOL_INFLIGHT 256
 /*

@@ -11,10 +11,9 @@
 #include "hub/uplink.h"
 #include "report/wire.h"
 
-/* Topic leaves per kind: state records (event.kind state) go with the summaries. */
+/* Topic leaves per kind (docs/protocol.md "Topics"). */
 static const char *const wire_leaf[SPOOL_KINDS] = {
-	[REPORT_SUMMARY] = "summary", [REPORT_ALERT] = "alert",
-	[REPORT_ASSET] = "asset", [REPORT_STATE] = "summary",
+	[REPORT_SUMMARY] = "summary", [REPORT_ALERT] = "alert", [REPORT_ASSET] = "asset",
 };
 
 static void wire_done(void *ctx, uint32_t token, bool ok)

@@ -17,21 +17,32 @@
 #     parsed back by rsyslog itself, MSG equal to the record. rsyslog is
 #     stopped half way through a stream and started again: every alert still
 #     arrives (the exporter reconnects and sends again what rsyslog's TCP
-#     had not acknowledged).
+#     had not acknowledged);
+#   - live, `tg-soc collect --export syslog`: gw-a's alerts published to a
+#     real Mosquitto (tg-hub provision's broker, loopback) while rsyslog is
+#     down are stored; rsyslog started afterwards receives them all, intact,
+#     with no later record arriving and collect still running (its loop
+#     gives the exporter a turn every second).
 set -uo pipefail
 top=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top/tests/lib.sh"
 build=$top/${BUILD:-build}
 soc=$build/tg-soc
 RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
-for t in "$RSYSLOGD" jq; do
+MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+for t in "$RSYSLOGD" "$MOSQUITTO" mosquitto_pub zstd jq; do
 	command -v "$t" >/dev/null || [ -x "$t" ] || { echo "skipped: no $t (tools/install-deps)"; exit 77; }
 done
 [ -x "$soc" ] || fail "$soc not built"
 replay_setup
-rs_pid=
-on_fail() { show_log "$work/export.err" 20; show_log "$work/rsyslog.out"; }
-on_exit() { [ -n "$rs_pid" ] && stop_pids 2 "$rs_pid"; }
+rs_pid= mq_pid= col_pid=
+on_fail() {
+	show_log "$work/export.err" 20
+	show_log "$work/rsyslog.out"
+	show_log "$work/collect.log" 20
+	show_log "$work/broker.log" 10
+}
+on_exit() { stop_pids 3 $col_pid $mq_pid $rs_pid; }
 
 # ---------------------------------------------------------------- the records
 printf '0.0.0.0 textsecure-service.whispersystems.org\n' >hosts.txt
@@ -222,4 +233,54 @@ if missing:
 print(f"ok: rsyslog received all {len(want)} alerts intact across its restart "
       f"({sum(got.values()) - len(got)} sent twice)")
 PY
+
+# ---------------------------------------------------------------- live: collect --export syslog
+stop_pids 5 "$rs_pid"
+rs_pid=
+mv rs/alerts.log rs/export.log
+bport=$(free_port)
+while [ "$bport" = "$port" ]; do bport=$(free_port); done
+run 0 "$build/tg-hub" provision --out pki --region north --broker-host 127.0.0.1 --port "$bport" --gateways gw-a
+if [ "$(id -u)" = 0 ]; then # Mosquitto drops to its own user after reading its configuration
+	chown -R mosquitto: pki/broker
+	chmod 711 "$work" pki
+fi
+"$MOSQUITTO" -c pki/broker/mosquitto.conf >broker.log 2>&1 &
+mq_pid=$!
+wait_for 10 listening "$bport" || fail "mosquitto does not listen on $bport"
+"$soc" collect --broker "127.0.0.1:$bport" --cert pki/soc/soc.crt --key pki/soc/soc.key --ca pki/soc/ca.crt \
+	--region north --db "sqlite:$work/live.db" --export syslog --export-to "127.0.0.1:$port" >collect.log 2>&1 &
+col_pid=$!
+wait_log collect.log 'connected as soc:north:collect' 10 || fail "collect did not connect"
+jq -c 'select(.observer.id == "gw-a")' alerts.jsonl >live.jsonl
+n_live=$(wc -l <live.jsonl)
+zstd -q -c live.jsonl >live.zst
+mosquitto_pub -h 127.0.0.1 -p "$bport" --cafile pki/gateways/gw-a/ca.crt --cert pki/gateways/gw-a/gw.crt \
+	--key pki/gateways/gw-a/gw.key -q 1 -t tg/v1/north/gw/gw-a/alert -f live.zst || fail "gw-a cannot publish"
+wait_log collect.log "gw-a/alert: $n_live records: $n_live stored" 10 || fail "collect did not store gw-a's $n_live alerts"
+must_log collect.log 'syslog 127.0.0.1:'"$port"': cannot connect' 5
+# rsyslog comes up after the last record; nothing more is published from here on.
+sleep 2
+rsyslog_start
+# the exporter's backoff has grown to 4-8 s by now: its next try is due within that
+wait_for 30 lines "$n_live" || fail "rsyslog got $(cat rs/alerts.log 2>/dev/null | wc -l) of the $n_live alerts collect stored while it was down"
+alive "$col_pid" || fail "collect is gone"
+/usr/bin/python3 - live.jsonl rs/alerts.log <<'PY' || fail "the live export's alerts are not the records (above)"
+import json, re, sys
+want = {json.loads(l)["event"]["id"]: json.loads(l) for l in open(sys.argv[1])}
+got = set()
+for line in open(sys.argv[2]):
+    m = re.match(r'(\S+) townguard (\S+) \d+ \S+ \[tg@32473 [^\]]*\] (.*)$', line.rstrip("\n"))
+    if not m or json.loads(m.group(3)) != want.get(json.loads(m.group(3))["event"]["id"]):
+        sys.exit(f"FAIL: not a record collect stored: {line[:200]}")
+    got.add(json.loads(m.group(3))["event"]["id"])
+if got != set(want):
+    sys.exit(f"FAIL: {len(set(want) - got)} of {len(want)} never arrived")
+print(f"ok: live export: the {len(want)} alerts stored while rsyslog was down reached it "
+      "once it was up, no later record arriving, collect still running")
+PY
+kill -TERM "$col_pid"
+wait "$col_pid" || fail "collect: exit $? on SIGTERM"
+col_pid=
+grep -q 'collect: stopping: ' collect.log || fail "collect: no clean stop"
 echo PASS

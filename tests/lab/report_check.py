@@ -80,9 +80,9 @@ def main():
                 except (ValueError, KeyError, TypeError) as e:
                     problems.append(f"{sub}:{n}: not a report record ({e}): {rec[:120]}")
                     continue
-                leaf = {"townguard.summary": "summary", "townguard.state": "summary",
-                        "townguard.alert": "alert", "townguard.asset": "asset"}.get(j["event"]["dataset"])
-                if not topic.endswith("/" + (leaf or "summary")):
+                leaf = {"townguard.summary": "summary", "townguard.alert": "alert",
+                        "townguard.asset": "asset"}.get(j["event"]["dataset"])
+                if not leaf or not topic.endswith("/" + leaf):
                     problems.append(f"{sub}:{n}: a {j['event']['dataset']} record on {topic}")
                 if key in got:
                     dups += 1

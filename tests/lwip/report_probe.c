@@ -282,8 +282,8 @@ int main(int argc, char **argv)
 	printf("stats put %" PRIu64 " acked %" PRIu64 " records %" PRIu64 " dropped %" PRIu64
 	       " corrupt %" PRIu64 " torn %" PRIu64 " messages %" PRIu64 " wire %" PRIu64 "\n",
 	       st.put, st.acked, st.records,
-	       st.dropped[0] + st.dropped[1] + st.dropped[2] + st.dropped[3], st.corrupt, st.torn,
-	       bs.messages, bs.bytes_wire);
+	       st.dropped[REPORT_SUMMARY] + st.dropped[REPORT_ALERT] + st.dropped[REPORT_ASSET],
+	       st.corrupt, st.torn, bs.messages, bs.bytes_wire);
 	uplink_stop(p.uplink);
 	report_wire_stop(p.wire);
 	loop_signal_del(p.loop, &p.sig);

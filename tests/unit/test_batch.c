@@ -341,7 +341,7 @@ static void every_record_arrives_across_outages(void **state)
 	spool_get_stats(sp, &st);
 	assert_int_equal(st.records, 0);
 	assert_int_equal(st.put, nput);
-	assert_int_equal(st.dropped[0] + st.dropped[1] + st.dropped[2] + st.dropped[3], 0);
+	assert_int_equal(st.dropped[REPORT_SUMMARY] + st.dropped[REPORT_ALERT] + st.dropped[REPORT_ASSET], 0);
 	/* every tg.seq that was put arrived, none unknown */
 	{
 		size_t distinct = 0;

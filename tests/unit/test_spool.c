@@ -488,28 +488,28 @@ static void a_full_spool_drops_summaries_first_and_alerts_last(void **state)
 	struct spool_stats st;
 	int got[4096];
 	uint64_t seqs[4096];
-	size_t n_alert, n_state, n_sum;
+	size_t n_alert, n_asset, n_sum;
 	const uint64_t limit = 64 * 1024;
 	int i;
 
 	(void)state;
 	log_set_level(LOG_LVL_ERR);
 	assert_int_equal(spool_open(&sp, sdir, limit), 0);
-	/* 40 alerts, 20 state records, then summaries well past the bound */
+	/* 40 alerts, 20 asset records, then summaries well past the bound */
 	for (i = 0; i < 40; i++)
 		put(sp, REPORT_ALERT, i, 200);
 	for (i = 0; i < 20; i++)
-		put(sp, REPORT_STATE, i, 200);
+		put(sp, REPORT_ASSET, i, 200);
 	for (i = 0; i < 600; i++)
 		put(sp, REPORT_SUMMARY, i, 200);
 	spool_get_stats(sp, &st);
 	assert_true(st.bytes <= limit);
 	assert_true(st.dropped[REPORT_SUMMARY] > 0);
 	assert_int_equal(st.dropped[REPORT_ALERT], 0);
-	assert_int_equal(st.dropped[REPORT_STATE], 0);
-	/* every alert and state record is there; the summaries left are the newest */
+	assert_int_equal(st.dropped[REPORT_ASSET], 0);
+	/* every alert and asset record is there; the summaries left are the newest */
 	assert_int_equal(drain(sp, REPORT_ALERT, got, NULL, 4096), 40);
-	assert_int_equal(drain(sp, REPORT_STATE, got, NULL, 4096), 20);
+	assert_int_equal(drain(sp, REPORT_ASSET, got, NULL, 4096), 20);
 	n_sum = drain(sp, REPORT_SUMMARY, got, seqs, 4096);
 	assert_int_equal(n_sum + st.dropped[REPORT_SUMMARY], 600);
 	assert_int_equal(got[n_sum - 1], 599);
@@ -517,17 +517,17 @@ static void a_full_spool_drops_summaries_first_and_alerts_last(void **state)
 		assert_int_equal(got[k], got[k - 1] + 1);
 	assert_int_equal(st.records, 60 + n_sum);
 	spool_rewind(sp);
-	/* alerts alone past the bound: the summaries all go, then state, then the oldest alerts */
+	/* alerts alone past the bound: the summaries all go, then the assets, then the oldest alerts */
 	for (i = 40; i < 700; i++)
 		put(sp, REPORT_ALERT, i, 200);
 	spool_get_stats(sp, &st);
 	assert_true(st.bytes <= limit);
 	assert_int_equal(st.dropped[REPORT_SUMMARY], 600);
-	assert_int_equal(st.dropped[REPORT_STATE], 20);
+	assert_int_equal(st.dropped[REPORT_ASSET], 20);
 	assert_true(st.dropped[REPORT_ALERT] > 0);
 	n_alert = drain(sp, REPORT_ALERT, got, NULL, 4096);
-	n_state = drain(sp, REPORT_STATE, got + n_alert, NULL, 4096);
-	assert_int_equal(n_state, 0);
+	n_asset = drain(sp, REPORT_ASSET, got + n_alert, NULL, 4096);
+	assert_int_equal(n_asset, 0);
 	assert_int_equal(n_alert + st.dropped[REPORT_ALERT], 700);
 	assert_int_equal(drain(sp, REPORT_SUMMARY, got, NULL, 4096), 0);
 	spool_close(sp);
@@ -567,7 +567,7 @@ static void the_oldest_record_of_any_kind_goes_first(void **state)
 	struct spool *sp;
 	struct spool_rec r;
 	enum report_kind k, order[] = { REPORT_ALERT, REPORT_SUMMARY, REPORT_ASSET, REPORT_ALERT,
-					REPORT_STATE, REPORT_SUMMARY };
+					REPORT_ASSET, REPORT_SUMMARY };
 	struct report_sink sink;
 
 	(void)state;
@@ -594,6 +594,69 @@ static void the_oldest_record_of_any_kind_goes_first(void **state)
 	spool_close(sp);
 }
 
+static void le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/*
+ * meta's bytes are docs/reports.md's version 1 (108 bytes, four slots of
+ * watermarks and drops, the fourth zero since the "state" kind is gone): one
+ * written by a build with four kinds reads, its tg.seq ceiling and counters
+ * kept, and what this build writes back is the same layout.
+ */
+static void meta_keeps_the_version_1_layout(void **state)
+{
+	uint8_t m[108] = "TGSPMETA\x01", *back;
+	char path[512];
+	struct spool *sp;
+	struct spool_stats st;
+	size_t len;
+	uint32_t crc;
+	uint64_t seq;
+
+	(void)state;
+	le64(m + 16, 7000);                   /* the tg.seq ceiling */
+	le64(m + 24, 6500);                   /* summaries acknowledged up to */
+	le64(m + 32, 6400);                   /* alerts */
+	le64(m + 40, 6300);                   /* assets */
+	le64(m + 48, 0);                      /* the fourth slot */
+	le64(m + 56, 11);                     /* summaries dropped */
+	le64(m + 64, 0);
+	le64(m + 72, 3);                      /* assets dropped */
+	le64(m + 80, 0);
+	le64(m + 88, 2);                      /* corrupt */
+	le64(m + 96, 1);                      /* torn */
+	crc = crc32c(0, m, 104);
+	for (int i = 0; i < 4; i++)
+		m[104 + i] = (uint8_t)(crc >> (8 * i));
+	snprintf(path, sizeof(path), "%s/meta", sdir);
+	assert_int_equal(mkdir(sdir, 0700), 0);
+	assert_int_equal(file_write_synced(path, m, sizeof(m), 0600), 0);
+
+	assert_int_equal(spool_open(&sp, sdir, 1 << 20), 0);
+	spool_get_stats(sp, &st);
+	assert_int_equal(st.dropped[REPORT_SUMMARY], 11);
+	assert_int_equal(st.dropped[REPORT_ASSET], 3);
+	assert_int_equal(st.corrupt, 2);
+	assert_int_equal(st.torn, 1);
+	seq = put(sp, REPORT_ALERT, 0, 10);
+	assert_true(seq >= 7000);
+	spool_close(sp);
+
+	assert_int_equal(file_read(path, 0, &back, &len), 0);
+	assert_int_equal(len, 108);
+	assert_memory_equal(back, "TGSPMETA\x01\0\0\0\0\0\0\0", 16);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(back[48 + i], 0); /* the fourth watermark */
+		assert_int_equal(back[80 + i], 0); /* the fourth drop count */
+	}
+	assert_memory_equal(back + 24, m + 24, 24); /* the three watermarks */
+	assert_memory_equal(back + 56, m + 56, 24); /* the three drop counts */
+	free(back);
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, fresh_dir, remove_dir)
 
 int main(void)
@@ -603,6 +666,7 @@ int main(void)
 		CASE(records_come_back_in_order_with_their_seq),
 		CASE(acknowledged_segments_are_deleted),
 		CASE(seq_never_goes_back),
+		CASE(meta_keeps_the_version_1_layout),
 		CASE(every_truncation_keeps_the_whole_records),
 		CASE(every_flipped_byte_costs_one_record_at_most),
 		CASE(a_full_spool_drops_summaries_first_and_alerts_last),

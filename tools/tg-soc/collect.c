@@ -16,6 +16,11 @@
  * with the PUBACK unsent: the broker sends the message again to the next
  * session, and the (gateway, tg.seq) key drops what was already stored.
  *
+ * The loop is libmosquitto's, a turn at least every COLLECT_TICK_MS; each
+ * turn (and each second of a reconnection's backoff) also gives the live
+ * export its turn (export_pump()), so what it holds goes out when its
+ * collector comes back, not only when the next record arrives.
+ *
  * The only tg-soc file that includes <mosquitto.h>.
  */
 #include <errno.h>
@@ -37,6 +42,8 @@
 
 #define RETAIN_EVERY_MS 3600000LL
 #define BACKOFF_MAX_S 30
+/* The longest wait in mosquitto_loop(): how late the live export's turn can be. */
+#define COLLECT_TICK_MS 1000
 
 static volatile sig_atomic_t collect_stop;
 
@@ -128,13 +135,23 @@ static void on_log(struct mosquitto *m, void *obj, int level, const char *str)
 		snprintf(c->log, sizeof(c->log), "%s", str);
 }
 
-/* Sleep s seconds, or until a signal. */
-static void nap(unsigned int s)
+static void export_turn(struct collect *c)
 {
-	struct timespec t = { .tv_sec = s };
+	if (c->cfg->export_pump)
+		c->cfg->export_pump(c->cfg->exporter);
+}
 
-	while (!collect_stop && nanosleep(&t, &t) < 0 && errno == EINTR)
-		;
+/* Sleep s seconds, or until a signal; the export has its turn every tick. */
+static void nap(struct collect *c, unsigned int s)
+{
+	for (long ms = 0; ms < (long)s * 1000 && !collect_stop; ms += COLLECT_TICK_MS) {
+		struct timespec t = { .tv_sec = COLLECT_TICK_MS / 1000,
+				      .tv_nsec = COLLECT_TICK_MS % 1000 * 1000000L };
+
+		while (!collect_stop && nanosleep(&t, &t) < 0 && errno == EINTR)
+			;
+		export_turn(c);
+	}
 }
 
 static void retain(struct collect *c, int64_t now)
@@ -216,7 +233,8 @@ int collect_run(const struct collect_config *cfg)
 		int64_t now;
 
 		if (rc == MOSQ_ERR_SUCCESS)
-			rc = mosquitto_loop(c.m, 1000, 1);
+			rc = mosquitto_loop(c.m, COLLECT_TICK_MS, 1);
+		export_turn(&c);
 		now = soc_now_ms();
 		if (now - last_retain >= RETAIN_EVERY_MS) {
 			last_retain = now;
@@ -233,7 +251,7 @@ int collect_run(const struct collect_config *cfg)
 			 rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
 			 c.log[0] ? ": " : "", c.log, backoff);
 		c.log[0] = '\0';
-		nap(backoff);
+		nap(&c, backoff);
 		backoff = backoff * 2 > BACKOFF_MAX_S ? BACKOFF_MAX_S : backoff * 2;
 		if (!collect_stop)
 			rc = mosquitto_reconnect(c.m);

@@ -20,9 +20,11 @@ struct collect_config {
 	const char *client_id;        /* fixed, so the broker keeps the session */
 	unsigned int keepalive_s;
 	int64_t retain_ms;            /* 0: keep everything */
-	/* the live export (docs/tg-soc.md): set by the export code */
+	/* the live export (docs/tg-soc.md): set by the export code; export_pump
+	 * is called every second, records or not, broker up or down */
 	struct exporter *exporter;
 	void (*export_record)(struct exporter *x, const json_t *rec);
+	void (*export_pump)(struct exporter *x);
 };
 
 /* 0 after a clean stop (SIGTERM, SIGINT); 1 when it could not start or the store failed. */

@@ -109,6 +109,7 @@ int soc_collect(const struct hub_cmd *cmd, int argc, char **argv)
 		if (export_open(&cfg.exporter, &ec) < 0)
 			return EXIT_USAGE;
 		cfg.export_record = export_record;
+		cfg.export_pump = export_pump;
 	}
 	status = collect_run(&cfg) ? EXIT_FAIL : EXIT_OK;
 	if (cfg.exporter) {

@@ -73,8 +73,6 @@ unsigned int export_record_kind(const json_t *rec)
 		return EXPORT_KIND_ALERT;
 	if (!strcmp(k, "asset"))
 		return EXPORT_KIND_ASSET;
-	if (!strcmp(k, "state"))
-		return EXPORT_KIND_STATE;
 	return 0;
 }
 
@@ -98,8 +96,7 @@ int export_kinds_parse(const char *s, unsigned int *kinds)
 		unsigned int bit;
 	} names[] = {
 		{ "summary", EXPORT_KIND_SUMMARY }, { "alert", EXPORT_KIND_ALERT },
-		{ "asset", EXPORT_KIND_ASSET },     { "state", EXPORT_KIND_STATE },
-		{ "all", EXPORT_KIND_ALL },
+		{ "asset", EXPORT_KIND_ASSET },     { "all", EXPORT_KIND_ALL },
 	};
 	const char *p = s;
 
@@ -112,7 +109,7 @@ int export_kinds_parse(const char *s, unsigned int *kinds)
 				break;
 		if (i == sizeof(names) / sizeof(names[0])) {
 			soc_errf("--kind \"%s\": \"%.*s\" is not a kind (allowed: summary, "
-				"alert, asset, state, all)",
+				"alert, asset, all)",
 				s, (int)n, p);
 			return -EINVAL;
 		}
@@ -337,7 +334,6 @@ char *export_syslog_msg(const json_t *rec, const char *hostname, const char **wh
 	} else {
 		msgid = kind == EXPORT_KIND_SUMMARY ? "summary"
 			: kind == EXPORT_KIND_ASSET ? "asset"
-			: kind == EXPORT_KIND_STATE ? "state"
 						    : "alert";
 	}
 	if (!printusascii(host, 255))

@@ -31,8 +31,7 @@ enum {
 	EXPORT_KIND_SUMMARY = 1 << 0, /* metric */
 	EXPORT_KIND_ALERT = 1 << 1,
 	EXPORT_KIND_ASSET = 1 << 2,
-	EXPORT_KIND_STATE = 1 << 3,
-	EXPORT_KIND_ALL = 0xf,
+	EXPORT_KIND_ALL = 0x7,
 };
 
 struct export_config {
@@ -57,6 +56,15 @@ int export_open(struct exporter **ex, const struct export_config *cfg);
  * that is down keeps it (syslog, within its bound) or counts it lost.
  */
 void export_record(struct exporter *ex, const json_t *rec);
+
+/*
+ * The sink's turn without a record: the syslog sink connects when its backoff
+ * is due, sends what waits, takes off what the collector acknowledged and
+ * notices a collector that closed. collect's loop calls it every second, so a
+ * record stored while the collector was down reaches it once it is back with
+ * no later record to push it. Files need none (each line is written at once).
+ */
+void export_pump(struct exporter *ex);
 
 /* Wait (at most timeout_ms) until everything is out: written, or acknowledged by the collector. 0 or -ETIMEDOUT. */
 int export_flush(struct exporter *ex, int timeout_ms);

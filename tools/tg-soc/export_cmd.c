@@ -131,7 +131,7 @@ const struct opt export_opts[] = {
 	OPT_STR("format", struct export_args, format, "ecs|eve|syslog", OPT_REQ,
 		"ECS NDJSON, Suricata EVE alerts, or RFC 5424 syslog over TCP"),
 	OPT_STR("kind", struct export_args, kind, "K,...", 0,
-		"summary, alert, asset, state, all (default: all for ecs, alert otherwise)"),
+		"summary, alert, asset, all (default: all for ecs, alert otherwise)"),
 	OPT_STR("since", struct export_args, since, "T", 0, "records from T: 24h ago, or 2026-12-03T00:00:00Z"),
 	OPT_STR("until", struct export_args, until, "T", 0, "records before T"),
 	OPT_STR("member", struct export_args, member, "ID", 0, "one gateway's records only"),

@@ -468,6 +468,12 @@ void export_record(struct exporter *ex, const json_t *rec)
 	}
 }
 
+void export_pump(struct exporter *ex)
+{
+	if (ex->cfg.format == EXPORT_SYSLOG)
+		sock_pump(ex);
+}
+
 int export_flush(struct exporter *ex, int timeout_ms)
 {
 	int64_t end = now_ms() + timeout_ms;
@@ -475,7 +481,7 @@ int export_flush(struct exporter *ex, int timeout_ms)
 	if (ex->cfg.format != EXPORT_SYSLOG)
 		return 0;
 	while (ex->qlen) {
-		sock_pump(ex);
+		export_pump(ex);
 		if (!ex->qlen)
 			break;
 		if (now_ms() >= end)
