@@ -15,12 +15,12 @@ vm_image qemu-x86_64
 CUTS=${CUTS:-10}
 vm_data 1
 # The bundles the VM installs, serials 2.., on the data partition: twenty
-# thousand names each (228 KB: an install writes and syncs for a while), six
+# thousand names each (228 KB: an install writes and syncs for a while), ten
 # per cut, more than a cut's window installs. Each is removed after its
 # install, so a boot goes on with the next serial.
 mkdir -p "$work/data/incoming"
 seq 1 20000 | sed 's/^/name-/; s/$/.cut.test/' >>"$work/names.txt"
-for s in $(seq 2 $((CUTS * 6 + 1))); do
+for s in $(seq 2 $((CUTS * 10 + 1))); do
 	"$TOP/${BUILD:-build}/tg-hub" build --key "$work/hub/hub.key" --region lab --serial "$s" \
 		--out "$work/data/incoming/$(printf %04d "$s").bundle" domains:"$work/names.txt",rule=101 >/dev/null ||
 		fail "tg-hub build serial $s"
@@ -50,7 +50,7 @@ for i in $(seq 1 "$CUTS"); do
 	vm_sh 'echo ext4 $(dmesg | grep -cE "EXT4-fs (error|warning)") left $(ls /data/incoming | wc -l)'
 	read -r _ ext4 _ left < <(grep '^ext4 ' "$work/sh.out" | tail -n 1)
 	[ "${ext4:-x}" = 0 ] || fail "boot $i: the kernel logged ext4 errors or warnings: $(cat "$work/sh.out")"
-	[ "$left" -gt 0 ] || fail "boot $i: no bundle left to install (make more than $((CUTS * 6)))"
+	[ "$left" -gt 0 ] || fail "boot $i: no bundle left to install (make more than $((CUTS * 10)))"
 	vm_sh 'for f in /data/incoming/*.bundle; do townguard bundle install $f -c /data/townguard.ini; rm $f; done >/tmp/inst.log 2>&1 &'
 	sleep "$(calc "0.3 + $RANDOM % 25 / 10" %.1f)"
 	vm_kill
