@@ -441,9 +441,9 @@ test-images:
 		$(MAKE) --no-print-directory KCONFIG_CONFIG=build/$$b/.config O=build/$$b SAN=0 image || exit 1; \
 	done
 
-# Ten power cuts of the x86_64 image instead of make test's three (tests/integration/image_powercut.sh).
+# Fifty power cuts of the x86_64 image instead of make test's ten (tests/integration/image_powercut.sh).
 soak-image: all test-images
-	$(Q)BUILD=$(O) TOP=$(CURDIR) CUTS=10 tests/integration/image_powercut.sh
+	$(Q)BUILD=$(O) TOP=$(CURDIR) CUTS=50 tests/integration/image_powercut.sh
 
 # `make soak`: tests/soak/soak.sh for SOAK_SECONDS (default 600) in each inline mode.
 soak: all
@@ -468,7 +468,7 @@ help:
 	@echo "make soak             10 minutes per inline mode of mixed traffic and garbage"
 	@echo "make <board>_defconfig && make image   a board's image in build/<board>/ (docs/boards.md)"
 	@echo "make boot            boot that image in QEMU, console on stdio"
-	@echo "make soak-image      ten power cuts of the x86_64 image"
+	@echo "make soak-image      fifty power cuts of the x86_64 image"
 	@echo "make po-update       after a new _() message: po/townguard.pot and po/*.po merged"
 	@echo "make check           the layer rule (tools/check-layers), cppcheck and clang-tidy"
 	@echo "make bench           benchmarks against ndpiReader and a bare libpcap loop"

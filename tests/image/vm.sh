@@ -13,10 +13,13 @@
 #   vm_sh CMD              run CMD in the debug shell; its output in $work/sh.out, status returned
 #   vm_key TEXT            type TEXT on the console
 #   vm_kill                SIGKILL QEMU (a power cut)
+#   vm_mkdata DIR FILE     FILE: a data partition (ext4, image.conf DATA_SIZE_MB) holding DIR
 # VM_EXEC: a prefix for QEMU (ip netns exec NS: the lab's gateway namespace).
 # A boot under TCG takes ~10 s on an idle 2-core machine; the waits allow 10x.
 VM_BOOT_S=${VM_BOOT_S:-120}
 VM_PASSWORD=tg-image-test-1
+# vm_sh's commands are numbered across boots: debug.log keeps every boot's markers.
+vm_n=0
 
 vm_image() {
 	img=$TOP/build/$1
@@ -27,6 +30,8 @@ vm_image() {
 	command -v qemu-system-x86_64 >/dev/null || { echo "skipped: no QEMU"; exit 77; }
 	cp "$img/data.ext4" "$work/data.ext4"
 	img_data=$work/data.ext4
+	# shellcheck source=/dev/null
+	data_mb=$(. "$img/image.conf" && echo "$DATA_SIZE_MB")
 	: >"$work/console.log"
 	: >"$work/debug.log"
 	: >"$work/tg.log"
@@ -54,7 +59,6 @@ vm_start() {
 	started $!
 	vm_mark=$(wc -l <"$work/console.log" 2>/dev/null || echo 0)
 	vm_logmark=$(wc -l <"$work/tg.log" 2>/dev/null || echo 0)
-	vm_n=0
 }
 
 # console lines after the last vm_wait (or vm_start)
@@ -130,6 +134,10 @@ vm_data() {
 	# The technician password of the console (engineer C's console, docs/console.md).
 	echo "$VM_PASSWORD" | "$tg" passwd -c "$work/data/townguard.ini" -o gateway.data_dir="$work/data" \
 		>"$work/passwd.log" 2>&1 || fail "townguard passwd: $(cat "$work/passwd.log")"
-	rm -f "$work/data.ext4"
-	mke2fs -q -F -t ext4 -L tgdata -d "$work/data" "$work/data.ext4" 64M >/dev/null || fail "mke2fs of the data partition"
+	vm_mkdata "$work/data" "$work/data.ext4"
+}
+
+vm_mkdata() {
+	rm -f "$2"
+	mke2fs -q -F -t ext4 -L tgdata -d "$1" "$2" "${data_mb}M" >/dev/null || fail "mke2fs of the data partition $2"
 }

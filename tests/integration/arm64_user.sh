@@ -51,6 +51,11 @@ part() { # part N FILE: partition N of the card into FILE
 		"$work/table.json" "$1" | { read -r start size; dd if="$img/sdcard.img" of="$2" bs=512 skip="$start" count="$size" status=none; }
 }
 part 2 "$work/p2"
+# partition 3: the data partition, image.conf's DATA_SIZE_MB (sized for the 1M+1M bundle), ext4 with the first configuration
+part 3 "$work/p3"
+expect "data partition bytes" "$((DATA_SIZE_MB * 1024 * 1024))" "$(stat -c %s "$work/p3")"
+debugfs -R "cat /townguard.ini" "$work/p3" 2>/dev/null | grep -q '^mode = bridge' || fail "partition 3 is not the data partition with townguard.ini"
+echo "ok: card: partition 3 is the $DATA_SIZE_MB MiB ext4 data partition"
 cmp -n "$(stat -c %s "$img/rootfs.squashfs")" "$img/rootfs.squashfs" "$work/p2" || fail "partition 2 is not rootfs.squashfs"
 part 1 "$work/p1"
 debugfs -R "cat /extlinux/extlinux.conf" "$work/p1" >"$work/extlinux.conf" 2>/dev/null

@@ -21,7 +21,7 @@ vm_image qemu-x86_64
 # The data partition: the lab's configuration with the board's ports and data directory.
 sed -e "s|^data_dir = .*|data_dir = /data|" -e 's|^lan = tg-lan|lan = eth0|' -e 's|^wan = tg-wan|wan = eth1|' \
 	"$work/gw.ini" >"$work/data/townguard.ini"
-mke2fs -q -F -t ext4 -L tgdata -d "$work/data" "$work/vm-data.ext4" 64M >/dev/null || fail "mke2fs"
+vm_mkdata "$work/data" "$work/vm-data.ext4"
 img_data=$work/vm-data.ext4
 
 gw() { ip -n "$NS_GW" "$@"; }

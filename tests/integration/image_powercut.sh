@@ -1,33 +1,34 @@
 #!/usr/bin/env bash
 # Power cuts on the qemu-x86_64 image: QEMU killed (SIGKILL) at a random
 # moment while bundles are being installed on the data partition and the
-# spool takes a summary every second, CUTS times
-# (3 here, 10 in make soak-image): every boot after a cut has a bundle in
-# force, the old or a newer one, never none, the spool opens with the records
-# it had (the reader drops a torn tail), and the data partition needs no
-# manual repair: ext4's journal replays at mount, and after a clean
-# power-off at the end the host's `e2fsck -fn` finds it clean.
+# spool takes a summary every second, CUTS times (10, as issue 15 asks; more
+# in make soak-image): every boot after a cut has a bundle in force, the old
+# or a newer one, never none, the spool opens with the records it had (the
+# reader drops a torn tail), the kernel logs no ext4 error, and the data
+# partition needs no manual repair: ext4's journal replays at mount, and after
+# a clean power-off at the end the host's `e2fsck -fn` finds it clean.
 set -uo pipefail
 . "${TOP:-.}/tests/lib.sh"
 make_work tgI-cut
 . "$TOP/tests/image/vm.sh"
 vm_image qemu-x86_64
-CUTS=${CUTS:-3}
+CUTS=${CUTS:-10}
 vm_data 1
-# The bundles the VM installs, serials 2..21, on the data partition: two
-# thousand names each, so each install writes for a while. Each is removed
-# after its install, so a boot goes on with the next serial.
+# The bundles the VM installs, serials 2.., on the data partition: twenty
+# thousand names each (228 KB: an install writes and syncs for a while), ten
+# per cut, more than a cut's window installs. Each is removed after its
+# install, so a boot goes on with the next serial.
 mkdir -p "$work/data/incoming"
-seq 1 2000 | sed 's/^/name-/; s/$/.cut.test/' >>"$work/names.txt"
-for s in $(seq 2 21); do
+seq 1 20000 | sed 's/^/name-/; s/$/.cut.test/' >>"$work/names.txt"
+for s in $(seq 2 $((CUTS * 10 + 1))); do
 	"$TOP/${BUILD:-build}/tg-hub" build --key "$work/hub/hub.key" --region lab --serial "$s" \
-		--out "$work/data/incoming/$(printf %03d "$s").bundle" domains:"$work/names.txt",rule=101 >/dev/null ||
+		--out "$work/data/incoming/$(printf %04d "$s").bundle" domains:"$work/names.txt",rule=101 >/dev/null ||
 		fail "tg-hub build serial $s"
 done
 # A summary every second into the spool (no uplink: the records wait there),
 # so the spool is being written when the power goes too.
 printf '[report]\ninterval = 1\n' >>"$work/data/townguard.ini"
-mke2fs -q -F -t ext4 -L tgdata -d "$work/data" "$work/data.ext4" 64M >/dev/null || fail "mke2fs"
+vm_mkdata "$work/data" "$work/data.ext4"
 
 serial_now() { # the serial of the last "blocklist in force" line since the boot (townguard's log)
 	vm_new_all | sed -n 's/.*blocklist in force: \/data\/bundle\/[a-z]*, serial \([0-9]*\).*/\1/p' | tail -n 1
@@ -46,10 +47,14 @@ for i in $(seq 1 "$CUTS"); do
 	echo "ok: boot $i: serial $got in force (at least $last); spool: ${spool}s waiting"
 	last=$got
 	# Installs one after another in the background, then the cut at a random moment.
+	vm_sh 'echo ext4 $(dmesg | grep -cE "EXT4-fs (error|warning)") left $(ls /data/incoming | wc -l)'
+	read -r _ ext4 _ left < <(grep '^ext4 ' "$work/sh.out" | tail -n 1)
+	[ "${ext4:-x}" = 0 ] || fail "boot $i: the kernel logged ext4 errors or warnings: $(cat "$work/sh.out")"
+	[ "$left" -gt 0 ] || fail "boot $i: no bundle left to install (make more than $((CUTS * 10)))"
 	vm_sh 'for f in /data/incoming/*.bundle; do townguard bundle install $f -c /data/townguard.ini; rm $f; done >/tmp/inst.log 2>&1 &'
-	sleep "$(calc "0.5 + $RANDOM % 30 / 10" %.1f)"
+	sleep "$(calc "0.3 + $RANDOM % 25 / 10" %.1f)"
 	vm_kill
-	echo "ok: power cut $i"
+	echo "ok: power cut $i ($left bundles were left to install)"
 done
 boot_mark=$(wc -l <"$work/tg.log")
 vm_start --append tg.failsafe=0
