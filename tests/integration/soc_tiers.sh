@@ -1,124 +1,156 @@
 #!/usr/bin/env bash
-# Tiers (docs/protocol.md "Tiers"): a national broker above a regional one,
-# through Mosquitto's own bridge, as tg-hub provision writes both sides.
+# Tiers (docs/protocol.md "Tiers"), in the lab: a real gateway on its
+# regional broker, and a national broker above it through Mosquitto's own
+# bridge, as tg-hub provision writes both sides.
 #
-#   gateway gw-n1 ──mTLS──► broker north (127.0.0.1:A) ══ bridge bridge:north ══► broker national (127.0.0.1:B)
-#   (mosquitto_pub with its                 tg/v1/north/gw/+/summary|alert|asset|state out            │
-#    certificate: zstd batches of                                                  tg-soc collect --region +
-#    its records, its retained state)                                              (soc:national, SQLite)
+#   LAN ns              gateway ns                             WAN ns
+#   client ── tg-lan ─ townguard gw-lab (bridge; ─ tg-wan ══ broker lab (10.99.0.1:8883)
+#   curl                uplink: lwIP, mutual TLS,                 ══ bridge bridge:lab ══►
+#                       tg-hub provision's identity)           broker national (127.0.0.1:8884)
+#                                                                 tg-soc collect --region +
+#                                                                 (soc:national, SQLite)
 #
-#   - the national tg-soc stores every record gw-n1 sent to its regional
-#     broker, once, and `members` lists gw-n1 online with the state it
-#     published regionally (retained, carried up);
-#   - with the national broker stopped, the next batch waits in the
-#     regional broker's bridge session and arrives after the restart;
+#   - the national tg-soc stores every record the regional broker
+#     acknowledged to gw-lab (its journal, by tg.seq), once, and `members`
+#     lists gw-lab online with the serial its retained state published
+#     regionally (carried up retained);
+#   - with the national broker stopped, the batches gw-lab sends meanwhile
+#     wait in the regional broker's bridge session and arrive after the restart;
 #   - the bridge identity may write only its own region's topics: a
-#     publication as bridge:north to tg/v1/south/... is not delivered.
+#     publication as bridge:lab to tg/v1/south/... is not delivered.
+#
+# A lab test, not a host one: the gateway's uplink is lwIP on its own
+# interface (docs/modes.md), so it needs the lab's namespaces and root.
 set -uo pipefail
-top=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-. "$top/tests/lib.sh"
-build=$top/${BUILD:-build}
-soc=$build/tg-soc hub=$build/tg-hub
-MOSQUITTO=${MOSQUITTO:-/usr/sbin/mosquitto}
-for t in "$MOSQUITTO" mosquitto_pub mosquitto_sub zstd; do
+MODE=bridge
+LAB_PREFIX=tgT
+TOP=$(cd "${TOP:-.}" && pwd) # absolute: the test works in $work
+. "$TOP/tests/lab/inline_checks.sh"
+MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+for t in "$MOSQUITTO" mosquitto_pub mosquitto_sub zstd sqlite3 jq; do
 	command -v "$t" >/dev/null || [ -x "$t" ] || { echo "skipped: no $t (tools/install-deps)"; exit 77; }
 done
-[ "$(id -u)" = 0 ] || { echo "skipped: needs root (Mosquitto runs as its own user)"; exit 77; }
-replay_setup
-nat_pid= reg_pid= col_pid=
+soc=$top/${BUILD:-build}/tg-soc
+[ -x "$soc" ] || fail "$soc not built"
+
+inline_setup
+np=8884
+nat=$work/nat
+wan() { ip netns exec "$NS_WAN" "$@"; }
+nat_pid='' col_pid=''
 on_fail() {
+	show_log "$work/tg.log" 20
 	show_log "$work/national.log" 20
-	show_log "$work/north.log" 20
+	show_log "$work/broker.log" 20
 	show_log "$work/collect.log" 20
 }
-on_exit() { stop_pids 3 $col_pid $reg_pid $nat_pid; }
+stop_all() {
+	local p
+	for p in $col_pid $nat_pid; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	inline_cleanup
+}
+trap 'stop_all' EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
 
-np=$(free_port)
-rp=$(free_port)
-while [ "$rp" = "$np" ]; do rp=$(free_port); done
-run 0 "$hub" provision --out nat --region national --broker-host 127.0.0.1 --port "$np" --bridges north
-has out "CN bridge:north: new"
-run 0 "$hub" provision --out north --region north --broker-host 127.0.0.1 --port "$rp" --gateways gw-n1 \
-	--national "127.0.0.1:$np" --bridge-files nat/bridges/north
-has north/broker/mosquitto.conf "address 127.0.0.1:$np"
-has north/broker/mosquitto.conf "topic gw/+/alert out 1 tg/v1/north/ tg/v1/north/"
-has nat/broker/acl "topic write tg/v1/north/gw/+/alert"
-has nat/broker/acl "topic read tg/v1/+/gw/+/summary"
+# ---------------------------------------------------------------- provision both tiers
+cd "$work" || fail "cannot enter $work"
+run 0 "$hub" provision --out "$nat" --region national --broker-host 127.0.0.1 --port "$np" --bridges lab
+has out "CN bridge:lab: new"
+HUB_PROVISION=(--national "127.0.0.1:$np" --bridge-files "$nat/bridges/lab")
+hub_lab_up
+has "$pki/broker/mosquitto.conf" "address 127.0.0.1:$np"
+has "$pki/broker/mosquitto.conf" "topic gw/+/alert out 1 tg/v1/lab/ tg/v1/lab/"
+has "$nat/broker/acl" "topic write tg/v1/lab/gw/+/alert"
+has "$nat/broker/acl" "topic read tg/v1/+/gw/+/summary"
 # A rerun that only adds a gateway keeps the bridge.
-run 0 "$hub" provision --out north --region north --broker-host 127.0.0.1 --gateways gw-n2
-has out "--national 127.0.0.1:$np, as north/broker/mosquitto.conf says"
-has north/broker/mosquitto.conf "connection tg-national-north"
-echo "ok: provision writes the bridge (north) and its acl (national); a rerun keeps it"
+run 0 "$hub" provision --out "$pki" --region lab --broker-host hub.test --broker-ip "$DNS_IP" --gateways gw-n2
+has out "--national 127.0.0.1:$np, as $pki/broker/mosquitto.conf says"
+has "$pki/broker/mosquitto.conf" "connection tg-national-lab"
+echo "ok: provision writes the bridge (lab) and its acl (national); a rerun keeps it"
 
-chown -R mosquitto: nat/broker north/broker
-chmod 711 "$work" nat north
+printf '%s\n' '[report]' 'interval = 2' 'drain_bps = 65536' >>"$work/gw.ini"
+chown -R mosquitto: "$nat/broker"
+chmod 711 "$nat"
 national_start() {
-	"$MOSQUITTO" -c nat/broker/mosquitto.conf >>national.log 2>&1 &
+	ip netns exec "$NS_WAN" "$MOSQUITTO" -c "$nat/broker/mosquitto.conf" >>"$work/national.log" 2>&1 &
 	nat_pid=$!
-	wait_for 10 listening "$np" || fail "the national broker does not listen"
+	wait_for 10 nat_listening || fail "the national broker does not listen"
 }
+nat_listening() { wan ss -Hltn "sport = :$np" | grep -q .; }
 national_start
-"$MOSQUITTO" -c north/broker/mosquitto.conf >north.log 2>&1 &
-reg_pid=$!
-wait_for 10 listening "$rp" || fail "the regional broker does not listen"
-wait_log north.log 'Connecting bridge.*tg-national-north' 10 || fail "the bridge did not start"
-
-"$soc" collect --broker "127.0.0.1:$np" --cert nat/soc/soc.crt --key nat/soc/soc.key --ca nat/soc/ca.crt \
-	--region + --client-id soc:national:collect --db "sqlite:$work/national.db" >collect.log 2>&1 &
+wait_log "$work/broker.log" 'Connecting bridge.*tg-national-lab' 10 || fail "the bridge did not start"
+db=$work/national.db
+ip netns exec "$NS_WAN" "$soc" collect --broker "127.0.0.1:$np" --cert "$nat/soc/soc.crt" --key "$nat/soc/soc.key" \
+	--ca "$nat/soc/ca.crt" --region + --client-id soc:national:collect --keepalive 5 \
+	--db "sqlite:$db" >"$work/collect.log" 2>&1 &
 col_pid=$!
-wait_log collect.log 'collect: region' 10 || fail "collect did not start"
+must_log "$work/collect.log" 'connected as soc:national:collect' 10
 
-# gw-n1's records: real ones (a replay), sent as the gateway sends them: one zstd frame of
-# JSON lines per message, to its regional broker, with its own certificate.
-"$build/townguard" replay "$pcaps/signal.pcap" --reports -o gateway.data_dir=data -o gateway.id=gw-n1 \
-	-o gateway.region=north -o report.interval=10 >records.jsonl 2>/dev/null || fail "replay"
-GW=(-h 127.0.0.1 -p "$rp" --cafile north/gateways/gw-n1/ca.crt --cert north/gateways/gw-n1/gw.crt
-	--key north/gateways/gw-n1/gw.key -q 1)
-publish() { # KIND FILE: one batch
-	zstd -q -c "$2" >"$2.zst" && mosquitto_pub "${GW[@]}" -t "tg/v1/north/gw/gw-n1/$1" -f "$2.zst" ||
-		fail "gw-n1 cannot publish to $1"
+# ---------------------------------------------------------------- 1. records, members
+inline_start
+must_log "$work/tg.log" 'uplink\] info: connected to' 20
+lan curl -sS -o /dev/null --max-time 10 --cacert "$CA" --resolve "allowed.test:443:$ALLOWED_IP" \
+	https://allowed.test/ || fail "curl https://allowed.test/"
+lan curl -sS -o /dev/null --max-time 5 --cacert "$CA" --resolve "blocked.test:443:$ALLOWED_IP" \
+	https://blocked.test/ 2>/dev/null && fail "blocked.test: connection succeeded"
+# seqs: the tg.seq of gw-lab's records in the national store, one a line, sorted (as comm wants).
+seqs() { sqlite3 "$db" "SELECT seq FROM records WHERE gateway = 'gw-lab'" 2>/dev/null | sort; }
+stored() { # WHERE: gw-lab has such a record in the national store
+	[ "$(sqlite3 "$db" "SELECT count(*) FROM records WHERE gateway = 'gw-lab' AND $1" 2>/dev/null)" -ge 1 ]
 }
-grep '"kind":"metric"' records.jsonl >summaries.jsonl
-grep '"kind":"alert"' records.jsonl >alerts.jsonl
-n_sum=$(wc -l <summaries.jsonl) n_alert=$(wc -l <alerts.jsonl)
-[ "$n_sum" -ge 2 ] && [ "$n_alert" -ge 1 ] || fail "the replay made $n_sum summaries, $n_alert alerts"
-mosquitto_pub "${GW[@]}" -r -t tg/v1/north/gw/gw-n1/state \
-	-m '{"online":true,"gateway":"gw-n1","region":"north","firmware":"0.1.0","mode":"bridge","bundle":null,"last_refusal":null,"waiting_for_full":false,"uptime_s":5,"time":1795491234}' ||
-	fail "gw-n1 cannot publish its state"
-head -n 1 summaries.jsonl >s1.jsonl
-publish summary s1.jsonl
-publish alert alerts.jsonl
-count() { [ "$(sqlite3 "$work/national.db" "SELECT count(*) FROM records WHERE gateway = 'gw-n1'" 2>/dev/null)" = "$1" ]; }
-wait_for 15 count $((1 + n_alert)) || fail "the national store has $(sqlite3 national.db 'SELECT count(*) FROM records') records, want $((1 + n_alert))"
+wait_for 20 stored "dataset = 'townguard.summary'" || fail "no summary of gw-lab's in the national store"
+wait_for 20 stored "action = 'first_hit' AND rule = '101'" ||
+	fail "no first hit of rule 101 from gw-lab in the national store"
 member() {
-	"$soc" members --db "sqlite:$work/national.db" --json >members.json 2>/dev/null &&
-		jq -e '[.[] | select(.gateway == "gw-n1" and .online == true)] | length == 1' members.json >/dev/null
+	"$soc" members --db "sqlite:$db" --hub-bundle "$work/lab.bundle" --json >"$work/members.json" 2>/dev/null &&
+		jq -e '[.[] | select(.gateway == "gw-lab" and .online == true and .serial == 1 and .hash_match == true)]
+			| length == 1' "$work/members.json" >/dev/null
 }
-wait_for 10 member || fail "members on the national store: $(cat members.json)"
-echo "ok: the national tg-soc stores gw-n1's $((1 + n_alert)) records from region north and lists it online"
+wait_for 10 member || fail "members on the national store: $(cat "$work/members.json")"
+echo "ok: the national tg-soc stores gw-lab's summaries and its first hit (rule 101) from region lab" \
+	"and lists it online at serial 1 (its regional state, carried up)"
 
-# The national broker down: the next batch waits in the bridge's session.
+# ---------------------------------------------------------------- 2. the national broker down
+# The SOC's regional identity sees what gw-lab's broker takes meanwhile: those
+# records must reach the national store after the restart.
+max=$(seqs | sort -n | tail -n 1)
 stop_pids 5 "$nat_pid"
 nat_pid=
-tail -n +2 summaries.jsonl >s2.jsonl
-publish summary s2.jsonl
+wan timeout 20 mosquitto_sub -h "$DNS_IP" -p 8883 --cafile "$pki/soc/ca.crt" --cert "$pki/soc/soc.crt" \
+	--key "$pki/soc/soc.key" -i soc-outage -t "tg/v1/lab/gw/gw-lab/summary" -C 2 -N >"$work/outage.zst" ||
+	fail "no summaries from gw-lab at the regional broker while the national one was down"
+# -N: the two payloads (zstd frames with the records' dictionary) one after the other.
+zstd -q -d -c -D "$top/firmware/report/records-v1.zdict" "$work/outage.zst" | jq -r '.tg.seq' | sort >"$work/outage.txt"
+[ -s "$work/outage.txt" ] || fail "the summaries sent during the outage hold no records"
+awk -v m="$max" '$1 <= m { exit 1 }' "$work/outage.txt" ||
+	fail "records sent during the outage ($(tr '\n' ' ' <"$work/outage.txt")) were stored before it (up to $max)"
 sleep 1
+[ -z "$(comm -12 "$work/outage.txt" <(seqs))" ] ||
+	fail "records sent to the regional broker reached the national store while it was down"
 national_start
-wait_for 30 count $((n_sum + n_alert)) ||
-	fail "after the national broker's restart: $(sqlite3 national.db "SELECT count(*) FROM records") records, want $((n_sum + n_alert))"
-dups=$(sqlite3 national.db "SELECT count(*) - count(DISTINCT seq) FROM records WHERE gateway = 'gw-n1'")
-expect "records doubled" 0 "$dups"
-echo "ok: a batch sent while the national broker was down arrives after its restart, once"
+arrived() { [ -z "$(comm -23 "$work/outage.txt" <(seqs))" ]; }
+wait_for 30 arrived || fail "after the national broker's restart, missing: $(comm -23 "$work/outage.txt" <(seqs) | tr '\n' ' ')"
+echo "ok: $(wc -l <"$work/outage.txt") records gw-lab sent while the national broker was down arrive after its restart"
 
-# The bridge identity writes its own region only.
-BR=(-h 127.0.0.1 -p "$np" --cafile nat/bridges/north/ca.crt --cert nat/bridges/north/bridge.crt
-	--key nat/bridges/north/bridge.key -q 1)
-timeout 5 mosquitto_sub -h 127.0.0.1 -p "$np" --cafile nat/soc/ca.crt --cert nat/soc/soc.crt --key nat/soc/soc.key \
-	-t 'tg/v1/+/gw/+/alert' -C 1 -W 3 -i probe-sub >south.out 2>/dev/null &
+# ---------------------------------------------------------------- 3. once, all of them
+inline_stop
+# journal: the tg.seq the regional broker acknowledged to gw-lab, sorted.
+"$tg" report journal -c "$work/gw.ini" 2>/dev/null | jq -r '.tg.seq' | sort -u >"$work/j.txt"
+[ -s "$work/j.txt" ] || fail "gw-lab's journal is empty"
+all() { seqs >"$work/s.txt" && [ -z "$(comm -23 "$work/j.txt" "$work/s.txt")" ]; }
+wait_for 20 all || fail "records gw-lab's journal has are missing nationally: $(comm -23 "$work/j.txt" "$work/s.txt" | head | tr '\n' ' ')"
+[ -z "$(seqs | uniq -d)" ] || fail "a tg.seq of gw-lab stored twice nationally: $(seqs | uniq -d | tr '\n' ' ')"
+echo "ok: every record of gw-lab's journal ($(wc -l <"$work/j.txt")) is in the national store, once"
+
+# ---------------------------------------------------------------- 4. the bridge's region only
+BR=(-h 127.0.0.1 -p "$np" --cafile "$nat/bridges/lab/ca.crt" --cert "$nat/bridges/lab/bridge.crt"
+	--key "$nat/bridges/lab/bridge.key" -q 1)
+wan timeout 5 mosquitto_sub -h 127.0.0.1 -p "$np" --cafile "$nat/soc/ca.crt" --cert "$nat/soc/soc.crt" \
+	--key "$nat/soc/soc.key" -t 'tg/v1/+/gw/+/alert' -C 1 -W 3 -i probe-sub >"$work/south.out" 2>/dev/null &
 sub=$!
 sleep 0.5
-mosquitto_pub "${BR[@]}" -i probe-pub -t tg/v1/south/gw/gw-s1/alert -m x 2>/dev/null
+wan mosquitto_pub "${BR[@]}" -i probe-pub -t tg/v1/south/gw/gw-s1/alert -m x 2>/dev/null
 wait "$sub"
-[ -s south.out ] && fail "bridge:north wrote into region south: $(cat south.out)"
+[ -s "$work/south.out" ] && fail "bridge:lab wrote into region south: $(cat "$work/south.out")"
 echo "ok: the bridge identity cannot write another region's topics"
 echo PASS

@@ -87,14 +87,16 @@ inline_setup() {
 # dnsmasq's DHCP, SNTP with this host's time (certificates must be valid) and
 # Mosquitto. Sets R, pki and HUB (tg-hub's broker options). HUB_GATEWAYS
 # (gw-lab,ID,...) provisions more gateways beside gw-lab: each one's key and
-# certificates in $pki/gateways/ID/.
+# certificates in $pki/gateways/ID/. HUB_PROVISION (an array) adds
+# arguments to tg-hub provision, e.g. --national HOST:PORT --bridge-files DIR.
 hub_lab_up() {
 	local mosquitto
 	mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 	R=lab
 	pki=$work/pki
 	"$hub" provision --out "$pki" --region $R --broker-host hub.test --broker-ip "$DNS_IP" \
-		--port 8883 --gateways "${HUB_GATEWAYS:-gw-lab}" >"$work/provision.log" 2>&1 || fail "provision: $(cat "$work/provision.log")"
+		--port 8883 --gateways "${HUB_GATEWAYS:-gw-lab}" ${HUB_PROVISION[@]+"${HUB_PROVISION[@]}"} \
+		>"$work/provision.log" 2>&1 || fail "provision: $(cat "$work/provision.log")"
 	cp "$pki/gateways/gw-lab/gw.key" "$pki/gateways/gw-lab/gw.crt" "$pki/ca.crt" "$work/data/keys/"
 	printf '%s\n' '[mgmt]' 'mode = dhcp' "ntp = $DNS_IP" \
 		'[uplink]' "broker = $DNS_IP" 'server_name = hub.test' 'keepalive = 10' >>"$work/gw.ini"
