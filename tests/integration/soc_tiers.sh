@@ -153,4 +153,7 @@ wan mosquitto_pub "${BR[@]}" -i probe-pub -t tg/v1/south/gw/gw-s1/alert -m x 2>/
 wait "$sub"
 [ -s "$work/south.out" ] && fail "bridge:lab wrote into region south: $(cat "$work/south.out")"
 echo "ok: the bridge identity cannot write another region's topics"
+kill -TERM "$col_pid"
+wait "$col_pid" || fail "the national collector: exit $? on SIGTERM"
+col_pid=''
 echo PASS
