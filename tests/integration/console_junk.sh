@@ -45,8 +45,14 @@ rc=$?
 echo "junk: $ok fetches through the bridge during it and after, $bad failed"
 [ "$bad" = 0 ] || fail "$bad fetches failed while the console took junk: $(tail -n 3 "$work/curl.err")"
 [ "$ok" -ge 2 ] || fail "no fetch ran while the console took junk"
-# pty_session waited for the answer to the ^C after the junk; its screen ends with it.
-[ "$(tail -n 2 "$work/junk.screen")" = "$(printf 'Password: ^C\nPassword:')" ] ||
+# pty_session waited for the answer to the ^C after the junk; its screen ends
+# with it: the ^C echoed, then a fresh prompt. Between them may stand the
+# notice of output the console dropped while the junk's echo outran the
+# terminal (a slow reader, e.g. under the sanitizers): counted, by design.
+last=$(tail -n 1 "$work/junk.screen") prev=$(tail -n 2 "$work/junk.screen" | head -n 1)
+[[ "$prev" =~ ^\[[0-9]+\ bytes\ of\ output\ dropped:\ the\ terminal\ was\ not\ reading\]$ ]] &&
+	prev=$(tail -n 3 "$work/junk.screen" | head -n 1)
+[ "$last" = "Password:" ] && [[ "$prev" == *'^C' ]] ||
 	fail "the console did not answer after the junk: $(tail -n 3 "$work/junk.screen")"
 grep -q 'stopped:' "$work/tg.log" || fail "no clean stop"
 grep -q 'console: wrong password (3 in a row): locked' "$work/tg.log" || fail "the junk did not meet the lockout"
