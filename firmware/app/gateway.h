@@ -28,6 +28,7 @@ struct gateway_opts {
 	struct tg_config cfg;
 	bool flows;             /* one JSON object per ended flow on stdout */
 	bool reports;           /* replay: the records to the SOC as JSON lines on stdout */
+	const char *inventory;  /* replay --reports: the inventory it starts from and keeps; NULL: none */
 	const char *from[8];    /* report reveal --from: files whose words are candidates */
 	unsigned int n_from;
 	uint32_t duration_s;    /* live: stop after this long; 0 = until a signal */

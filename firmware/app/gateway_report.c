@@ -18,7 +18,9 @@
  * score of at least [report] risk_score alerts (at the interval's end,
  * folded per responder and risks). The live gateway keeps the
  * inventory in <data>/inventory; a replay starts from an empty one and
- * writes nothing, so one capture always gives the same records.
+ * writes nothing, so one capture always gives the same records, unless it
+ * is given one (--inventory FILE: a gateway's, to see what that gateway
+ * would have sent; kept there).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -145,6 +147,8 @@ static int gw_report_inventory_start(struct gateway *g, struct gw_report *r)
 	if (g->live) {
 		snprintf(path, sizeof(path), "%s/inventory", g->cfg->gateway.data_dir);
 		ic.path = path;
+	} else {
+		ic.path = g->o->inventory; /* replay --inventory FILE; NULL: none */
 	}
 	r->inv = inventory_new(&ic);
 	return r->inv ? 0 : -ENOMEM;
@@ -410,11 +414,14 @@ void gw_report_on_request(struct gateway *g)
 
 	if (!r)
 		return;
+	gw_report_clock(g, gw_report_now(g)); /* an interval that ended first has its own summary */
 	gw_report_health(g, &h);
 	n = summary_flush(r->sum, gw_report_now(g), &h, &r->sink);
 	log_info("reports: the hub asked: %s; %d devices of the inventory sent",
 		 n > 0 ? "a summary of the interval so far sent" : "nothing counted yet in this interval",
 		 inventory_report_all(r->inv, gw_report_wall_ms(g, gw_report_now(g))));
+	if (r->wire)
+		batch_flush(r->wire->batch); /* and the summaries held for the next message */
 }
 
 /* ------------------------------------------------------------ the judge's hooks */

@@ -59,6 +59,7 @@ static const struct option run_long_opts[] = {
 	{ "bundle", required_argument, NULL, 'b' },
 	{ "reports", no_argument, NULL, 'R' },
 	{ "from", required_argument, NULL, 'a' },
+	{ "inventory", required_argument, NULL, 'I' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -180,6 +181,9 @@ static int parse_run_opts(int argc, char **argv, struct gateway_opts *o, int *fi
 			}
 			o->from[o->n_from++] = optarg;
 			break;
+		case 'I':
+			o->inventory = optarg;
+			break;
 		default:
 			return -EINVAL;
 		}
@@ -212,6 +216,10 @@ static int cmd_replay(int argc, char **argv)
 	}
 	if (opts.flows && opts.reports) {
 		log_err("replay: --flows and --reports both write JSON lines to stdout: choose one");
+		return 2;
+	}
+	if (opts.inventory && !opts.reports) {
+		log_err("replay: --inventory %s is the reports' inventory: it needs --reports", opts.inventory);
 		return 2;
 	}
 	return gateway_replay(&opts, argv[first]);
@@ -410,7 +418,7 @@ static int cmd_report_reveal(int argc, char **argv)
 		printf("%s\n", value);
 		return 0;
 	case -EINVAL:
-		log_err("\"%s\" is neither a pseudonym (ip-, mac-, host-, name- and 20 hex digits) "
+		log_err("\"%s\" is neither a pseudonym (ip-, mac-, host-, name- and 12 hex digits) "
 			"nor an address", argv[first + 1]);
 		return 2;
 	case -ENOENT:
@@ -548,6 +556,8 @@ static int cmd_help(int argc, char **argv)
 	       "  -f, --flows            one JSON object per flow on stdout (totals go to stderr)\n"
 	       "  -b, --bundle FILE      judge flows with this blocklist bundle (replay, capture)\n"
 	       "  -R, --reports          replay: the records to the SOC, one JSON line each (docs/reports.md)\n"
+	       "      --inventory FILE   replay --reports: start from the devices in FILE (a gateway's\n"
+	       "                         <data>/inventory) and keep what the capture teaches there\n"
 	       "      --from FILE        report reveal: look for the value among FILE's words\n"
 	       "  -d, --duration S       run, capture: stop after S seconds\n"
 	       "  -v, --verbose          debug logging    -q, --quiet  warnings and errors only\n");

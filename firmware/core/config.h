@@ -154,6 +154,7 @@ struct tg_config {
 		uint32_t drain_bps;            /* compressed bytes a second to the broker */
 		uint32_t journal_kb;           /* the journal of what left, before it rotates */
 		uint32_t interval;            /* seconds between summaries */
+		uint32_t batch_intervals;     /* intervals' summaries in one message */
 		uint32_t top_n;               /* internal hosts and external destinations named */
 		uint32_t alert_limit;         /* alerts per type per interval */
 		int tlp;                      /* enum tg_tlp */

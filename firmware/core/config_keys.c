@@ -298,6 +298,8 @@ const struct cfg_key cfg_keys[] = {
 		 "<data_dir>/journal (what the broker acknowledged) becomes journal.1 past this size"),
 	CFG_UINT(report, interval, 1, 86400, "seconds", CONFIG_REPORT_INTERVAL,
 		 "Length of one summary interval"),
+	CFG_UINT(report, batch_intervals, 1, 60, "intervals", CONFIG_REPORT_BATCH_INTERVALS,
+		 "Summaries (and asset records) wait until this many intervals' go in one message; alerts never wait"),
 	CFG_UINT(report, top_n, 1, 1000, "", CONFIG_REPORT_TOP_N,
 		 "Internal hosts and external destinations a summary names (the rest: other)"),
 	CFG_UINT(report, alert_limit, 1, 10000, "", CONFIG_REPORT_ALERT_LIMIT,

@@ -49,6 +49,9 @@ struct batch {
 	uint64_t order;
 	bool connected;
 	double tokens;                    /* bytes the rate allows now (may be negative) */
+	uint64_t held_since_ms;           /* when summaries or assets began to wait (0: none do) */
+	bool release;                     /* held kinds go now, until none is left */
+	bool ticked;                      /* batch_tick() ran before */
 	uint64_t last_ms, retry_at_ms;
 	struct batch_stats st;
 };
@@ -281,6 +284,7 @@ static void forget_all(struct batch *b)
 		memset(&b->m[i], 0, sizeof(b->m[i]));
 	}
 	b->gen++;
+	b->release = true; /* what was sent goes again without waiting */
 	spool_rewind(b->sp);
 }
 
@@ -389,8 +393,40 @@ static int build(struct batch *b, struct msg *s, enum report_kind kind)
 	return 1;
 }
 
+/* The kinds that wait for more of them (batch.h). */
+#define HELD_KINDS (1u << REPORT_SUMMARY | 1u << REPORT_ASSET)
+
+/*
+ * Whether summaries and assets go now: once the oldest of them has waited
+ * hold_ms; at once when they were there at the first tick (from an earlier
+ * run), after an outage or a failed publish, and on batch_flush().
+ */
+static void hold(struct batch *b, uint64_t now_ms)
+{
+	bool waiting = spool_peek_seq(b->sp, REPORT_SUMMARY) || spool_peek_seq(b->sp, REPORT_ASSET);
+
+	if (!waiting) {
+		b->held_since_ms = 0;
+		b->release = false;
+		return;
+	}
+	if (!b->ticked)
+		b->release = true; /* on flash from before this start */
+	if (!b->held_since_ms)
+		b->held_since_ms = now_ms ? now_ms : 1;
+	if (now_ms - b->held_since_ms >= b->cfg.hold_ms)
+		b->release = true;
+}
+
+void batch_flush(struct batch *b)
+{
+	b->release = true;
+}
+
 static void send_some(struct batch *b, uint64_t now_ms)
 {
+	unsigned int may_go = b->release ? SPOOL_ALL_KINDS : SPOOL_ALL_KINDS & ~HELD_KINDS;
+
 	while (b->tokens > 0 && now_ms >= b->retry_at_ms) {
 		struct msg *s = NULL;
 		enum report_kind kind;
@@ -401,7 +437,7 @@ static void send_some(struct batch *b, uint64_t now_ms)
 				s = &b->m[i];
 				break;
 			}
-		if (!s || spool_next_kind(b->sp, &kind) < 0)
+		if (!s || spool_next_kind(b->sp, may_go, &kind) < 0)
 			return;
 		ret = build(b, s, kind);
 		if (ret <= 0)
@@ -433,6 +469,8 @@ void batch_tick(struct batch *b, uint64_t now_ms, bool connected)
 		b->tokens += (double)b->cfg.drain_bps * (double)(now_ms - b->last_ms) / 1000.0;
 	if (b->tokens > burst)
 		b->tokens = burst;
+	hold(b, now_ms);
+	b->ticked = true;
 	b->last_ms = now_ms;
 	spool_set_online(b->sp, connected);
 	if (!connected) {
@@ -441,8 +479,11 @@ void batch_tick(struct batch *b, uint64_t now_ms, bool connected)
 		b->connected = false;
 		return;
 	}
+	if (!b->connected)
+		b->release = true; /* what waited through the outage goes now */
 	b->connected = true;
 	send_some(b, now_ms);
+	hold(b, now_ms); /* all of them sent: the next ones wait */
 }
 
 /* Acknowledge, in publish order per kind, every acked message with no unacked one before it. */

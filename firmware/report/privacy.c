@@ -36,8 +36,7 @@ static const char *const priv_prefix[PRIV_CLASS_MAX] = {
 	[PRIV_QUERY] = "name-",
 };
 
-/* 80 bits of HMAC-SHA256: 2^40 values before a collision is even likely. */
-#define PRIV_HEX_BYTES ((size_t)10)
+#define PRIV_HEX_BYTES ((size_t)PRIVACY_PSEUDONYM_BYTES)
 
 int privacy_load_key(const char *data_dir, uint8_t key[PRIVACY_KEY_LEN])
 {

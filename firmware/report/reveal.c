@@ -20,12 +20,12 @@
 struct hunt {
 	mbedtls_md_context_t md;
 	uint8_t tag;
-	uint8_t want[10]; /* the pseudonym's 80 bits */
+	uint8_t want[PRIVACY_PSEUDONYM_BYTES];
 };
 
 static int hunt_start(struct hunt *h, const struct privacy *p, int cls, const char *hex)
 {
-	for (int i = 0; i < 10; i++) {
+	for (int i = 0; i < PRIVACY_PSEUDONYM_BYTES; i++) {
 		unsigned int b;
 
 		if (sscanf(hex + (ptrdiff_t)2 * i, "%2x", &b) != 1)

@@ -699,12 +699,12 @@ uint64_t spool_peek_seq(struct spool *sp, enum report_kind kind)
 	return queue_peek(sp, kind, &v, &i, &off) == 1 ? v.seq : 0;
 }
 
-int spool_next_kind(struct spool *sp, enum report_kind *kind)
+int spool_next_kind(struct spool *sp, unsigned int mask, enum report_kind *kind)
 {
 	uint64_t best = 0;
 
 	for (int k = 0; k < SPOOL_KINDS; k++) {
-		uint64_t s = spool_peek_seq(sp, (enum report_kind)k);
+		uint64_t s = mask & 1u << k ? spool_peek_seq(sp, (enum report_kind)k) : 0;
 
 		if (s && (!best || s < best)) {
 			best = s;

@@ -114,9 +114,11 @@ void spool_set_online(struct spool *sp, bool online);
 
 /*
  * The kind whose next unsent record is the oldest (lowest tg.seq) among the
- * kinds that may send more now: 0, or -ENOENT when there is none.
+ * kinds of mask (bit 1 << kind) that may send more now: 0, or -ENOENT when
+ * there is none.
  */
-int spool_next_kind(struct spool *sp, enum report_kind *kind);
+#define SPOOL_ALL_KINDS ((1u << SPOOL_KINDS) - 1)
+int spool_next_kind(struct spool *sp, unsigned int mask, enum report_kind *kind);
 /*
  * Hand out kind's next unsent record: 1 (fill r; spool_rec_free it), 0 when
  * none is left or SPOOL_INFLIGHT are waiting for their PUBACK, -errno when

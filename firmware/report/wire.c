@@ -34,8 +34,13 @@ static int wire_publish(void *ctx, enum report_kind kind, const void *msg, size_
 int report_wire_start(struct report_wire **out, struct uplink *u, const struct tg_config *cfg)
 {
 	const struct batch_ops ops = { .publish = wire_publish };
-	const struct batch_config bc = { .drain_bps = cfg->report.drain_bps,
-					 .max_msg = uplink_report_max() };
+	uint64_t iv_ms = (uint64_t)cfg->report.interval * 1000, n = cfg->report.batch_intervals;
+	/* the oldest waits for n - 1 more, and half an interval for the last one's making */
+	const struct batch_config bc = {
+		.drain_bps = cfg->report.drain_bps,
+		.max_msg = uplink_report_max(),
+		.hold_ms = n > 1 ? (n - 1) * iv_ms + iv_ms / 2 : 0,
+	};
 	char dir[CONFIG_PATH_MAX + 16];
 	struct report_wire *w;
 	struct batch_ops o = ops;

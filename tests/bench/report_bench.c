@@ -5,10 +5,14 @@
  * encoder (batch_encode in firmware/report/batch.c: one zstd frame of JSON
  * lines per MQTT message), with the framing around each message estimated.
  *
- *   report-bench reports|flows FILE INTERVAL_S TOPIC_PREFIX
+ *   report-bench reports|flows FILE INTERVAL_S TOPIC_PREFIX [HOLD]
  *
  * Records are grouped by interval (a summary or asset by the interval it
- * closes, an alert by its @timestamp, a flow record by its last_ms) and kind,
+ * closes, a flow record by its last_ms) and kind, and alerts by the moment
+ * they are made (they never wait: a message per moment, see rb_classify);
+ * summaries and assets by HOLD intervals from the first summary's (default
+ * 1; [report] batch_intervals: the gateway holds them until the oldest has
+ * waited that many, then sends them together, batch.h),
  * and each group goes out as messages of at most BATCH_RECORDS_MAX records
  * and uplink_report_max() bytes (the gateway's largest report payload),
  * filled in order; a record too large alone is cut with batch_cut, as the
@@ -23,10 +27,11 @@
  *          and one pure ACK
  *
  * Output (KEY=VALUE, for tests/bench/run):
- *   slot N kind NAME records= json= messages= zstd= mqtt= tls= tcpip= cut=
+ *   slot N kind NAME span=K records= json= messages= zstd= mqtt= tls= tcpip= cut=
  *   kind NAME records= json= messages= zstd= mqtt= tls= tcpip= cut=
  *   total records= json= messages= zstd= mqtt= tls= tcpip= cut=
- * (slot: one interval's, N its start / INTERVAL_S since the epoch)
+ * (slot: K intervals' (HOLD for summaries and assets), N the first's start
+ * / INTERVAL_S since the epoch; for alerts, N is the ms they were made at)
  * json: the lines as read (with their newlines); zstd: the message payloads;
  * mqtt, tls and tcpip: what each layer adds; cut: entries batch_cut took
  * out to fit; whole: each interval's records of the kind as one zstd frame,
@@ -105,7 +110,18 @@ static int rb_classify(struct rb_rec *r, bool flows, int64_t iv_ms, const char *
 		r->kind = 0;
 		t -= 1; /* a summary's @timestamp is its interval's end */
 	} else if (!strcmp(kind, "alert")) {
+		const char *action = json_string_value(json_object_get(json_object_get(r->rec, "event"), "action"));
+
 		r->kind = 1;
+		/*
+		 * Alerts go as they are made: one message each, but those made at
+		 * one moment together. A risk alert is made at its interval's end
+		 * (folded per server), the others at their @timestamp.
+		 */
+		if (action && !strcmp(action, "risk"))
+			t = t / iv_ms * iv_ms + iv_ms - 1;
+		r->slot = t;
+		return 0;
 	} else if (!strcmp(kind, "asset")) {
 		r->kind = 2;
 		t -= 1; /* asset records are made at their interval's end, stamped with it */
@@ -213,12 +229,13 @@ int main(int argc, char **argv)
 	uint8_t *out = malloc(max), *whole = malloc(RB_WHOLE_MAX);
 	json_t **batch = NULL;
 	bool flows;
-	long iv;
+	long iv, hold = 1;
+	int64_t first = INT64_MAX;
 	FILE *f;
 
-	if (argc != 5 || (strcmp(argv[1], "reports") && strcmp(argv[1], "flows")) ||
-	    (iv = strtol(argv[3], NULL, 10)) <= 0) {
-		fprintf(stderr, "usage: report-bench reports|flows FILE INTERVAL_S TOPIC_PREFIX\n");
+	if (argc < 5 || argc > 6 || (strcmp(argv[1], "reports") && strcmp(argv[1], "flows")) ||
+	    (iv = strtol(argv[3], NULL, 10)) <= 0 || (argc == 6 && (hold = strtol(argv[5], NULL, 10)) <= 0)) {
+		fprintf(stderr, "usage: report-bench reports|flows FILE INTERVAL_S TOPIC_PREFIX [HOLD]\n");
 		return 2;
 	}
 	flows = !strcmp(argv[1], "flows");
@@ -250,6 +267,13 @@ int main(int argc, char **argv)
 	}
 	fclose(f);
 	free(line);
+	/* Held kinds: HOLD intervals a message, counted from the first summary's. */
+	for (size_t i = 0; i < n; i++)
+		if (r[i].kind == 0 && r[i].slot < first)
+			first = r[i].slot;
+	for (size_t i = 0; i < n && hold > 1; i++)
+		if ((r[i].kind == 0 || r[i].kind == 2) && r[i].slot >= first)
+			r[i].slot = first + (r[i].slot - first) / hold * hold;
 	qsort(r, n, sizeof(*r), rb_cmp);
 	batch = calloc(n ? n : 1, sizeof(*batch));
 	if (!batch)
@@ -277,7 +301,8 @@ int main(int argc, char **argv)
 					return 1;
 				}
 				one.whole = (uint64_t)w;
-				snprintf(what, sizeof(what), "slot %" PRId64 " kind %s", r[i].slot, kind_leaf[k]);
+				snprintf(what, sizeof(what), "slot %" PRId64 " kind %s span=%ld", r[i].slot,
+					 kind_leaf[k], k == 0 || k == 2 ? hold : 1);
 				rb_print(what, &one);
 				rb_add(&sum[k], &one);
 			}

@@ -254,7 +254,7 @@ static json_t *alert(const char *gw, uint64_t seq, int64_t ts)
 			   json_pack("{ss s[s] s[ss]}", "action", "first_hit", "category", "network",
 				     "type", "denied", "indicator"));
 	json_object_set_new(r, "rule", json_pack("{ss}", "id", "101"));
-	json_object_set_new(r, "source", json_pack("{ss si}", "address", "ip-0123456789abcdef0123",
+	json_object_set_new(r, "source", json_pack("{ss si}", "address", "ip-0123456789ab",
 						   "port", 40000 + (int)rnd(20000)));
 	json_object_set_new(r, "destination", json_pack("{ss si}", "ip", "192.0.2.7", "port", 443));
 	json_object_set_new(r, "network", json_pack("{ss}", "transport", "tcp"));

@@ -235,6 +235,21 @@ for c in iphone 1kxun teams; do
 done
 tg replay "$pcaps/iphone.pcap" --reports -o gateway.data_dir=data -o report.oui_file="$build/oui.bin" >inv-again.rec 2>/dev/null
 cmp -s inv-iphone.rec inv-again.rec || fail "a replay with DHCP gave two different outputs: it must not keep an inventory"
+# --inventory FILE: a replay keeps its devices there, and one that starts from them finds none new.
+rm -f kept.inv
+tg replay "$pcaps/iphone.pcap" --reports -o gateway.data_dir=data --inventory kept.inv >inv-kept1.rec 2>/dev/null ||
+	fail "replay --inventory kept.inv"
+[ -s kept.inv ] || fail "replay --inventory kept.inv wrote no inventory"
+tg replay "$pcaps/iphone.pcap" --reports -o gateway.data_dir=data --inventory kept.inv >inv-kept2.rec 2>/dev/null ||
+	fail "replay --inventory kept.inv (again)"
+n1=$(grep -c '"action":"new_device"' inv-kept1.rec || true) n2=$(grep -c '"action":"new_device"' inv-kept2.rec || true)
+a2=$(grep -c '"kind":"asset"' inv-kept2.rec || true)
+[ "$n1" -ge 1 ] && [ "$n2" = 0 ] && [ "$a2" = 0 ] ||
+	fail "--inventory: $n1 new devices the first time, then $n2 new and $a2 asset records (want >= 1, then 0 and 0)"
+tg replay "$pcaps/iphone.pcap" --inventory kept.inv >/dev/null 2>inv-noreports.err &&
+	fail "replay --inventory without --reports was accepted"
+grep -q "needs --reports" inv-noreports.err || fail "replay --inventory without --reports: $(cat inv-noreports.err)"
+echo "ok: --inventory: $n1 devices learnt and kept, none new from them the second time"
 "$top/tests/report_schema.py" inv-*.raw inv-*.rec >schema-dhcp.log || { cat schema-dhcp.log; fail "DHCP records outside the schema"; }
 /usr/bin/python3 - <<'PY' || fail "inventory against tcpdump (above)"
 import csv, ipaddress, json, re, sys

@@ -15,7 +15,7 @@
 	":21},\"tg\":{\"seq\":1,\"replayed\":false,\"summary\":{\"interval_s\":60,\"totals\":{\"bytes\"" \
 	":5752,\"packets\":21,\"flows\":1,\"hosts\":1},\"applications\":[{\"name\":\"TLS\",\"bytes\":57" \
 	"52,\"packets\":21,\"flows\":1}],\"categories\":[{\"name\":\"Web\",\"bytes\":5752,\"packets\":2" \
-	"1,\"flows\":1}],\"hosts\":{\"top\":[{\"id\":\"ip-0123456789abcdef0123\",\"bytes\":5752,\"pack" \
+	"1,\"flows\":1}],\"hosts\":{\"top\":[{\"id\":\"ip-0123456789ab\",\"bytes\":5752,\"pack" \
 	"ets\":21,\"flows\":1}],\"other\":{\"count\":0,\"bytes\":0,\"packets\":0,\"flows\":0}},\"destin" \
 	"ations\":{\"top\":[{\"domain\":\"example.org\",\"bytes\":5752,\"packets\":21,\"flows\":1},{\"i" \
 	"p\":\"2001:db8::1\",\"bytes\":1,\"packets\":1,\"flows\":1}],\"other\":{\"count\":0,\"bytes\":0," \
@@ -33,8 +33,8 @@
 	"rver\":{\"id\":\"gw-a\",\"name\":\"gw-a\",\"version\":\"0.1.0\"},\"organization\":{\"id\":\"north\"" \
 	"},\"labels\":{\"tlp\":\"amber\"},\"rule\":{\"id\":\"7\"},\"tg\":{\"seq\":2,\"replayed\":false,\"ale" \
 	"rt\":{\"type\":\"first_hit\",\"suppressed\":0,\"action\":\"block\",\"stage\":\"dns\",\"indicator" \
-	"\":\"evil.example\",\"bundle\":{\"serial\":42}}},\"source\":{\"address\":\"ip-9d68b72ab6ac77" \
-	"49d13c\",\"port\":44639},\"destination\":{\"ip\":\"192.0.2.7\",\"port\":53},\"network\":{\"tra" \
+	"\":\"evil.example\",\"bundle\":{\"serial\":42}}},\"source\":{\"address\":\"ip-9d68b72ab6ac" \
+	"\",\"port\":44639},\"destination\":{\"ip\":\"192.0.2.7\",\"port\":53},\"network\":{\"tra" \
 	"nsport\":\"udp\"}}"
 
 #define SOC_FX_ASSET \
@@ -42,11 +42,11 @@
 	"nd\":\"asset\",\"dataset\":\"townguard.asset\",\"id\":\"0123456789abcdef0123456789abcdef\"," \
 	"\"action\":\"change\",\"category\":[\"host\"],\"type\":[\"creation\"]},\"observer\":{\"id\":\"gw-" \
 	"a\",\"name\":\"gw-a\",\"version\":\"0.1.0\"},\"organization\":{\"id\":\"north\"},\"labels\":{\"tlp" \
-	"\":\"amber\"},\"host\":{\"mac\":\"mac-0123456789abcdef0123\",\"id\":\"ip-0123456789abcdef012" \
-	"3\",\"hostname\":\"host-0123456789abcdef0123\"},\"device\":{\"manufacturer\":\"Apple, Inc." \
+	"\":\"amber\"},\"host\":{\"mac\":\"mac-0123456789ab\",\"id\":\"ip-0123456789ab\"" \
+	",\"hostname\":\"host-0123456789ab\"},\"device\":{\"manufacturer\":\"Apple, Inc." \
 	"\"},\"tg\":{\"seq\":3,\"replayed\":false,\"asset\":{\"first_seen\":\"2026-12-03T10:00:10.000" \
 	"Z\",\"last_seen\":\"2026-12-03T10:00:50.000Z\",\"local_mac\":false,\"addresses\":[{\"id\":\"" \
-	"ip-0123456789abcdef0123\",\"first_seen\":\"2026-12-03T10:00:10.000Z\",\"last_seen\":\"20" \
+	"ip-0123456789ab\",\"first_seen\":\"2026-12-03T10:00:10.000Z\",\"last_seen\":\"20" \
 	"26-12-03T10:00:50.000Z\"}]}}}"
 
 #endif

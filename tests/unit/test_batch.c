@@ -465,6 +465,97 @@ static void a_late_puback_acknowledges_in_publish_order(void **state)
 	free(br);
 }
 
+/* The messages sent so far, per kind. */
+static size_t sent_of(const struct broker *br, enum report_kind k, size_t *records)
+{
+	size_t n = 0;
+
+	*records = 0;
+	for (size_t i = 0; i < br->nq; i++)
+		if (br->q[i].kind == k) {
+			n++;
+			for (const char *c = br->q[i].lines; *c; c++)
+				*records += *c == '\n';
+		}
+	return n;
+}
+
+static void summaries_wait_for_the_next_ones_and_alerts_never(void **state)
+{
+	struct broker *br = calloc(1, sizeof(*br));
+	const struct batch_ops ops = { .publish = fake_publish, .ctx = br };
+	/* five 60 s intervals: the oldest waits 4.5 of them */
+	const struct batch_config cfg = { .drain_bps = 1 << 20, .max_msg = 16384, .hold_ms = 270000 };
+	struct spool *sp;
+	struct batch *b;
+	uint64_t now = 1000;
+	size_t recs;
+
+	(void)state;
+	assert_int_equal(spool_open(&sp, sdir, 4 << 20), 0);
+	/* a summary and an asset on flash from an earlier run: they go at the first tick */
+	put(sp, REPORT_SUMMARY, 0, 3);
+	put(sp, REPORT_ASSET, 0, 1);
+	assert_int_equal(batch_new(&b, sp, &ops, &cfg, NULL), 0);
+	br->up = true;
+	batch_tick(b, now, true);
+	assert_int_equal(sent_of(br, REPORT_SUMMARY, &recs), 1);
+	assert_int_equal(sent_of(br, REPORT_ASSET, &recs), 1);
+	while (br->nq)
+		answer(br, b, true);
+	/* a summary a minute, an asset in the second minute, an alert in the third */
+	for (int m = 1; m <= 5; m++) {
+		now += 60000;
+		put(sp, REPORT_SUMMARY, m, 3);
+		if (m == 2)
+			put(sp, REPORT_ASSET, m, 1);
+		if (m == 3)
+			put(sp, REPORT_ALERT, m, 0);
+		batch_tick(b, now, true);
+		/* the alert goes at once, the rest waits */
+		assert_int_equal(sent_of(br, REPORT_SUMMARY, &recs), 0);
+		assert_int_equal(sent_of(br, REPORT_ASSET, &recs), 0);
+		assert_int_equal(sent_of(br, REPORT_ALERT, &recs), m == 3);
+		while (br->nq)
+			answer(br, b, true);
+	}
+	/* 4.5 minutes after the first of them: the five summaries in one message, the asset in another */
+	now += 30000;
+	batch_tick(b, now, true);
+	assert_int_equal(sent_of(br, REPORT_SUMMARY, &recs), 1);
+	assert_int_equal(recs, 5);
+	assert_int_equal(sent_of(br, REPORT_ASSET, &recs), 1);
+	assert_int_equal(recs, 1);
+	while (br->nq)
+		answer(br, b, true);
+	/* the next one waits again, unless the hub asks */
+	now += 30000;
+	put(sp, REPORT_SUMMARY, 6, 3);
+	batch_tick(b, now, true);
+	assert_int_equal(br->nq, 0);
+	batch_flush(b);
+	batch_tick(b, now + 1, true);
+	assert_int_equal(sent_of(br, REPORT_SUMMARY, &recs), 1);
+	while (br->nq)
+		answer(br, b, true);
+	/* an outage: what waited through it goes as the link comes back */
+	put(sp, REPORT_SUMMARY, 7, 3);
+	batch_tick(b, now += 1000, true);
+	assert_int_equal(br->nq, 0);
+	br->up = false;
+	batch_tick(b, now += 20000, false);
+	br->up = true;
+	batch_tick(b, now += 1000, true);
+	assert_int_equal(sent_of(br, REPORT_SUMMARY, &recs), 1);
+	while (br->nq)
+		answer(br, b, true);
+	for (uint64_t q = 1; q <= 11; q++)
+		assert_int_equal(br->seen[q], 1);
+	batch_free(b);
+	spool_close(sp);
+	free(br);
+}
+
 static void the_journal_rotates_at_its_bound(void **state)
 {
 	struct journal j;
@@ -497,6 +588,7 @@ int main(void)
 		CASE(every_record_arrives_across_outages),
 		CASE(a_backlog_drains_oldest_first_at_the_rate),
 		CASE(a_late_puback_acknowledges_in_publish_order),
+		CASE(summaries_wait_for_the_next_ones_and_alerts_never),
 		CASE(the_journal_rotates_at_its_bound),
 	};
 

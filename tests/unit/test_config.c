@@ -453,7 +453,7 @@ static void test_write_has_help_before_every_key(void **state)
 		}
 		prev = line;
 	}
-	assert_int_equal(keys, 75); /* 54 + [report] spool_kb, drain_bps, journal_kb + 8 of the records + inventory_size, risk_score, oui_file
+	assert_int_equal(keys, 76); /* 54 + [report] spool_kb, drain_bps, journal_kb + 9 of the records + inventory_size, risk_score, oui_file
 				     * + [console] device, speed, idle_logout, confirm_timeout, lang + [diag] bundle_max_age, flash_min_kb */
 	free(buf);
 }
