@@ -354,8 +354,11 @@ static void uplink_connection(mqtt_client_t *client, void *arg, mqtt_connection_
 
 	(void)client;
 	if (status == MQTT_CONNECT_ACCEPTED) {
-		log_info("connected to %s:%u as %s", u->cfg->uplink.broker, u->cfg->uplink.port,
-			 u->client_id);
+		mbedtls_ssl_context *ssl = u->client->conn ? altcp_tls_context(u->client->conn) : NULL;
+
+		log_info("connected to %s:%u as %s (%s, %s)", u->cfg->uplink.broker, u->cfg->uplink.port,
+			 u->client_id, ssl ? mbedtls_ssl_get_version(ssl) : "?",
+			 ssl ? mbedtls_ssl_get_ciphersuite(ssl) : "?");
 		u->st.connects++;
 		u->phase = UP_CONNECTED;
 		u->backoff_ms = 0;

@@ -99,6 +99,12 @@ wait_for 20 big_arrived || fail "no whole 10 KB batch arrived: $(cat "$work/chec
 kill -TERM "$probe_pid"; wait "$probe_pid"; probe_pid=
 kill "$sub_pid"; wait "$sub_pid" 2>/dev/null; sub_pid=
 echo "ok: a batch of 10 KB and more arrives whole: $(cat "$work/check.out")"
+# The broker tg-hub provisions takes ChaCha20-Poly1305 first: no explicit nonce in a TLS record.
+conn=$(grep -m 1 'connected to .* as gw:' "$work/probe.log") || fail "no connection line in $work/probe.log"
+case "$conn" in
+*"(TLSv1.2, TLS-ECDHE-"*"-WITH-CHACHA20-POLY1305-SHA256)") echo "ok: the uplink's TLS: ${conn##* (}" ;;
+*) fail "the uplink did not negotiate TLS 1.2 with ChaCha20-Poly1305: $conn" ;;
+esac
 
 # ---------------------------------------------------------------- 1. traffic in the summaries
 subscribe live
