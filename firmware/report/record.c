@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -135,15 +136,23 @@ uint64_t record_seq(const json_t *rec)
 	return json_is_integer(seq) ? (uint64_t)json_integer_value(seq) : 0;
 }
 
+/*
+ * The line is made in memory and written at once: json_dumpf() calls
+ * fwrite() for every token, some 300 a summary, which cost more than
+ * making the record did.
+ */
 static int print_put(void *ctx, enum report_kind kind, json_t *rec)
 {
 	struct record_print_sink *ps = ctx;
 	FILE *out = ps->out;
+	char *line = NULL;
 
 	(void)kind;
 	if (ps->error || record_set_seq(rec, ++ps->seq) < 0 ||
-	    json_dumpf(rec, out, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || fputc('\n', out) == EOF)
+	    !(line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER)) || fputs(line, out) == EOF ||
+	    fputc('\n', out) == EOF)
 		ps->error = -EIO;
+	free(line);
 	json_decref(rec);
 	return ps->error;
 }

@@ -157,6 +157,7 @@ static void sum_table_add(struct summary *s, struct sum_table *t, const struct s
 				break;
 			t->tag[i] = h;
 			memcpy(&e->key, k, 2u + k->len);
+			e->c = (struct sum_count){ 0 };
 			t->used++;
 		} else if (t->tag[i] != h || e->key.kind != k->kind || e->key.len != k->len ||
 			   memcmp(e->key.b, k->b, k->len) != 0) {
@@ -169,13 +170,16 @@ static void sum_table_add(struct summary *s, struct sum_table *t, const struct s
 	t->overflow_keys++;
 }
 
+/*
+ * The tags say which slots hold an entry: a slot is written whole when it is
+ * taken (sum_table_add), so only the tags are cleared, never the 450 KiB of
+ * slots (their pages, touched again each interval, were most of a short
+ * replay's extra page faults). Only a table that was written to.
+ */
 static void sum_table_clear(struct sum_table *t)
 {
-	/* Only a table that was written to: the pages of an idle one stay untouched. */
-	if (t->used) {
-		memset(t->slot, 0, SUM_SLOTS * sizeof(*t->slot));
+	if (t->used)
 		memset(t->tag, 0, SUM_SLOTS * sizeof(*t->tag));
-	}
 	t->used = 0;
 	memset(&t->overflow, 0, sizeof(t->overflow));
 	t->overflow_keys = 0;
@@ -508,7 +512,7 @@ static const struct sum_entry **sum_sorted(const struct sum_table *t, size_t *n)
 	if (!all)
 		return NULL;
 	for (uint32_t i = 0; i < SUM_SLOTS; i++)
-		if (t->slot[i].key.kind != SK_NONE)
+		if (t->tag[i])
 			all[k++] = &t->slot[i];
 	qsort(all, k, sizeof(const struct sum_entry *), sum_entry_cmp);
 	*n = k;
