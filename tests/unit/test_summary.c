@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -724,6 +725,28 @@ static void test_the_record_text_is_jansson_s_byte_for_byte(void **state)
 	run_free(&r);
 }
 
+/* record_time() against strftime's text of the same instant, over 1970 to 9999 and the edges. */
+static void test_record_time_is_strftime_s_to_the_millisecond(void **state)
+{
+	static const int64_t edges[] = { -5, 0, 999, 951782400123, 1800000060000, 253402300799999 };
+	uint64_t x = 88172645463325252ull;
+
+	(void)state;
+	for (int i = 0; i < 2000; i++) {
+		int64_t ms = i < 6 ? edges[i] : (int64_t)((x ^= x << 13, x ^= x >> 7, x ^= x << 17) % 253402300800000ull);
+		time_t t = (time_t)((ms < 0 ? 0 : ms) / 1000);
+		char got[32], want[32];
+		struct tm tm;
+		size_t n;
+
+		gmtime_r(&t, &tm);
+		n = strftime(want, 24, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want + n, sizeof(want) - n, ".%03dZ", (int)((ms < 0 ? 0 : ms) % 1000));
+		record_time(ms, got);
+		assert_string_equal(got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -736,6 +759,7 @@ int main(void)
 		cmocka_unit_test(test_health_says_the_devices_known_and_new_in_each_interval),
 		cmocka_unit_test(test_the_envelope_names_the_gateway_the_region_the_tlp_and_the_interval),
 		cmocka_unit_test(test_the_record_text_is_jansson_s_byte_for_byte),
+		cmocka_unit_test(test_record_time_is_strftime_s_to_the_millisecond),
 	};
 
 	log_set_level(LOG_LVL_ERR);
