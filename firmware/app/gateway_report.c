@@ -58,6 +58,9 @@ struct gw_report {
 #define GW_ALERTS_KEPT 16
 	char alerts_kept[GW_ALERTS_KEPT][200];
 	uint64_t alerts_total;
+	/* The last risks scored and their score: flows of one kind carry the same risks. */
+	uint64_t scored_risks;
+	uint32_t score;
 };
 
 static const struct pipeline_judge gw_report_judge;
@@ -471,7 +474,11 @@ static void gw_report_judge_dpi(void *ctx, struct flow *f, uint64_t wall_s)
 	if (!g->report || checked || !(f->flags & FLOW_F_DECIDED) || !f->dpi_result.risks ||
 	    !g->cfg->report.risk_score)
 		return;
-	score = dpi_risk_score(f->dpi_result.risks);
+	if (f->dpi_result.risks != g->report->scored_risks) {
+		g->report->scored_risks = f->dpi_result.risks;
+		g->report->score = dpi_risk_score(f->dpi_result.risks);
+	}
+	score = g->report->score;
 	if (score < g->cfg->report.risk_score)
 		return;
 	gw_report_error(g, alert_risk(g->report->alerts, f, score,

@@ -79,6 +79,7 @@ struct alerts {
 	uint64_t now_ms;
 	int64_t epoch_offset_ms;
 	uint64_t interval;                   /* now_ms / interval_ms of the interval under way */
+	uint64_t interval_end_ms;            /* ... and its end (0 before the first clock) */
 	uint32_t sent[ALERT_TYPE_MAX];       /* this interval */
 	uint64_t held[ALERT_TYPE_MAX];       /* held back since the type's last alert */
 	uint64_t held_total[ALERT_TYPE_MAX];
@@ -125,19 +126,23 @@ void alerts_free(struct alerts *a)
 	free(a);
 }
 
+/* Called per packet: the interval is worked out (a division) only once its end is passed. */
 void alerts_clock(struct alerts *a, uint64_t now_ms, int64_t epoch_offset_ms)
 {
-	uint64_t iv = now_ms / a->cfg.interval_ms;
-
 	if (now_ms < a->now_ms)
 		return;
-	if (iv != a->interval) {
-		/* the risk alerts of the interval that ended, on its clock, before its counts go */
-		alerts_flush(a);
-		a->interval = iv;
-		memset(a->sent, 0, sizeof(a->sent));
-		memset(a->seen, 0, sizeof(a->seen));
-		a->n_seen = 0;
+	if (now_ms >= a->interval_end_ms) {
+		uint64_t iv = now_ms / a->cfg.interval_ms;
+
+		if (iv != a->interval) {
+			/* the risk alerts of the interval that ended, on its clock, before its counts go */
+			alerts_flush(a);
+			a->interval = iv;
+			memset(a->sent, 0, sizeof(a->sent));
+			memset(a->seen, 0, sizeof(a->seen));
+			a->n_seen = 0;
+		}
+		a->interval_end_ms = (iv + 1) * a->cfg.interval_ms;
 	}
 	a->now_ms = now_ms;
 	a->epoch_offset_ms = epoch_offset_ms;

@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "report/batch.h"
 #include "report/journal.h"
+#include "report/record.h"
 
 /* zstd's frame header and a block header: what it may add to incompressible text. */
 #define ZSTD_MARGIN 32
@@ -81,12 +82,11 @@ static long encode_lines(ZSTD_CCtx *cctx, const char *lines, size_t len, uint8_t
 /* Append rec's JSON and a newline to *buf. Returns 0 or -ENOMEM. */
 static int add_line(char **buf, size_t *len, size_t *cap, const json_t *rec)
 {
-	char *js = json_dumps(rec, JSON_COMPACT);
-	size_t n;
+	size_t n = 0;
+	char *js = record_dumps(rec, &n);
 
 	if (!js)
 		return -ENOMEM;
-	n = strlen(js);
 	if (*len + n + 2 > *cap) {
 		size_t c = (*len + n + 2) * 2;
 		char *b = realloc(*buf, c);

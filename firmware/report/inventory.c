@@ -424,12 +424,18 @@ static void asset_time(int64_t ms, char out[32])
 	record_time(ms / 1000 * 1000, out);
 }
 
-static json_t *asset_addr(const struct inventory *inv, const struct inventory_addr *a)
+/* An address of the device; host: the record's host, which holds the current one's field already. */
+static json_t *asset_addr(const struct inventory *inv, const struct inventory_addr *a, json_t *host)
 {
-	json_t *o = json_object();
+	json_t *o = json_object(), *same = host ? json_object_get(host, "ip") : NULL;
 	char t[32];
 
-	privacy_set_addr(inv->cfg.privacy, o, a->ip, 4);
+	if (host && !same)
+		same = json_object_get(host, "id");
+	if (same)
+		json_object_set(o, json_object_get(host, "ip") ? "ip" : "id", same);
+	else
+		privacy_set_addr(inv->cfg.privacy, o, a->ip, 4);
 	if (!json_object_size(o)) {
 		json_decref(o);
 		return NULL;
@@ -486,7 +492,7 @@ static json_t *asset_record(struct inventory *inv, const struct inventory_device
 	}
 	addrs = json_array();
 	for (unsigned int i = 0; i < d->n_addrs; i++) {
-		json_t *a = asset_addr(inv, &d->addrs[i]);
+		json_t *a = asset_addr(inv, &d->addrs[i], i == 0 && has_addr(d) ? host : NULL);
 
 		if (a)
 			json_array_append_new(addrs, a);

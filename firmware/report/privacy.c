@@ -109,9 +109,23 @@ int privacy_set_cryptopan_key(struct privacy *p, const uint8_t key[32])
 	return 0;
 }
 
+/* One of HMAC's key blocks (RFC 2104: the key, zero-padded to 64 bytes, XOR pad) hashed into h. */
+static void priv_hmac_pad(mbedtls_sha256_context *h, const uint8_t key[32], uint8_t pad)
+{
+	uint8_t block[64];
+
+	memset(block, pad, sizeof(block));
+	for (int i = 0; i < 32; i++)
+		block[i] ^= key[i];
+	mbedtls_sha256_init(h);
+	mbedtls_sha256_starts_ret(h, 0);
+	mbedtls_sha256_update_ret(h, block, sizeof(block));
+	mbedtls_platform_zeroize(block, sizeof(block));
+}
+
 int privacy_init(struct privacy *p, const struct tg_config *cfg, const uint8_t key[PRIVACY_KEY_LEN])
 {
-	uint8_t pan[32];
+	uint8_t pan[32], hk[32];
 	int err;
 
 	memset(p, 0, sizeof(*p));
@@ -119,7 +133,10 @@ int privacy_init(struct privacy *p, const struct tg_config *cfg, const uint8_t k
 	p->level[PRIV_MAC] = cfg->report.macs;
 	p->level[PRIV_HOST] = cfg->report.host_names;
 	p->level[PRIV_QUERY] = cfg->report.queries;
-	priv_derive(key, "tg-pseudonym", p->hmac_key);
+	priv_derive(key, "tg-pseudonym", hk);
+	priv_hmac_pad(&p->hmac_inner, hk, 0x36);
+	priv_hmac_pad(&p->hmac_outer, hk, 0x5c);
+	mbedtls_platform_zeroize(hk, sizeof(hk));
 	priv_derive(key, "tg-cryptopan", pan);
 	err = privacy_set_cryptopan_key(p, pan);
 	mbedtls_platform_zeroize(pan, sizeof(pan));
@@ -135,25 +152,30 @@ void privacy_uninit(struct privacy *p)
 	mbedtls_platform_zeroize(p, sizeof(*p));
 }
 
+void privacy_mac(const struct privacy *p, uint8_t tag, const void *value, size_t len, uint8_t mac[32])
+{
+	mbedtls_sha256_context h;
+	uint8_t inner[32];
+
+	mbedtls_sha256_init(&h);
+	mbedtls_sha256_clone(&h, &p->hmac_inner);
+	mbedtls_sha256_update_ret(&h, &tag, 1);
+	mbedtls_sha256_update_ret(&h, value, len);
+	mbedtls_sha256_finish_ret(&h, inner);
+	mbedtls_sha256_clone(&h, &p->hmac_outer);
+	mbedtls_sha256_update_ret(&h, inner, sizeof(inner));
+	mbedtls_sha256_finish_ret(&h, mac);
+	mbedtls_sha256_free(&h);
+}
+
 void privacy_pseudonym(const struct privacy *p, enum privacy_class c, const void *value, size_t len,
 		       char *out)
 {
-	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
-	mbedtls_md_context_t ctx;
-	uint8_t tag = (uint8_t)c, mac[32];
+	uint8_t mac[32];
 	size_t n = strlen(priv_prefix[c]);
 
 	/* The class is hashed in: one value gets a different pseudonym in each class. */
-	mbedtls_md_init(&ctx);
-	if (mbedtls_md_setup(&ctx, md, 1) == 0) {
-		mbedtls_md_hmac_starts(&ctx, p->hmac_key, sizeof(p->hmac_key));
-		mbedtls_md_hmac_update(&ctx, &tag, 1);
-		mbedtls_md_hmac_update(&ctx, value, len);
-		mbedtls_md_hmac_finish(&ctx, mac);
-	} else {
-		memset(mac, 0, sizeof(mac));
-	}
-	mbedtls_md_free(&ctx);
+	privacy_mac(p, (uint8_t)c, value, len, mac);
 	memcpy(out, priv_prefix[c], n);
 	hex_encode(mac, PRIV_HEX_BYTES, out + n);
 }

@@ -64,6 +64,12 @@ int record_set_seq(json_t *rec, uint64_t seq);
 int record_set_replayed(json_t *rec, bool replayed);
 /* tg.seq of rec, 0 if none. */
 uint64_t record_seq(const json_t *rec);
+/*
+ * rec as one line of compact JSON, byte for byte what json_dumps(rec,
+ * JSON_COMPACT) gives, at a fraction of its cost; *len set. The caller
+ * frees it. NULL when out of memory.
+ */
+char *record_dumps(const json_t *rec, size_t *len);
 
 /*
  * A sink that writes each record as one JSON line to a FILE, numbering them

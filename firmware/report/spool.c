@@ -528,12 +528,11 @@ int spool_put(struct spool *sp, enum report_kind kind, json_t *rec, uint64_t *se
 	ret = record_set_seq(rec, seq);
 	if (ret < 0)
 		goto refused;
-	js = json_dumps(rec, JSON_COMPACT);
+	js = record_dumps(rec, &len);
 	if (!js) {
 		ret = -ENOMEM;
 		goto refused;
 	}
-	len = strlen(js);
 	need = SPOOL_REC_HDR + len;
 	if (len > SPOOL_RECORD_MAX || need > sp->limit / 4) {
 		log_err("%s record of %zu bytes refused: the spool takes at most %zu (the smaller of "

@@ -12,12 +12,16 @@
  *   clearing and the record touch only those. The arrays are calloc'ed
  *   whole, but only the pages of ids that occur are ever touched.
  * - Hosts and destinations (keys a host on the wire chooses: an address, a
- *   name) are open-addressed over SUM_SLOTS slots under SipHash with a key of
- *   the run's: one hash per key per flow end, kept beside the slot so that a
- *   probe compares 4 bytes before it reads a key. Each is cleared when
- *   its interval's record is made. A table that is full counts what does
- *   not fit in its overflow bucket, which joins `other` in the record: the
- *   parts still add up.
+ *   name) are found by SipHash with a key of the run's, one hash per key
+ *   per flow end, open-addressed over SUM_TAGS 4-byte tags (the hash, and
+ *   where the entry is), so a probe reads a key only where its tag
+ *   matches; the entries themselves lie in the order they came, at most
+ *   SUM_KEYS of them. The tags are at most 3/8 full, so even a key that
+ *   is not there (the common case once a table is full, every flow of a
+ *   scan or a DNS flood) is known absent after a probe or two. Each is
+ *   cleared when its interval's record is made. A table that is full
+ *   counts what does not fit in its overflow bucket, which joins `other`
+ *   in the record: the parts still add up.
  *
  * Flows that live across an interval's end need what was already counted of
  * them: the carry table (flow id, bytes and packets counted) holds one entry
@@ -41,12 +45,12 @@
 #include "report/summary.h"
 
 /*
- * 4096 slots per table (about 450 KiB for the two): a 200-host office
- * talks to a few thousand destinations a minute; beyond that, "other".
- * Tables are kept at most 3/4 full so a probe stays short.
+ * 3072 entries per table (about 340 KiB each): a 200-host office talks to
+ * a few thousand destinations a minute; beyond that, "other". Twice as
+ * many tags as there were slots (8192, 48 KiB with their entry numbers).
  */
-#define SUM_SLOTS 4096
-#define SUM_FILL (SUM_SLOTS * 3 / 4)
+#define SUM_KEYS 3072
+#define SUM_TAGS 8192
 #define SUM_KEY_MAX 84
 /* nDPI protocol and category ids are uint16_t: one slot each. */
 #define SUM_IDS 65536
@@ -82,15 +86,17 @@ struct sum_entry {
 };
 
 /*
- * tag[i] is slot[i]'s hash, 0 when the slot is free (a hash of 0 is kept as
- * 1): a probe walks these 4-byte tags, 16 to a cache line, and reads a slot
- * only where its tag matches.
+ * tag[i] is the hash of entry at[i], 0 when position i is free (a hash of 0
+ * is kept as 1): a probe walks these 4-byte tags, 16 to a cache line, and
+ * reads an entry only where its tag matches. entry[0..used) in the order
+ * they came.
  */
 struct sum_table {
-	struct sum_entry *slot;
+	struct sum_entry *entry;
 	uint32_t *tag;
+	uint16_t *at;
 	uint32_t used;
-	struct sum_count overflow; /* what found no slot */
+	struct sum_count overflow; /* what found no room */
 	uint32_t overflow_keys;    /* ... and how many times */
 };
 
@@ -146,21 +152,26 @@ static void sum_table_add(struct summary *s, struct sum_table *t, const struct s
 			  uint64_t bytes, uint64_t packets)
 {
 	uint32_t h = (uint32_t)siphash24(s->hkey, k, 2u + k->len);
-	uint32_t i = h % SUM_SLOTS;
+	uint32_t i = h % SUM_TAGS;
 
 	h = h ? h : 1;
-	for (uint32_t n = 0; n < SUM_SLOTS; n++, i = (i + 1) % SUM_SLOTS) {
-		struct sum_entry *e = &t->slot[i];
+	for (;; i = (i + 1) % SUM_TAGS) {
+		struct sum_entry *e;
 
 		if (!t->tag[i]) {
-			if (t->used >= SUM_FILL)
+			if (t->used >= SUM_KEYS)
 				break;
 			t->tag[i] = h;
+			t->at[i] = (uint16_t)t->used;
+			e = &t->entry[t->used++];
 			memcpy(&e->key, k, 2u + k->len);
-			t->used++;
-		} else if (t->tag[i] != h || e->key.kind != k->kind || e->key.len != k->len ||
-			   memcmp(e->key.b, k->b, k->len) != 0) {
+			e->c = (struct sum_count){ 0 };
+		} else if (t->tag[i] != h) {
 			continue;
+		} else {
+			e = &t->entry[t->at[i]];
+			if (e->key.kind != k->kind || e->key.len != k->len || memcmp(e->key.b, k->b, k->len) != 0)
+				continue;
 		}
 		sum_count_add(&e->c, bytes, packets, true);
 		return;
@@ -169,13 +180,14 @@ static void sum_table_add(struct summary *s, struct sum_table *t, const struct s
 	t->overflow_keys++;
 }
 
+/*
+ * An entry is written whole when it is taken (sum_table_add), so only the
+ * tags are cleared, never the entries. Only a table that was written to.
+ */
 static void sum_table_clear(struct sum_table *t)
 {
-	/* Only a table that was written to: the pages of an idle one stay untouched. */
-	if (t->used) {
-		memset(t->slot, 0, SUM_SLOTS * sizeof(*t->slot));
-		memset(t->tag, 0, SUM_SLOTS * sizeof(*t->tag));
-	}
+	if (t->used)
+		memset(t->tag, 0, SUM_TAGS * sizeof(*t->tag));
 	t->used = 0;
 	memset(&t->overflow, 0, sizeof(t->overflow));
 	t->overflow_keys = 0;
@@ -436,9 +448,10 @@ struct summary *summary_new(const struct summary_config *cfg, struct pipeline *p
 	s->pl = pl;
 	siphash_random_key(s->hkey, "summary tables");
 	for (int i = 0; i < T_MAX; i++) {
-		s->t[i].slot = calloc(SUM_SLOTS, sizeof(*s->t[i].slot));
-		s->t[i].tag = calloc(SUM_SLOTS, sizeof(*s->t[i].tag));
-		if (!s->t[i].slot || !s->t[i].tag)
+		s->t[i].entry = calloc(SUM_KEYS, sizeof(*s->t[i].entry));
+		s->t[i].tag = calloc(SUM_TAGS, sizeof(*s->t[i].tag));
+		s->t[i].at = calloc(SUM_TAGS, sizeof(*s->t[i].at));
+		if (!s->t[i].entry || !s->t[i].tag || !s->t[i].at)
 			goto err_free;
 	}
 	if (sum_ids_new(&s->apps) < 0 || sum_ids_new(&s->cats) < 0)
@@ -457,8 +470,9 @@ void summary_free(struct summary *s)
 	if (!s)
 		return;
 	for (int i = 0; i < T_MAX; i++) {
-		free(s->t[i].slot);
+		free(s->t[i].entry);
 		free(s->t[i].tag);
+		free(s->t[i].at);
 	}
 	free(s->apps.c);
 	free(s->apps.ids);
@@ -507,9 +521,8 @@ static const struct sum_entry **sum_sorted(const struct sum_table *t, size_t *n)
 	all = malloc(t->used * sizeof(const struct sum_entry *));
 	if (!all)
 		return NULL;
-	for (uint32_t i = 0; i < SUM_SLOTS; i++)
-		if (t->slot[i].key.kind != SK_NONE)
-			all[k++] = &t->slot[i];
+	for (uint32_t i = 0; i < t->used; i++)
+		all[k++] = &t->entry[i];
 	qsort(all, k, sizeof(const struct sum_entry *), sum_entry_cmp);
 	*n = k;
 	return all;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -672,6 +673,80 @@ static void test_the_envelope_names_the_gateway_the_region_the_tlp_and_the_inter
 	run_free(&r);
 }
 
+/* record_dumps() against jansson's json_dumps(JSON_COMPACT): one text, byte for byte. */
+static void same_text(const json_t *v)
+{
+	char *want = json_dumps(v, JSON_COMPACT), *got;
+	size_t n = 0;
+
+	assert_non_null(want);
+	got = record_dumps(v, &n);
+	assert_non_null(got);
+	assert_int_equal(n, strlen(want));
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+}
+
+static void test_the_record_text_is_jansson_s_byte_for_byte(void **state)
+{
+	char every[128];
+	json_t *o = json_object(), *a = json_array();
+	struct run r;
+
+	(void)state;
+	for (int c = 1; c < 128; c++)
+		every[c - 1] = (char)c;
+	every[127] = '\0';
+	json_object_set_new(o, "every ASCII byte", json_string(every));
+	json_object_set_new(o, "utf-8 \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", json_string("\"q\"\\/\xc3\xa9"));
+	json_object_set_new(o, "nul inside", json_stringn("a\0b", 3));
+	json_object_set_new(o, "", json_string(""));
+	json_array_append_new(a, json_integer(INT64_MIN));
+	json_array_append_new(a, json_integer(INT64_MAX));
+	json_array_append_new(a, json_integer(-1));
+	json_array_append_new(a, json_integer(0));
+	json_array_append_new(a, json_true());
+	json_array_append_new(a, json_false());
+	json_array_append_new(a, json_null());
+	json_array_append_new(a, json_real(1.5));
+	json_array_append_new(a, json_object());
+	json_array_append_new(a, json_array());
+	json_object_set_new(o, "values", a);
+	same_text(o);
+	same_text(a);
+	json_decref(o);
+	/* and real records: a summary with its envelope */
+	run_start(&r, 60, 10);
+	summary_tick(r.sum, INT64_C(1800000000000), NULL, &r.sink);
+	summary_tick(r.sum, INT64_C(1800000060000), NULL, &r.sink);
+	assert_true(json_array_size(r.keep.recs) > 0);
+	same_text(json_array_get(r.keep.recs, 0));
+	run_free(&r);
+}
+
+/* record_time() against strftime's text of the same instant, over 1970 to 9999 and the edges. */
+static void test_record_time_is_strftime_s_to_the_millisecond(void **state)
+{
+	static const int64_t edges[] = { -5, 0, 999, 951782400123, 1800000060000, 253402300799999 };
+	uint64_t x = 88172645463325252ull;
+
+	(void)state;
+	for (int i = 0; i < 2000; i++) {
+		int64_t ms = i < 6 ? edges[i] : (int64_t)((x ^= x << 13, x ^= x >> 7, x ^= x << 17) % 253402300800000ull);
+		time_t t = (time_t)((ms < 0 ? 0 : ms) / 1000);
+		char got[32], want[32];
+		struct tm tm;
+		size_t n;
+
+		gmtime_r(&t, &tm);
+		n = strftime(want, 24, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want + n, sizeof(want) - n, ".%03dZ", (int)((ms < 0 ? 0 : ms) % 1000));
+		record_time(ms, got);
+		assert_string_equal(got, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -683,6 +758,8 @@ int main(void)
 		cmocka_unit_test(test_blocks_are_counted_per_rule_and_serial_and_an_empty_interval_still_reports),
 		cmocka_unit_test(test_health_says_the_devices_known_and_new_in_each_interval),
 		cmocka_unit_test(test_the_envelope_names_the_gateway_the_region_the_tlp_and_the_interval),
+		cmocka_unit_test(test_the_record_text_is_jansson_s_byte_for_byte),
+		cmocka_unit_test(test_record_time_is_strftime_s_to_the_millisecond),
 	};
 
 	log_set_level(LOG_LVL_ERR);
