@@ -235,7 +235,7 @@ $(O)/tg-pcapgen: $(patsubst %.c,$(O)/obj/%.o,$(wildcard tools/tg-pcapgen/*.c))
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libpcap)
 
 # The records' zstd dictionary, built in with .incbin (tools/mk-report-dict makes it).
-$(O)/obj/firmware/report/records_dict.o: firmware/report/records-v1.zdict
+$(O)/obj/firmware/report/records_dict.o: firmware/report/records-v1.zdict firmware/report/records-v2.zdict
 
 # The device makers by MAC prefix ([report] oui_file), from Debian's ieee-data (tools/mk-oui).
 OUI_CSV ?= /usr/share/ieee-data/oui.csv

@@ -57,7 +57,7 @@ sleep 0.3
 
 # What the SOC has: every record of the alert and asset messages (zstd frames of JSON lines).
 records() {
-	/usr/bin/python3 - "$work/sub.out" "$work/records.jsonl" "$work/received.txt" "$(cd "${TOP:-.}" && pwd)/firmware/report/records-v1.zdict" <<'PY'
+	/usr/bin/python3 - "$work/sub.out" "$work/records.jsonl" "$work/received.txt" "$(cd "${TOP:-.}" && pwd)/firmware/report/records-v2.zdict" <<'PY'
 import json, subprocess, sys
 recs, text = {}, []
 for line in open(sys.argv[1]):

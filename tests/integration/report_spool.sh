@@ -174,7 +174,7 @@ for line in sys.stdin:
     out = subprocess.run(["zstd", "-dcq", "-D", sys.argv[1]], input=bytes.fromhex(line.split()[1]),
                          capture_output=True, check=True).stdout
     for rec in out.decode().splitlines():
-        print(json.loads(rec)["tg"]["seq"])' "$top/firmware/report/records-v1.zdict" | sort -u
+        print(json.loads(rec)["tg"]["seq"])' "$top/firmware/report/records-v2.zdict" | sort -u
 }
 lines_past() { [ "$(wc -l <"$work/sub.out")" -gt "$1" ]; }
 a_message_from_past() { [ -n "$(seqs_between "$1" "$2" "$(wc -l <"$work/sub.out")")" ]; }

@@ -120,7 +120,7 @@ wan timeout 20 mosquitto_sub -h "$DNS_IP" -p 8883 --cafile "$pki/soc/ca.crt" --c
 	--key "$pki/soc/soc.key" -i soc-outage -t "tg/v1/lab/gw/gw-lab/summary" -C 2 -N >"$work/outage.zst" ||
 	fail "no summaries from gw-lab at the regional broker while the national one was down"
 # -N: the two payloads (zstd frames with the records' dictionary) one after the other.
-zstd -q -d -c -D "$top/firmware/report/records-v1.zdict" "$work/outage.zst" | jq -r '.tg.seq' | sort >"$work/outage.txt"
+zstd -q -d -c -D "$top/firmware/report/records-v2.zdict" "$work/outage.zst" | jq -r '.tg.seq' | sort >"$work/outage.txt"
 [ -s "$work/outage.txt" ] || fail "the summaries sent during the outage hold no records"
 awk -v m="$max" '$1 <= m { exit 1 }' "$work/outage.txt" ||
 	fail "records sent during the outage ($(tr '\n' ' ' <"$work/outage.txt")) were stored before it (up to $max)"

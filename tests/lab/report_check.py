@@ -28,7 +28,7 @@ import subprocess
 import sys
 
 # The records' zstd dictionary (docs/reports.md "On the wire"): frames name it.
-DICT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "firmware", "report", "records-v1.zdict")
+DICT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "firmware", "report", "records-v2.zdict")
 
 
 def main():

@@ -227,6 +227,7 @@ static void frames_with_and_without_the_dictionary_decode(void **state)
 	assert_non_null(dict);
 	assert_true(dlen > 1024);
 	assert_null(batch_dict(REPORT_DICT_ID + 1, &n));
+	assert_null(batch_dict(REPORT_DICT_ID_V1 - 1, &n));
 	len = batch_encode(r, 3, with, sizeof(with));
 	assert_true(len > 0);
 	assert_int_equal(ZSTD_getDictID_fromFrame(with, (size_t)len), REPORT_DICT_ID);
@@ -243,6 +244,26 @@ static void frames_with_and_without_the_dictionary_decode(void **state)
 	free(back);
 	if ((size_t)len >= plain)
 		fail_msg("with the dictionary %ld bytes, without %zu: it does not help", len, plain);
+	/* a frame of version 1's dictionary, as firmware before version 2 sent: still read */
+	{
+		size_t v1len = 0;
+		const void *v1 = batch_dict(REPORT_DICT_ID_V1, &v1len);
+		ZSTD_CCtx *c1 = ZSTD_createCCtx();
+		size_t l1;
+
+		assert_non_null(v1);
+		assert_non_null(c1);
+		assert_int_not_equal(v1len, dlen);
+		l1 = ZSTD_compress_usingDict(c1, other, sizeof(other), lines, llen, v1, v1len, BATCH_ZSTD_LEVEL);
+		ZSTD_freeCCtx(c1);
+		assert_false(ZSTD_isError(l1));
+		assert_int_equal(ZSTD_getDictID_fromFrame(other, l1), REPORT_DICT_ID_V1);
+		back = batch_decode(other, l1, &n);
+		assert_non_null(back);
+		assert_int_equal(n, llen);
+		assert_memory_equal(back, lines, llen);
+		free(back);
+	}
 	/* a dictionary of another ID (the same one, renumbered): refused, not misread */
 	dict2 = malloc(dlen);
 	assert_non_null(dict2);
